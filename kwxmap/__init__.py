@@ -1,0 +1,36 @@
+"""kwxmap: Korean weather-station readings to maps.
+
+The pipeline reads top to bottom::
+
+    text --parse_readings--> DataFrame --join_readings--> GeoDataFrame
+         --interpolate--> Grid --contour_bands--> GeoDataFrame --render_map--> folium.Map
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    DataError,
+    InterpolationError,
+    JoinError,
+    KwxmapError,
+    KwxmapWarning,
+    OutputError,
+    ParseError,
+    RegionError,
+    UnknownStationError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "InterpolationError",
+    "JoinError",
+    "KwxmapError",
+    "KwxmapWarning",
+    "OutputError",
+    "ParseError",
+    "RegionError",
+    "UnknownStationError",
+    "__version__",
+]

@@ -1,0 +1,7 @@
+"""Run the kwxmap command line: ``python -m kwxmap``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
