@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .errors import (
     DataError,
+    InputError,
     InterpolationError,
     JoinError,
     KwxmapError,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataError",
+    "InputError",
     "InterpolationError",
     "JoinError",
     "KwxmapError",

@@ -9,12 +9,14 @@ argparse usage errors exit with 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from . import __version__
-from .errors import KwxmapError, KwxmapWarning
+from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 
 __all__ = ["main"]
 
@@ -90,6 +92,252 @@ def _run_stations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_input(name: str) -> bytes | Path:
+    """Return stdin's bytes for ``-``, else the path after checking it exists."""
+    if name == "-":
+        return sys.stdin.buffer.read()
+    path = Path(name)
+    if not path.exists():
+        raise InputError(f"input file {name!r} does not exist")
+    if path.is_dir():
+        raise InputError(f"input {name!r} is a folder; give a file")
+    return path
+
+
+def _add_surface_options(p: argparse.ArgumentParser, *, default_method: str) -> None:
+    """Options shared by ``map``, ``cv`` and ``batch``: how to make the surface."""
+    p.add_argument(
+        "--method",
+        default=default_method,
+        help=f"interpolation method, or 'auto' to pick by leave-one-out (default {default_method})",
+    )
+    p.add_argument(
+        "--elevation",
+        choices=["lapse", "fit", "none"],
+        default="lapse",
+        help="elevation correction: fixed lapse rate, rate fitted per snapshot, or none "
+        "(default lapse)",
+    )
+    p.add_argument("--dem", metavar="PATH", help="a finer DEM GeoTIFF (needs kwxmap[raster])")
+    p.add_argument("--encoding", help="input encoding (default: declared, UTF-8, then CP949)")
+    p.add_argument(
+        "--on-unknown",
+        choices=["raise", "warn", "ignore"],
+        default="warn",
+        help="what to do with station names the registry does not know (default warn)",
+    )
+
+
+def _add_map_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``map`` and ``batch``: the grid, region, levels and look."""
+    p.add_argument(
+        "--resolution", type=float, default=1000.0, help="grid cell size in metres (default 1000)"
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--region",
+        default="south-korea",
+        help="south-korea (default) or a province: 충청북도, 충북, Chungcheongbuk-do …",
+    )
+    where.add_argument("--bbox", metavar="W,S,E,N", help="lon/lat bounding box")
+    p.add_argument("--levels", help="isotherm levels: 'a,b,c' or 'start:stop:step' (°C)")
+    p.add_argument("--title", help="map title")
+    p.add_argument(
+        "--tiles", choices=["osm", "none"], default="osm", help="base map (default osm)"
+    )
+
+
+def _region(args: argparse.Namespace) -> object:
+    if args.bbox is None:
+        return args.region
+    try:
+        parts = tuple(float(v) for v in args.bbox.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4:
+        raise InputError(f"--bbox must be four numbers W,S,E,N in degrees, got {args.bbox!r}")
+    return parts
+
+
+def _levels(text: str | None) -> str | list[float] | None:
+    if text is None or ":" in text:
+        return text
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(
+            f"--levels must be 'a,b,c' or 'start:stop:step' in °C, got {text!r}"
+        ) from None
+
+
+def _elevation(args: argparse.Namespace) -> str | None:
+    return None if args.elevation == "none" else args.elevation
+
+
+def _add_map(sub: argparse._SubParsersAction) -> None:
+    from .snapshot import DEFAULT_METHOD
+
+    p = sub.add_parser(
+        "map",
+        help="readings to an HTML map (parse, join, interpolate, contour, render)",
+        description="Make a temperature map from scraped readings.",
+    )
+    p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
+    p.add_argument("-o", "--output", required=True, metavar="HTML", help="the map to write")
+    _add_surface_options(p, default_method=DEFAULT_METHOD)
+    _add_map_options(p)
+    p.add_argument("--as-of", help="use the station registry as it stood on this date")
+    p.add_argument(
+        "--geojson-dir",
+        metavar="DIR",
+        help="also write bands.geojson, isolines.geojson and stations.geojson here",
+    )
+    p.add_argument(
+        "--cv", action="store_true", help="print the leave-one-out report; errors in tooltips"
+    )
+    p.set_defaults(run=_run_map)
+
+
+def _run_map(args: argparse.Namespace) -> int:
+    from ._atomic import check_writable
+    from .render import write_html
+    from .snapshot import snapshot, write_layers
+
+    out = check_writable(args.output)
+    if args.geojson_dir is not None:
+        folder = Path(args.geojson_dir)
+        if not folder.is_dir():
+            raise OutputError(
+                f"--geojson-dir {args.geojson_dir!r} does not exist; create it first"
+            )
+        for name in ("bands.geojson", "isolines.geojson", "stations.geojson"):
+            check_writable(folder / name)
+    source = _read_input(args.input)
+    snap = snapshot(
+        source,
+        region=_region(args),
+        method=args.method,
+        resolution=args.resolution,
+        elevation=_elevation(args),
+        dem=args.dem,
+        levels=_levels(args.levels),
+        as_of=args.as_of,
+        title=args.title,
+        tiles=None if args.tiles == "none" else "OpenStreetMap",
+        cv=args.cv,
+        encoding=args.encoding,
+        on_unknown=args.on_unknown,
+    )
+    written = []
+    if args.geojson_dir is not None:
+        written += write_layers(snap, Path(args.geojson_dir))
+    write_html(snap.map, out)
+    written.append(out)
+    if snap.cv is not None:
+        print(snap.cv.to_text(), file=sys.stderr)
+    report = snap.report
+    summary = [report.summary() if report is not None else f"{len(snap.stations)} stations"]
+    summary.append(f"method {snap.options['method']}")
+    if snap.cv is not None:
+        summary.append(f"LOO RMSE {snap.cv.rmse:.2f} °C")
+    summary.append("wrote " + ", ".join(str(p) for p in written))
+    print("; ".join(summary), file=sys.stderr)
+    return 0
+
+
+def _add_cv(sub: argparse._SubParsersAction) -> None:
+    from .snapshot import DEFAULT_METHOD
+
+    p = sub.add_parser(
+        "cv",
+        help="cross-validate an interpolation method on readings",
+        description="Leave-one-out (or k-fold / spatial-block) cross-validation.",
+    )
+    p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
+    _add_surface_options(p, default_method=DEFAULT_METHOD)
+    p.add_argument(
+        "--folds", default="loo", help="'loo' (default), a number k, or 'block' (spatial blocks)"
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default stdout)")
+    p.set_defaults(run=_run_cv)
+
+
+def _run_cv(args: argparse.Namespace) -> int:
+    from ._atomic import atomic_path, check_writable
+    from .interpolate import cross_validate
+    from .snapshot import load_joined
+
+    if args.output is not None:
+        check_writable(args.output)
+    folds: str | int = int(args.folds) if args.folds.isdigit() else args.folds
+    stations = load_joined(
+        _read_input(args.input), encoding=args.encoding, on_unknown=args.on_unknown
+    )
+    report = cross_validate(stations, method=args.method, elevation=_elevation(args), folds=folds)
+    text = (
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+        if args.format == "json"
+        else report.to_text()
+    )
+    if args.output is None:
+        print(text)
+    else:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _add_batch(sub: argparse._SubParsersAction) -> None:
+    from .snapshot import DEFAULT_METHOD
+
+    p = sub.add_parser(
+        "batch",
+        help="one map per timestamp of a table, plus an index page",
+        description="Render every timestamp of a table (KMA portal CSV, or "
+        "time,station_id,temperature_c) with weights computed once.",
+    )
+    p.add_argument("table", metavar="TABLE", help="a table with a time column; '-' for stdin")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUTDIR",
+        help="output folder (created if its parent exists)",
+    )
+    _add_surface_options(p, default_method=DEFAULT_METHOD)
+    _add_map_options(p)
+    p.add_argument("--animate", action="store_true", help="one HTML with a time slider")
+    p.add_argument("--netcdf", action="store_true", help="also write grids.nc (needs xarray)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: on when stderr is a terminal)")
+    p.set_defaults(run=_run_batch)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from .series import render_batch
+
+    result = render_batch(
+        _read_input(args.table),
+        args.output,
+        method=args.method,
+        resolution=args.resolution,
+        region=_region(args),
+        elevation=_elevation(args),
+        dem=args.dem,
+        levels=_levels(args.levels),
+        title=args.title,
+        tiles=None if args.tiles == "none" else "OpenStreetMap",
+        animate=args.animate,
+        netcdf=args.netcdf,
+        encoding=args.encoding,
+        on_unknown=args.on_unknown,
+        progress=sys.stderr.isatty() if args.progress is None else args.progress,
+    )
+    print(result.summary(), file=sys.stderr)
+    return 0 if result.maps else 1
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_stations,
+    _add_map,
+    _add_cv,
+    _add_batch,
 ]

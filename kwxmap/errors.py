@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "DataError",
+    "InputError",
     "InterpolationError",
     "JoinError",
     "KwxmapError",
@@ -77,6 +78,10 @@ class UnknownStationError(KwxmapError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ would wrap the message in quotes.
         return self._message()
+
+
+class InputError(KwxmapError, ValueError):
+    """An input file or option value that cannot be used (missing file, bad bbox)."""
 
 
 class ParseError(KwxmapError, ValueError):
