@@ -77,7 +77,10 @@ def atomic_paths(
         Suffixes of the companion files the format may write.
     """
     path = check_writable(path)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write into {str(path.parent)!r}: {exc.strerror or exc}") from exc
     tmp = tmpdir / path.name
     try:
         yield tmp
