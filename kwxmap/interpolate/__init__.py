@@ -1,0 +1,25 @@
+"""Interpolation of station values onto a :class:`~kwxmap.grid.Grid`.
+
+One module per method behind the :class:`Interpolator` interface
+(``fit(xy, values, *, drift=None)``, ``predict(xy)``, ``weights(xy)``, arrays
+in metres); :data:`METHODS` maps method names to classes.
+
+Registering a method: decorate the class with :func:`register` in its module
+and add one ``from . import <module>`` line below.
+"""
+
+from __future__ import annotations
+
+from ._base import METHODS, Interpolator, register
+from .idw import IDW
+from .nearest import Nearest
+
+# Methods register themselves on import (one line per module). Kriging: `from . import kriging`.
+
+__all__ = [
+    "IDW",
+    "METHODS",
+    "Interpolator",
+    "Nearest",
+    "register",
+]
