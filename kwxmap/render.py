@@ -1,0 +1,702 @@
+"""Maps and GIS files: a Folium web map, RFC 7946 GeoJSON and GeoTIFF.
+
+:func:`render_map` builds a :class:`folium.Map` from the stations, isotherm
+bands and isolines; :func:`write_html`, :func:`write_geojson` and
+:func:`write_geotiff` put things on disk atomically (a temporary sibling file
+renamed into place, so a failure never leaves a partial file).
+
+Colours come from :func:`temperature_colormap`, a fixed °C → colour mapping,
+so the same temperature has the same colour on every map kwxmap draws.
+
+Every string that reaches the HTML (station names, conditions, titles, times,
+labels) is HTML-escaped first, and the characters that would end a JavaScript
+template literal (backtick, dollar sign, backslash) are escaped too, because folium pastes
+tooltip text into template literals and GeoJSON property values into
+``innerHTML``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import html
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import branca.colormap
+import folium
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from ._atomic import atomic_path
+from .errors import OutputError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import geopandas as gpd
+
+    from .grid import Grid
+
+__all__ = [
+    "ATTRIBUTION",
+    "CV_COLUMN",
+    "TEMPERATURE_ANCHORS",
+    "escape",
+    "render_map",
+    "temperature_colormap",
+    "write_geojson",
+    "write_geotiff",
+    "write_html",
+]
+
+#: The fixed temperature palette: (°C, colour) anchors, linear in between.
+#: A reversed ColorBrewer RdYlBu ramp (dark blue - pale yellow - dark red, a
+#: diverging palette of monotone lightness on each side, readable by people
+#: with the common colour-vision deficiencies), with anchors packed closer
+#: in the 0..35 °C range where most Korean readings fall.
+TEMPERATURE_ANCHORS: tuple[tuple[float, str], ...] = (
+    (-30.0, "#2a1a5e"),
+    (-25.0, "#313695"),
+    (-15.0, "#4575b4"),
+    (-7.0, "#74add1"),
+    (0.0, "#abd9e9"),
+    (5.0, "#e0f3f8"),
+    (10.0, "#ffffbf"),
+    (15.0, "#fee090"),
+    (20.0, "#fdae61"),
+    (25.0, "#f46d43"),
+    (30.0, "#d73027"),
+    (35.0, "#a50026"),
+    (40.0, "#67001f"),
+)
+
+#: Column of the stations frame holding the leave-one-out cross-validation
+#: error (predicted minus observed, °C); shown in the station tooltip when present.
+CV_COLUMN = "cv_error_c"
+
+#: Attribution added to every map (KMA readings, KOSTAT boundaries).
+ATTRIBUTION = (
+    'Readings: <a href="https://data.kma.go.kr/">KMA</a> (기상청) | '
+    "Boundaries: KOSTAT SGIS 2018 (KOGL Type 1) | kwxmap"
+)
+
+_NO_DATA_COLOR = "#9e9e9e"
+
+
+def escape(value: Any) -> str:
+    """Return ``value`` as text that is inert in HTML and in JS template literals.
+
+    :func:`html.escape` (quotes included) plus the backtick, ``$`` and
+    backslash, which folium's tooltip templates would otherwise interpret.
+
+    Examples
+    --------
+    >>> escape('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    >>> escape("`${x}`")
+    '&#96;&#36;{x}&#96;'
+    """
+    text = html.escape(str(value), quote=True)
+    return text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def temperature_colormap(vmin: float = -30.0, vmax: float = 40.0) -> branca.colormap.LinearColormap:
+    """Return kwxmap's fixed temperature colormap restricted to ``vmin``..``vmax`` °C.
+
+    The colours are those of the full −30..+40 °C scale
+    (:data:`TEMPERATURE_ANCHORS`), so 20 °C has the same colour whatever range
+    a map shows; only the legend's extent changes. Values beyond the scale
+    take the end colours.
+
+    Parameters
+    ----------
+    vmin, vmax
+        Range of the returned colormap (and its legend), °C; ``vmin < vmax``.
+
+    Returns
+    -------
+    branca.colormap.LinearColormap
+        With caption ``"Temperature (°C)"``.
+
+    Examples
+    --------
+    >>> full = temperature_colormap()
+    >>> summer = temperature_colormap(18, 29)
+    >>> summer.rgb_hex_str(25.0) == full.rgb_hex_str(25.0) == "#f46d43"
+    True
+    >>> summer.vmin, summer.vmax
+    (18.0, 29.0)
+    """
+    vmin, vmax = float(vmin), float(vmax)
+    if not (math.isfinite(vmin) and math.isfinite(vmax)) or vmin >= vmax:
+        raise ValueError(
+            f"temperature range {vmin!r}..{vmax!r} is empty; give vmin < vmax in °C"
+        )
+    index = [t for t, _ in TEMPERATURE_ANCHORS]
+    colors = [c for _, c in TEMPERATURE_ANCHORS]
+    full = branca.colormap.LinearColormap(colors, index=index)
+    inner = [(t, full.rgba_floats_tuple(t)) for t in index if vmin < t < vmax]
+    stops = [(vmin, full.rgba_floats_tuple(vmin)), *inner, (vmax, full.rgba_floats_tuple(vmax))]
+    return branca.colormap.LinearColormap(
+        [c for _, c in stops],
+        index=[t for t, _ in stops],
+        vmin=vmin,
+        vmax=vmax,
+        caption="Temperature (°C)",
+    )
+
+
+def _fmt_temp(value: Any) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "no reading"
+    return "no reading" if not math.isfinite(v) else f"{v:.1f} °C"
+
+
+def _fmt_time(time: Any) -> str:
+    if isinstance(time, _dt.datetime | pd.Timestamp):
+        text = time.strftime("%Y-%m-%d %H:%M")
+        tz = time.tzname() if time.tzinfo is not None else None
+        return f"{text} {tz}" if tz else text
+    if isinstance(time, _dt.date):
+        return time.isoformat()
+    return str(time)
+
+
+def _cell(row: pd.Series, column: str) -> Any:
+    if column not in row.index:
+        return None
+    value = row[column]
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return value
+    return value
+
+
+def _station_tooltip(row: pd.Series, value: str, cv_column: str) -> str:
+    name_ko = _cell(row, "name_ko") or _cell(row, "station_name") or ""
+    name_en = _cell(row, "name_en")
+    printed = _cell(row, "station_name")
+    head = f"<b>{escape(name_ko)}</b>"
+    if name_en:
+        head += f" ({escape(name_en)})"
+    lines = [head]
+    if printed and printed != name_ko:
+        lines.append(f"as printed: {escape(printed)}")
+    sid = _cell(row, "station_id")
+    if sid is not None:
+        lines.append(f"station {escape(sid)}")
+    cond = _cell(row, "condition")
+    cond_en = _cell(row, "condition_en")
+    if cond or cond_en:
+        parts = [escape(c) for c in (cond, cond_en) if c]
+        lines.append(" / ".join(parts))
+    lines.append(f"<b>{escape(_fmt_temp(_cell(row, value)))}</b>")
+    cv = _cell(row, cv_column)
+    if cv is not None:
+        try:
+            lines.append(f"LOO error {float(cv):+.1f} °C")
+        except (TypeError, ValueError):
+            lines.append(f"LOO error {escape(cv)}")
+    return "<br>".join(lines)
+
+
+def _geojson_dict(gdf: gpd.GeoDataFrame, props: dict[str, Sequence[Any]]) -> dict[str, Any]:
+    """Build a FeatureCollection for folium from geometries and ready properties."""
+    geoms = gdf.geometry.values
+    texts = shapely.to_geojson(np.asarray(geoms, dtype=object))
+    features = []
+    for i, text in enumerate(texts):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {k: v[i] for k, v in props.items()},
+                "geometry": None if text is None else json.loads(text),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        raise ValueError(
+            f"{what} has no CRS; set it with .set_crs(4326) (lon/lat) before rendering"
+        )
+    return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
+
+
+class _Header(MacroElement):
+    """Title and observation time, drawn over the top of the map."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .kwxmap-header {position: absolute; z-index: 1000; top: 10px; left: 50%;
+            transform: translateX(-50%); background: rgba(255,255,255,0.9);
+            padding: 4px 12px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3);
+            font: 14px/1.3 sans-serif; text-align: center; pointer-events: none;}
+        .kwxmap-header .kwxmap-title {font-weight: bold; font-size: 16px;}
+        </style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+        <div class="kwxmap-header">{{ this.inner }}</div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, inner: str) -> None:
+        super().__init__()
+        self._name = "KwxmapHeader"
+        self.inner = inner
+
+
+class _Attribution(MacroElement):
+    """Add an attribution to the map's attribution control (works without tiles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "KwxmapAttribution"
+        self.text = text
+
+
+def render_map(
+    stations: gpd.GeoDataFrame | None,
+    bands: gpd.GeoDataFrame | None = None,
+    lines: gpd.GeoDataFrame | None = None,
+    *,
+    title: str | None = None,
+    time: Any = None,
+    tiles: str | None = "OpenStreetMap",
+    colormap: branca.colormap.ColorMap | None = None,
+    value: str = "temperature_c",
+    cv_column: str = CV_COLUMN,
+    band_opacity: float = 0.7,
+) -> folium.Map:
+    """Build a Folium web map of readings, isotherm bands and isolines.
+
+    Parameters
+    ----------
+    stations
+        GeoDataFrame of readings (as from :func:`kwxmap.join_readings`):
+        points plus ``value`` and, when present, ``station_id``, ``name_ko``,
+        ``name_en``, ``station_name``, ``condition``, ``condition_en`` and the
+        cross-validation error column ``cv_column``. ``None`` for no markers.
+    bands
+        Isotherm bands from :func:`kwxmap.contour_bands` (``lower``,
+        ``upper``, ``label``), drawn as one GeoJson layer.
+    lines
+        Isolines from :func:`kwxmap.contour_lines` (``level``), with the level
+        as tooltip.
+    title, time
+        Shown in a header over the map (``time`` may be a string, date,
+        datetime or Timestamp).
+    tiles
+        Base map tiles (any folium tile name or URL), toggled in the layer
+        control; ``None`` for no base map (the map then needs no network for
+        anything but its JS/CSS libraries).
+    colormap
+        Colormap for bands and markers; default
+        :func:`temperature_colormap` over the bands' (else the readings')
+        range, so colours agree between maps.
+    value
+        Column of ``stations`` holding the reading (°C).
+    cv_column
+        Column holding the leave-one-out error (°C), shown when present.
+    band_opacity
+        Fill opacity of the bands (0..1).
+
+    Returns
+    -------
+    folium.Map
+        Layers "Isotherm bands", "Isolines", "Stations" in a LayerControl,
+        a colour legend in °C, attribution for KMA and KOSTAT; fit to the data.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> st = gpd.GeoDataFrame({"station_id": [108], "name_ko": ["서울"],
+    ...     "name_en": ["Seoul"], "condition": ["<b>맑음</b>"], "temperature_c": [24.5]},
+    ...     geometry=[shapely.Point(126.97, 37.57)], crs=4326)
+    >>> m = render_map(st, title="Seoul", tiles=None)
+    >>> html_text = m.get_root().render()
+    >>> "&lt;b&gt;맑음&lt;/b&gt;" in html_text and "<b>맑음</b>" not in html_text
+    True
+    """
+    if not 0 <= band_opacity <= 1:
+        raise ValueError(f"band_opacity={band_opacity!r} must be between 0 and 1")
+    if stations is not None:
+        stations = _to_lonlat(stations, "stations")
+        if value not in stations.columns:
+            raise ValueError(
+                f"stations have no column {value!r}; pass value= with the reading column "
+                f"(have {list(stations.columns)!r})"
+            )
+    if bands is not None:
+        bands = _to_lonlat(bands, "bands")
+        missing = {"lower", "upper"} - set(bands.columns)
+        if missing:
+            raise ValueError(
+                f"bands lack columns {sorted(missing)!r}; make them with contour_bands()"
+            )
+    if lines is not None:
+        lines = _to_lonlat(lines, "lines")
+        if "level" not in lines.columns:
+            raise ValueError("lines lack the 'level' column; make them with contour_lines()")
+
+    if colormap is None:
+        colormap = temperature_colormap(*_value_range(stations, bands, value))
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=7,
+                   location=[36.3, 127.8])
+    if tiles is not None:
+        folium.TileLayer(tiles, name=escape(str(tiles)), overlay=True, control=True).add_to(m)
+
+    if bands is not None and len(bands):
+        fills = [
+            colormap.rgb_hex_str((lo + up) / 2.0)
+            for lo, up in zip(bands["lower"], bands["upper"], strict=True)
+        ]
+        labels = (
+            bands["label"].astype(str).tolist()
+            if "label" in bands.columns
+            else [f"{lo:g}–{up:g} °C" for lo, up in zip(bands["lower"], bands["upper"],
+                                                        strict=True)]
+        )
+        data = _geojson_dict(bands, {"label": [escape(s) for s in labels], "fill": fills})
+        folium.GeoJson(
+            data,
+            name="Isotherm bands",
+            style_function=lambda f, _o=band_opacity: {
+                "fillColor": f["properties"]["fill"],
+                "fillOpacity": _o,
+                "color": f["properties"]["fill"],
+                "weight": 0.5,
+                "className": "kwxmap-band",
+            },
+            highlight_function=lambda f: {"weight": 2, "color": "#333333"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["label"], aliases=["Temperature"], sticky=True
+            ),
+            smooth_factor=0.5,
+        ).add_to(m)
+
+    if lines is not None and len(lines):
+        labels = [escape(f"{float(v):g} °C") for v in lines["level"]]
+        data = _geojson_dict(lines, {"label": labels})
+        folium.GeoJson(
+            data,
+            name="Isolines",
+            style_function=lambda f: {
+                "color": "#404040",
+                "weight": 1.2,
+                "opacity": 0.9,
+                "className": "kwxmap-isoline",
+            },
+            highlight_function=lambda f: {"weight": 3},
+            tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Isotherm"], sticky=True),
+            smooth_factor=0.5,
+        ).add_to(m)
+
+    if stations is not None:
+        group = folium.FeatureGroup(name="Stations")
+        for _, row in stations.iterrows():
+            geom = row.geometry
+            if geom is None or geom.is_empty:
+                continue
+            reading = _cell(row, value)
+            try:
+                fill = colormap.rgb_hex_str(float(reading)) if reading is not None else None
+            except (TypeError, ValueError):
+                fill = None
+            folium.CircleMarker(
+                location=[geom.y, geom.x],
+                radius=6,
+                color="#222222",
+                weight=1,
+                fill=True,
+                fill_color=fill or _NO_DATA_COLOR,
+                fill_opacity=0.95,
+                className="kwxmap-station",
+                tooltip=folium.Tooltip(_station_tooltip(row, value, cv_column)),
+            ).add_to(group)
+        group.add_to(m)
+
+    legend = colormap
+    if not getattr(legend, "caption", ""):
+        legend = copy.deepcopy(colormap)
+        legend.caption = "Temperature (°C)"
+    legend.add_to(m)
+
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    header_parts = []
+    if title:
+        header_parts.append(f'<div class="kwxmap-title">{escape(title)}</div>')
+    if time is not None:
+        header_parts.append(f'<div class="kwxmap-time">{escape(_fmt_time(time))}</div>')
+    if header_parts:
+        m.get_root().add_child(_Header("".join(header_parts)))
+        m.get_root().title = escape(title) if title else None
+    m.add_child(_Attribution(ATTRIBUTION))
+
+    bounds = _bounds(stations, bands)
+    if bounds is not None:
+        w, s, e, n = bounds
+        m.fit_bounds([[s, w], [n, e]])
+    return m
+
+
+def _value_range(
+    stations: gpd.GeoDataFrame | None, bands: gpd.GeoDataFrame | None, value: str
+) -> tuple[float, float]:
+    lows, highs = [], []
+    if bands is not None and len(bands):
+        lows.append(float(np.nanmin(bands["lower"])))
+        highs.append(float(np.nanmax(bands["upper"])))
+    elif stations is not None and len(stations):
+        vals = pd.to_numeric(stations[value], errors="coerce").to_numpy(dtype=float)
+        vals = vals[np.isfinite(vals)]
+        if vals.size:
+            lows.append(math.floor(vals.min()))
+            highs.append(math.ceil(vals.max()))
+    if not lows:
+        return -30.0, 40.0
+    lo, hi = min(lows), max(highs)
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    return lo, hi
+
+
+def _bounds(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, float, float] | None:
+    boxes = [
+        f.total_bounds for f in frames if f is not None and len(f) and not f.geometry.is_empty.all()
+    ]
+    if not boxes:
+        return None
+    arr = np.array(boxes)
+    w, s = arr[:, 0].min(), arr[:, 1].min()
+    e, n = arr[:, 2].max(), arr[:, 3].max()
+    if not np.all(np.isfinite([w, s, e, n])):
+        return None
+    return float(w), float(s), float(e), float(n)
+
+
+def write_html(m: folium.Map, path: str | os.PathLike[str]) -> Path:
+    """Write a Folium map as a standalone UTF-8 HTML file, atomically.
+
+    Parameters
+    ----------
+    m
+        The map, e.g. from :func:`render_map`.
+    path
+        Output file; its folder must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+
+    Raises
+    ------
+    OutputError
+        When the folder is missing or not writable.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, folium
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "map.html"
+    >>> write_html(folium.Map(tiles=None), out).read_text(encoding="utf-8")[:15]
+    '<!DOCTYPE html>'
+    """
+    text = m.get_root().render()
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def _json_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, pd.Timestamp | _dt.datetime | _dt.date):
+        return None if pd.isna(value) else value.isoformat()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def write_geojson(
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, precision: int = 5
+) -> Path:
+    """Write a GeoDataFrame as RFC 7946 GeoJSON, atomically.
+
+    Coordinates are lon/lat (the frame is reprojected to EPSG:4326 if
+    needed), snapped to ``precision`` decimals with
+    :func:`shapely.set_precision` (so the geometries stay valid after
+    rounding: 5 decimals ≈ 1 m), polygons follow the right-hand rule
+    (exterior rings counter-clockwise, holes clockwise); the file is UTF-8
+    with Korean as characters and has no ``crs`` member. NaN and missing
+    values become ``null``; timestamps ISO 8601 strings.
+
+    Parameters
+    ----------
+    gdf
+        Any GeoDataFrame with a CRS (bands, lines, stations...).
+    path
+        Output file; its folder must exist.
+    precision
+        Decimal places of the coordinates (0..15).
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+
+    Raises
+    ------
+    ValueError
+        When the frame has no CRS or ``precision`` is out of range.
+    OutputError
+        When the file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, json, geopandas as gpd, shapely
+    >>> gdf = gpd.GeoDataFrame({"name_ko": ["서울"]},
+    ...     geometry=[shapely.Point(126.9780012, 37.5665034)], crs=4326)
+    >>> out = write_geojson(gdf, pathlib.Path(tempfile.mkdtemp()) / "s.geojson")
+    >>> doc = json.loads(out.read_text(encoding="utf-8"))
+    >>> doc["features"][0]["geometry"]["coordinates"], "crs" in doc
+    ([126.978, 37.5665], False)
+    >>> "서울" in out.read_text(encoding="utf-8")
+    True
+    """
+    if isinstance(precision, bool) or not isinstance(precision, int | np.integer) or not (
+        0 <= precision <= 15
+    ):
+        raise ValueError(f"precision={precision!r} must be an integer number of decimals 0..15")
+    if gdf.crs is None:
+        raise ValueError(
+            "the GeoDataFrame has no CRS; set it with .set_crs(4326) (lon/lat) or the "
+            "CRS the coordinates are in"
+        )
+    if gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    fixed = geoms.copy()
+    if present.any():
+        snapped = shapely.set_precision(geoms[present], 10.0 ** (-precision))
+        fixed[present] = shapely.orient_polygons(snapped, exterior_cw=False)
+    texts = shapely.to_geojson(fixed)
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    features = []
+    for i, (text, geom) in enumerate(zip(texts, fixed, strict=True)):
+        props = {str(c): _json_value(gdf[c].iloc[i]) for c in columns}
+        if text is None or geom is None or shapely.is_empty(geom):
+            geometry = None
+        else:
+            geometry = json.loads(text, parse_float=lambda t: round(float(t), precision))
+        features.append({"type": "Feature", "properties": props, "geometry": geometry})
+    doc = {"type": "FeatureCollection", "features": features}
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_geotiff(grid: Grid, path: str | os.PathLike[str]) -> Path:
+    """Write a grid as a single-band float32 GeoTIFF (north up), atomically.
+
+    Needs the optional dependency rasterio (``pip install kwxmap[raster]``).
+    Cells outside the region are NaN (the nodata value); the file carries the
+    grid's CRS (EPSG:5179 by default) and an affine transform whose origin is
+    the north-west corner of the grid.
+
+    Parameters
+    ----------
+    grid
+        The grid to write.
+    path
+        Output ``.tif`` file; its folder must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+
+    Raises
+    ------
+    ImportError
+        When rasterio is not installed.
+    OutputError
+        When the file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, rasterio
+    >>> from kwxmap.grid import make_grid
+    >>> g = make_grid("서울", resolution=5000)
+    >>> g = g.copy(values=np.where(g.mask, 20.0, np.nan))
+    >>> out = write_geotiff(g, pathlib.Path(tempfile.mkdtemp()) / "t.tif")
+    >>> with rasterio.open(out) as src:
+    ...     src.crs.to_epsg(), src.res, src.shape == g.shape
+    (5179, (5000.0, 5000.0), True)
+    """
+    try:
+        import rasterio
+        from rasterio.transform import from_origin
+    except ImportError as exc:
+        raise ImportError(
+            "write_geotiff needs rasterio; install it with `pip install kwxmap[raster]`"
+        ) from exc
+    values = np.asarray(grid.values, dtype="float32")[::-1]
+    x = np.asarray(grid.x, dtype=float)
+    y = np.asarray(grid.y, dtype=float)
+    res = float(grid.resolution)
+    transform = from_origin(x[0] - res / 2, y[-1] + res / 2, res, res)
+    with atomic_path(path) as tmp:
+        try:
+            with rasterio.open(
+                tmp,
+                "w",
+                driver="GTiff",
+                width=values.shape[1],
+                height=values.shape[0],
+                count=1,
+                dtype="float32",
+                crs=rasterio.crs.CRS.from_wkt(grid.crs.to_wkt()),
+                transform=transform,
+                nodata=float("nan"),
+                compress="deflate",
+            ) as dst:
+                dst.write(values, 1)
+                dst.set_band_description(1, str(getattr(grid, "name", "value")))
+        except rasterio.errors.RasterioIOError as exc:
+            raise OutputError(f"cannot write GeoTIFF {str(path)!r}: {exc}") from exc
+    return Path(path)
