@@ -8,6 +8,7 @@ The pipeline reads top to bottom::
 
 from __future__ import annotations
 
+from .contours import contour_bands, contour_lines, resolve_levels
 from .errors import (
     DataError,
     InputError,
@@ -19,6 +20,13 @@ from .errors import (
     ParseError,
     RegionError,
     UnknownStationError,
+)
+from .render import (
+    render_map,
+    temperature_colormap,
+    write_geojson,
+    write_geotiff,
+    write_html,
 )
 
 __version__ = "0.1.0"
@@ -35,4 +43,12 @@ __all__ = [
     "RegionError",
     "UnknownStationError",
     "__version__",
+    "contour_bands",
+    "contour_lines",
+    "render_map",
+    "resolve_levels",
+    "temperature_colormap",
+    "write_geojson",
+    "write_geotiff",
+    "write_html",
 ]

@@ -670,7 +670,6 @@ def write_geotiff(grid: Grid, path: str | os.PathLike[str]) -> Path:
     """
     try:
         import rasterio
-        from rasterio.transform import from_origin
     except ImportError as exc:
         raise ImportError(
             "write_geotiff needs rasterio; install it with `pip install kwxmap[raster]`"
@@ -679,7 +678,7 @@ def write_geotiff(grid: Grid, path: str | os.PathLike[str]) -> Path:
     x = np.asarray(grid.x, dtype=float)
     y = np.asarray(grid.y, dtype=float)
     res = float(grid.resolution)
-    transform = from_origin(x[0] - res / 2, y[-1] + res / 2, res, res)
+    transform = rasterio.Affine(res, 0.0, x[0] - res / 2, 0.0, -res, y[-1] + res / 2)
     with atomic_path(path) as tmp:
         try:
             with rasterio.open(
