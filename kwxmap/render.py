@@ -56,24 +56,23 @@ __all__ = [
 ]
 
 #: The fixed temperature palette: (°C, colour) anchors, linear in between.
-#: A reversed ColorBrewer RdYlBu ramp (dark blue - pale yellow - dark red, a
-#: diverging palette of monotone lightness on each side, readable by people
-#: with the common colour-vision deficiencies), with anchors packed closer
-#: in the 0..35 °C range where most Korean readings fall.
+#: The reversed ColorBrewer RdYlBu ramp (dark blue - pale yellow - dark red, a
+#: diverging palette of monotone lightness on each side, readable with the
+#: common colour-vision deficiencies), its anchors packed every 4 °C between
+#: 12 and 32 °C so that a summer map spanning 10 °C shows several hues.
 TEMPERATURE_ANCHORS: tuple[tuple[float, str], ...] = (
-    (-30.0, "#2a1a5e"),
-    (-25.0, "#313695"),
-    (-15.0, "#4575b4"),
-    (-7.0, "#74add1"),
+    (-30.0, "#313695"),
+    (-20.0, "#4575b4"),
+    (-10.0, "#74add1"),
     (0.0, "#abd9e9"),
-    (5.0, "#e0f3f8"),
-    (10.0, "#ffffbf"),
-    (15.0, "#fee090"),
+    (6.0, "#e0f3f8"),
+    (12.0, "#ffffbf"),
+    (16.0, "#fee090"),
     (20.0, "#fdae61"),
-    (25.0, "#f46d43"),
-    (30.0, "#d73027"),
-    (35.0, "#a50026"),
-    (40.0, "#67001f"),
+    (24.0, "#f46d43"),
+    (28.0, "#d73027"),
+    (32.0, "#a50026"),
+    (40.0, "#4d0013"),
 )
 
 #: Column of the stations frame holding the leave-one-out cross-validation
@@ -82,7 +81,7 @@ CV_COLUMN = "cv_error_c"
 
 #: Attribution added to every map (KMA readings, KOSTAT boundaries).
 ATTRIBUTION = (
-    'Readings: <a href="https://data.kma.go.kr/">KMA</a> (기상청) | '
+    'Readings: <a href="https://data.kma.go.kr/">KMA</a> | '
     "Boundaries: KOSTAT SGIS 2018 (KOGL Type 1) | kwxmap"
 )
 
@@ -128,7 +127,7 @@ def temperature_colormap(vmin: float = -30.0, vmax: float = 40.0) -> branca.colo
     --------
     >>> full = temperature_colormap()
     >>> summer = temperature_colormap(18, 29)
-    >>> summer.rgb_hex_str(25.0) == full.rgb_hex_str(25.0) == "#f46d43"
+    >>> summer.rgb_hex_str(24.0) == full.rgb_hex_str(24.0) == "#f46d43"
     True
     >>> summer.vmin, summer.vmax
     (18.0, 29.0)
@@ -210,20 +209,39 @@ def _station_tooltip(row: pd.Series, value: str, cv_column: str) -> str:
     return "<br>".join(lines)
 
 
-def _geojson_dict(gdf: gpd.GeoDataFrame, props: dict[str, Sequence[Any]]) -> dict[str, Any]:
+def _rounded_geometries(geoms: Any, precision: int) -> list[dict[str, Any] | None]:
+    """GeoJSON geometry dicts, snapped to ``precision`` decimals, right-hand rule."""
+    geoms = np.asarray(geoms, dtype=object)
+    fixed = geoms.copy()
+    present = ~shapely.is_missing(geoms)
+    if present.any():
+        snapped = shapely.set_precision(geoms[present], 10.0 ** (-precision))
+        fixed[present] = shapely.orient_polygons(snapped, exterior_cw=False)
+    out: list[dict[str, Any] | None] = []
+    for geom, text in zip(fixed, shapely.to_geojson(fixed), strict=True):
+        if text is None or geom is None or shapely.is_empty(geom):
+            out.append(None)
+        else:
+            out.append(json.loads(text, parse_float=lambda t: round(float(t), precision)))
+    return out
+
+
+def _geojson_dict(
+    gdf: gpd.GeoDataFrame, props: dict[str, Sequence[Any]], precision: int = 5
+) -> dict[str, Any]:
     """Build a FeatureCollection for folium from geometries and ready properties."""
-    geoms = gdf.geometry.values
-    texts = shapely.to_geojson(np.asarray(geoms, dtype=object))
-    features = []
-    for i, text in enumerate(texts):
-        features.append(
+    geometries = _rounded_geometries(gdf.geometry.values, precision)
+    return {
+        "type": "FeatureCollection",
+        "features": [
             {
                 "type": "Feature",
                 "properties": {k: v[i] for k, v in props.items()},
-                "geometry": None if text is None else json.loads(text),
+                "geometry": geometry,
             }
-        )
-    return {"type": "FeatureCollection", "features": features}
+            for i, geometry in enumerate(geometries)
+        ],
+    }
 
 
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -607,22 +625,16 @@ def write_geojson(
         )
     if gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    present = ~shapely.is_missing(geoms)
-    fixed = geoms.copy()
-    if present.any():
-        snapped = shapely.set_precision(geoms[present], 10.0 ** (-precision))
-        fixed[present] = shapely.orient_polygons(snapped, exterior_cw=False)
-    texts = shapely.to_geojson(fixed)
+    geometries = _rounded_geometries(gdf.geometry.values, precision)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    features = []
-    for i, (text, geom) in enumerate(zip(texts, fixed, strict=True)):
-        props = {str(c): _json_value(gdf[c].iloc[i]) for c in columns}
-        if text is None or geom is None or shapely.is_empty(geom):
-            geometry = None
-        else:
-            geometry = json.loads(text, parse_float=lambda t: round(float(t), precision))
-        features.append({"type": "Feature", "properties": props, "geometry": geometry})
+    features = [
+        {
+            "type": "Feature",
+            "properties": {str(c): _json_value(gdf[c].iloc[i]) for c in columns},
+            "geometry": geometry,
+        }
+        for i, geometry in enumerate(geometries)
+    ]
     doc = {"type": "FeatureCollection", "features": features}
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     with atomic_path(path) as tmp:
