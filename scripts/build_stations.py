@@ -1,0 +1,327 @@
+"""Build ``data/stations.geojson``, kwxmap's station registry, from the KMA sources.
+
+Run from the repository root::
+
+    python scripts/build_stations.py            # writes data/stations.geojson
+    python scripts/build_stations.py --check    # exit 1 if the committed file is stale
+
+Inputs (all in ``scripts/sources/``, copied from KMA metadata exports; see
+``data/README.md`` for provenance and licences):
+
+- ``kma_asos_stations.csv``: the 105 ASOS stations (current site, dates, romanized name)
+- ``kma_asos_station_history.csv``: every site/name period of each ASOS station
+- ``kma_currentweather_2017_95names_to_ids.csv``: names as KMA's current-weather table printed them
+- ``kma_aws_stations.csv``: AWS and other KMA stations
+- ``data/provinces.geojson``: KOSTAT 2018 provinces, for the province of stations without an address
+
+The output is one RFC 7946 FeatureCollection, ASOS first then AWS, each by
+station id, one feature per line, UTF-8 with Korean kept as characters. The
+same inputs always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+from shapely import STRtree
+from shapely.geometry import Point, shape
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kwxmap._names import canonical, name_keys, romanize  # noqa: E402
+
+SOURCES = ROOT / "scripts" / "sources"
+OUTPUT = ROOT / "data" / "stations.geojson"
+PROVINCES = ROOT / "data" / "provinces.geojson"
+
+# Provinces use the KOSTAT 2018 names of data/provinces.geojson; addresses in
+# the 2022-2026 exports use the later names of two of them.
+PROVINCE_RENAMES = {"강원특별자치도": "강원도", "전북특별자치도": "전라북도"}
+
+
+def read_csv(name: str) -> list[dict[str, str]]:
+    with open(SOURCES / name, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def num(text: str) -> float | None:
+    return float(text) if text not in ("", None) else None
+
+
+def load_provinces() -> tuple[list[str], STRtree, list]:
+    with open(PROVINCES, encoding="utf-8") as f:
+        fc = json.load(f)
+    names = [feat["properties"]["name"] for feat in fc["features"]]
+    geoms = [shape(feat["geometry"]) for feat in fc["features"]]
+    return names, STRtree(geoms), geoms
+
+
+class ProvinceFinder:
+    """Province of a station: the address prefix, else the polygon the point is in."""
+
+    def __init__(self) -> None:
+        self.names, self.tree, self.geoms = load_provinces()
+        self.known = set(self.names)
+        self.notes: list[str] = []
+
+    def from_address(self, address: str) -> str | None:
+        text = address.removeprefix("(산지)").strip()
+        if not text:
+            return None
+        head = text.split()[0]
+        head = PROVINCE_RENAMES.get(head, head)
+        for name in self.names:
+            if text.startswith(name) or head == name:
+                return name
+        return None
+
+    def from_point(self, lon: float, lat: float) -> tuple[str, float]:
+        pt = Point(lon, lat)
+        i = int(self.tree.nearest(pt))
+        # distance in degrees is enough to tell "inside" (0) from "near the coast"
+        return self.names[i], float(self.geoms[i].distance(pt))
+
+    def __call__(self, sid: int, address: str, lon: float, lat: float) -> str:
+        by_point, dist = self.from_point(lon, lat)
+        by_address = self.from_address(address)
+        if by_address is None:
+            return by_point
+        if by_address != by_point:
+            # An address prefix can be a typo in the source (창원 listed under
+            # 경상북도); a point inside a polygon is only wrong near a border,
+            # where the simplified polygons are off. Trust the point when it is
+            # inside one province and well away (> 0.02 deg) from the one the
+            # address names, the address otherwise (islands off the polygons).
+            away = self.geoms[self.names.index(by_address)].distance(Point(lon, lat))
+            choice = by_point if dist == 0 and away > 0.02 else by_address
+            self.notes.append(
+                f"{sid}: address says {by_address}, point is in/near {by_point} "
+                f"({dist:.3f} deg); using {choice}"
+            )
+            return choice
+        return by_address
+
+
+def history_periods(rows: list[dict[str, str]]) -> list[dict]:
+    periods = []
+    for r in sorted(rows, key=lambda r: (r["start"], r["end"] or "9999")):
+        periods.append(
+            {
+                "start": r["start"] or None,
+                "end": r["end"] or None,
+                "name_ko": r["name_ko"],
+                "lon": float(r["lon"]),
+                "lat": float(r["lat"]),
+                "elevation_m": num(r["elevation_m"]),
+                "address": r["address"] or None,
+            }
+        )
+    return periods
+
+
+def resolve_owner(key_owners: dict[str, list[tuple[int, int]]], key: str) -> set[int]:
+    """Station ids a key resolves to: the strongest claim wins, ties stay ambiguous."""
+    claims = key_owners.get(key, [])
+    if not claims:
+        return set()
+    best = min(level for level, _ in claims)
+    return {sid for level, sid in claims if level == best}
+
+
+def build_asos(finder: ProvinceFinder) -> list[dict]:
+    stations = read_csv("kma_asos_stations.csv")
+    history: dict[int, list[dict[str, str]]] = {}
+    for r in read_csv("kma_asos_station_history.csv"):
+        history.setdefault(int(r["stn_id"]), []).append(r)
+    printed: dict[int, list[str]] = {}
+    for r in read_csv("kma_currentweather_2017_95names_to_ids.csv"):
+        printed.setdefault(int(r["stn_id"]), []).append(r["name_on_2017_kma_page"])
+
+    # Candidate aliases: printed names, historic names, former names, their
+    # romanizations, and the English name.
+    candidates: dict[int, list[str]] = {}
+    for r in stations:
+        sid = int(r["stn_id"])
+        names = list(printed.get(sid, []))
+        names += [h["name_ko"] for h in history.get(sid, [])]
+        names += [n for n in r["former_names"].split(";") if n]
+        names += [romanize(n) for n in list(names)]
+        names.append(r["name_en"])
+        seen: list[str] = []
+        for n in names:
+            n = n.strip()
+            if n and n != r["name_ko"] and n not in seen:
+                seen.append(n)
+        candidates[sid] = seen
+
+    # Who claims which lookup key: current names are the strongest claim
+    # (level 0), printed/historic names next (1), derived forms last (2).
+    active = {int(r["stn_id"]): r["active"] == "1" for r in stations}
+    key_owners: dict[str, list[tuple[int, int]]] = {}
+    for r in stations:
+        sid = int(r["stn_id"])
+        for key, strength in name_keys(r["name_ko"]):
+            key_owners.setdefault(key, []).append((0 if strength == 0 else 2, sid))
+        for alias in candidates[sid]:
+            for key, strength in name_keys(alias):
+                key_owners.setdefault(key, []).append((1 if strength == 0 else 2, sid))
+    # Two stations with the same current name (성산 187 closed, 188 active):
+    # the active one owns the name.
+    for claims in key_owners.values():
+        level0 = [sid for level, sid in claims if level == 0]
+        if len(set(level0)) > 1:
+            live = [sid for sid in level0 if active[sid]]
+            if len(live) == 1:
+                claims[:] = [(lv if sid == live[0] else lv + 1, sid) for lv, sid in claims]
+
+    features = []
+    for r in stations:
+        sid = int(r["stn_id"])
+        aliases: list[str] = []
+        # keep an alias only if it resolves to this station, and add the bare
+        # forms (강진군 -> 강진) that resolve to it alone
+        for alias in candidates[sid]:
+            if resolve_owner(key_owners, canonical(alias)) == {sid}:
+                aliases.append(alias)
+        for source in [r["name_ko"], *candidates[sid]]:
+            for key, strength in name_keys(source):
+                if strength == 0:
+                    continue
+                if resolve_owner(key_owners, key) != {sid}:
+                    continue
+                bare = _display_form(source, key)
+                if bare and bare != r["name_ko"] and bare not in aliases:
+                    aliases.append(bare)
+        lon, lat = float(r["lon"]), float(r["lat"])
+        features.append(
+            feature(
+                lon,
+                lat,
+                {
+                    "station_id": sid,
+                    "name_ko": r["name_ko"],
+                    "name_en": r["name_en"],
+                    "elevation_m": num(r["elevation_m"]),
+                    "network": "ASOS",
+                    "active": r["active"] == "1",
+                    "start_date": r["first_start"] or None,
+                    "end_date": r["end_date"] or None,
+                    "address": r["address"] or None,
+                    "province": finder(sid, r["address"], lon, lat),
+                    "aliases": aliases,
+                    "history": history_periods(history.get(sid, [])),
+                },
+            )
+        )
+    return features
+
+
+def _display_form(source: str, key: str) -> str | None:
+    """The printed spelling of a derived key (keys are case-folded)."""
+    if source.isascii():
+        for cand in (source.rsplit("-", 1)[0], source.split("(")[0]):
+            if canonical(cand) == key:
+                return cand
+        return None
+    return key
+
+
+def build_aws(finder: ProvinceFinder, asos_ids: set[int]) -> list[dict]:
+    features = []
+    for r in read_csv("kma_aws_stations.csv"):
+        sid = int(r["stn_id"])
+        if sid in asos_ids:
+            continue
+        lon, lat = float(r["lon"]), float(r["lat"])
+        address = " ".join(r["address"].split()) or None
+        name_en = romanize(r["name_ko"])
+        start = r["current_since"] or None
+        features.append(
+            feature(
+                lon,
+                lat,
+                {
+                    "station_id": sid,
+                    "name_ko": r["name_ko"],
+                    "name_en": name_en,
+                    "elevation_m": num(r["elevation_m"]),
+                    "network": "AWS",
+                    "active": True,
+                    "start_date": start,
+                    "end_date": None,
+                    "address": address,
+                    "province": finder(sid, address or "", lon, lat),
+                    "aliases": [],
+                    "history": [
+                        {
+                            "start": start,
+                            "end": None,
+                            "name_ko": r["name_ko"],
+                            "lon": lon,
+                            "lat": lat,
+                            "elevation_m": num(r["elevation_m"]),
+                            "address": address,
+                        }
+                    ],
+                },
+            )
+        )
+    return features
+
+
+def feature(lon: float, lat: float, props: dict) -> dict:
+    for value in (lon, lat):
+        if not math.isfinite(value):
+            raise ValueError(f"station {props['station_id']}: bad coordinate {value!r}")
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+    }
+
+
+def render(features: list[dict]) -> str:
+    lines = [
+        json.dumps(f, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        for f in features
+    ]
+    return '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
+
+
+def build() -> tuple[str, list[str]]:
+    finder = ProvinceFinder()
+    asos = build_asos(finder)
+    aws = build_aws(finder, {f["properties"]["station_id"] for f in asos})
+    return render(asos + aws), finder.notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    parser.add_argument("--check", action="store_true", help="fail if the output is stale")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print province notes")
+    args = parser.parse_args(argv)
+    text, notes = build()
+    if args.verbose:
+        for note in notes:
+            print(note, file=sys.stderr)
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is stale; run scripts/build_stations.py", file=sys.stderr)
+            return 1
+        return 0
+    tmp = args.output.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    tmp.replace(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
