@@ -28,6 +28,7 @@ from .render import (
     write_geotiff,
     write_html,
 )
+from .stations import Station, StationRegistry, load_stations, write_stations
 
 __version__ = "0.1.0"
 
@@ -41,8 +42,12 @@ __all__ = [
     "OutputError",
     "ParseError",
     "RegionError",
+    "Station",
+    "StationRegistry",
     "UnknownStationError",
     "__version__",
+    "load_stations",
+    "write_stations",
     "contour_bands",
     "contour_lines",
     "render_map",

@@ -81,14 +81,63 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _add_stations(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stations", help="list or export the station registry")
+    p = sub.add_parser(
+        "stations",
+        help="list or export the station registry",
+        description="Print the KMA station registry as a table, or export it for GIS tools "
+        "(format from the extension: .geojson .gpkg .fgb .shp .csv).",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write the stations here")
+    p.add_argument(
+        "--format",
+        choices=["geojson", "gpkg", "fgb", "shp", "csv"],
+        help="output format (default: from the extension of FILE)",
+    )
+    p.add_argument(
+        "--crs",
+        choices=["4326", "5179", "5186"],
+        default="4326",
+        help="output CRS as an EPSG code (default 4326; GeoJSON is always 4326)",
+    )
+    p.add_argument(
+        "--network",
+        choices=["asos", "aws", "all"],
+        default="asos",
+        help="ASOS (synoptic, default), AWS (automatic) or all stations",
+    )
+    p.add_argument("--active-only", action="store_true", help="leave out closed stations")
+    p.add_argument("--as-of", metavar="DATE", help="the registry as it stood on YYYY-MM-DD")
     p.set_defaults(run=_run_stations)
 
 
 def _run_stations(args: argparse.Namespace) -> int:
-    from .stations import load_stations
+    from .stations import load_stations, write_stations
 
-    print(load_stations())
+    if args.format is not None and args.output is None:
+        _err("--format needs -o FILE")
+        return 2
+    registry = load_stations(args.network)
+    if args.as_of is not None:
+        try:
+            registry = registry.as_of(args.as_of)
+        except ValueError as exc:
+            _err(f"--as-of: {exc}")
+            return 2
+    if args.active_only:
+        registry = registry.select(active=True)
+    if args.output is not None:
+        path = write_stations(registry, args.output, format=args.format, crs=int(args.crs))
+        print(f"wrote {len(registry)} stations to {path}", file=sys.stderr)
+        return 0
+    print(f"{'id':>4}  {'name':<8}  {'name_en':<20} {'lon':>9} {'lat':>8} {'elev_m':>7}  "
+          f"{'network':<7} active  province")
+    for s in registry:
+        # Hangul is two columns wide in a terminal: pad by display width.
+        name = s.name_ko + " " * max(0, 8 - 2 * len(s.name_ko))
+        elev = "" if s.elevation_m != s.elevation_m else f"{s.elevation_m:.1f}"
+        print(f"{s.station_id:>4}  {name}  {s.name_en:<20} {s.lon:>9.4f} {s.lat:>8.4f} "
+              f"{elev:>7}  {s.network:<7} {'yes' if s.active else 'no':<6}  {s.province or ''}")
+    print(f"{len(registry)} stations, {sum(s.active for s in registry)} active")
     return 0
 
 
