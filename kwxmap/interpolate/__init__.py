@@ -11,13 +11,18 @@ and add one ``from . import <module>`` line below.
 from __future__ import annotations
 
 from ._base import METHODS, Interpolator, register
+from .barnes import Barnes, Cressman
 from .idw import IDW
 from .nearest import Nearest
+from .spline import Spline
 
 # Methods register themselves on import (one line per module). Kriging: `from . import kriging`.
 
 __all__ = [
     "IDW",
+    "Barnes",
+    "Cressman",
+    "Spline",
     "METHODS",
     "Interpolator",
     "Nearest",
