@@ -21,6 +21,8 @@ from .errors import (
     RegionError,
     UnknownStationError,
 )
+from .join import JoinReport, join_readings
+from .parse import parse_readings
 from .render import (
     render_map,
     temperature_colormap,
@@ -56,4 +58,7 @@ __all__ = [
     "write_geojson",
     "write_geotiff",
     "write_html",
+    "JoinReport",
+    "join_readings",
+    "parse_readings",
 ]

@@ -718,8 +718,9 @@ def parse_readings(
     0          북강릉        맑음           26.0     2
     1        홍성(예)      구름많음           -3.5     3
     >>> html_text = "<li><span>흐림</span><b>북춘천</b> <em>-3.4</em>&#8451;</li>"
-    >>> parse_readings(html_text).iloc[0][["station_name", "temperature_c"]].tolist()
-    ['북춘천', -3.4]
+    >>> row = parse_readings(html_text).iloc[0]
+    >>> row["condition"], row["station_name"], float(row["temperature_c"])
+    ('흐림', '북춘천', -3.4)
     """
     if on_invalid not in ON_INVALID:
         raise ValueError(
