@@ -1,0 +1,315 @@
+"""Ground elevation for grid cells from a DEM (digital elevation model).
+
+kwxmap ships a coarse DEM of South Korea (``dem_korea_5arcmin.tif``: int16
+metres, EPSG:4326, 96 x 72 cells of 1/12 degree, about 9 km, bounds
+124-132 E, 33-39 N; sea is 0 m; values in 28 m steps). It is read with
+``tifffile`` (no GDAL needed) and sampled at cell centres by bilinear
+interpolation in lon/lat.
+
+The shipped DEM is coarse: at known stations it is off by -186 m at
+대관령 (Daegwallyeong), +61 m at 추풍령, -60 m at 서울, -14 m at 태백 and
++117 m at 제주. kwxmap therefore uses it only on the grid side; station
+elevations always come from the registry (``elevation_m``). For valleys and
+ridges at 1 km or finer, pass a finer DEM GeoTIFF (``dem=path``, read with
+rasterio: ``pip install kwxmap[raster]``).
+
+Shipped DEM credit: Mapzen/Tilezen terrain tiles built from SRTM and
+GMTED2010 (U.S. Geological Survey) and ETOPO1 (NOAA), public domain, via the
+altitude grid distributed with pvlib.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pyproj
+from scipy.interpolate import RegularGridInterpolator
+
+from ._data import data_path
+from .errors import DataError, KwxmapWarning
+
+__all__ = ["DEM", "grid_elevation", "read_dem", "sample_dem"]
+
+_SHIPPED = "dem_korea_5arcmin.tif"
+
+
+@dataclasses.dataclass(frozen=True)
+class DEM:
+    """A north-up lon/lat elevation raster.
+
+    Parameters
+    ----------
+    values
+        ``(ny, nx)`` float metres, row 0 = north; NaN = no data.
+    west, north
+        Outer corner of cell ``[0, 0]`` in degrees.
+    dlon, dlat
+        Cell size in degrees (both positive).
+    source
+        Where it came from (path).
+    """
+
+    values: np.ndarray
+    west: float
+    north: float
+    dlon: float
+    dlat: float
+    source: str = ""
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` outer edges in degrees."""
+        ny, nx = self.values.shape
+        return (self.west, self.north - ny * self.dlat, self.west + nx * self.dlon, self.north)
+
+    def sample(self, lon: Any, lat: Any) -> np.ndarray:
+        """Bilinear elevation (m) at lon/lat; NaN outside the raster's outer edges.
+
+        Within the outer half-cell ring the edge values are extended.
+
+        Examples
+        --------
+        >>> dem = read_dem()
+        >>> float(dem.sample([128.7], [37.7])[0]) > 400  # 대관령 area (coarse: ~586 m)
+        True
+        >>> bool(np.isnan(dem.sample([140.0], [37.0])[0]))
+        True
+        """
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        ny, nx = self.values.shape
+        lons = self.west + self.dlon * (np.arange(nx) + 0.5)
+        lats = self.north - self.dlat * (np.arange(ny) + 0.5)
+        interp = RegularGridInterpolator(
+            (lats[::-1], lons),
+            self.values[::-1],
+            method="linear",
+            bounds_error=False,
+            fill_value=None,
+        )
+        w, s, e, n = self.bounds
+        inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+        out = np.full(lon.shape, np.nan)
+        if inside.any():
+            lo = np.clip(lon[inside], lons[0], lons[-1])
+            la = np.clip(lat[inside], lats[-1], lats[0])
+            out[inside] = interp(np.column_stack([la, lo]))
+        return out
+
+
+def _read_geotiff_tifffile(path: str) -> DEM:
+    """Read a single-band lon/lat GeoTIFF with tifffile (tiepoint + pixel scale)."""
+    try:
+        import tifffile
+    except ImportError as exc:  # pragma: no cover - tifffile is a core dependency
+        raise DataError("reading the bundled DEM needs tifffile: `pip install tifffile`") from exc
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            tags = {t.name: t.value for t in page.tags.values()}
+            raw = page.asarray()
+    except Exception as exc:  # tifffile raises many types for corrupt files
+        raise DataError(f"cannot read DEM {path!r}: {exc}") from exc
+    scale = tags.get("ModelPixelScaleTag")
+    tie = tags.get("ModelTiepointTag")
+    if scale is None or tie is None or raw.ndim != 2:
+        raise DataError(f"DEM {path!r} is not a single-band georeferenced GeoTIFF")
+    i, j, _, x, y, _ = tie[:6]
+    dlon, dlat = float(scale[0]), float(scale[1])
+    values = raw.astype(float)
+    nodata = tags.get("GDAL_NODATA")
+    if nodata is not None:
+        try:
+            values[values == float(str(nodata).strip("\x00 "))] = np.nan
+        except ValueError:
+            pass
+    return DEM(
+        values=values,
+        west=float(x) - i * dlon,
+        north=float(y) + j * dlat,
+        dlon=dlon,
+        dlat=dlat,
+        source=str(path),
+    )
+
+
+@lru_cache(maxsize=1)
+def _shipped_dem() -> DEM:
+    dem = _read_geotiff_tifffile(str(data_path(_SHIPPED)))
+    # The source encodes heights in 28 m steps from -450 m; a few sea cells decode
+    # below zero. Temperature reduction treats everything below sea level as 0 m.
+    values = np.clip(dem.values, 0.0, None)
+    values.setflags(write=False)
+    return dataclasses.replace(dem, values=values)
+
+
+def read_dem(path: str | os.PathLike[str] | None = None) -> DEM:
+    """Read the shipped DEM (default) or a lon/lat GeoTIFF with tifffile.
+
+    Parameters
+    ----------
+    path
+        ``None`` for the shipped coarse DEM (cached). Other files must be
+        single-band GeoTIFFs in EPSG:4326; for projected DEMs use
+        :func:`grid_elevation` with ``dem=path`` (rasterio).
+
+    Returns
+    -------
+    DEM
+
+    Examples
+    --------
+    >>> dem = read_dem()
+    >>> dem.values.shape, dem.bounds
+    ((72, 96), (124.0, 33.0, 132.0, 39.0))
+    """
+    if path is None:
+        return _shipped_dem()
+    if not os.path.isfile(path):
+        raise DataError(f"DEM file {str(path)!r} does not exist")
+    return _read_geotiff_tifffile(str(path))
+
+
+def sample_dem(
+    xy: Any, *, crs: Any = 5179, dem: DEM | str | os.PathLike[str] | None = None
+) -> np.ndarray:
+    """Elevation (m) at projected points from a lon/lat DEM (shipped by default).
+
+    Parameters
+    ----------
+    xy
+        ``(M, 2)`` coordinates in metres in ``crs``.
+    crs
+        CRS of ``xy``.
+    dem
+        A :class:`DEM`, a lon/lat GeoTIFF path, or ``None`` for the shipped DEM.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(M,)`` metres; NaN where the DEM has no data.
+
+    Examples
+    --------
+    >>> tr = pyproj.Transformer.from_crs(4326, 5179, always_xy=True)
+    >>> xy = np.array([tr.transform(126.97, 37.57)])  # 서울
+    >>> float(sample_dem(xy)[0]) < 200
+    True
+    """
+    model = dem if isinstance(dem, DEM) else read_dem(dem)
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    tr = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(crs), 4326, always_xy=True)
+    lon, lat = tr.transform(pts[:, 0], pts[:, 1])
+    return model.sample(lon, lat)
+
+
+def _check_coverage(z: np.ndarray, source: str) -> None:
+    missing = np.isnan(z)
+    if missing.all():
+        raise DataError(
+            f"DEM {source!r} does not cover the region at all; pass a DEM that covers it "
+            f"(dem=path) or use elevation=None"
+        )
+    frac = missing.mean()
+    if frac > 0.01:
+        raise DataError(
+            f"DEM {source!r} does not cover {frac:.0%} of the region's cells; pass a DEM "
+            f"that covers the whole region (dem=path) or use elevation=None"
+        )
+
+
+def grid_elevation(grid: Any, *, dem: DEM | str | os.PathLike[str] | None = None) -> np.ndarray:
+    """Ground elevation (m) of every cell of a :class:`~kwxmap.grid.Grid` inside its mask.
+
+    Parameters
+    ----------
+    grid
+        The target grid.
+    dem
+        ``None``: the shipped coarse DEM (bilinear in lon/lat). A path: a
+        GeoTIFF in any CRS, reprojected to the grid with rasterio (bilinear;
+        ``pip install kwxmap[raster]``). A :class:`DEM`: sampled bilinearly.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(ny, nx)`` metres, NaN outside the mask. Cells the user DEM marks as
+        no data (up to 1% of the region, typically sea along the coast) are
+        set to 0 m with a :class:`~kwxmap.KwxmapWarning`.
+
+    Raises
+    ------
+    DataError
+        The DEM misses more than 1% of the region's cells, the file is
+        unreadable, or rasterio is needed but not installed.
+
+    Examples
+    --------
+    >>> from kwxmap.grid import make_grid
+    >>> z = grid_elevation(make_grid("강원", resolution=20_000))
+    >>> bool(np.nanmax(z) > 800), bool(np.nanmin(z) >= 0)
+    (True, True)
+    """
+    out = np.full(grid.shape, np.nan)
+    if not grid.mask.any():
+        return out
+    if dem is None or isinstance(dem, DEM):
+        model = read_dem() if dem is None else dem
+        z = sample_dem(grid.cell_xy(), crs=grid.crs, dem=model)
+        source = model.source or "DEM"
+    else:
+        z = _reproject_with_rasterio(grid, str(dem))[grid.mask]
+        source = str(dem)
+    _check_coverage(z, source)
+    if np.isnan(z).any():
+        warnings.warn(
+            f"DEM {source!r} has no data at {int(np.isnan(z).sum())} cell(s) inside the region; "
+            f"set to 0 m (sea level)",
+            KwxmapWarning,
+            stacklevel=2,
+        )
+        z = np.where(np.isnan(z), 0.0, z)
+    out[grid.mask] = z
+    return out
+
+
+def _reproject_with_rasterio(grid: Any, path: str) -> np.ndarray:
+    """Reproject a user DEM onto the grid (bilinear); rows returned south to north."""
+    try:
+        import rasterio
+        from rasterio.warp import Resampling, reproject
+    except ImportError as exc:
+        raise DataError(
+            f"reading DEM {path!r} needs rasterio; install it with `pip install kwxmap[raster]` "
+            f"or omit dem= to use the shipped coarse DEM"
+        ) from exc
+    if not os.path.isfile(path):
+        raise DataError(f"DEM file {path!r} does not exist")
+    ny, nx = grid.shape
+    r = float(grid.resolution)
+    top = float(grid.y[-1]) + r / 2
+    dst_transform = rasterio.Affine(r, 0.0, float(grid.x[0]) - r / 2, 0.0, -r, top)
+    dst = np.full((ny, nx), np.nan, dtype="float64")
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise DataError(f"DEM {path!r} has no CRS; georeference it first")
+            reproject(
+                source=rasterio.band(src, 1),
+                destination=dst,
+                src_transform=src.transform,
+                src_crs=src.crs,
+                src_nodata=src.nodata,
+                dst_transform=dst_transform,
+                dst_crs=grid.crs.to_wkt(),
+                dst_nodata=np.nan,
+                resampling=Resampling.bilinear,
+            )
+    except rasterio.errors.RasterioError as exc:
+        raise DataError(f"cannot read DEM {path!r}: {exc}") from exc
+    return dst[::-1]
