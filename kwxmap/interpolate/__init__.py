@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._base import METHODS, Interpolator, register
 from .barnes import Barnes, Cressman
 from .idw import IDW
+from .kriging import Kriging
 from .nearest import Nearest
 from .spline import Spline
 
@@ -20,6 +21,7 @@ from .spline import Spline
 
 __all__ = [
     "IDW",
+    "Kriging",
     "Barnes",
     "Cressman",
     "Spline",

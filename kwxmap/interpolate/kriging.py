@@ -1,0 +1,444 @@
+"""Ordinary kriging and kriging with external drift, global or with k neighbours.
+
+The kriging system is PyKrige's (variogram form, ``gamma(0) = 0`` on the
+diagonal and wherever a target coincides with a station, so kriging is exact
+at the stations), and with the same variogram the predictions and variances
+equal ``pykrige.ok.OrdinaryKriging(..., coordinates_type="euclidean")`` and
+``pykrige.uk.UniversalKriging(..., drift_terms=["specified"])`` to rounding.
+
+Speed comes from solving the ``(N + 1 + k)`` system **once** (dual form):
+``alpha = A^-1 [values; 0]``, so a prediction costs one row of variogram
+values and a dot product, ``z(x0) = gamma(x0, stations) @ alpha[:N] +
+f(x0) @ alpha[N:]``; targets are processed in chunks of bounded memory. With
+``neighbors=k`` each target uses its k nearest stations; targets sharing the
+same neighbour set (most of them, on a grid) share one small system, and all
+these systems are solved as one stacked :func:`numpy.linalg.solve`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
+
+from ..errors import InterpolationError, KwxmapWarning
+from ._base import Interpolator, check_choice, check_number, register
+from .variogram import (
+    MODELS,
+    EmpiricalVariogram,
+    Variogram,
+    empirical_variogram,
+    fit_variogram,
+    make_variogram,
+)
+
+__all__ = ["Kriging"]
+
+#: Distances up to this (metres) count as "target at a station" (PyKrige's eps).
+_ZERO_DISTANCE = 1e-10
+#: Float64 elements per chunk of the (targets x stations) work arrays (2 MB: cache-sized).
+_CHUNK_ELEMENTS = 1 << 18
+
+
+@register
+class Kriging(Interpolator):
+    """Ordinary kriging (OK), or kriging with external drift (KED) when fitted with ``drift``.
+
+    Parameters
+    ----------
+    variogram_model
+        ``"exponential"`` (default), ``"spherical"``, ``"gaussian"``,
+        ``"linear"`` or ``"power"``, with PyKrige's parameterisations (see
+        :mod:`kwxmap.interpolate.variogram`).
+    variogram_parameters
+        Fixed variogram parameters in PyKrige's dict or list form (e.g.
+        ``{"psill": 4.0, "range": 150_000, "nugget": 0.3}``, or
+        ``[sill, range, nugget]``), or a :class:`~kwxmap.interpolate.variogram.Variogram`
+        (which brings its own model and overrides ``variogram_model``).
+        Default ``None``: fitted automatically (see Notes).
+    neighbors
+        Use only the ``neighbors`` nearest stations for each target (local
+        kriging, like PyKrige's ``n_closest_points``); ``None`` (default) uses
+        all stations.
+    nlags, max_lag, estimator
+        Empirical variogram for the automatic fit: ``nlags`` equal-width
+        distance bins up to ``max_lag`` metres (default half the largest
+        station distance), ``"matheron"`` (default) or ``"cressie"`` (robust)
+        estimator; see :func:`~kwxmap.interpolate.variogram.empirical_variogram`.
+
+    Attributes
+    ----------
+    variogram_ : Variogram
+        The variogram used (given or fitted).
+    empirical_ : EmpiricalVariogram or None
+        The empirical variogram the fit used (None when parameters were given).
+
+    Notes
+    -----
+    **Automatic variogram fit.** Station pairs are binned by distance into
+    ``nlags`` equal bins up to ``max_lag``; each bin's semivariance is the
+    Matheron mean of ``(z_i - z_j)**2 / 2`` (or Cressie–Hawkins); the model is
+    fitted by Cressie's weighted least squares ``sum n_h (gamma_hat/gamma - 1)**2``
+    with bounded :func:`scipy.optimize.least_squares`
+    (:func:`~kwxmap.interpolate.variogram.fit_variogram`). With an external
+    drift the variogram is fitted to the residuals of the ordinary
+    least-squares regression of the values on ``[1, drift]`` (the usual
+    regression-kriging approximation). A constant field needs no variogram:
+    a unit-sill one is used and the prediction is that constant.
+
+    **KED.** ``fit(xy, values, drift=D)`` adds the ``D`` columns (e.g. station
+    elevation) as drift terms next to the unbiasedness constraint, exactly as
+    PyKrige's ``UniversalKriging(drift_terms=["specified"])`` does;
+    ``predict(xy, drift=D0)`` needs the drift at the targets (e.g. the DEM).
+    Drift columns are centred and scaled internally; the solution does not
+    change, only the conditioning of the system.
+
+    Kriging with a fixed variogram is linear (``predict == weights @ values``);
+    with an automatic fit :attr:`linear` is False because the variogram
+    depends on the values.
+
+    Examples
+    --------
+    >>> xy = np.array([[0.0, 0.0], [10e3, 0.0], [0.0, 10e3], [10e3, 10e3]])
+    >>> k = Kriging(variogram_model="linear", variogram_parameters=[1e-4, 0.0])
+    >>> k = k.fit(xy, [1.0, 2.0, 3.0, 4.0])
+    >>> k.predict([[5e3, 5e3], [0.0, 0.0]])
+    array([2.5, 1. ])
+    >>> pred, var = k.predict_with_variance([[5e3, 5e3]])
+    >>> round(float(var[0]), 6)
+    0.56066
+    """
+
+    name = "kriging"
+    exact = True
+    accepts_drift = True
+
+    def __init__(
+        self,
+        *,
+        variogram_model: str = "exponential",
+        variogram_parameters: Mapping[str, float] | Sequence[float] | Variogram | None = None,
+        neighbors: int | None = None,
+        nlags: int = 15,
+        max_lag: float | None = None,
+        estimator: str = "matheron",
+    ) -> None:
+        self.variogram_model = variogram_model
+        self.variogram_parameters = variogram_parameters
+        self.neighbors = neighbors
+        self.nlags = nlags
+        self.max_lag = max_lag
+        self.estimator = estimator
+
+    # -- parameters -------------------------------------------------------------------
+    def _validate(self) -> None:
+        check_choice("variogram_model", self.variogram_model, tuple(MODELS))
+        self._given_variogram()
+        check_number("neighbors", self.neighbors, minimum=2, integer=True, allow_none=True)
+        check_number("nlags", self.nlags, minimum=1, integer=True)
+        check_number("max_lag", self.max_lag, minimum=0, strict=True, allow_none=True)
+        check_choice("estimator", self.estimator, ("matheron", "cressie"))
+
+    def _given_variogram(self) -> Variogram | None:
+        vp = self.variogram_parameters
+        if vp is None or isinstance(vp, Variogram):
+            return vp
+        return make_variogram(self.variogram_model, vp)
+
+    @property
+    def linear(self) -> bool:
+        """True when the variogram is fixed (then ``predict == weights @ values``)."""
+        return self.variogram_parameters is not None
+
+    # -- fitting ----------------------------------------------------------------------
+    def _fit(self) -> None:
+        xy, z, drift = self.xy_, self.values_, self.drift_
+        n = xy.shape[0]
+        # Drift columns: the constant (unbiasedness) and the external drifts,
+        # centred and scaled for conditioning (the kriging solution is unchanged).
+        if drift is None:
+            self._drift_shift = np.zeros(0)
+            self._drift_scale = np.ones(0)
+        else:
+            shift = drift.mean(axis=0)
+            scale = drift.std(axis=0)
+            flat = ~(scale > 0)
+            if flat.any():
+                raise InterpolationError(
+                    f"kriging: drift column(s) {np.flatnonzero(flat).tolist()} are constant "
+                    "over the stations, so they cannot be told apart from the mean; drop them"
+                )
+            self._drift_shift, self._drift_scale = shift, scale
+        f = self._drift_matrix(np.ones(n), drift)
+        if f.shape[1] > 1 and np.linalg.matrix_rank(f) < f.shape[1]:
+            raise InterpolationError(
+                "kriging: the drift columns are linearly dependent over the stations; "
+                "drop the redundant ones"
+            )
+        if n <= f.shape[1]:
+            raise InterpolationError(
+                f"kriging with {f.shape[1] - 1} drift term(s) needs more than "
+                f"{f.shape[1]} stations, got {n}"
+            )
+        self.constant_ = bool(np.ptp(z) == 0)
+        self.empirical_: EmpiricalVariogram | None = None
+        given = self._given_variogram()
+        if given is not None:
+            self.variogram_ = given
+        else:
+            resid = z
+            if drift is not None:
+                coef, *_ = np.linalg.lstsq(f, z, rcond=None)
+                resid = z - f @ coef
+            self.empirical_ = empirical_variogram(
+                xy,
+                resid,
+                nlags=int(self.nlags),
+                max_lag=self.max_lag,
+                estimator=self.estimator,
+            )
+            self.variogram_ = fit_variogram(self.empirical_, self.variogram_model)
+        self._gamma_ss = self._gamma(cdist(xy, xy))
+        k = None if self.neighbors is None else int(self.neighbors)
+        self._local = k is not None and k < n
+        if self._local:
+            self.tree_ = cKDTree(xy)
+        else:
+            a = self._system(self._gamma_ss, f)
+            rhs = np.zeros(a.shape[0])
+            rhs[:n] = z
+            sol = _solve(a, np.column_stack([rhs, np.eye(a.shape[0])]))
+            self._alpha = sol[:, 0]
+            self._a_inv = sol[:, 1:]
+
+    def _gamma(self, d: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Semivariances for distances *d* with ``gamma = 0`` at zero distance."""
+        zero = d <= _ZERO_DISTANCE
+        out = self.variogram_.evaluate(d, out=np.empty_like(d) if out is None else out)
+        if zero.any():
+            out[zero] = 0.0
+        return out
+
+    def _drift_matrix(self, ones: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
+        if drift is None:
+            return ones[:, None]
+        return np.column_stack([ones, (drift - self._drift_shift) / self._drift_scale])
+
+    @staticmethod
+    def _system(gamma: np.ndarray, f: np.ndarray) -> np.ndarray:
+        n, p = f.shape
+        a = np.zeros((n + p, n + p))
+        a[:n, :n] = gamma
+        a[:n, n:] = f
+        a[n:, :n] = f.T
+        return a
+
+    # -- prediction -------------------------------------------------------------------
+    def _predict(self, xy: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
+        if self.constant_:
+            return np.full(xy.shape[0], self.values_[0])
+        return self._run(xy, drift, want=("pred",))["pred"]
+
+    def _weights(self, xy: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
+        return self._run(xy, drift, want=("weights",))["weights"]
+
+    def variance(self, xy: Any, *, drift: Any = None) -> np.ndarray:
+        """Kriging variance (the estimation variance, value units squared) at ``xy``.
+
+        Parameters
+        ----------
+        xy
+            ``(M, 2)`` target coordinates in metres.
+        drift
+            ``(M, k)`` drift at the targets when fitted with a drift.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(M,)``; 0 at the stations, growing with the distance to them
+            (PyKrige's ``sigmasq``).
+        """
+        xy, drift = self._check_predict(xy, drift)
+        return self._run(xy, drift, want=("var",))["var"]
+
+    def predict_with_variance(self, xy: Any, *, drift: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(prediction, variance)`` at ``xy`` in one pass.
+
+        Parameters
+        ----------
+        xy
+            ``(M, 2)`` target coordinates in metres.
+        drift
+            ``(M, k)`` drift at the targets when fitted with a drift.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Predictions and kriging variances, both ``(M,)``.
+        """
+        xy, drift = self._check_predict(xy, drift)
+        out = self._run(xy, drift, want=("pred", "var"))
+        pred = np.full(xy.shape[0], self.values_[0]) if self.constant_ else out["pred"]
+        return pred, out["var"]
+
+    def _run(
+        self, xy: np.ndarray, drift: np.ndarray | None, want: tuple[str, ...]
+    ) -> dict[str, np.ndarray]:
+        m, n = xy.shape[0], self.xy_.shape[0]
+        out: dict[str, np.ndarray] = {}
+        if "pred" in want:
+            out["pred"] = np.empty(m)
+        if "var" in want:
+            out["var"] = np.empty(m)
+        if "weights" in want:
+            out["weights"] = np.zeros((m, n))
+        if m == 0:
+            return out
+        runner = self._run_local if self._local else self._run_global
+        width = n if not self._local else int(self.neighbors) ** 2 + 4 * int(self.neighbors)
+        step = max(256, _CHUNK_ELEMENTS // max(width, 1))
+        for start in range(0, m, step):
+            sl = slice(start, min(start + step, m))
+            runner(xy[sl], None if drift is None else drift[sl], sl, out)
+        return out
+
+    def _run_global(
+        self, xy: np.ndarray, drift: np.ndarray | None, sl: slice, out: dict[str, np.ndarray]
+    ) -> None:
+        n = self.xy_.shape[0]
+        d = cdist(xy, self.xy_)
+        zero = d <= _ZERO_DISTANCE
+        g = self.variogram_.evaluate(d, out=d)
+        if zero.any():
+            g[zero] = 0.0
+        f = self._drift_matrix(np.ones(xy.shape[0]), drift)
+        alpha = self._alpha
+        if "pred" in out:
+            out["pred"][sl] = g @ alpha[:n] + f @ alpha[n:]
+        if "var" in out or "weights" in out:
+            a_inv = self._a_inv
+            lam = g @ a_inv[:n] + f @ a_inv[n:]  # (m, n + p): weights and multipliers
+            if "weights" in out:
+                out["weights"][sl] = lam[:, :n]
+            if "var" in out:
+                out["var"][sl] = np.einsum("ij,ij->i", lam[:, :n], g) + np.einsum(
+                    "ij,ij->i", lam[:, n:], f
+                )
+
+    def _run_local(
+        self, xy: np.ndarray, drift: np.ndarray | None, sl: slice, out: dict[str, np.ndarray]
+    ) -> None:
+        k = int(self.neighbors)
+        idx = self.tree_.query(xy, k=k)[1]
+        idx.sort(axis=1)  # a neighbour set's key; the distances follow the sorted order
+        dist = np.subtract(xy[:, :1], self.xy_[idx, 0])
+        dist *= dist
+        dy = np.subtract(xy[:, 1:], self.xy_[idx, 1])
+        dy *= dy
+        dist += dy
+        np.sqrt(dist, out=dist)
+        sets, inverse = _unique_rows(idx)
+        # One (k + p) system per distinct neighbour set, solved as a stack.
+        u, p = sets.shape[0], 1 + len(self._drift_shift)
+        fs = np.ones((u, k, p))
+        if self.drift_ is not None:
+            fs[:, :, 1:] = (self.drift_[sets] - self._drift_shift) / self._drift_scale
+        a = np.zeros((u, k + p, k + p))
+        a[:, :k, :k] = self._gamma_ss[sets[:, :, None], sets[:, None, :]]
+        a[:, :k, k:] = fs
+        a[:, k:, :k] = np.swapaxes(fs, 1, 2)
+        need_inv = "var" in out or "weights" in out
+        rhs = np.zeros((u, k + p, 1))
+        rhs[:, :k, 0] = self.values_[sets]
+        alpha, a_inv = _solve_stack(a, rhs, need_inv)
+        g = self._gamma(dist)
+        f = self._drift_matrix(np.ones(xy.shape[0]), drift)
+        if "pred" in out:
+            al = alpha[inverse]
+            out["pred"][sl] = np.einsum("ij,ij->i", g, al[:, :k]) + np.einsum(
+                "ij,ij->i", f, al[:, k:]
+            )
+        if need_inv:
+            b = np.concatenate([g, f], axis=1)  # (m, k + p)
+            lam = np.einsum("ij,ijl->il", b, a_inv[inverse])
+            if "weights" in out:
+                rows = np.arange(xy.shape[0])[:, None]
+                w = out["weights"][sl]
+                w[rows, idx] = lam[:, :k]
+            if "var" in out:
+                out["var"][sl] = np.einsum("ij,ij->i", lam, b)
+
+
+def _unique_rows(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a sorted-per-row int array and the row -> distinct index map.
+
+    Neighbouring grid cells mostly share their neighbour set, so runs of equal
+    consecutive rows are collapsed before the (sorting) unique.
+    """
+    m = idx.shape[0]
+    new = np.ones(m, dtype=bool)
+    new[1:] = (idx[1:] != idx[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    heads = np.ascontiguousarray(idx[starts])
+    sets, inv_heads = np.unique(heads, axis=0, return_inverse=True)
+    run_id = np.cumsum(new) - 1
+    return sets, inv_heads.reshape(-1)[run_id]
+
+
+def _singular_error() -> InterpolationError:
+    return InterpolationError(
+        "kriging: the kriging system is singular (stations at the same place, or a "
+        "variogram with zero sill and nugget); average co-located stations or pass "
+        "variogram_parameters with a positive sill"
+    )
+
+
+def _solve(a: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve the symmetric kriging system, turning LAPACK failures into kwxmap errors."""
+    if not np.isfinite(a).all():
+        raise InterpolationError(
+            "kriging: the variogram gave NaN/inf between stations; check variogram_parameters"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+        try:
+            return scipy.linalg.solve(a, rhs, assume_a="sym")
+        except scipy.linalg.LinAlgWarning:
+            pass
+        except np.linalg.LinAlgError as exc:
+            raise _singular_error() from exc
+    warnings.warn(
+        "kriging: the kriging system is ill-conditioned (a gaussian variogram without "
+        "nugget, or a range much longer than the station spacing); results may be "
+        "inaccurate; add a small nugget",
+        KwxmapWarning,
+        stacklevel=4,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        return scipy.linalg.solve(a, rhs, assume_a="sym")
+
+
+def _solve_stack(
+    a: np.ndarray, rhs: np.ndarray, need_inv: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Solve stacked systems ``a @ x = rhs``; optionally also return the inverses."""
+    if not np.isfinite(a).all():
+        raise InterpolationError(
+            "kriging: the variogram gave NaN/inf between stations; check variogram_parameters"
+        )
+    try:
+        alpha = np.linalg.solve(a, rhs)[..., 0]
+        a_inv = np.linalg.inv(a) if need_inv else None
+    except np.linalg.LinAlgError:
+        # Some neighbourhood is degenerate (e.g. a drift that is constant over
+        # those k stations): fall back to the pseudo-inverse, which drops the
+        # redundant constraint.
+        a_inv = np.linalg.pinv(a)
+        alpha = (a_inv @ rhs)[..., 0]
+    return alpha, a_inv
