@@ -384,9 +384,123 @@ def _run_batch(args: argparse.Namespace) -> int:
     return 0 if result.maps else 1
 
 
+def _add_parse(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "parse",
+        help="scraped readings to a table of located readings",
+        description="Read KMA readings from widget text, HTML or a table, join them to "
+        "the station registry, and write CSV, JSON or GeoJSON (lon/lat, EPSG:4326).",
+    )
+    p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    p.add_argument(
+        "--format",
+        choices=sorted(set(_PARSE_FORMATS.values())),
+        help="output format (default: from OUT's extension, else csv)",
+    )
+    p.add_argument(
+        "--encoding", metavar="ENC", help="input encoding (default: declared, UTF-8, CP949)"
+    )
+    p.add_argument(
+        "--on-unknown",
+        choices=["raise", "warn", "ignore"],
+        default="warn",
+        help="unknown station names: fail, warn and leave out (default), or leave out",
+    )
+    p.add_argument(
+        "--on-duplicate",
+        choices=["raise", "first", "last", "mean"],
+        default="raise",
+        help="a station read twice: fail (default) or keep the first, last or mean",
+    )
+    p.add_argument("--as-of", metavar="DATE", help="use station names and sites of this day")
+    p.set_defaults(run=_run_parse)
+
+
+_PARSE_FORMATS = {".csv": "csv", ".json": "json", ".geojson": "geojson"}
+_PARSE_COLUMNS = ["station_id", "station_name", "condition", "condition_en", "temperature_c",
+                  "lon", "lat", "name_ko", "name_en", "elevation_m", "line"]
+
+
+def _run_parse(args: argparse.Namespace) -> int:
+    import math
+
+    from ._atomic import atomic_path, check_writable
+    from .join import join_readings
+    from .parse import parse_readings
+
+    fmt = args.format
+    if fmt is None and args.output is not None:
+        fmt = _PARSE_FORMATS.get(Path(args.output).suffix.lower())
+        if fmt is None:
+            raise InputError(
+                f"cannot tell the format of {args.output!r} from its extension; "
+                "pass --format csv, json or geojson"
+            )
+    fmt = fmt or "csv"
+    if args.output is not None:
+        check_writable(args.output)
+    readings = parse_readings(
+        _read_input(args.input), encoding=args.encoding, on_invalid="warn"
+    )
+    gdf = join_readings(
+        readings,
+        as_of=args.as_of,
+        on_unknown=args.on_unknown,
+        on_duplicate=args.on_duplicate,
+        on_implausible="nan",
+    )
+    table = gdf.drop(columns="geometry")
+    table["lon"] = gdf.geometry.x
+    table["lat"] = gdf.geometry.y
+    columns = _PARSE_COLUMNS + (["time"] if "time" in table else [])
+    table = table[columns]
+    if "time" in table:
+        table["time"] = table["time"].map(lambda t: None if t is None or t != t else t.isoformat())
+    if fmt == "csv":
+        text = table.to_csv(index=False, lineterminator="\n")
+    else:
+        records = [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in table.astype(object).to_dict(orient="records")
+        ]
+        if fmt == "json":
+            data: object = records
+        else:
+            data = {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": rec,
+                        "geometry": {"type": "Point", "coordinates": [rec["lon"], rec["lat"]]},
+                    }
+                    for rec in records
+                ],
+            }
+        indent = 1 if fmt == "json" else None
+        text = json.dumps(data, ensure_ascii=False, indent=indent, default=_json_default) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    print(gdf.attrs["join_report"].summary(), file=sys.stderr)
+    return 0
+
+
+def _json_default(value: object) -> object:
+    """JSON for numpy scalars in a record."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_stations,
     _add_map,
     _add_cv,
     _add_batch,
+    _add_parse,
 ]

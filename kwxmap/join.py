@@ -102,16 +102,21 @@ class JoinReport:
         parts = [f"{self.n_readings} readings", f"{len(self.unknown)} unknown"]
         if self.duplicates:
             parts.append(
-                f"{len(self.duplicates)} duplicated stations merged ({self.on_duplicate})"
+                f"{_plural(len(self.duplicates), 'duplicated station')} merged "
+                f"({self.on_duplicate})"
             )
         if self.implausible:
-            what = {"nan": "blanked", "keep": "kept"}.get(self.on_implausible, "")
-            parts.append(f"{len(self.implausible)} implausible values {what}".rstrip())
+            what = {"nan": " blanked", "keep": " kept"}.get(self.on_implausible, "")
+            parts.append(_plural(len(self.implausible), "implausible value") + what)
         if self.missing_values:
-            parts.append(f"{len(self.missing_values)} missing values")
+            parts.append(_plural(len(self.missing_values), "missing value"))
         if self.n_joined != self.n_readings:
-            parts.append(f"{self.n_joined} stations joined")
+            parts.append(f"{_plural(self.n_joined, 'station')} joined")
         return ", ".join(parts)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _check(name: str, value: object, valid: tuple[str, ...]) -> None:
