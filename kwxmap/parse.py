@@ -273,7 +273,7 @@ def _read_path(path: Path, encoding: str | None) -> str:
     return _decode(data, encoding)
 
 
-_PATHLIKE_SUFFIX = re.compile(r"\.(txt|html?|csv|tsv|xml|text)$", re.IGNORECASE)
+_PATHLIKE_SUFFIX = re.compile(r"^[^\n]{1,255}\.(txt|html?|csv|tsv|xml|text)$", re.IGNORECASE)
 
 
 def _source_text(source: object, encoding: str | None) -> str:
@@ -288,11 +288,6 @@ def _source_text(source: object, encoding: str | None) -> str:
                 is_file = False
             if is_file:
                 return _read_path(Path(source), encoding)
-            if _PATHLIKE_SUFFIX.search(source.strip()) and not _UNIT.search(source):
-                raise InputError(
-                    f"input file {source!r} does not exist (a one-line string naming a "
-                    "file is read as a path; pass text with a reading or a pathlib.Path)"
-                )
         return source
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _decode(bytes(source), encoding)
@@ -396,7 +391,6 @@ _SPACES = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
 _CELSIUS = re.compile(r"[°º˚]\s?C(?![A-Za-z])|&#8451;|&#x2103;")
 _FAHRENHEIT = re.compile(r"℉|[°º˚]\s?F(?![A-Za-z])")
-_UNIT = re.compile(r"℃|℉|[°º˚]\s?[CF](?![A-Za-z])|&#8451;")
 _BULLETS = "•·‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※*-–—|,;:ㆍ/>→ "
 _MINUS = "-−–﹣－"
 _VALUE_TOKEN = re.compile(rf"(?:[{_MINUS}+]\s?)?[^\s가-힣()]*\s*$")
@@ -658,9 +652,8 @@ def parse_readings(
 
         - ``str``: the text itself. A one-line string (no line break) that
           names an existing file is read as that file's path; to be
-          unambiguous pass a :class:`pathlib.Path`. A one-line string
-          ending in ``.txt``/``.html``/``.csv`` that names no file raises
-          :class:`~kwxmap.errors.InputError`.
+          unambiguous pass a :class:`pathlib.Path` (a missing file is then
+          an :class:`~kwxmap.errors.InputError`, not text).
         - ``bytes``: decoded with ``encoding``, else the charset the page
           declares (``<meta charset>``, ``http-equiv`` content), else UTF-8
           (with or without BOM), else CP949 (EUC-KR).
@@ -763,8 +756,11 @@ def parse_readings(
         skipped = f" ({len(invalid)} invalid lines skipped)" if invalid else ""
         if table is not None:
             raise ParseError(f"the table has no {what}{skipped}")
+        hint = ""
+        if isinstance(source, str) and _PATHLIKE_SUFFIX.search(source.strip()):
+            hint = f" ({source!r} was read as text: no such file)"
         raise ParseError(
-            f"no station readings found in the input{skipped}; a reading looks like "
-            "'맑음서울 24.5℃' (weather word, station name, temperature, unit)"
+            f"no station readings found in the input{hint}{skipped}; a reading looks "
+            "like '맑음서울 24.5℃' (weather word, station name, temperature, unit)"
         )
     return _frame(frame)
