@@ -486,14 +486,17 @@ class StationRegistry:
         if not text:
             raise UnknownStationError(name_or_id)
         if text.isdigit():
-            return self.get(int(text))
+            if int(text) in self._by_id:
+                return self._by_id[int(text)]
+            raise UnknownStationError(name_or_id)
         m = _NAME_ID.fullmatch(text)
-        if m:
+        if m:  # "name (id)": the id must belong to a station answering to the name
             station = self._by_id.get(int(m.group(2)))
             if station is not None and station.station_id in self._resolve(
                 m.group(1), all_claims=True
             ):
                 return station
+            raise UnknownStationError(name_or_id, self.suggest(m.group(1)))
         ids = self._resolve(text)
         if len(ids) == 1:
             return self._by_id[ids[0]]

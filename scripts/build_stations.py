@@ -43,6 +43,9 @@ PROVINCES = ROOT / "data" / "provinces.geojson"
 # Provinces use the KOSTAT 2018 names of data/provinces.geojson; addresses in
 # the 2022-2026 exports use the later names of two of them.
 PROVINCE_RENAMES = {"강원특별자치도": "강원도", "전북특별자치도": "전라북도"}
+# How far (degrees, about 5 km) outside every province polygon a station
+# without an address may be and still be given the nearest province.
+MAX_OFFSHORE_DEG = 0.05
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -87,11 +90,13 @@ class ProvinceFinder:
         # distance in degrees is enough to tell "inside" (0) from "near the coast"
         return self.names[i], float(self.geoms[i].distance(pt))
 
-    def __call__(self, sid: int, address: str, lon: float, lat: float) -> str:
+    def __call__(self, sid: int, address: str, lon: float, lat: float) -> str | None:
         by_point, dist = self.from_point(lon, lat)
         by_address = self.from_address(address)
         if by_address is None:
-            return by_point
+            # Offshore stations (buoys, lighthouses, rocks) with no address:
+            # the nearest polygon is only a guess, so leave them without one.
+            return by_point if dist <= MAX_OFFSHORE_DEG else None
         if by_address != by_point:
             # An address prefix can be a typo in the source (창원 listed under
             # 경상북도); a point inside a polygon is only wrong near a border,

@@ -1,0 +1,114 @@
+"""``kwxmap stations``: list and export the registry from the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from kwxmap import __version__
+from kwxmap.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_on_stdout(capsys):
+    code, out, err = run(capsys, "stations")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["id", "name", "name_en"]
+    assert len(lines) == 1 + 105 + 1
+    assert lines[-1] == "105 stations, 97 active"
+    row = next(line for line in lines if line.split()[0] == "135")
+    assert "추풍령" in row and "Chupungnyeong" in row and "충청북도" in row
+
+
+def test_table_filters(capsys):
+    assert run(capsys, "stations", "--active-only")[1].splitlines()[-1] == "97 stations, 97 active"
+    out = run(capsys, "stations", "--network", "all")[1]
+    assert out.splitlines()[-1].startswith("726 stations")
+    out = run(capsys, "stations", "--as-of", "2016-01-01")[1]
+    assert "홍성(예)" in out
+
+
+@pytest.mark.parametrize("ext", ["geojson", "gpkg", "fgb", "shp", "csv"])
+def test_export_each_format(capsys, tmp_path, ext):
+    path = tmp_path / f"x.{ext}"
+    code, out, err = run(capsys, "stations", "-o", str(path), "--active-only")
+    assert code == 0 and out == ""
+    assert err.strip() == f"wrote 97 stations to {path}"
+    assert pyogrio.read_info(path)["features"] == 97
+    kwargs = {"X_POSSIBLE_NAMES": "lon", "Y_POSSIBLE_NAMES": "lat"} if ext == "csv" else {}
+    names = pyogrio.read_dataframe(path, **kwargs)["name_ko"].tolist()
+    assert "추풍령" in names and "홍성" in names and "관악산" not in names
+
+
+def test_export_options(capsys, tmp_path):
+    path = tmp_path / "x.dat"
+    code, _, _ = run(capsys, "stations", "-o", str(path), "--format", "fgb", "--crs", "5186",
+                     "--network", "aws")
+    assert code == 0
+    info = pyogrio.read_info(path)
+    assert info["crs"] == "EPSG:5186" and info["features"] > 600
+    path = tmp_path / "all.gpkg"
+    assert run(capsys, "stations", "-o", str(path), "--network", "all")[0] == 0
+    assert pyogrio.read_info(path)["features"] == 726
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["stations", "-o", "{tmp}/x.txt"], 1, "cannot tell the format of"),
+        (["stations", "-o", "{tmp}/x.geojson", "--crs", "5179"], 1, "GeoJSON is written in"),
+        (["stations", "-o", "{tmp}/missing/x.gpkg"], 1, "does not exist"),
+        (["stations", "--format", "csv"], 2, "--format needs -o FILE"),
+        (["stations", "--as-of", "someday"], 2, "--as-of: date 'someday' is not a date"),
+        (["stations", "--network", "foo"], 2, "invalid choice: 'foo'"),
+        (["stations", "--crs", "3857"], 2, "invalid choice: '3857'"),
+        (["stations", "--format", "kml", "-o", "{tmp}/x.kml"], 2, "invalid choice: 'kml'"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(capsys, tmp_path, argv, code, message):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    got, out, err = run(capsys, *argv)
+    assert got == code and out == ""
+    assert message in err and "Traceback" not in err
+    if code == 1:
+        assert err.count("\n") == 1 and err.startswith("kwxmap: error: ")
+    assert list(tmp_path.iterdir()) == []  # nothing written, no debris
+
+
+def test_help(capsys):
+    code, out, _ = run(capsys, "stations", "--help")
+    assert code == 0 and "--active-only" in out and "--crs" in out
+
+
+def test_subprocess(tmp_path):
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    path = tmp_path / "s.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "stations", "-o", str(path), "--active-only"],
+        capture_output=True, text=True, encoding="utf-8", env=env, cwd=tmp_path, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert pyogrio.read_info(path)["features"] == 97
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "stations", "-o", str(tmp_path / "x.txt")],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=60,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("kwxmap: error: cannot tell the format")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == f"kwxmap {__version__}"
