@@ -10,14 +10,16 @@ and add one ``from . import <module>`` line below.
 
 from __future__ import annotations
 
+from ._api import DEFAULT_METHOD, ELEVATION_MODES, interpolate
 from ._base import METHODS, Interpolator, register
 from .barnes import Barnes, Cressman
+from .cv import CVReport, cross_validate
 from .idw import IDW
 from .kriging import Kriging
 from .nearest import Nearest
 from .spline import Spline
 
-# Methods register themselves on import (one line per module). Kriging: `from . import kriging`.
+# Each method module registers its class on import (one import line per module above).
 
 __all__ = [
     "IDW",
@@ -29,4 +31,9 @@ __all__ = [
     "Interpolator",
     "Nearest",
     "register",
+    "DEFAULT_METHOD",
+    "ELEVATION_MODES",
+    "CVReport",
+    "cross_validate",
+    "interpolate",
 ]

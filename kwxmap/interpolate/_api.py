@@ -1,0 +1,428 @@
+"""``interpolate()``: station GeoDataFrame -> :class:`~kwxmap.grid.Grid`, and shared preparation.
+
+Decisions (documented in :func:`interpolate`):
+
+- Stations are projected to the grid CRS with pyproj (``always_xy=True``);
+  distances are metres, never degrees.
+- Stations outside the region are used (they anchor the field at the
+  region's edges) as long as they are within :data:`STATION_BUFFER_M`
+  (200 km) of it; farther stations are dropped with a
+  :class:`~kwxmap.KwxmapWarning`.
+- Stations whose value is NaN are dropped (counted in ``grid.attrs``); two
+  stations at the same location are an error naming both.
+- Only cells inside the region are computed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy.spatial import cKDTree
+
+from ..errors import InterpolationError, KwxmapWarning
+from ..grid import Grid, make_grid
+from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator, check_choice
+from .elevation import (
+    STANDARD_LAPSE_RATE,
+    fit_lapse_rate,
+    reduce_to_sea_level,
+    restore_from_sea_level,
+)
+
+__all__ = ["DEFAULT_METHOD", "ELEVATION_MODES", "STATION_BUFFER_M", "interpolate"]
+
+#: Method used when none is given (chosen from ``benchmarks/bench_skill.py``).
+DEFAULT_METHOD = "spline"
+#: Values of ``elevation=``.
+ELEVATION_MODES = (None, "lapse", "fit", "drift")
+#: Stations farther than this from the region (metres) are ignored with a warning.
+STATION_BUFFER_M = 200_000.0
+
+
+@dataclasses.dataclass
+class Stations:
+    """Usable stations of a GeoDataFrame, projected to the grid CRS (internal)."""
+
+    xy: np.ndarray
+    values: np.ndarray
+    elevation: np.ndarray | None
+    ids: np.ndarray
+    names: np.ndarray | None
+    n_missing: int
+
+    def subset(self, keep: np.ndarray) -> Stations:
+        return Stations(
+            self.xy[keep],
+            self.values[keep],
+            None if self.elevation is None else self.elevation[keep],
+            self.ids[keep],
+            None if self.names is None else self.names[keep],
+            self.n_missing,
+        )
+
+
+def check_method(method: Any, *, allow_auto: bool = True) -> str:
+    """Validate a method name against :data:`METHODS` (and ``"auto"``)."""
+    valid = sorted(METHODS) + (["auto"] if allow_auto else [])
+    if not isinstance(method, str) or method not in valid:
+        raise InterpolationError(f"unknown method {method!r}; use one of {', '.join(valid)}")
+    return method
+
+
+def make_estimator(method: str, params: dict[str, Any]) -> Interpolator:
+    """Build ``METHODS[method](**params)``, naming unknown parameters in the error."""
+    cls = METHODS[method]
+    known = cls.param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        hint = f"valid: {', '.join(known)}" if known else "it takes no parameters"
+        raise InterpolationError(
+            f"unknown parameter(s) {', '.join(repr(u) for u in unknown)} for method "
+            f"{method!r}; {hint}"
+        )
+    return cls(**params)
+
+
+def check_elevation(elevation: Any, lapse_rate: Any) -> float | None:
+    """Validate ``elevation``/``lapse_rate``; return the fixed rate for ``"lapse"``."""
+    check_choice("elevation", elevation, ELEVATION_MODES)
+    if lapse_rate is not None and elevation != "lapse":
+        raise InterpolationError(
+            f"lapse_rate={lapse_rate!r} is only used with elevation='lapse'; got "
+            f"elevation={elevation!r}"
+        )
+    if elevation != "lapse":
+        return None
+    if lapse_rate is None:
+        return STANDARD_LAPSE_RATE
+    if isinstance(lapse_rate, bool) or not isinstance(lapse_rate, int | float | np.number):
+        raise InterpolationError(f"lapse_rate must be a number in K/km, got {lapse_rate!r}")
+    if not math.isfinite(float(lapse_rate)) or abs(float(lapse_rate)) > 30:
+        raise InterpolationError(
+            f"lapse_rate={lapse_rate!r} K/km is implausible; use a value like 6.5 (K/km, "
+            f"positive = colder aloft)"
+        )
+    return float(lapse_rate)
+
+
+def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = False) -> Stations:
+    """Validate a station GeoDataFrame and project it to ``crs`` (metres).
+
+    Drops rows whose value is NaN (counted in ``n_missing``); raises
+    :class:`~kwxmap.InterpolationError` for a missing CRS/column, non-point
+    geometries, missing elevations when they are needed, fewer than 3 usable
+    stations, and stations sharing a location.
+    """
+    if not (hasattr(gdf, "geometry") and hasattr(gdf, "crs") and hasattr(gdf, "columns")):
+        raise InterpolationError(
+            f"expected a GeoDataFrame of stations (from join_readings), got {type(gdf).__name__}"
+        )
+    if gdf.crs is None:
+        raise InterpolationError(
+            "the station GeoDataFrame has no CRS; set it (e.g. gdf.set_crs(4326)) first"
+        )
+    if value not in gdf.columns:
+        numeric = [c for c in gdf.columns if pd.api.types.is_numeric_dtype(gdf[c])]
+        raise InterpolationError(
+            f"value column {value!r} not in the GeoDataFrame; numeric columns: "
+            f"{', '.join(map(repr, numeric)) or 'none'}"
+        )
+    try:
+        vals = pd.to_numeric(gdf[value], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InterpolationError(f"value column {value!r} is not numeric: {exc}") from exc
+    geoms = gdf.geometry.to_numpy()
+    bad_geom = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    not_point = ~bad_geom & (shapely.get_type_id(geoms) != 0)
+    if not_point.any():
+        raise InterpolationError(
+            f"{int(not_point.sum())} station geometries are not points; stations must be Points"
+        )
+    ids = gdf["station_id"].to_numpy() if "station_id" in gdf.columns else gdf.index.to_numpy()
+    names = gdf["name_ko"].to_numpy() if "name_ko" in gdf.columns else None
+    elev = None
+    if need_elevation:
+        if "elevation_m" not in gdf.columns:
+            raise InterpolationError(
+                "elevation= needs station elevations in an 'elevation_m' column; join the "
+                "readings to the registry with join_readings() first"
+            )
+        elev = pd.to_numeric(gdf["elevation_m"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+    usable = ~bad_geom & np.isfinite(vals)
+    if elev is not None:
+        no_elev = usable & ~np.isfinite(elev)
+        if no_elev.any():
+            which = ", ".join(str(i) for i in ids[no_elev][:5])
+            raise InterpolationError(
+                f"{int(no_elev.sum())} station(s) have no elevation_m (ids {which}); fill "
+                f"elevation_m or use elevation=None"
+            )
+    n_total = len(vals)
+    if not usable.any():
+        raise InterpolationError(
+            f"all {n_total} station values in {value!r} are NaN (or have no location); "
+            f"nothing to interpolate"
+        )
+    pts = geoms[usable]
+    src = pyproj.CRS.from_user_input(gdf.crs)
+    dst = pyproj.CRS.from_user_input(crs)
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    if not src.equals(dst):
+        x, y = pyproj.Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
+    xy = np.column_stack([x, y]).astype(float)
+    if not np.isfinite(xy).all():
+        raise InterpolationError(
+            f"some station coordinates cannot be projected from {src.to_string()!r}; check "
+            f"that the GeoDataFrame's CRS matches its coordinates"
+        )
+    out = Stations(
+        xy=xy,
+        values=vals[usable],
+        elevation=None if elev is None else elev[usable],
+        ids=np.asarray(ids)[usable],
+        names=None if names is None else np.asarray(names)[usable],
+        n_missing=int(n_total - usable.sum()),
+    )
+    _check_duplicates(out)
+    if len(out.values) < 3:
+        raise InterpolationError(
+            f"need at least 3 stations with a {value!r} value, got {len(out.values)} "
+            f"({out.n_missing} missing)"
+        )
+    return out
+
+
+def _label(st: Stations, i: int) -> str:
+    name = f" {st.names[i]}" if st.names is not None else ""
+    return f"{st.ids[i]}{name}"
+
+
+def _check_duplicates(st: Stations) -> None:
+    pairs = cKDTree(st.xy).query_pairs(DUPLICATE_TOLERANCE_M, output_type="ndarray")
+    if len(pairs):
+        shown = "; ".join(f"{_label(st, i)} & {_label(st, j)}" for i, j in pairs[:5].tolist())
+        raise InterpolationError(
+            f"{len(pairs)} pair(s) of stations share a location ({shown}); keep one reading "
+            f"per location (e.g. join_readings(on_duplicate='mean')) or drop the duplicates"
+        )
+
+
+def _drop_far(st: Stations, region: Any) -> tuple[Stations, list[str]]:
+    pts = shapely.points(st.xy)
+    dist = shapely.distance(region, pts)
+    far = dist > STATION_BUFFER_M
+    if not far.any():
+        return st, []
+    labels = [_label(st, i) for i in np.flatnonzero(far)]
+    return st.subset(~far), labels
+
+
+def interpolate(
+    gdf: Any,
+    method: str = DEFAULT_METHOD,
+    *,
+    value: str = "temperature_c",
+    resolution: float = 1000.0,
+    region: Any = "south-korea",
+    crs: Any = 5179,
+    elevation: str | None = None,
+    dem: Any = None,
+    lapse_rate: float | None = None,
+    **params: Any,
+) -> Grid:
+    """Interpolate station values onto a regular grid over a region.
+
+    Parameters
+    ----------
+    gdf
+        Station GeoDataFrame (any CRS, must have one), e.g. from
+        :func:`kwxmap.join_readings`; needs the ``value`` column, and
+        ``elevation_m`` when ``elevation`` is set.
+    method
+        ``"spline"`` (default), ``"idw"``, ``"barnes"``, ``"cressman"``,
+        ``"nearest"``, ``"kriging"`` (when available), or ``"auto"``: the method
+        with the lowest leave-one-out RMSE on this snapshot (scores in
+        ``grid.attrs["cv_scores"]``).
+    value
+        Column to interpolate.
+    resolution
+        Cell size in metres.
+    region
+        Anything :func:`kwxmap.resolve_region` accepts.
+    crs
+        Grid CRS, EPSG 5179 (default) or 5186.
+    elevation
+        ``None``; ``"lapse"``: reduce to sea level with a fixed rate
+        (``lapse_rate``, default 6.5 K/km), interpolate, restore with the
+        grid's DEM elevation; ``"fit"``: the same with a rate fitted robustly
+        from the stations (:func:`~kwxmap.interpolate.elevation.fit_lapse_rate`,
+        can be negative on an inversion night; stored in
+        ``grid.attrs["lapse_rate_k_per_km"]``); ``"drift"``: elevation as an
+        external drift (kriging only). Station elevations come from the
+        ``elevation_m`` column (the registry), grid elevations from ``dem``.
+    dem
+        ``None`` for the shipped coarse (~9 km) DEM, or a GeoTIFF path (any CRS,
+        needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
+    lapse_rate
+        K/km for ``elevation="lapse"``.
+    **params
+        Method parameters (e.g. ``power=``, ``k=`` for idw; ``smoothing=`` for
+        spline); unknown names raise.
+
+    Returns
+    -------
+    Grid
+        ``values`` inside the region, NaN outside; ``name=value``; ``attrs``
+        has ``method``, ``params``, ``elevation``, ``n_stations``,
+        ``station_ids``, ``n_missing``, ``dropped_far`` and, with elevation,
+        ``lapse_rate_k_per_km``.
+
+    Raises
+    ------
+    InterpolationError
+        Bad method/parameters, fewer than 3 usable stations, all NaN,
+        duplicate locations, missing elevations.
+    RegionError
+        Unknown region (with suggestions), bad resolution, grid too large.
+    DataError
+        DEM does not cover the region.
+
+    Notes
+    -----
+    Stations outside the region are used when within 200 km of it (they
+    anchor the field at the region's edges); farther stations are dropped
+    with a :class:`~kwxmap.KwxmapWarning`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> gdf = gpd.GeoDataFrame(
+    ...     {"temperature_c": [10.0, 12.0, 14.0, 11.0],
+    ...      "elevation_m": [30.0, 60.0, 10.0, 700.0]},
+    ...     geometry=[Point(127.0, 37.5), Point(127.5, 36.5), Point(126.9, 35.2),
+    ...               Point(128.7, 37.7)], crs=4326)
+    >>> g = interpolate(gdf, "idw", resolution=20_000, region="충북")
+    >>> g.name, g.attrs["method"], g.attrs["n_stations"]
+    ('temperature_c', 'idw', 4)
+    >>> bool(np.nanmin(g.values) >= 10.0 and np.nanmax(g.values) <= 14.0)
+    True
+    >>> interpolate(gdf, "linear")
+    Traceback (most recent call last):
+    ...
+    kwxmap.errors.InterpolationError: unknown method 'linear'; use one of ...
+    """
+    check_method(method)
+    rate_fixed = check_elevation(elevation, lapse_rate)
+    if dem is not None and elevation is None:
+        raise InterpolationError(
+            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
+            "or drop dem="
+        )
+    if method != "auto":
+        make_estimator(method, params)  # fail fast on unknown parameters
+        if elevation == "drift" and not METHODS[method].accepts_drift:
+            raise InterpolationError(
+                f"elevation='drift' needs a method that takes an external drift (kriging); "
+                f"{method!r} does not. Use elevation='lapse' or 'fit'"
+            )
+    elif params:
+        raise InterpolationError(
+            f"method='auto' compares methods with their defaults; parameters "
+            f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
+        )
+    grid = make_grid(region, resolution=resolution, crs=crs)
+    if not grid.mask.any():
+        raise InterpolationError(
+            f"no cell centre falls inside the region at resolution {resolution!r} m; use a "
+            f"finer resolution"
+        )
+    st = prepare_stations(gdf, value=value, crs=grid.crs, need_elevation=elevation is not None)
+    st, far = _drop_far(st, grid.region)
+    if far:
+        shown = ", ".join(far[:8]) + (" ..." if len(far) > 8 else "")
+        warnings.warn(
+            f"{len(far)} station(s) more than {STATION_BUFFER_M / 1000:.0f} km from the region "
+            f"are ignored: {shown}",
+            KwxmapWarning,
+            stacklevel=2,
+        )
+        if len(st.values) < 3:
+            raise InterpolationError(
+                f"only {len(st.values)} station(s) lie within {STATION_BUFFER_M / 1000:.0f} km "
+                f"of the region ({len(far)} farther ones ignored); need at least 3 — check "
+                f"the region and the stations' coordinates/CRS"
+            )
+
+    attrs: dict[str, Any] = {"method_requested": method}
+    if method == "auto":
+        from .cv import choose_method
+
+        method, scores = choose_method(st, elevation=elevation, lapse_rate=rate_fixed)
+        attrs["cv_scores"] = scores
+
+    cells = grid.cell_xy()
+    z_grid = None
+    if elevation is not None:
+        from ..dem import grid_elevation
+
+        z_grid = grid_elevation(grid, dem=dem)[grid.mask]
+
+    est = make_estimator(method, params)
+    pred, rate = fit_predict(est, st, cells, z_grid, elevation=elevation, lapse_rate=rate_fixed)
+    values = np.full(grid.shape, np.nan)
+    values[grid.mask] = pred
+    attrs.update(
+        method=method,
+        params=est.get_params(),
+        elevation=elevation,
+        value=value,
+        n_stations=int(len(st.values)),
+        station_ids=[_plain(i) for i in st.ids],
+        n_missing=st.n_missing,
+        dropped_far=far,
+        dem="shipped" if dem is None else str(dem),
+    )
+    if rate is not None:
+        attrs["lapse_rate_k_per_km"] = rate
+    if elevation is None:
+        attrs.pop("dem")
+    return grid.copy(values=values, name=value, attrs=attrs)
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def fit_predict(
+    est: Interpolator,
+    st: Stations,
+    xy: np.ndarray,
+    z: np.ndarray | None,
+    *,
+    elevation: str | None,
+    lapse_rate: float | None,
+) -> tuple[np.ndarray, float | None]:
+    """Fit ``est`` to the stations (with the elevation mode) and predict at ``xy``.
+
+    ``z`` is the ground elevation at ``xy`` (needed unless ``elevation`` is None).
+    Returns ``(predictions, lapse rate used or None)``.
+    """
+    if elevation is None:
+        est.fit(st.xy, st.values)
+        return est.predict(xy), None
+    if elevation == "drift":
+        est.fit(st.xy, st.values, drift=st.elevation[:, None])
+        return est.predict(xy, drift=np.asarray(z)[:, None]), None
+    rate = lapse_rate if elevation == "lapse" else fit_lapse_rate(st.elevation, st.values, st.xy)
+    est.fit(st.xy, reduce_to_sea_level(st.values, st.elevation, rate))
+    return restore_from_sea_level(est.predict(xy), z, rate), rate

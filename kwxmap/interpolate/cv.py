@@ -1,0 +1,385 @@
+"""Cross-validation: how wrong is the map at the stations it did not see.
+
+:func:`cross_validate` predicts every station from the others (leave-one-out,
+k-fold or spatial blocks) and reports RMSE, MAE and bias with a per-station
+table. ``method="auto"`` ranks the available methods by leave-one-out RMSE.
+
+Leave-one-out is fast for the linear methods: each has a closed form for
+its leave-one-out weights (idw, nearest, barnes, cressman: drop the station
+and renormalise; spline: Rippa's formula ``e_i = c_i / (A^-1)_ii``), so a
+whole LOO costs about one fit. For barnes/cressman the station spacing (and
+so kappa and the default radius) is kept from the full station set. With
+``elevation="fit"`` the lapse rate is refitted without the held-out station,
+so the held-out value never informs its own prediction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InterpolationError
+from ._api import (
+    DEFAULT_METHOD,
+    Stations,
+    check_elevation,
+    check_method,
+    fit_predict,
+    make_estimator,
+    prepare_stations,
+)
+from ._base import METHODS, check_number
+from .elevation import fit_lapse_rate
+
+__all__ = ["AUTO_CANDIDATES", "CVReport", "cross_validate"]
+
+#: Methods ``method="auto"`` compares (those registered; kriging when available).
+AUTO_CANDIDATES = ("idw", "barnes", "cressman", "spline", "kriging")
+
+
+@dataclasses.dataclass
+class CVReport:
+    """Result of :func:`cross_validate`.
+
+    Attributes
+    ----------
+    method
+        The method validated (the chosen one for ``method="auto"``).
+    n
+        Stations with a finite prediction (the scores use these).
+    rmse, mae, bias
+        Root-mean-square error, mean absolute error and mean error
+        (``predicted - observed``, positive = map too warm).
+    table
+        One row per station: ``station_id``, ``name_ko`` (if known),
+        ``observed``, ``predicted``, ``error``.
+    folds
+        ``"loo"``, the number of folds, or ``"block"``.
+    elevation
+        The elevation mode.
+    params
+        The method parameters.
+    scores
+        For ``method="auto"``: ``{method: {"rmse", "mae", "bias", "n"}}`` of every
+        candidate, on the stations all candidates could predict.
+    """
+
+    method: str
+    n: int
+    rmse: float
+    mae: float
+    bias: float
+    table: pd.DataFrame
+    folds: str | int = "loo"
+    elevation: str | None = None
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    scores: dict[str, dict[str, float]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: method, n, rmse, mae, bias, folds, elevation, params, scores, stations.
+
+        NaN becomes ``None``.
+        """
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, np.generic):
+                v = v.item()
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            return v
+
+        rows = [
+            {k: clean(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")
+        ]
+        return {
+            "method": self.method,
+            "n": self.n,
+            "rmse": clean(self.rmse),
+            "mae": clean(self.mae),
+            "bias": clean(self.bias),
+            "folds": self.folds,
+            "elevation": self.elevation,
+            "params": {k: clean(v) for k, v in self.params.items()},
+            "scores": None
+            if self.scores is None
+            else {m: {k: clean(v) for k, v in s.items()} for m, s in self.scores.items()},
+            "stations": rows,
+        }
+
+    def summary(self) -> str:
+        """Return a few lines of text for people (the CLI's text format)."""
+        elev = self.elevation or "none"
+        lines = [
+            f"method {self.method} (elevation {elev}, folds {self.folds}): n={self.n} "
+            f"RMSE {self.rmse:.2f}  MAE {self.mae:.2f}  bias {self.bias:+.2f}"
+        ]
+        if self.scores:
+            for name, s in sorted(self.scores.items(), key=lambda kv: kv[1]["rmse"]):
+                lines.append(f"  {name:<10} RMSE {s['rmse']:.2f}  MAE {s['mae']:.2f}")
+        worst = self.table.reindex(
+            self.table["error"].abs().sort_values(ascending=False).index
+        ).head(5)
+        for _, row in worst.iterrows():
+            name = f" {row['name_ko']}" if "name_ko" in row else ""
+            lines.append(
+                f"  worst: {row['station_id']}{name} observed {row['observed']:.1f} "
+                f"predicted {row['predicted']:.1f} error {row['error']:+.1f}"
+            )
+        return "\n".join(lines)
+
+
+def _folds(st: Stations, folds: Any, *, seed: int, block_size: float) -> list[np.ndarray] | None:
+    """Test-index arrays per fold; ``None`` means leave-one-out."""
+    n = len(st.values)
+    if folds == "loo":
+        return None
+    if folds == "block":
+        size = check_number("block_size", block_size, minimum=0, strict=True)
+        keys = np.floor(st.xy / size).astype(np.int64)
+        _, label = np.unique(keys, axis=0, return_inverse=True)
+        label = label.reshape(-1)
+        groups = [np.flatnonzero(label == g) for g in range(label.max() + 1)]
+        if len(groups) < 2:
+            raise InterpolationError(
+                f"block_size={block_size!r} m puts all stations in one block; use a smaller "
+                f"block_size"
+            )
+        return groups
+    if isinstance(folds, int | np.integer) and not isinstance(folds, bool):
+        if not 2 <= folds <= n:
+            raise InterpolationError(f"folds={folds!r} must be between 2 and {n} (stations)")
+        order = np.random.default_rng(seed).permutation(n)
+        return [np.sort(part) for part in np.array_split(order, int(folds))]
+    raise InterpolationError(
+        f"folds must be 'loo', 'block' or a number of folds (int >= 2); got {folds!r}"
+    )
+
+
+def _loo_rates(st: Stations) -> np.ndarray:
+    """Lapse rate fitted without each station in turn (K/km)."""
+    n = len(st.values)
+    keep = np.ones(n, dtype=bool)
+    out = np.empty(n)
+    for i in range(n):
+        keep[i] = False
+        out[i] = fit_lapse_rate(st.elevation[keep], st.values[keep], st.xy[keep])
+        keep[i] = True
+    return out
+
+
+def _predictions(
+    method: str,
+    params: dict[str, Any],
+    st: Stations,
+    test_sets: list[np.ndarray] | None,
+    *,
+    elevation: str | None,
+    lapse_rate: float | None,
+    rates: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cross-validated predictions at every station."""
+    n = len(st.values)
+    est = make_estimator(method, params)
+    fast = (
+        test_sets is None
+        and elevation != "drift"
+        and hasattr(est, "_loo_weights")
+        and getattr(est, "linear", False)
+    )
+    if fast:
+        if elevation == "fit" and rates is None:
+            rates = _loo_rates(st)
+        est.fit(st.xy, st.values)
+        weights = est._loo_weights()
+        pred = np.asarray(weights @ st.values).reshape(-1)
+        if elevation is not None:
+            z = st.elevation
+            rate = rates if elevation == "fit" else lapse_rate
+            pred = pred + np.asarray(rate) / 1000.0 * (np.asarray(weights @ z).reshape(-1) - z)
+        return pred
+    if test_sets is None:
+        test_sets = [np.array([i]) for i in range(n)]
+    pred = np.full(n, np.nan)
+    for test in test_sets:
+        train = np.ones(n, dtype=bool)
+        train[test] = False
+        if train.sum() < 3:
+            raise InterpolationError(
+                f"a fold leaves only {int(train.sum())} training stations; use fewer folds "
+                f"or a smaller block_size"
+            )
+        sub = st.subset(train)
+        z = None if st.elevation is None else st.elevation[test]
+        est = make_estimator(method, params)
+        pred[test], _ = fit_predict(
+            est, sub, st.xy[test], z, elevation=elevation, lapse_rate=lapse_rate
+        )
+    return pred
+
+
+def _scores(obs: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    ok = np.isfinite(pred)
+    err = pred[ok] - obs[ok]
+    if not ok.any():
+        return {"rmse": math.nan, "mae": math.nan, "bias": math.nan, "n": 0}
+    return {
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "bias": float(np.mean(err)),
+        "n": int(ok.sum()),
+    }
+
+
+def _candidates() -> list[str]:
+    return [m for m in AUTO_CANDIDATES if m in METHODS]
+
+
+def _compare(
+    st: Stations, *, elevation: str | None, lapse_rate: float | None
+) -> tuple[str, dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """LOO every candidate; rank on the stations all of them predict."""
+    rates = _loo_rates(st) if elevation == "fit" else None
+    preds: dict[str, np.ndarray] = {}
+    for name in _candidates():
+        if elevation == "drift" and not METHODS[name].accepts_drift:
+            continue
+        preds[name] = _predictions(
+            name, {}, st, None, elevation=elevation, lapse_rate=lapse_rate, rates=rates
+        )
+    if not preds:
+        raise InterpolationError(f"no method supports elevation={elevation!r}")
+    common = np.logical_and.reduce([np.isfinite(p) for p in preds.values()])
+    scores = {name: _scores(st.values[common], p[common]) for name, p in preds.items()}
+    best = min(scores, key=lambda m: (scores[m]["rmse"], m))
+    return best, scores, preds
+
+
+def choose_method(
+    st: Stations, *, elevation: str | None, lapse_rate: float | None
+) -> tuple[str, dict[str, dict[str, float]]]:
+    """Pick the candidate method with the lowest LOO RMSE (used by ``method="auto"``)."""
+    best, scores, _ = _compare(st, elevation=elevation, lapse_rate=lapse_rate)
+    return best, scores
+
+
+def cross_validate(
+    gdf: Any,
+    method: str = DEFAULT_METHOD,
+    *,
+    value: str = "temperature_c",
+    folds: str | int = "loo",
+    elevation: str | None = None,
+    lapse_rate: float | None = None,
+    crs: Any = 5179,
+    block_size: float = 100_000.0,
+    seed: int = 0,
+    **params: Any,
+) -> CVReport:
+    """Cross-validate an interpolation method on a station snapshot.
+
+    Parameters
+    ----------
+    gdf
+        Station GeoDataFrame (any CRS), as for :func:`kwxmap.interpolate`.
+        All usable stations are used (no region filter).
+    method
+        A method name or ``"auto"`` (every available method with its
+        defaults, leave-one-out; the best by RMSE is reported, all scores in
+        ``report.scores``).
+    value
+        Column to validate.
+    folds
+        ``"loo"`` (leave-one-out, default), an int ``k`` (random k-fold,
+        ``seed``), or ``"block"`` (leave out square blocks of ``block_size``
+        metres: honest about spatial autocorrelation).
+    elevation, lapse_rate
+        As in :func:`kwxmap.interpolate`; the held-out stations' own
+        elevations (registry) restore the lapse-rate term.
+    crs
+        Projected CRS for the distances (5179 or 5186).
+    block_size
+        Block edge in metres for ``folds="block"``.
+    seed
+        Random seed for k-fold.
+    **params
+        Method parameters.
+
+    Returns
+    -------
+    CVReport
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> lon = [126.9, 127.4, 128.6, 126.7, 129.0, 127.7, 126.5, 128.1]
+    >>> lat = [37.6, 36.4, 35.9, 35.1, 35.2, 37.9, 33.5, 36.6]
+    >>> gdf = gpd.GeoDataFrame({"station_id": range(8), "temperature_c": [5.0] * 8},
+    ...                        geometry=[Point(a, b) for a, b in zip(lon, lat)], crs=4326)
+    >>> rep = cross_validate(gdf, "idw")
+    >>> rep.n, round(rep.rmse, 9)  # a constant field is predicted exactly
+    (8, 0.0)
+    >>> sorted(rep.to_dict())[:5]
+    ['bias', 'elevation', 'folds', 'mae', 'method']
+    """
+    check_method(method)
+    rate_fixed = check_elevation(elevation, lapse_rate)
+    if method == "auto" and params:
+        raise InterpolationError(
+            f"method='auto' compares methods with their defaults; parameters "
+            f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
+        )
+    if method != "auto":
+        make_estimator(method, params)
+        if elevation == "drift" and not METHODS[method].accepts_drift:
+            raise InterpolationError(
+                f"elevation='drift' needs a method that takes an external drift (kriging); "
+                f"{method!r} does not. Use elevation='lapse' or 'fit'"
+            )
+    st = prepare_stations(gdf, value=value, crs=crs, need_elevation=elevation is not None)
+    test_sets = _folds(st, folds, seed=seed, block_size=block_size)
+    scores = None
+    if method == "auto":
+        if test_sets is None:
+            method, scores, preds = _compare(st, elevation=elevation, lapse_rate=rate_fixed)
+            pred = preds[method]
+        else:
+            scores = {}
+            preds = {}
+            for name in _candidates():
+                if elevation == "drift" and not METHODS[name].accepts_drift:
+                    continue
+                preds[name] = _predictions(
+                    name, {}, st, test_sets, elevation=elevation, lapse_rate=rate_fixed
+                )
+            common = np.logical_and.reduce([np.isfinite(p) for p in preds.values()])
+            scores = {m: _scores(st.values[common], p[common]) for m, p in preds.items()}
+            method = min(scores, key=lambda m: (scores[m]["rmse"], m))
+            pred = preds[method]
+    else:
+        pred = _predictions(
+            method, params, st, test_sets, elevation=elevation, lapse_rate=rate_fixed
+        )
+    table = pd.DataFrame({"station_id": st.ids})
+    if st.names is not None:
+        table["name_ko"] = st.names
+    table["observed"] = st.values
+    table["predicted"] = pred
+    table["error"] = pred - st.values
+    s = _scores(st.values, pred)
+    return CVReport(
+        method=method,
+        n=s["n"],
+        rmse=s["rmse"],
+        mae=s["mae"],
+        bias=s["bias"],
+        table=table,
+        folds=folds,
+        elevation=elevation,
+        params=make_estimator(method, params).get_params(),
+        scores=scores,
+    )
