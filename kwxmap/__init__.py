@@ -21,6 +21,8 @@ from .errors import (
     RegionError,
     UnknownStationError,
 )
+from .grid import Grid, load_provinces, make_grid, resolve_region
+from .interpolate import CVReport, cross_validate, interpolate
 from .join import JoinReport, join_readings
 from .parse import parse_readings
 from .render import (
@@ -61,4 +63,11 @@ __all__ = [
     "JoinReport",
     "join_readings",
     "parse_readings",
+    "Grid",
+    "load_provinces",
+    "make_grid",
+    "resolve_region",
+    "CVReport",
+    "cross_validate",
+    "interpolate",
 ]
