@@ -329,7 +329,7 @@ def _html_lines(text: str) -> list[tuple[int, str]]:
     Each line carries the line of the HTML source its text starts on.
     """
     from bs4 import BeautifulSoup, Comment, NavigableString, Tag
-    from bs4.element import Declaration, Doctype, ProcessingInstruction
+    from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
 
     try:
         soup = BeautifulSoup(text, "html.parser")
@@ -347,7 +347,7 @@ def _html_lines(text: str) -> list[tuple[int, str]]:
         buf.clear()
         start[0] = None
 
-    skip = (Comment, Declaration, Doctype, ProcessingInstruction)
+    skip = (Comment, CData, Declaration, Doctype, ProcessingInstruction)
     stack: list[tuple[Any, bool]] = [(soup, False)]
     while stack:
         node, closing = stack.pop()
@@ -392,12 +392,15 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－", "01234
 _CELSIUS = re.compile(r"[°º˚]\s?C(?![A-Za-z])|&#8451;|&#x2103;")
 _FAHRENHEIT = re.compile(r"℉|[°º˚]\s?F(?![A-Za-z])")
 _BULLETS = "•·‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※*-–—|,;:ㆍ/>→ "
+# Bullets that only ever mark list items: text before one is not part of the reading.
+_STRONG_BULLETS = re.compile(r".*[•‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※|ㆍ]")
 _MINUS = "-−–﹣－"
 _VALUE_TOKEN = re.compile(rf"(?:[{_MINUS}+]\s?)?[^\s가-힣()]*\s*$")
 _NUMBER = re.compile(rf"([{_MINUS}+]?)\s?([0-9]{{1,3}}(?:\.[0-9]+)?)")
 _PLACEHOLDER = frozenset({"-", "--", "―", "—", "−", "–", "―――", "---"})
 _PLACEHOLDER_LINE = re.compile(r"^(?P<seg>.*?)\s+(?P<ph>-{1,3}|―|—|−)\s*$")
 _TAIL_OK = re.compile(r"[^가-힣A-Za-z0-9]*")
+_GLUED_AFTER = re.compile(r"[가-힣A-Za-z0-9]")
 _MAX_CHUNK = 200
 
 
@@ -483,11 +486,18 @@ def _readings_from_lines(
                 continue
             token = _VALUE_TOKEN.search(pre)
             assert token is not None  # the pattern matches the empty string
-            seg = pre[: token.start()].lstrip(_BULLETS)
-            chunks.append((split_station_token(seg, names, words), token.group(), unit.group()))
-        tail = line[prev:]
-        if not _TAIL_OK.fullmatch(tail) or any(split is None for split, _, _ in chunks):
+            seg = _STRONG_BULLETS.sub("", pre[: token.start()], count=1).lstrip(_BULLETS)
+            glued = _GLUED_AFTER.match(line, unit.end()) is not None  # "25℃까지": prose
+            split = None if glued else split_station_token(seg, names, words)
+            chunks.append((split, token.group(), unit.group()))
+        if any(split is None for split, _, _ in chunks):
             continue  # prose that mentions a temperature
+        # Text after the last reading: fine after several widget readings on one
+        # line (a flattened page), prose otherwise ("대구 28℃, 광주 26℃ 안팎").
+        if not _TAIL_OK.fullmatch(line[prev:]) and (
+            len(chunks) == 1 or not all(split[0] for split, _, _ in chunks if split)
+        ):
+            continue
         for split, token, unit in chunks:
             assert split is not None
             if unit == "℉":
