@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "canonical",
+    "closest",
     "is_hangul",
     "jamo",
     "name_keys",

@@ -111,6 +111,8 @@ def _add_stations(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_stations(args: argparse.Namespace) -> int:
+    import os
+
     from .stations import load_stations, write_stations
 
     if args.format is not None and args.output is None:
@@ -129,15 +131,24 @@ def _run_stations(args: argparse.Namespace) -> int:
         path = write_stations(registry, args.output, format=args.format, crs=int(args.crs))
         print(f"wrote {len(registry)} stations to {path}", file=sys.stderr)
         return 0
-    print(f"{'id':>4}  {'name':<8}  {'name_en':<20} {'lon':>9} {'lat':>8} {'elev_m':>7}  "
-          f"{'network':<7} active  province")
+    # Hangul is two columns wide in a terminal: pad names by display width.
+    width = max([4, *(2 * len(s.name_ko) for s in registry)])
+    lines = [f"{'id':>4}  {'name':<{width}}  {'name_en':<20} {'lon':>9} {'lat':>8} {'elev_m':>7}  "
+             f"{'network':<7} active  province"]
     for s in registry:
-        # Hangul is two columns wide in a terminal: pad by display width.
-        name = s.name_ko + " " * max(0, 8 - 2 * len(s.name_ko))
+        name = s.name_ko + " " * max(0, width - 2 * len(s.name_ko))
         elev = "" if s.elevation_m != s.elevation_m else f"{s.elevation_m:.1f}"
-        print(f"{s.station_id:>4}  {name}  {s.name_en:<20} {s.lon:>9.4f} {s.lat:>8.4f} "
-              f"{elev:>7}  {s.network:<7} {'yes' if s.active else 'no':<6}  {s.province or ''}")
-    print(f"{len(registry)} stations, {sum(s.active for s in registry)} active")
+        lines.append(
+            f"{s.station_id:>4}  {name}  {s.name_en:<20} {s.lon:>9.4f} {s.lat:>8.4f} "
+            f"{elev:>7}  {s.network:<7} {'yes' if s.active else 'no':<6}  {s.province or ''}"
+        )
+    lines.append(f"{len(registry)} stations, {sum(s.active for s in registry)} active")
+    try:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `kwxmap stations | head`: the reader has gone
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 

@@ -172,7 +172,13 @@ class Station:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The current name followed by the aliases."""
+        """The current name followed by the aliases.
+
+        Examples
+        --------
+        >>> load_stations().get(259).names[:3]
+        ('강진군', 'Gangjin-gun', '강진')
+        """
         return (self.name_ko, *self.aliases)
 
     def at(self, day: str | _dt.date) -> Station | None:
@@ -226,12 +232,26 @@ def _iso_day(day: object) -> str:
         return day.date().isoformat()
     if isinstance(day, _dt.date):
         return day.isoformat()
+    if type(day).__name__ == "datetime64":  # numpy, without importing it
+        day = str(day)
     if isinstance(day, str):
-        try:
-            return _dt.date.fromisoformat(day.strip()).isoformat()
-        except ValueError:
-            pass
+        text = day.strip()
+        for parse in (_dt.date.fromisoformat, _dt.datetime.fromisoformat):
+            try:
+                value = parse(text)
+            except ValueError:
+                continue
+            return (value.date() if isinstance(value, _dt.datetime) else value).isoformat()
     raise ValueError(f"date {day!r} is not a date; give 'YYYY-MM-DD' or a datetime.date")
+
+
+def _aliases(value: Any) -> tuple[str, ...]:
+    # A list in kwxmap's own file; a ";"-joined string in exported files.
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return tuple(a for a in value.split(";") if a)
+    return tuple(str(a) for a in value)
 
 
 def _nan(value: Any) -> float:
@@ -262,7 +282,7 @@ def _station(feature: dict, where: str) -> Station:
             end_date=props.get("end_date"),
             address=props.get("address"),
             province=props.get("province"),
-            aliases=tuple(props.get("aliases") or ()),
+            aliases=_aliases(props.get("aliases")),
             history=history,
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -386,7 +406,13 @@ class StationRegistry:
 
     @property
     def ids(self) -> list[int]:
-        """Station ids in registry order."""
+        """Station ids in registry order.
+
+        Examples
+        --------
+        >>> load_stations().ids[:3]
+        [90, 93, 95]
+        """
         return [s.station_id for s in self._stations]
 
     def select(self, *, network: str | None = None, active: bool | None = None) -> StationRegistry:

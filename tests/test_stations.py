@@ -417,6 +417,8 @@ def test_as_of_boundaries_and_reused_names(reg):
     assert reg.as_of("2000-01-01").lookup("순천").station_id == 256
     assert reg.as_of(dt.date(2016, 1, 1)).get(232).lat == 36.7796
     assert reg.as_of(dt.datetime(2016, 1, 1, 12)).get(232).lat == 36.7796
+    assert reg.as_of(np.datetime64("2016-01-01T12:00")).get(232).lat == 36.7796
+    assert reg.as_of("2016-01-01T12:00:00").get(232).lat == 36.7796
 
 
 def test_as_of_today_is_the_active_set(reg):
@@ -466,6 +468,8 @@ def test_load_custom_file(tmp_path):
     mine = load_stations("all", path=path)
     assert len(mine) == 8 and not any(s.active for s in mine)
     assert mine.lookup("관악산").station_id == 116
+    assert mine.get(116).aliases == ("Gwanaksan",)  # the ";"-joined column read back
+    assert mine.lookup("Gwanaksan").station_id == 116
 
 
 def test_select(reg_all):
