@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 from shapely.geometry import Point, shape
 
@@ -619,3 +621,22 @@ def test_name_keys():
     assert dict(name_keys("서청주(예)")) == {"서청주(예)": 0, "서청주": 1}
     assert ("강진", 2) in name_keys("강진군")
     assert name_keys("광주") == [("광주", 0)]  # no suffix to strip
+
+
+_ALL = load_stations("all")
+_INDEX = _ALL.name_index()
+_FULLWIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(_INDEX)),
+    spaces=st.lists(st.sampled_from(["", " ", "\u3000", "\t"]), min_size=12, max_size=12),
+    fullwidth=st.booleans(),
+    case=st.sampled_from([str, str.upper, str.lower]),
+)
+def test_printing_variants_resolve_to_the_same_station(name, spaces, fullwidth, case):
+    variant = "".join(ch + spaces[i % len(spaces)] for i, ch in enumerate(case(name)))
+    if fullwidth:
+        variant = "".join(_FULLWIDTH.get(ch, ch) for ch in variant)
+    assert _ALL.lookup(variant).station_id == _INDEX[name]
