@@ -22,7 +22,7 @@ from .errors import (
     UnknownStationError,
 )
 from .grid import Grid, load_provinces, make_grid, resolve_region
-from .interpolate import CVReport, cross_validate, interpolate
+from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .join import JoinReport, join_readings
 from .parse import parse_readings
 from .render import (
@@ -70,4 +70,5 @@ __all__ = [
     "CVReport",
     "cross_validate",
     "interpolate",
+    "interpolate_many",
 ]

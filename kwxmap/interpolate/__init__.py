@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._api import DEFAULT_METHOD, ELEVATION_MODES, interpolate
 from ._base import METHODS, Interpolator, register
 from .barnes import Barnes, Cressman
+from .batch import interpolate_many
 from .cv import CVReport, cross_validate
 from .idw import IDW
 from .kriging import Kriging
@@ -36,4 +37,5 @@ __all__ = [
     "CVReport",
     "cross_validate",
     "interpolate",
+    "interpolate_many",
 ]

@@ -1,0 +1,639 @@
+"""``interpolate_many()``: many timestamps at a fixed station set, as one xarray Dataset.
+
+The weights of every kwxmap method (IDW, Barnes, Cressman, spline, nearest,
+kriging with a fixed variogram) depend on where the stations are, not on what
+they measured. So the stations reporting at a timestamp (its *missing-station
+pattern*) decide the weight matrix ``W`` (cells x stations), and all the
+timestamps sharing that pattern are interpolated by one matrix product
+``W @ values.T``, cell chunk by cell chunk (bounded memory). A month of
+hourly maps costs little more than one map, and each timestamp gets exactly
+what :func:`~kwxmap.interpolate` would give it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InterpolationError, KwxmapError, KwxmapWarning
+from ..grid import Grid, make_grid
+from ._api import (
+    STATION_BUFFER_M,
+    check_elevation,
+    check_method,
+    make_estimator,
+    prepare_stations,
+)
+from ._base import check_choice
+from .elevation import fit_lapse_rate
+from .variogram import Variogram, empirical_variogram, fit_variogram
+
+__all__ = ["interpolate_many"]
+
+#: Float64 elements per work block (cells x stations or cells x timestamps), ~32 MB.
+_BLOCK_ELEMENTS = 1 << 22
+#: Timestamps used for the pooled kriging variogram fit (evenly spaced).
+_VARIOGRAM_MAX_TIMES = 200
+
+
+def _require(module: str, extra: str) -> Any:
+    try:
+        return __import__(module)
+    except ImportError as exc:
+        raise KwxmapError(
+            f"interpolate_many needs {module}; install it with `pip install kwxmap[{extra}]`"
+        ) from exc
+
+
+def _is_dask(values: Any) -> bool:
+    return type(values).__module__.startswith("dask.")
+
+
+def interpolate_many(
+    stations: Any,
+    values: Any,
+    *,
+    times: Sequence[Any] | None = None,
+    method: str = "spline",
+    value: str = "temperature_c",
+    resolution: float = 1000.0,
+    region: Any = "south-korea",
+    crs: Any = 5179,
+    elevation: str | None = None,
+    dem: Any = None,
+    lapse_rate: float | None = None,
+    on_invalid: str = "raise",
+    dtype: Any = "float64",
+    **params: Any,
+) -> Any:
+    """Interpolate many timestamps at a fixed station set onto one grid.
+
+    Parameters
+    ----------
+    stations
+        GeoDataFrame of the station set (any CRS), one row per station, with
+        ``station_id`` (needed for a long-table ``values``) and, for
+        ``elevation``, ``elevation_m``.
+    values
+        The readings, one of:
+
+        - a ``(T, N)`` array (numpy or **dask**; NaN = missing), columns in the
+          order of ``stations``' rows;
+        - a long table (DataFrame) with columns ``time``, ``station_id`` and
+          ``value``;
+        - a wide DataFrame: index = times, columns = station ids.
+    times
+        ``T`` labels for an array ``values`` (default ``0 .. T-1``); taken
+        from the table otherwise.
+    method
+        Any method of :data:`~kwxmap.interpolate.METHODS` whose weights do not
+        depend on the values (all of them; kriging gets a pooled variogram,
+        see Notes). ``"auto"`` is not available in batch.
+    value
+        Name of the output variable (and the value column of a long table).
+    resolution, region, crs, elevation, dem, lapse_rate
+        As for :func:`~kwxmap.interpolate`: ``elevation="lapse"`` (fixed rate),
+        ``"fit"`` (rate fitted per timestamp with
+        :func:`~kwxmap.interpolate.elevation.fit_lapse_rate`, stored in the
+        ``lapse_rate_k_per_km`` variable), ``"drift"`` (kriging with external
+        drift), or None.
+    on_invalid
+        A timestamp with fewer than 3 reporting stations (or a lapse rate that
+        cannot be fitted): ``"raise"`` (default) an InterpolationError naming
+        it, ``"warn"``: NaN map and a KwxmapWarning, ``"ignore"``: NaN map.
+    dtype
+        Output dtype (``"float32"`` halves memory; computation is float64).
+    **params
+        Method parameters, as for :func:`~kwxmap.interpolate`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds[value]`` with dims ``(time, y, x)`` (NaN outside the region),
+        coordinates ``x``, ``y`` (metres, ascending), ``time``, 2-D ``lon``/``lat``;
+        ``n_stations`` (time) stations used; ``lapse_rate_k_per_km`` (time)
+        with elevation; a CF ``spatial_ref`` variable (``crs_wkt``) referenced
+        by ``grid_mapping``, so NetCDF readers and GDAL place it right.
+        With dask ``values`` the data variable is a lazy dask array chunked like
+        ``values`` over time.
+
+    Raises
+    ------
+    InterpolationError
+        Bad method or parameters, values not matching the stations, unknown
+        station ids, a timestamp that cannot be interpolated (``on_invalid``).
+    KwxmapError
+        xarray (``pip install kwxmap[xarray]``) or, for dask input, dask
+        (``pip install kwxmap[dask]``) is not installed.
+
+    Notes
+    -----
+    Every pattern of missing stations is handled exactly: the method is
+    fitted to the stations reporting at that pattern, so a timestamp equals
+    :func:`~kwxmap.interpolate` of that timestamp alone (with the same
+    parameters), to rounding.
+
+    **Kriging** needs a variogram that does not depend on the values: give
+    ``variogram_parameters=`` (then each timestamp equals ``interpolate``
+    exactly), or it is fitted once to the pooled empirical variogram of
+    (at most 200 evenly spaced) timestamps, each standardised to zero mean
+    and unit variance so that calm and stormy hours weigh alike (with
+    ``elevation`` the reduced values, with ``"drift"`` the residuals of
+    the per-timestamp elevation regression). Kriging weights do not change
+    when a variogram is scaled, so the standardised sill is harmless. The
+    fitted variogram is in ``ds.attrs["variogram"]``. With dask values the
+    fit reads those timestamps eagerly; pass ``variogram_parameters`` to stay
+    fully lazy.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> st = gpd.GeoDataFrame(
+    ...     {"station_id": [108, 133, 159, 105]},
+    ...     geometry=[Point(126.97, 37.57), Point(127.37, 36.37), Point(129.03, 35.10),
+    ...               Point(128.89, 37.75)], crs=4326)
+    >>> vals = np.array([[10.0, 12.0, 15.0, 9.0], [11.0, np.nan, 16.0, 8.0]])
+    >>> ds = interpolate_many(st, vals, method="idw", resolution=50_000)
+    >>> ds["temperature_c"].dims, ds.sizes["time"], ds["n_stations"].values.tolist()
+    (('time', 'y', 'x'), 2, [4, 3])
+    """
+    xr = _require("xarray", "xarray")
+    lazy = _is_dask(values)
+    if lazy:
+        _require("dask", "dask")
+    check_choice("on_invalid", on_invalid, ("raise", "warn", "ignore"))
+    check_method(method, allow_auto=False)
+    rate_fixed = check_elevation(elevation, lapse_rate)
+    if dem is not None and elevation is None:
+        raise InterpolationError(
+            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
+            "or drop dem="
+        )
+    make_estimator(method, params)  # unknown parameters fail fast
+    from ._base import METHODS
+
+    if elevation == "drift" and not METHODS[method].accepts_drift:
+        raise InterpolationError(
+            f"elevation='drift' needs a method that takes an external drift (kriging); "
+            f"{method!r} does not. Use elevation='lapse' or 'fit'"
+        )
+    out_dtype = np.dtype(dtype)
+    if out_dtype.kind != "f":
+        raise InterpolationError(f"dtype must be a float type, got {dtype!r}")
+
+    grid = make_grid(region, resolution=resolution, crs=crs)
+    if not grid.mask.any():
+        raise InterpolationError(
+            f"no cell centre falls inside the region at resolution {resolution!r} m; use a "
+            f"finer resolution"
+        )
+    xy, elev, ids, keep = _station_table(stations, grid, need_elevation=elevation is not None)
+    matrix, time_index = _values_matrix(values, ids, times, value, lazy=lazy)
+    matrix = matrix[:, keep]
+    xy = xy[keep]
+    elev = None if elev is None else elev[keep]
+
+    cells = grid.cell_xy()
+    z_cells = None
+    if elevation is not None:
+        from ..dem import grid_elevation
+
+        z_cells = grid_elevation(grid, dem=dem)[grid.mask]
+
+    params = dict(params)
+    attrs: dict[str, Any] = {}
+    if method == "kriging" and params.get("variogram_parameters") is None:
+        variogram = _pooled_variogram(
+            matrix, xy, elev, elevation=elevation, lapse_rate=rate_fixed, params=params
+        )
+        params["variogram_parameters"] = variogram
+        attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
+        attrs["variogram_fit"] = "pooled over standardised timestamps"
+
+    engine = _Engine(
+        method=method,
+        params=params,
+        xy=xy,
+        elev=elev,
+        cells=cells,
+        z_cells=z_cells,
+        elevation=elevation,
+        lapse_rate=rate_fixed,
+        on_invalid=on_invalid,
+        time_index=time_index,
+    )
+    ny, nx = grid.shape
+    flat_cells = np.flatnonzero(grid.mask.ravel())
+    n_times = matrix.shape[0]
+
+    if lazy:
+        import dask.array as da
+
+        arr = matrix.astype(np.float64).rechunk({1: -1})
+        offsets = np.cumsum((0,) + arr.chunks[0][:-1])
+
+        def block(v: np.ndarray, block_info: Any = None) -> np.ndarray:
+            start = int(offsets[block_info[0]["chunk-location"][0]]) if block_info else 0
+            return engine.run(v, flat_cells, (ny, nx), out_dtype, first=start)[0]
+
+        cube = da.map_blocks(
+            block,
+            arr,
+            dtype=out_dtype,
+            chunks=(arr.chunks[0], (ny,), (nx,)),
+            drop_axis=1,
+            new_axis=[1, 2],
+            meta=np.empty((0, 0, 0), dtype=out_dtype),
+        )
+        finite = da.isfinite(arr)
+        n_used = finite.sum(axis=1)
+        rates = None
+        if elevation == "fit":
+            rates = da.map_blocks(
+                lambda v, block_info=None: engine.rates(
+                    v,
+                    first=int(offsets[block_info[0]["chunk-location"][0]]) if block_info else 0,
+                ),
+                arr,
+                dtype=np.float64,
+                drop_axis=1,
+                meta=np.empty((0,), dtype=np.float64),
+            )
+    else:
+        cube, rates = engine.run(matrix, flat_cells, (ny, nx), out_dtype)
+        n_used = np.isfinite(matrix).sum(axis=1)
+    if elevation == "lapse":
+        rates = np.full(n_times, rate_fixed)
+
+    return _dataset(
+        xr,
+        grid,
+        cube,
+        time_index,
+        value=value,
+        n_used=n_used,
+        rates=rates,
+        attrs={
+            "method": method,
+            "elevation": "none" if elevation is None else elevation,
+            "params": json.dumps(
+                {k: v for k, v in params.items() if k != "variogram_parameters"}, default=str
+            ),
+            **attrs,
+        },
+    )
+
+
+# -- inputs ----------------------------------------------------------------------------
+
+
+def _station_table(
+    stations: Any, grid: Grid, *, need_elevation: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Project the station set; return xy, elevation, ids and the near-region mask."""
+    if hasattr(stations, "to_geodataframe") and not hasattr(stations, "geometry"):
+        stations = stations.to_geodataframe()
+    if not hasattr(stations, "geometry") or not hasattr(stations, "columns"):
+        raise InterpolationError(
+            f"stations must be a GeoDataFrame of the station set, got {type(stations).__name__}"
+        )
+    geoms = stations.geometry.to_numpy()
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        raise InterpolationError(
+            f"{int(bad.sum())} station(s) have no location (rows "
+            f"{np.flatnonzero(bad)[:10].tolist()}); drop them from the station set"
+        )
+    probe = stations.assign(_kwxmap_probe=0.0)
+    st = prepare_stations(probe, value="_kwxmap_probe", crs=grid.crs, need_elevation=need_elevation)
+    ids = (
+        stations["station_id"].to_numpy()
+        if "station_id" in stations.columns
+        else stations.index.to_numpy()
+    )
+    dist = shapely.distance(grid.region, shapely.points(st.xy))
+    keep = ~(dist > STATION_BUFFER_M)
+    if not keep.all():
+        far = ", ".join(str(i) for i in ids[~keep][:8]) + (" ..." if (~keep).sum() > 8 else "")
+        warnings.warn(
+            f"{int((~keep).sum())} station(s) more than {STATION_BUFFER_M / 1000:.0f} km from "
+            f"the region are ignored: {far}",
+            KwxmapWarning,
+            stacklevel=3,
+        )
+    return st.xy, st.elevation, ids, keep
+
+
+def _values_matrix(
+    values: Any, ids: np.ndarray, times: Sequence[Any] | None, value: str, *, lazy: bool
+) -> tuple[Any, pd.Index]:
+    """Return the ``(T, N)`` value matrix (numpy or dask) and the time index."""
+    n = len(ids)
+    if isinstance(values, pd.DataFrame):
+        if times is not None:
+            raise InterpolationError("times= is taken from the table; do not pass it too")
+        if {"time", "station_id"} <= set(values.columns):
+            if value not in values.columns:
+                raise InterpolationError(
+                    f"the long table has no {value!r} column; pass value= naming the "
+                    f"value column (columns: {list(values.columns)!r})"
+                )
+            dup = values.duplicated(["time", "station_id"])
+            if dup.any():
+                first = values.loc[dup, ["time", "station_id"]].iloc[0].tolist()
+                raise InterpolationError(
+                    f"{int(dup.sum())} duplicate (time, station_id) rows, e.g. {first!r}; "
+                    f"keep one reading per station and time"
+                )
+            wide = values.pivot(index="time", columns="station_id", values=value)
+        else:
+            wide = values
+        known = pd.Index(ids)
+        unknown = wide.columns.difference(known)
+        if len(unknown):
+            raise InterpolationError(
+                f"{len(unknown)} station id(s) in values are not in the station set: "
+                f"{unknown[:10].tolist()!r}; add them to stations or drop them"
+            )
+        wide = wide.sort_index().reindex(columns=known)
+        try:
+            matrix = wide.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise InterpolationError(f"values must be numbers: {exc}") from exc
+        return matrix, pd.Index(wide.index, name="time")
+    if lazy:
+        matrix = values
+        if matrix.ndim != 2:
+            raise InterpolationError(f"values must be a (T, N) array, got shape {matrix.shape}")
+        matrix = matrix.astype(np.float64)
+    else:
+        try:
+            matrix = np.asarray(values, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InterpolationError(f"values must be numbers: {exc}") from exc
+        if matrix.ndim == 1 and matrix.size == n:
+            matrix = matrix[None, :]
+        if matrix.ndim != 2:
+            raise InterpolationError(f"values must be a (T, N) array, got shape {matrix.shape}")
+    if matrix.shape[1] != n:
+        raise InterpolationError(
+            f"values have {matrix.shape[1]} columns but there are {n} stations; the columns "
+            f"must follow the rows of stations"
+        )
+    t = matrix.shape[0]
+    if times is None:
+        index = pd.RangeIndex(t, name="time")
+    else:
+        index = pd.Index(times, name="time")
+        if len(index) != t:
+            raise InterpolationError(f"times has {len(index)} labels but values has {t} rows")
+    return matrix, index
+
+
+# -- pooled variogram ----------------------------------------------------------------------
+
+
+def _pooled_variogram(
+    matrix: Any,
+    xy: np.ndarray,
+    elev: np.ndarray | None,
+    *,
+    elevation: str | None,
+    lapse_rate: float | None,
+    params: dict[str, Any],
+) -> Variogram:
+    t = matrix.shape[0]
+    rows = np.unique(np.linspace(0, t - 1, min(t, _VARIOGRAM_MAX_TIMES)).round().astype(int))
+    sample = matrix[rows]
+    if _is_dask(sample):
+        sample = sample.compute()
+    sample = np.array(sample, dtype=float)
+    if elevation == "lapse":
+        sample += lapse_rate * elev / 1000.0
+    elif elevation == "fit":
+        for i, row in enumerate(sample):
+            ok = np.isfinite(row)
+            try:
+                rate = fit_lapse_rate(elev[ok], row[ok], xy[ok])
+            except InterpolationError:
+                sample[i] = np.nan
+                continue
+            sample[i] += rate * elev / 1000.0
+    elif elevation == "drift":
+        for i, row in enumerate(sample):
+            ok = np.isfinite(row)
+            if ok.sum() < 3:
+                sample[i] = np.nan
+                continue
+            design = np.column_stack([np.ones(ok.sum()), elev[ok]])
+            coef, *_ = np.linalg.lstsq(design, row[ok], rcond=None)
+            sample[i, ok] = row[ok] - design @ coef
+    ev = empirical_variogram(
+        xy,
+        sample,
+        nlags=int(params.get("nlags", 15)),
+        max_lag=params.get("max_lag"),
+        estimator=params.get("estimator", "matheron"),
+        standardize=True,
+    )
+    return fit_variogram(ev, params.get("variogram_model", "exponential"))
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+
+class _Engine:
+    """Apply per-pattern weights to blocks of timestamps (used eagerly and per dask block)."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        params: dict[str, Any],
+        xy: np.ndarray,
+        elev: np.ndarray | None,
+        cells: np.ndarray,
+        z_cells: np.ndarray | None,
+        elevation: str | None,
+        lapse_rate: float | None,
+        on_invalid: str,
+        time_index: pd.Index,
+    ) -> None:
+        self.method, self.params = method, params
+        self.xy, self.elev = xy, elev
+        self.cells, self.z_cells = cells, z_cells
+        self.elevation, self.lapse_rate = elevation, lapse_rate
+        self.on_invalid = on_invalid
+        self.time_index = time_index
+
+    def _invalid(self, rows: np.ndarray, first: int, why: str) -> None:
+        labels = [str(self.time_index[first + r]) for r in rows[:5]]
+        msg = f"{len(rows)} timestamp(s) cannot be interpolated ({why}): {', '.join(labels)}"
+        if self.on_invalid == "raise":
+            raise InterpolationError(
+                msg + "; drop them or pass on_invalid='warn' to leave their maps NaN"
+            )
+        if self.on_invalid == "warn":
+            warnings.warn(msg + "; their maps are NaN", KwxmapWarning, stacklevel=4)
+
+    def rates(self, v: np.ndarray, *, first: int = 0) -> np.ndarray:
+        """Per-row lapse rates (K/km) for ``elevation='fit'`` (NaN where it cannot be fitted)."""
+        out = np.full(v.shape[0], np.nan)
+        if self.elevation == "lapse":
+            out[:] = self.lapse_rate
+            return out
+        for i, row in enumerate(v):
+            ok = np.isfinite(row)
+            try:
+                out[i] = fit_lapse_rate(self.elev[ok], row[ok], self.xy[ok])
+            except InterpolationError:
+                pass
+        return out
+
+    def run(
+        self,
+        v: np.ndarray,
+        flat_cells: np.ndarray,
+        shape: tuple[int, int],
+        dtype: np.dtype,
+        *,
+        first: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Interpolate the rows of ``v`` (T, N); return the (T, ny, nx) cube and rates."""
+        v = np.asarray(v, dtype=np.float64)
+        t = v.shape[0]
+        out = np.full((t, shape[0] * shape[1]), np.nan, dtype=dtype)
+        rates = None
+        reduced = v
+        if self.elevation == "lapse":
+            reduced = v + self.lapse_rate * self.elev / 1000.0
+        elif self.elevation == "fit":
+            rates = self.rates(v, first=first)
+            bad = np.flatnonzero(~np.isfinite(rates) & np.isfinite(v).any(axis=1))
+            if bad.size:
+                self._invalid(bad, first, "no lapse rate can be fitted")
+            reduced = v + rates[:, None] * self.elev / 1000.0
+            flagged = bad
+        else:
+            flagged = np.zeros(0, dtype=int)
+        finite = np.isfinite(reduced)
+        if t == 0:
+            return out.reshape(t, *shape), rates
+        packed = np.packbits(finite, axis=1)
+        patterns, inverse = np.unique(packed, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        too_few = []
+        for p in range(patterns.shape[0]):
+            rows = np.flatnonzero(inverse == p)
+            used = finite[rows[0]]
+            if used.sum() < 3:
+                too_few.append(rows)
+                continue
+            self._apply(reduced[np.ix_(rows, used)], rows, used, out, flat_cells, rates)
+        if too_few:
+            rows = np.setdiff1d(np.concatenate(too_few), flagged)
+            rows = rows[np.isfinite(v[rows]).any(axis=1)]
+            if rows.size:
+                self._invalid(rows, first, "fewer than 3 stations reporting")
+        return out.reshape(t, *shape), rates
+
+    def _apply(
+        self,
+        vals: np.ndarray,
+        rows: np.ndarray,
+        used: np.ndarray,
+        out: np.ndarray,
+        flat_cells: np.ndarray,
+        rates: np.ndarray | None,
+    ) -> None:
+        est = make_estimator(self.method, self.params)
+        xy = self.xy[used]
+        drift = self.elev[used][:, None] if self.elevation == "drift" else None
+        est.fit(xy, vals[0], drift=drift)
+        if not est.linear:
+            raise InterpolationError(
+                f"method {self.method!r} with these parameters depends on the values, so "
+                f"interpolate_many cannot share its weights; fix its parameters"
+            )
+        m = self.cells.shape[0]
+        width = max(int(used.sum()), len(rows))
+        step = max(256, _BLOCK_ELEMENTS // width)
+        for start in range(0, m, step):
+            sl = slice(start, min(start + step, m))
+            cell_drift = None if drift is None else self.z_cells[sl, None]
+            w = est.weights(self.cells[sl], drift=cell_drift)
+            block = np.asarray(w @ vals.T)  # (cells, rows); sparse weights give ndarray
+            if self.elevation == "lapse":
+                block -= self.lapse_rate * self.z_cells[sl, None] / 1000.0
+            elif self.elevation == "fit":
+                block -= self.z_cells[sl, None] * (rates[rows] / 1000.0)[None, :]
+            out[np.ix_(rows, flat_cells[sl])] = block.T
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+def _dataset(
+    xr: Any,
+    grid: Grid,
+    cube: Any,
+    time_index: pd.Index,
+    *,
+    value: str,
+    n_used: Any,
+    rates: Any,
+    attrs: dict[str, Any],
+) -> Any:
+    epsg = grid.crs.to_epsg()
+    wkt = grid.crs.to_wkt()
+    lon, lat = grid.lonlat()
+    data_vars: dict[str, Any] = {
+        value: (
+            ("time", "y", "x"),
+            cube,
+            {"grid_mapping": "spatial_ref", "coordinates": "lon lat"},
+        ),
+        "n_stations": (("time",), n_used, {"long_name": "stations used"}),
+        "spatial_ref": (
+            (),
+            np.int32(0),
+            {
+                "crs_wkt": wkt,
+                "spatial_ref": wkt,
+                "epsg_code": f"EPSG:{epsg}" if epsg else "",
+            },
+        ),
+    }
+    if value.endswith("_c"):
+        data_vars[value][2]["units"] = "degC"
+    if rates is not None:
+        data_vars["lapse_rate_k_per_km"] = (
+            ("time",),
+            rates,
+            {"units": "K km-1", "long_name": "lapse rate used (positive: colder aloft)"},
+        )
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "time": ("time", np.asarray(time_index)),
+            "y": ("y", grid.y, {"units": "m", "standard_name": "projection_y_coordinate"}),
+            "x": ("x", grid.x, {"units": "m", "standard_name": "projection_x_coordinate"}),
+            "lon": (("y", "x"), lon, {"units": "degrees_east", "standard_name": "longitude"}),
+            "lat": (("y", "x"), lat, {"units": "degrees_north", "standard_name": "latitude"}),
+        },
+        attrs={
+            "Conventions": "CF-1.8",
+            "crs": f"EPSG:{epsg}" if epsg else grid.crs.to_string(),
+            "resolution_m": float(grid.resolution),
+            "source": "kwxmap.interpolate_many",
+            **attrs,
+        },
+    )
+    return ds

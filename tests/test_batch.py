@@ -1,0 +1,275 @@
+"""interpolate_many: per-pattern weights, exact per timestamp, lazy with dask, NetCDF out."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kwxmap
+from kwxmap.errors import InterpolationError, KwxmapError, KwxmapWarning
+from kwxmap.grid import make_grid
+from kwxmap.interpolate import interpolate, interpolate_many
+
+xr = pytest.importorskip("xarray")
+da = pytest.importorskip("dask.array")
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*more than 200 km from the region")
+
+REGION = "충북"
+RES = 10_000.0
+
+
+@pytest.fixture(scope="module")
+def stations():
+    gdf = kwxmap.load_stations("asos").to_geodataframe()
+    return gdf[gdf["active"]].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def series(stations):
+    """12 timestamps with a lapse-rate signal, noise and several missing-station patterns."""
+    rng = np.random.default_rng(11)
+    t, n = 12, len(stations)
+    lat = stations.geometry.y.to_numpy()
+    elev = stations["elevation_m"].to_numpy()
+    base = 25.0 - 1.2 * (lat - 36.0) - 0.006 * elev
+    vals = base[None, :] + rng.normal(0.0, 0.5, (t, n)) + np.arange(t)[:, None] * 0.3
+    vals[2, :5] = np.nan
+    vals[3, :5] = np.nan  # same pattern as row 2
+    vals[5, 10:40] = np.nan
+    vals[8, rng.choice(n, 20, replace=False)] = np.nan
+    times = pd.date_range("2020-08-01", periods=t, freq="h")
+    return vals, times
+
+
+def _alone(stations, row, **kwargs):
+    gdf = stations.assign(temperature_c=row)
+    return interpolate(gdf, resolution=RES, region=REGION, **kwargs)
+
+
+CASES = [
+    ("idw", None, {}),
+    ("spline", None, {}),
+    ("barnes", "lapse", {}),
+    ("idw", "fit", {}),
+    (
+        "kriging",
+        None,
+        {"variogram_parameters": {"psill": 3.0, "range": 150_000.0, "nugget": 0.2}},
+    ),
+    (
+        "kriging",
+        "drift",
+        {
+            "variogram_model": "spherical",
+            "variogram_parameters": {"psill": 1.0, "range": 120_000.0, "nugget": 0.1},
+        },
+    ),
+    (
+        "kriging",
+        None,
+        {"neighbors": 8, "variogram_parameters": {"psill": 3.0, "range": 1e5, "nugget": 0.0}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "elevation", "params"), CASES)
+def test_each_timestamp_equals_interpolating_it_alone(stations, series, method, elevation, params):
+    vals, times = series
+    ds = interpolate_many(
+        stations,
+        vals,
+        times=times,
+        method=method,
+        resolution=RES,
+        region=REGION,
+        elevation=elevation,
+        **params,
+    )
+    cube = ds["temperature_c"].values
+    assert cube.shape == (len(times), ds.sizes["y"], ds.sizes["x"])
+    for i in (0, 2, 3, 5, 8):
+        alone = _alone(stations, vals[i], method=method, elevation=elevation, **params)
+        np.testing.assert_allclose(cube[i], alone.values, rtol=0, atol=1e-9, equal_nan=True)
+        assert ds["n_stations"].values[i] == alone.attrs["n_stations"]
+    if elevation == "fit":
+        for i in (0, 5):
+            g = interpolate(
+                stations.assign(temperature_c=vals[i]),
+                method,
+                resolution=RES,
+                region=REGION,
+                elevation="fit",
+            )
+            assert ds["lapse_rate_k_per_km"].values[i] == pytest.approx(
+                g.attrs["lapse_rate_k_per_km"], abs=1e-12
+            )
+
+
+def test_dataset_layout_and_netcdf_round_trip(stations, series, tmp_path):
+    vals, times = series
+    with pytest.warns(KwxmapWarning, match="9 station.*more than 200 km.*102, 115"):
+        ds = interpolate_many(
+            stations, vals, times=times, method="idw", resolution=RES, region=REGION
+        )
+    grid = make_grid(REGION, resolution=RES)
+    assert ds["temperature_c"].dims == ("time", "y", "x")
+    np.testing.assert_array_equal(ds["x"].values, grid.x)
+    np.testing.assert_array_equal(ds["y"].values, grid.y)
+    assert ds["lon"].dims == ("y", "x") and 127 < float(ds["lon"].mean()) < 129
+    assert (ds["time"].values == times.values).all()
+    outside = ~grid.mask
+    assert np.isnan(ds["temperature_c"].values[:, outside]).all()
+    assert np.isfinite(ds["temperature_c"].values[:, grid.mask]).all()
+    assert ds["temperature_c"].attrs["grid_mapping"] == "spatial_ref"
+    path = tmp_path / "grids.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    back = xr.open_dataset(path, engine="h5netcdf")
+    try:
+        np.testing.assert_array_equal(back["temperature_c"].values, ds["temperature_c"].values)
+        from pyproj import CRS
+
+        assert CRS.from_wkt(back["spatial_ref"].attrs["crs_wkt"]).to_epsg() == 5179
+        assert (back["time"].values == times.values).all()
+    finally:
+        back.close()
+
+
+def test_long_and_wide_tables_equal_the_array(stations, series):
+    vals, times = series
+    ids = stations["station_id"].to_numpy()
+    wide = pd.DataFrame(vals, index=times, columns=ids)
+    long = wide.stack(future_stack=True).rename("temperature_c").reset_index()
+    long.columns = ["time", "station_id", "temperature_c"]
+    long = long.dropna().sample(frac=1.0, random_state=0)  # order must not matter
+    kw = {"method": "idw", "resolution": RES, "region": REGION}
+    ref = interpolate_many(stations, vals, times=times, **kw)["temperature_c"].values
+    for table in (wide, long):
+        got = interpolate_many(stations, table, **kw)
+        np.testing.assert_allclose(got["temperature_c"].values, ref, atol=1e-12, equal_nan=True)
+        assert (got["time"].values == times.values).all()
+
+
+@pytest.mark.parametrize("elevation", [None, "fit"])
+def test_dask_stays_lazy_and_equals_eager(stations, series, elevation):
+    vals, times = series
+    kw = {"method": "idw", "resolution": RES, "region": REGION, "elevation": elevation}
+    eager = interpolate_many(stations, vals, times=times, **kw)
+    lazy = interpolate_many(stations, da.from_array(vals, chunks=(5, -1)), times=times, **kw)
+    data = lazy["temperature_c"].data
+    assert isinstance(data, da.Array)
+    assert data.chunks[0] == (5, 5, 2)
+    np.testing.assert_allclose(
+        lazy["temperature_c"].compute().values,
+        eager["temperature_c"].values,
+        atol=1e-12,
+        equal_nan=True,
+    )
+    if elevation == "fit":
+        assert isinstance(lazy["lapse_rate_k_per_km"].data, da.Array)
+        np.testing.assert_allclose(
+            lazy["lapse_rate_k_per_km"].values, eager["lapse_rate_k_per_km"].values
+        )
+
+
+def test_kriging_pooled_variogram(stations, series):
+    vals, times = series
+    ds = interpolate_many(
+        stations,
+        vals,
+        times=times,
+        method="kriging",
+        resolution=RES,
+        region=REGION,
+        elevation="lapse",
+    )
+    import json
+
+    vg = json.loads(ds.attrs["variogram"])
+    assert vg["model"] == "exponential" and vg["range"] > 0
+    params = {k: vg[k] for k in ("psill", "range", "nugget")}
+    alone = _alone(
+        stations, vals[5], method="kriging", elevation="lapse", variogram_parameters=params
+    )
+    np.testing.assert_allclose(
+        ds["temperature_c"].values[5], alone.values, atol=1e-9, equal_nan=True
+    )
+    np.testing.assert_allclose(ds["lapse_rate_k_per_km"].values, 6.5)
+
+
+def test_too_few_stations_follow_on_invalid(stations, series):
+    vals, times = series
+    bad = vals.copy()
+    bad[4, 2:] = np.nan  # only 2 stations report
+    bad[6] = np.nan  # nobody reports: always NaN, never an error
+    kw = {"times": times, "method": "idw", "resolution": RES, "region": REGION}
+    with pytest.raises(InterpolationError, match=r"1 timestamp\(s\).*2020-08-01 04:00"):
+        interpolate_many(stations, bad, **kw)
+    with pytest.warns(KwxmapWarning, match="fewer than 3 stations"):
+        ds = interpolate_many(stations, bad, on_invalid="warn", **kw)
+    cube = ds["temperature_c"].values
+    assert np.isnan(cube[4]).all() and np.isnan(cube[6]).all()
+    assert np.isfinite(cube[5][~np.isnan(cube[0])]).all()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*cannot be interpolated")
+        interpolate_many(stations, bad, on_invalid="ignore", **kw)
+
+
+def test_float32_output(stations, series):
+    vals, _ = series
+    ds = interpolate_many(
+        stations, vals, method="nearest", resolution=RES, region=REGION, dtype="float32"
+    )
+    assert ds["temperature_c"].dtype == np.float32
+    assert (ds["time"].values == np.arange(len(vals))).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "auto"}, "unknown method 'auto'"),
+        ({"method": "idw", "smoothing": 1.0}, "unknown parameter"),
+        ({"method": "idw", "on_invalid": "skip"}, "on_invalid must be one of"),
+        ({"method": "idw", "times": [1, 2]}, "times has 2 labels"),
+        ({"method": "idw", "elevation": "drift"}, "external drift"),
+        ({"method": "idw", "dtype": "int32"}, "dtype must be a float"),
+    ],
+)
+def test_bad_arguments(stations, series, kwargs, match):
+    vals, _ = series
+    with pytest.raises(InterpolationError, match=match):
+        interpolate_many(stations, vals, resolution=RES, region=REGION, **kwargs)
+
+
+def test_bad_values(stations, series):
+    vals, times = series
+    kw = {"method": "idw", "resolution": RES, "region": REGION}
+    with pytest.raises(InterpolationError, match="columns but there are"):
+        interpolate_many(stations, vals[:, :-1], **kw)
+    long = pd.DataFrame(
+        {"time": [times[0]] * 2, "station_id": [108, 999_999], "temperature_c": [1.0, 2.0]}
+    )
+    with pytest.raises(InterpolationError, match="not in the station set: \\[999999\\]"):
+        interpolate_many(stations, long, **kw)
+    dup = pd.DataFrame(
+        {"time": [times[0]] * 2, "station_id": [108, 108], "temperature_c": [1.0, 2.0]}
+    )
+    with pytest.raises(InterpolationError, match="duplicate \\(time, station_id\\)"):
+        interpolate_many(stations, dup, **kw)
+
+
+def test_missing_xarray_names_the_extra(stations, series, monkeypatch):
+    monkeypatch.setitem(sys.modules, "xarray", None)
+    with pytest.raises(KwxmapError, match=r"pip install kwxmap\[xarray\]"):
+        interpolate_many(stations, series[0], method="idw", resolution=RES, region=REGION)
+
+
+def test_missing_dask_names_the_extra(stations, series, monkeypatch):
+    lazy = da.from_array(series[0], chunks=(4, -1))
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(KwxmapError, match=r"pip install kwxmap\[dask\]"):
+        interpolate_many(stations, lazy, method="idw", resolution=RES, region=REGION)
