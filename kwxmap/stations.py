@@ -862,8 +862,15 @@ def _guard(out: Path, fmt: str, writer: Any, gdf: Any, tmp: Path) -> None:
 
 
 def _plain(value: Any) -> Any:
-    if value is None:
+    """Return a JSON-ready value: numpy scalars unwrapped, missing values None, dates ISO."""
+    import pandas as pd
+
+    if isinstance(value, list | tuple | dict):
+        return value
+    if pd.api.types.is_scalar(value) and pd.isna(value):
         return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -884,7 +891,9 @@ def _write_geojson(gdf: Any, tmp: Path, fmt: str) -> None:
             "properties": {c: _plain(v) for c, v in zip(cols, row, strict=True)},
             "geometry": None if geom is None else json.loads(shapely.to_geojson(geom)),
         }
-        lines.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+        lines.append(
+            json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        )
     text = '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
     tmp.write_text(text, encoding="utf-8", newline="\n")
 

@@ -588,6 +588,20 @@ def test_write_accepts_a_filtered_geodataframe(reg, tmp_path):
     assert len(back) == len(gdf) >= 4 and back.crs.to_epsg() == 5179
 
 
+def test_geojson_export_of_a_geodataframe_with_other_types(reg, tmp_path):
+    import pandas as pd
+
+    gdf = reg.to_geodataframe().head(3)
+    gdf["when"] = pd.Timestamp("2020-08-01 15:00")
+    gdf["count"] = pd.array([1, None, 3], dtype="Int64")
+    gdf["temp"] = [20.5, np.nan, 21.0]
+    write_stations(gdf, tmp_path / "t.geojson")
+    props = [f["properties"] for f in json.loads((tmp_path / "t.geojson").read_bytes())["features"]]
+    assert props[0]["when"] == "2020-08-01T15:00:00"
+    assert [p["count"] for p in props] == [1, None, 3]
+    assert [p["temp"] for p in props] == [20.5, None, 21.0]
+
+
 @pytest.mark.parametrize(
     ("name", "column", "value", "match"),
     [
