@@ -51,9 +51,7 @@ def seed_text() -> str:
 
 
 def _seed_from_pipeline() -> gpd.GeoDataFrame:
-    from kwxmap.join import join_readings
-
-    from kwxmap.parse import parse_readings
+    from kwxmap import join_readings, parse_readings
 
     return join_readings(parse_readings(seed_text()))
 
