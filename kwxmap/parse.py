@@ -553,15 +553,25 @@ def _sniff_table(text: str) -> tuple[str, dict[str, int]] | None:
     return None
 
 
+def _rows(reader: Any) -> Iterable[list[str]]:
+    """Yield the data rows of a csv reader (header skipped); csv errors are ParseErrors."""
+    try:
+        next(reader)
+        yield from reader
+    except csv.Error as exc:
+        raise ParseError(
+            f"line {reader.line_num}: cannot read the table: {exc}; check the quoting"
+        ) from None
+
+
 def _parse_table(
     text: str, sep: str, cols: dict[str, int]
 ) -> tuple[pd.DataFrame, list[_Invalid]]:
     words = _word_keys()
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=sep)
-    next(reader)
     records: list[dict[str, Any]] = []
     invalid: list[_Invalid] = []
-    for row in reader:
+    for row in _rows(reader):
         lineno = reader.line_num
         if not any(cell.strip() for cell in row):
             continue

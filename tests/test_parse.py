@@ -511,6 +511,12 @@ def test_invalid_table_rows(row, why):
     assert df["station_name"].tolist() == ["부산"]
 
 
+def test_unreadable_table_is_a_parse_error():
+    huge = "x" * 200_000
+    with pytest.raises(ParseError, match="line 2: cannot read the table"):
+        parse_readings(f'station_name,temperature_c\n"{huge}",1\n')
+
+
 def test_invalid_table_id_and_time():
     with pytest.raises(ParseError, match=r"line 2: station id 'x1'"):
         parse_readings("station_id,temperature_c\nx1,1.0\n")
