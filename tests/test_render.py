@@ -1,0 +1,347 @@
+"""The Folium map, the colormap and the GeoJSON / GeoTIFF writers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+from kwxmap.contours import contour_bands, contour_lines
+from kwxmap.errors import OutputError
+from kwxmap.grid import make_grid
+from kwxmap.render import (
+    CV_COLUMN,
+    TEMPERATURE_ANCHORS,
+    escape,
+    render_map,
+    temperature_colormap,
+    write_geojson,
+    write_geotiff,
+    write_html,
+)
+
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_TPL = "`${window.__xss=2}`"
+XSS_TITLE = "<script>window.__xss=3</script>Seed"
+
+
+def hostile(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The seed readings with script payloads in the free-text columns of one station."""
+    out = stations.copy()
+    out.loc[out.index[0], "name_ko"] = XSS_IMG
+    out.loc[out.index[0], "condition"] = XSS_IMG
+    out.loc[out.index[1], "name_en"] = XSS_TPL
+    out.loc[out.index[1], "station_name"] = "</script><script>window.__xss=4</script>"
+    return out
+
+
+@pytest.fixture(scope="module")
+def seed_layers(seed_grid):
+    return contour_bands(seed_grid), contour_lines(seed_grid)
+
+
+@pytest.fixture(scope="module")
+def seed_html(seed_stations, seed_layers):
+    bands, lines = seed_layers
+    m = render_map(
+        hostile(seed_stations),
+        bands,
+        lines,
+        title=XSS_TITLE,
+        time="2016-10-27 16:37 KST",
+        tiles=None,
+    )
+    return m.get_root().render()
+
+
+# ----------------------------------------------------------------------------- colormap
+
+
+def test_colormap_is_a_fixed_mapping():
+    full = temperature_colormap()
+    assert (full.vmin, full.vmax) == (-30.0, 40.0)
+    for t, colour in TEMPERATURE_ANCHORS:
+        assert full.rgb_hex_str(t) == colour
+    temps = np.linspace(-30, 40, 141)
+    for lo, hi in [(18, 29), (-12.5, 3.0), (0, 40), (-30, -29)]:
+        part = temperature_colormap(lo, hi)
+        assert (part.vmin, part.vmax) == (lo, hi)
+        for t in temps[(temps >= lo) & (temps <= hi)]:
+            a = np.array(part.rgba_bytes_tuple(t))
+            b = np.array(full.rgba_bytes_tuple(t))
+            assert np.abs(a - b).max() <= 1, t  # same colour up to 8-bit rounding
+    # Cold is blue, warm is red, mild is light (a diverging palette).
+    rgb = np.array([full.rgba_floats_tuple(t)[:3] for t in temps])
+    assert (rgb[temps <= 6, 2] > rgb[temps <= 6, 0]).all()
+    assert (rgb[temps >= 14, 0] > rgb[temps >= 14, 2]).all()
+    lightness = rgb.mean(axis=1)
+    assert 6 <= temps[lightness.argmax()] <= 16
+
+
+@pytest.mark.parametrize(("vmin", "vmax"), [(5, 5), (10, 0), (np.nan, 3)])
+def test_colormap_rejects_empty_ranges(vmin, vmax):
+    with pytest.raises(ValueError, match="vmin < vmax"):
+        temperature_colormap(vmin, vmax)
+
+
+def _geojson_layers(html_text):
+    """Every GeoJSON FeatureCollection embedded in the page (folium's add-data calls)."""
+    found = []
+    for match in re.finditer(r"geo_json_[0-9a-f]+_add\((\{.*?\})\);\n", html_text, re.S):
+        found.append(json.loads(match.group(1)))
+    return found
+
+
+def test_same_temperature_same_colour_across_maps(seed_stations, seed_layers):
+    bands, _ = seed_layers
+    narrow = bands[bands["lower"] >= 22]
+    fills = []
+    for frame in (bands, narrow):
+        html_text = render_map(None, frame, tiles=None).get_root().render()
+        (layer,) = _geojson_layers(html_text)
+        fills.append({f["properties"]["label"]: f["properties"]["fill"] for f in layer["features"]})
+    common = set(fills[0]) & set(fills[1])
+    assert len(common) == len(narrow)
+    assert all(fills[0][k] == fills[1][k] for k in common)
+    full = temperature_colormap()
+    for lower, upper, label in zip(bands["lower"], bands["upper"], bands["label"], strict=True):
+        assert fills[0][escape(label)] == full.rgb_hex_str((lower + upper) / 2)
+
+
+# ----------------------------------------------------------------------------- the map
+
+
+def test_map_has_layers_legend_header_attribution(seed_html, seed_layers, seed_stations):
+    bands, lines = seed_layers
+    h = seed_html
+    for name in ("Isotherm bands", "Isolines", "Stations"):
+        assert f'"{name}"' in h
+    assert "L.control.layers" in h
+    assert '.text("Temperature (\\u00b0C)")' in h  # legend caption (JSON-escaped by branca)
+    assert "2016-10-27 16:37 KST" in h
+    assert "KMA" in h and "KOSTAT" in h
+    assert "tile.openstreetmap.org" not in h  # tiles=None: no base map request
+    assert h.count("L.circleMarker(") == len(seed_stations)
+    layers = _geojson_layers(h)
+    assert [len(layer["features"]) for layer in layers] == [len(bands), len(lines)]
+    assert "fitBounds" in h
+
+
+def test_tiles_are_a_toggleable_layer():
+    st = gpd.GeoDataFrame({"temperature_c": [20.0]}, geometry=[shapely.Point(127, 37)], crs=4326)
+    h = render_map(st, tiles="OpenStreetMap").get_root().render()
+    assert "tile.openstreetmap.org" in h
+    overlays = h[h.index("overlays :") : h.index("L.control.layers(")]
+    assert '"OpenStreetMap"' in overlays  # an overlay, so the base map can be switched off
+
+
+def test_hostile_strings_are_escaped(seed_html):
+    h = seed_html
+    for raw in (XSS_IMG, "<script>window.__xss", "${window.__xss", "</script><script>"):
+        assert raw not in h
+    assert escape(XSS_IMG) in h
+    assert escape(XSS_TITLE) in h
+    assert escape(XSS_TPL) in h
+
+
+def test_station_tooltip_content(seed_stations):
+    st = seed_stations.iloc[[2]].copy()  # 서울
+    row = st.iloc[0]
+    h = render_map(st, tiles=None).get_root().render()
+    for text in (
+        row["name_ko"],
+        row["name_en"],
+        str(row["station_id"]),
+        row["condition"],
+        f"{row['temperature_c']:.1f} °C",
+    ):
+        assert escape(text) in h
+    assert "LOO error" not in h
+    st[CV_COLUMN] = [-0.43]
+    h = render_map(st, tiles=None).get_root().render()
+    assert "LOO error -0.4 °C" in h
+
+
+def test_missing_reading_gets_a_grey_marker():
+    st = gpd.GeoDataFrame(
+        {"temperature_c": [np.nan, 20.0]},
+        geometry=[shapely.Point(127, 37), shapely.Point(128, 36)],
+        crs=4326,
+    )
+    h = render_map(st, tiles=None).get_root().render()
+    assert "no reading" in h and "#9e9e9e" in h
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (
+            {
+                "stations": gpd.GeoDataFrame(
+                    {"temperature_c": [1.0]}, geometry=[shapely.Point(0, 0)]
+                )
+            },
+            ValueError,
+            "has no CRS",
+        ),
+        (
+            {"stations": gpd.GeoDataFrame({"t": [1.0]}, geometry=[shapely.Point(0, 0)], crs=4326)},
+            ValueError,
+            "no column 'temperature_c'",
+        ),
+        (
+            {
+                "stations": None,
+                "bands": gpd.GeoDataFrame(
+                    {"lo": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326
+                ),
+            },
+            ValueError,
+            "make them with contour_bands",
+        ),
+        ({"stations": None, "band_opacity": 2}, ValueError, "between 0 and 1"),
+    ],
+)
+def test_render_map_rejects_bad_input(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        render_map(**kwargs)
+
+
+def test_write_html_is_atomic(tmp_path, seed_stations):
+    out = tmp_path / "map.html"
+    m = render_map(seed_stations, tiles=None, title="첫 지도")
+    write_html(m, out)
+    first = out.read_text(encoding="utf-8")
+    assert first.startswith("<!DOCTYPE html>") and "첫 지도" in first
+
+    class Broken:
+        def get_root(self):
+            raise RuntimeError("render failed")
+
+    with pytest.raises(RuntimeError):
+        write_html(Broken(), out)
+    assert out.read_text(encoding="utf-8") == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html"]
+    with pytest.raises(OutputError, match="does not exist"):
+        write_html(m, tmp_path / "missing" / "map.html")
+
+
+# ----------------------------------------------------------------------------- GeoJSON
+
+
+def _ring_coords(geometry):
+    if geometry["type"] == "Polygon":
+        yield geometry["coordinates"]
+    elif geometry["type"] == "MultiPolygon":
+        yield from geometry["coordinates"]
+
+
+def test_bands_geojson_is_rfc7946(tmp_path, seed_layers):
+    bands, _ = seed_layers
+    out = write_geojson(bands, tmp_path / "bands.geojson")
+    raw = out.read_bytes()
+    text = raw.decode("utf-8")
+    doc = json.loads(text)
+    assert "crs" not in doc and doc["type"] == "FeatureCollection"
+    assert "°C" in text and "\\u" not in text  # UTF-8 characters, not escapes
+    assert len(doc["features"]) == len(bands)
+    for feature in doc["features"]:
+        for rings in _ring_coords(feature["geometry"]):
+            assert shapely.is_ccw(shapely.LinearRing(rings[0]))  # exterior counter-clockwise
+            for hole in rings[1:]:
+                assert not shapely.is_ccw(shapely.LinearRing(hole))
+    decimals = max(
+        len(n.split(".")[1]) for n in re.findall(r"-?\d+\.\d+", text.split('"geometry"', 1)[1])
+    )
+    assert decimals <= 5
+    back = pyogrio.read_dataframe(out)
+    assert back.crs.to_epsg() == 4326
+    assert back["label"].tolist() == bands["label"].tolist()
+    assert shapely.is_valid(back.geometry.values).all()
+    # Rounding to 1e-5 degrees (about a metre) keeps the bands where they were.
+    moved = shapely.hausdorff_distance(back.geometry.values, bands.geometry.values)
+    assert moved.max() < 2e-5
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo not installed")
+def test_ogrinfo_opens_the_bands(tmp_path, seed_layers):
+    bands, _ = seed_layers
+    out = write_geojson(bands, tmp_path / "bands.geojson")
+    res = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", str(out)], capture_output=True, text=True, check=True
+    )
+    assert f"Feature Count: {len(bands)}" in res.stdout
+    assert "MultiPolygon" in res.stdout.replace(" ", "")
+
+
+def test_stations_geojson_keeps_korean_and_readings(tmp_path, seed_stations):
+    st = seed_stations.copy()
+    st.loc[st.index[0], "temperature_c"] = np.nan
+    out = write_geojson(st.to_crs(5179), tmp_path / "stations.geojson", precision=4)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    props = doc["features"][1]["properties"]
+    assert props["name_ko"] == st["name_ko"].iloc[1]
+    assert props["station_id"] == int(st["station_id"].iloc[1])
+    assert doc["features"][0]["properties"]["temperature_c"] is None
+    lon, lat = doc["features"][1]["geometry"]["coordinates"]
+    assert lon == pytest.approx(st.geometry.iloc[1].x, abs=6e-5)
+    assert lat == pytest.approx(st.geometry.iloc[1].y, abs=6e-5)
+
+
+@pytest.mark.parametrize(
+    ("precision", "match"), [(-1, "0..15"), (2.5, "integer"), (True, "integer")]
+)
+def test_geojson_rejects_bad_precision(tmp_path, seed_stations, precision, match):
+    with pytest.raises(ValueError, match=match):
+        write_geojson(seed_stations, tmp_path / "x.geojson", precision=precision)
+
+
+def test_geojson_needs_a_crs(tmp_path):
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(0, 0)])
+    with pytest.raises(ValueError, match="no CRS"):
+        write_geojson(gdf, tmp_path / "x.geojson")
+
+
+def test_national_bands_fit_in_a_megabyte(tmp_path, seed_grid, seed_layers):
+    bands, _ = seed_layers
+    size = write_geojson(bands, tmp_path / "b.geojson").stat().st_size
+    assert len(seed_grid.x) > 600 and seed_grid.resolution == 1000.0  # the national 1 km grid
+    assert size <= 1_000_000, size
+
+
+# ----------------------------------------------------------------------------- GeoTIFF
+
+
+def test_geotiff_round_trip(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    g = make_grid("서울", resolution=2000.0)
+    xx, yy = np.meshgrid(g.x, g.y)
+    g = g.copy(
+        values=np.where(g.mask, (xx - xx.min()) / 1000 + 100 * (yy - yy.min()) / 1000, np.nan)
+    )
+    out = write_geotiff(g, tmp_path / "t.tif")
+    with rasterio.open(out) as src:
+        assert src.crs.to_epsg() == 5179
+        assert src.shape == g.shape
+        data = src.read(1)
+        # Row 0 of the file is the north edge; each cell centre maps to the grid's x/y.
+        for row, col in [(0, 0), (src.height - 1, src.width - 1), (3, 5)]:
+            x, y = src.xy(row, col)
+            assert x == pytest.approx(g.x[col]) and y == pytest.approx(g.y[g.shape[0] - 1 - row])
+        np.testing.assert_allclose(data, g.values[::-1].astype("float32"), equal_nan=True)
+        assert np.isnan(src.nodata)
+
+
+def test_geotiff_without_rasterio_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "rasterio", None)
+    g = make_grid("서울", resolution=5000.0)
+    with pytest.raises(ImportError, match=r"pip install kwxmap\[raster\]"):
+        write_geotiff(g, tmp_path / "t.tif")
