@@ -259,7 +259,10 @@ def join_readings(
     has_time = "time" in df.columns
     times = df["time"].tolist() if has_time else [None] * n
 
-    fixed = registry.as_of(as_of) if as_of is not None else None
+    try:
+        fixed = registry.as_of(as_of) if as_of is not None else None
+    except (TypeError, ValueError) as exc:
+        raise JoinError(f"as_of={as_of!r}: {exc}") from None
     by_day: dict[str | None, StationRegistry] = {}
 
     def registry_for(day: str | None) -> StationRegistry:

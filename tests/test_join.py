@@ -223,6 +223,11 @@ def test_as_of_before_a_station_opened_is_unknown():
         join_readings(parse_readings("• 흐림세종 1.0℃"), as_of="2016-01-01")
 
 
+def test_bad_as_of():
+    with pytest.raises(JoinError, match="as_of='yesterday'.*YYYY-MM-DD"):
+        join_readings(parse_readings("• 맑음서울 1.0℃"), as_of="yesterday")
+
+
 def test_time_column_looks_up_each_reading_on_its_day():
     table = "time,station_name,temperature_c\n2009-01-01,고창,1\n2020-01-01,고창,2\n"
     gdf = join_readings(parse_readings(table))
