@@ -315,18 +315,26 @@ _MARKUP = re.compile(
 )
 _DROP_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "svg", "object")
 _BLOCK_TAGS = frozenset(
-    "address article aside blockquote body caption center dd details dialog div dl dt "
+    "address article aside blockquote body caption center details dialog div dl "
     "fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr html li main "
-    "nav ol option p pre section summary table tbody td tfoot th thead title tr ul".split()
+    "nav ol option p pre section summary table tbody tfoot thead title tr ul".split()
 )
+# Cells of one row and terms of one definition read as one line, space-separated.
+_CELL_TAGS = frozenset({"td", "th", "dt", "dd"})
+_PRE_TAGS = ("pre", "textarea", "plaintext", "xmp", "listing")
 
 
 def _html_lines(text: str) -> list[tuple[int, str]]:
-    """Visible text of an HTML document, one entry per block, with source lines.
+    """Return the visible text of an HTML document as lines with source line numbers.
 
-    Block elements and ``<br>`` break lines; inline elements do not, so
-    ``<span>흐림</span><strong>북춘천</strong> <em>-3.4</em>℃`` stays one line.
-    Each line carries the line of the HTML source its text starts on.
+    Text is laid out as a browser would: block elements and ``<br>`` end a
+    line, whitespace (newlines included) collapses except inside ``<pre>``,
+    inline elements do not split text, so
+    ``<span>흐림</span><strong>북춘천</strong> <em>-3.4</em>℃`` stays one line,
+    and the cells of a table row are one line. A weather icon's ``alt`` text
+    counts when it is a known weather word. A document without any block
+    element (text with stray inline tags) keeps its line breaks. Each line
+    carries the line of the HTML source where its text starts.
     """
     from bs4 import BeautifulSoup, Comment, NavigableString, Tag
     from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
@@ -335,6 +343,9 @@ def _html_lines(text: str) -> list[tuple[int, str]]:
         soup = BeautifulSoup(text, "html.parser")
     except Exception as exc:  # noqa: BLE001 - html.parser raises assorted errors on broken markup
         raise ParseError(f"cannot parse the input as HTML: {exc}") from None
+    words = _word_keys()
+    keep_breaks = soup.find([*_BLOCK_TAGS, *_CELL_TAGS, "br"]) is None
+    has_pre = soup.find(_PRE_TAGS) is not None
     lines: list[tuple[int, str]] = []
     buf: list[str] = []
     start: list[int | None] = [None]
@@ -347,39 +358,53 @@ def _html_lines(text: str) -> list[tuple[int, str]]:
         buf.clear()
         start[0] = None
 
+    def emit(piece: str, hard: bool) -> None:
+        for k, part in enumerate(piece.split("\n")):
+            if k:
+                cur[0] += 1
+                if hard:
+                    flush()
+                else:
+                    buf.append(" ")
+            if part.strip() and start[0] is None:
+                start[0] = cur[0]
+            buf.append(part)
+
     skip = (Comment, CData, Declaration, Doctype, ProcessingInstruction)
-    stack: list[tuple[Any, bool]] = [(soup, False)]
+    # (node, action): action "open" walks a node, "block"/"cell" closes one.
+    stack: list[tuple[Any, str]] = [(soup, "open")]
     while stack:
-        node, closing = stack.pop()
-        if closing:
+        node, action = stack.pop()
+        if action == "block":
             flush()
             continue
+        if action == "cell":
+            buf.append(" ")
+            continue
         if isinstance(node, NavigableString):
-            if isinstance(node, skip):
-                continue
-            piece = str(node)
-            for k, part in enumerate(piece.split("\n")):
-                if k:
-                    cur[0] += 1
-                    flush()
-                if part.strip() and start[0] is None:
-                    start[0] = cur[0]
-                buf.append(part)
+            if not isinstance(node, skip):
+                hard = keep_breaks or (has_pre and node.find_parent(_PRE_TAGS) is not None)
+                emit(str(node), hard)
             continue
-        if not isinstance(node, Tag):
-            continue
-        if node.name in _DROP_TAGS:
+        if not isinstance(node, Tag) or node.name in _DROP_TAGS:
             continue
         if node.sourceline is not None:
             cur[0] = node.sourceline
         if node.name == "br":
             flush()
             continue
-        block = node.name in _BLOCK_TAGS
-        if block:
+        if node.name == "img":
+            alt = node.get("alt")
+            if isinstance(alt, str) and alt.strip() and alt.replace(" ", "") in words:
+                emit(f" {alt.strip()} ", hard=False)
+            continue
+        if node.name in _BLOCK_TAGS:
             flush()
-            stack.append((node, True))
-        stack.extend((child, False) for child in reversed(list(node.children)))
+            stack.append((node, "block"))
+        elif node.name in _CELL_TAGS:
+            buf.append(" ")
+            stack.append((node, "cell"))
+        stack.extend((child, "open") for child in reversed(list(node.children)))
     flush()
     return lines
 

@@ -310,6 +310,44 @@ def test_markup_inside_one_reading_and_script_decoy():
     assert cols(df) == [("북춘천", "흐림", -3.4)]
 
 
+def test_pretty_printed_html_reads_like_a_browser():
+    page = """<html><body>
+<ul class="weather">
+  <li>
+    <span>흐림</span><strong>북춘천</strong>
+    <em>-3.4</em>℃
+  </li>
+  <li><img src="icon/snow.png" alt="눈"> 대관령
+      -9.5℃</li>
+  <li><img src="ad.png" alt="광고">서울 1.0℃</li>
+</ul>
+<table>
+  <tr><th>지점</th><th>날씨</th><th>기온</th></tr>
+  <tr><td>부산</td><td>맑음</td><td>5.2℃</td></tr>
+  <tr><td>맑음광주</td><td>2.0℃</td></tr>
+</table>
+<pre>
+맑음대구 3.0℃
+흐림울산 4.0℃
+</pre>
+</body></html>"""
+    df = parse_readings(page)
+    assert cols(df) == [
+        ("북춘천", "흐림", -3.4), ("대관령", "눈", -9.5), ("서울", "", 1.0),
+        ("부산", "맑음", 5.2), ("광주", "맑음", 2.0), ("대구", "맑음", 3.0), ("울산", "흐림", 4.0),
+    ]
+    source = page.splitlines()
+    for name, cond, line in zip(df["station_name"], df["condition"], df["line"], strict=True):
+        assert (cond or name) in source[line - 1], (name, line)  # where the reading starts
+
+
+def test_text_with_stray_inline_tags_keeps_its_lines():
+    text = "오늘 <b>전국</b> 날씨\n• 맑음서울 1.0℃\n• <b>흐림</b>부산 2.0℃\n기상청 제공"
+    df = parse_readings(text)
+    assert cols(df) == [("서울", "맑음", 1.0), ("부산", "흐림", 2.0)]
+    assert df["line"].tolist() == [2, 3]
+
+
 def test_html_fragment_and_entities():
     df = parse_readings("<p>흐림&nbsp;서울&nbsp;&minus;2.0&#8451;</p><p>맑음부산 3&deg;C</p>")
     assert cols(df) == [("서울", "흐림", -2.0), ("부산", "맑음", 3.0)]
