@@ -247,7 +247,10 @@ def join_readings(
         if "station_id" in df
         else [None] * n
     )
-    lines = df["line"].astype("int64").tolist() if "line" in df else list(range(1, n + 1))
+    lines = list(range(1, n + 1))
+    if "line" in df:
+        given = pd.to_numeric(df["line"], errors="coerce").tolist()
+        lines = [int(g) if g == g else i for g, i in zip(given, lines, strict=True)]
     conditions = df["condition"].fillna("").astype(str).tolist() if "condition" in df else [""] * n
     conditions_en = (
         df["condition_en"].fillna("").astype(str).tolist() if "condition_en" in df else [""] * n

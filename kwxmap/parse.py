@@ -418,7 +418,7 @@ _CELSIUS = re.compile(r"[°º˚]\s?C(?![A-Za-z])|&#8451;|&#x2103;")
 _FAHRENHEIT = re.compile(r"℉|[°º˚]\s?F(?![A-Za-z])")
 _BULLETS = "•·‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※*-–—|,;:ㆍ/>→ "
 # Bullets that only ever mark list items: text before one is not part of the reading.
-_STRONG_BULLETS = re.compile(r".*[•‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※|ㆍ]")
+_STRONG_BULLETS = re.compile(r".*[•·‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※|ㆍ*→>\-–—]")
 _MINUS = "-−–﹣－"
 _VALUE_TOKEN = re.compile(rf"(?:[{_MINUS}+]\s?)?[^\s가-힣()]*\s*$")
 _NUMBER = re.compile(rf"([{_MINUS}+]?)\s?([0-9]{{1,3}}(?:\.[0-9]+)?)")

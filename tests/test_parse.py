@@ -233,6 +233,12 @@ def test_everything_on_one_line_equals_one_per_line():
     assert set(df["line"]) == {1}
 
 
+@pytest.mark.parametrize("bullet", ["•", "·", "-", "*", "▶", "|", "→"])
+def test_one_line_with_a_header_and_any_bullet(bullet):
+    df = parse_readings(f"오늘의 날씨 {bullet} 맑음서울 1.0℃ {bullet} 흐림부산 -2.0℃ 기상청 제공")
+    assert cols(df) == [("서울", "맑음", 1.0), ("부산", "흐림", -2.0)]
+
+
 def test_several_readings_per_line_with_separators():
     df = parse_readings("맑음서울 1.0℃ | 흐림부산 2.0°C / 눈대관령 -3.0℃, 비광주 4℃")
     assert cols(df) == [("서울", "맑음", 1.0), ("부산", "흐림", 2.0),
