@@ -381,6 +381,15 @@ def interpolate(
     pred, rate = fit_predict(est, st, cells, z_grid, elevation=elevation, lapse_rate=rate_fixed)
     values = np.full(grid.shape, np.nan)
     values[grid.mask] = pred
+    holes = int(np.isnan(pred).sum())
+    if holes:
+        warnings.warn(
+            f"{holes} of {pred.size} cells inside the region got no value from {method!r} "
+            f"(too few stations within its search radius, e.g. around far islands); raise "
+            f"search_radius/radius or use method='spline' or 'idw'",
+            KwxmapWarning,
+            stacklevel=2,
+        )
     attrs.update(
         method=method,
         params=est.get_params(),
@@ -389,6 +398,7 @@ def interpolate(
         n_stations=int(len(st.values)),
         station_ids=[_plain(i) for i in st.ids],
         n_missing=st.n_missing,
+        n_empty_cells=holes,
         dropped_far=far,
         dem="shipped" if dem is None else str(dem),
     )
