@@ -56,23 +56,29 @@ __all__ = [
 ]
 
 #: The fixed temperature palette: (°C, colour) anchors, linear in between.
-#: The reversed ColorBrewer RdYlBu ramp (dark blue - pale yellow - dark red, a
-#: diverging palette of monotone lightness on each side, readable with the
-#: common colour-vision deficiencies), its anchors packed every 4 °C between
-#: 12 and 32 °C so that a summer map spanning 10 °C shows several hues.
+#: A multi-hue ramp in the style of weather-service temperature maps (purple -
+#: blue - cyan - green - yellow - orange - red - maroon - plum; hue falls
+#: steadily with temperature, close to Google's perceptually smoothed "turbo"
+#: in its middle), with an anchor every 3 °C from 3 to 27 °C so that a typical
+#: 10 °C spread of Korean readings still spans three or four distinct hues.
 TEMPERATURE_ANCHORS: tuple[tuple[float, str], ...] = (
-    (-30.0, "#313695"),
-    (-20.0, "#4575b4"),
-    (-10.0, "#74add1"),
-    (0.0, "#abd9e9"),
-    (6.0, "#e0f3f8"),
-    (12.0, "#ffffbf"),
-    (16.0, "#fee090"),
-    (20.0, "#fdae61"),
-    (24.0, "#f46d43"),
-    (28.0, "#d73027"),
-    (32.0, "#a50026"),
-    (40.0, "#4d0013"),
+    (-30.0, "#3b0f70"),
+    (-20.0, "#4a2a9c"),
+    (-12.0, "#3d55c4"),
+    (-6.0, "#2f7fd8"),
+    (-1.0, "#2aa2dd"),
+    (3.0, "#3cc2d3"),
+    (6.0, "#6fd9b8"),
+    (9.0, "#a5e69a"),
+    (12.0, "#d6ec7f"),
+    (15.0, "#f9e46b"),
+    (18.0, "#fdbd55"),
+    (21.0, "#f98a3f"),
+    (24.0, "#e8502f"),
+    (27.0, "#c11f2a"),
+    (31.0, "#8a0a2a"),
+    (35.0, "#5c0a3e"),
+    (40.0, "#3a0530"),
 )
 
 #: Column of the stations frame holding the leave-one-out cross-validation
@@ -127,7 +133,7 @@ def temperature_colormap(vmin: float = -30.0, vmax: float = 40.0) -> branca.colo
     --------
     >>> full = temperature_colormap()
     >>> summer = temperature_colormap(18, 29)
-    >>> summer.rgb_hex_str(24.0) == full.rgb_hex_str(24.0) == "#f46d43"
+    >>> summer.rgb_hex_str(24.0) == full.rgb_hex_str(24.0) == "#e8502f"
     True
     >>> summer.vmin, summer.vmax
     (18.0, 29.0)
@@ -259,10 +265,10 @@ class _Header(MacroElement):
         """
         {% macro header(this, kwargs) %}
         <style>
-        .kwxmap-header {position: absolute; z-index: 1000; top: 10px; left: 50%;
-            transform: translateX(-50%); background: rgba(255,255,255,0.9);
+        .kwxmap-header {position: absolute; z-index: 1000; top: 10px; left: 54px;
+            max-width: calc(100% - 520px); background: rgba(255,255,255,0.9);
             padding: 4px 12px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3);
-            font: 14px/1.3 sans-serif; text-align: center; pointer-events: none;}
+            font: 14px/1.3 sans-serif; text-align: left; pointer-events: none;}
         .kwxmap-header .kwxmap-title {font-weight: bold; font-size: 16px;}
         </style>
         {% endmacro %}
@@ -306,7 +312,7 @@ def render_map(
     colormap: branca.colormap.ColorMap | None = None,
     value: str = "temperature_c",
     cv_column: str = CV_COLUMN,
-    band_opacity: float = 0.7,
+    band_opacity: float = 0.85,
 ) -> folium.Map:
     """Build a Folium web map of readings, isotherm bands and isolines.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import json
 import re
 import shutil
@@ -78,12 +79,12 @@ def test_colormap_is_a_fixed_mapping():
             a = np.array(part.rgba_bytes_tuple(t))
             b = np.array(full.rgba_bytes_tuple(t))
             assert np.abs(a - b).max() <= 1, t  # same colour up to 8-bit rounding
-    # Cold is blue, warm is red, mild is light (a diverging palette).
-    rgb = np.array([full.rgba_floats_tuple(t)[:3] for t in temps])
-    assert (rgb[temps <= 6, 2] > rgb[temps <= 6, 0]).all()
-    assert (rgb[temps >= 14, 0] > rgb[temps >= 14, 2]).all()
-    lightness = rgb.mean(axis=1)
-    assert 6 <= temps[lightness.argmax()] <= 16
+    # Warmer is further along purple -> blue -> green -> yellow -> red: the hue
+    # (unwrapped past red) falls strictly as the temperature rises.
+    hue = np.array([colorsys.rgb_to_hsv(*full.rgba_floats_tuple(t)[:3])[0] for t in temps])
+    hue = np.where((temps > 20) & (hue > 0.5), hue - 1.0, hue)
+    assert np.all(np.diff(hue) < 0)
+    assert full.rgb_hex_str(-20) != full.rgb_hex_str(20)
 
 
 @pytest.mark.parametrize(("vmin", "vmax"), [(5, 5), (10, 0), (np.nan, 3)])
