@@ -170,7 +170,8 @@ def join_readings(
         :class:`~kwxmap.errors.UnknownStationError` naming the line and the
         closest names; ``"warn"`` (:class:`~kwxmap.errors.KwxmapWarning`) or
         ``"ignore"`` leaves the reading out. Either way it is listed in the
-        report.
+        report. When no reading at all names a known station, a
+        :class:`~kwxmap.errors.JoinError` is raised whatever the mode.
     on_duplicate
         A station read twice for the same time: ``"raise"`` a
         :class:`~kwxmap.errors.JoinError` naming both lines; keep the
@@ -326,6 +327,13 @@ def join_readings(
         )
 
     keep = [i for i in range(n) if stations[i] is not None]
+    if n and not keep:
+        name, line, suggestions = report.unknown[0]
+        first = UnknownStationError(name, suggestions, line=line)
+        raise JoinError(
+            f"no known station among the {n} readings (first: {first}); check the names "
+            "or the registry (load_stations('all') includes AWS stations)"
+        )
     lo, hi = PLAUSIBLE_RANGE_C
     for i in keep:
         st = stations[i]

@@ -765,10 +765,11 @@ def parse_readings(
             f"on_invalid={on_invalid!r} is not one of {', '.join(map(repr, ON_INVALID))}"
         )
     text = _source_text(source, encoding)
+    if not text.strip():
+        raise ParseError("the input is empty: no readings found")
     table = _sniff_table(text)
     if table is not None:
         frame, invalid = _parse_table(text, *table)
-        what = "table rows"
     else:
         names = _names(registry)
         if _MARKUP.search(text):
@@ -777,7 +778,6 @@ def parse_readings(
             lines = _text_lines(text)
         rows, invalid = _readings_from_lines(lines, names)
         frame = pd.DataFrame.from_records(rows)
-        what = "readings"
     if invalid:
         if on_invalid == "raise":
             first = invalid[0]
@@ -798,14 +798,17 @@ def parse_readings(
                     stacklevel=2,
                 )
     if len(frame) == 0:
-        skipped = f" ({len(invalid)} invalid lines skipped)" if invalid else ""
+        skipped = ""
+        if invalid:
+            plural = "s" if len(invalid) > 1 else ""
+            skipped = f" ({len(invalid)} invalid line{plural} skipped)"
         if table is not None:
-            raise ParseError(f"the table has no {what}{skipped}")
+            raise ParseError(f"no readings found in the table{skipped}")
         hint = ""
         if isinstance(source, str) and _PATHLIKE_SUFFIX.search(source.strip()):
             hint = f" ({source!r} was read as text: no such file)"
         raise ParseError(
-            f"no station readings found in the input{hint}{skipped}; a reading looks "
+            f"no readings found in the input{hint}{skipped}; a reading looks "
             "like '맑음서울 24.5℃' (weather word, station name, temperature, unit)"
         )
     return _frame(frame)

@@ -128,9 +128,14 @@ def test_on_unknown_ignore_is_quiet_but_reported():
     assert len(gdf) == 2 and len(gdf.attrs["join_report"].unknown) == 1
 
 
-def test_all_unknown_gives_an_empty_frame_with_the_columns():
-    gdf = join_readings(parse_readings("• 맑음뉴욕 1.0℃"), on_unknown="ignore")
-    assert len(gdf) == 0 and "station_id" in gdf.columns and gdf.crs.to_epsg() == 4326
+@pytest.mark.parametrize("mode", ["warn", "ignore"])
+def test_no_known_station_at_all_is_an_error(mode):
+    readings = parse_readings("• 맑음뉴욕 1.0℃\n• 흐림파리 2.0℃")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KwxmapWarning)
+        with pytest.raises(JoinError, match=r"no known station among the 2 readings "
+                                            r"\(first: line 1: unknown station '뉴욕'"):
+            join_readings(readings, on_unknown=mode)
 
 
 # --- duplicates --------------------------------------------------------------------------
@@ -351,7 +356,7 @@ def test_cli_errors(tmp_path, capsys):
     noise = tmp_path / "noise.txt"
     noise.write_text("기상청 제공\n", encoding="utf-8")
     assert main(["parse", str(noise)]) == 1
-    assert "no station readings found" in capsys.readouterr().err
+    assert "no readings found" in capsys.readouterr().err
     assert main(["parse", str(ARTICLE), "--on-unknown", "maybe"]) == 2
     dupes = tmp_path / "d.txt"
     dupes.write_text(DUPES, encoding="utf-8")

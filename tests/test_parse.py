@@ -219,7 +219,7 @@ def test_reading_formats(line, value):
 
 
 def test_placeholder_without_unit_needs_a_known_station():
-    with pytest.raises(ParseError, match="no station readings"):
+    with pytest.raises(ParseError, match="no readings found"):
         parse_readings("목차 -\n참고 --")
 
 
@@ -475,14 +475,14 @@ def test_on_invalid_ignore_is_quiet():
 
 
 def test_only_invalid_lines_is_still_an_error():
-    with pytest.raises(ParseError, match=r"no station readings found .*1 invalid line"):
+    with pytest.raises(ParseError, match=r"no readings found .*1 invalid line"):
         parse_readings("• 맑음서울 2a.5℃", on_invalid="ignore")
 
 
 @pytest.mark.parametrize("text", ["", "   \n\n", "기상청 제공", "<html><body></body></html>",
                                   "<script>맑음서울 1℃</script>"])
 def test_no_readings_is_a_parse_error(text):
-    with pytest.raises(ParseError, match="no station readings found"):
+    with pytest.raises(ParseError, match="no readings found"):
         parse_readings(text)
 
 
