@@ -23,7 +23,10 @@ number of times. Anything else is noise and skipped: headlines, ``기상청
 제공``, dates, numbers without a unit, and article sentences, even those that
 mention a temperature (``서울 25℃까지 올랐다``). A line on its own such as
 ``서울 25℃`` is indistinguishable from a widget reading without a weather
-word, so it is read as one.
+word, so it is read as one. A token that is neither a known station nor
+starts with a known weather word is a reading only as a list item
+(``• 추풍녕 20.1℃``, so the join can report the unknown name); otherwise
+(``최고 30℃ 최저 20℃``, ``기온(℃)``) it is noise.
 
 A line that has the shape of a reading but cannot be read (``맑음서울 2a.5℃``,
 ``맑음서울 ℃``, a Fahrenheit value) is *invalid*; ``on_invalid`` decides
@@ -497,7 +500,8 @@ def _readings_from_lines(
             # "맑음서울 -": a placeholder without a unit, for a known station only.
             match = _PLACEHOLDER_LINE.match(line)
             if match:
-                split = split_station_token(match["seg"].lstrip(_BULLETS), names, words)
+                seg = _STRONG_BULLETS.sub("", match["seg"], count=1).lstrip(_BULLETS)
+                split = split_station_token(seg, names, words)
                 if split is not None and split[1] in names:
                     add(split, math.nan, lineno)
             continue
@@ -511,9 +515,16 @@ def _readings_from_lines(
                 continue
             token = _VALUE_TOKEN.search(pre)
             assert token is not None  # the pattern matches the empty string
-            seg = _STRONG_BULLETS.sub("", pre[: token.start()], count=1).lstrip(_BULLETS)
+            raw_seg = pre[: token.start()]
+            seg = _STRONG_BULLETS.sub("", raw_seg, count=1).lstrip(_BULLETS)
             glued = _GLUED_AFTER.match(line, unit.end()) is not None  # "25℃까지": prose
             split = None if glued else split_station_token(seg, names, words)
+            if split is not None and not (
+                split[1] in names
+                or split[0].replace(" ", "") in words
+                or seg.strip() != raw_seg.strip()  # a list item: "• 추풍녕 20.1℃"
+            ):
+                split = None  # neither station nor weather word: "최고 30℃", "기온(℃)"
             chunks.append((split, token.group(), unit.group()))
         if any(split is None for split, _, _ in chunks):
             continue  # prose that mentions a temperature

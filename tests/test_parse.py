@@ -99,6 +99,11 @@ def test_article_prose_and_decoys_are_not_readings():
         "대구 28℃, 광주 26℃ 안팎으로 높았다",
         "내일 아침 최저기온은 -10℃까지 내려가겠다",
         "서울 24.5",
+        "최고 30℃ 최저 20℃",
+        "현재기온 25℃",
+        "기온(℃)",
+        "(단위: ℃)",
+        "체감온도 27.5℃ 습도 60%",
         "2016.10.27 16:37:56",
         "기상청 제공",
     ],
@@ -107,6 +112,15 @@ def test_prose_lines_are_noise(line):
     text = f"{line}\n• 맑음부산 20.0℃"
     df = parse_readings(text)
     assert cols(df) == [("부산", "맑음", 20.0)]
+
+
+def test_unknown_name_in_a_list_item_is_a_reading_for_the_join_to_report():
+    df = parse_readings("• 추풍녕 20.1℃\n최고 30℃")
+    assert cols(df) == [("추풍녕", "", 20.1)]
+    with pytest.raises(ParseError, match="line 1"):
+        parse_readings("• 추풍녕 2a.1℃")
+    with pytest.raises(ParseError, match="no readings found"):
+        parse_readings("최고 3a℃ 최저 20℃")  # not a reading, so not an invalid one
 
 
 def test_a_bare_name_and_temperature_line_is_a_reading():
