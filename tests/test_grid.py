@@ -1,0 +1,185 @@
+"""Tests for kwxmap.grid: regions, masks, transforms, conversions."""
+
+from __future__ import annotations
+
+import time
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+import shapely
+from shapely.geometry import box
+
+from kwxmap import Grid, RegionError, load_provinces, make_grid, resolve_region
+from kwxmap.grid import MAX_CELLS
+
+TO_5179 = pyproj.Transformer.from_crs(4326, 5179, always_xy=True)
+
+
+def _inside(grid: Grid, lon: float, lat: float) -> bool:
+    x, y = TO_5179.transform(lon, lat)
+    i = int(np.argmin(abs(grid.x - x)))
+    j = int(np.argmin(abs(grid.y - y)))
+    return bool(grid.mask[j, i])
+
+
+def test_load_provinces_columns_and_names():
+    prov = load_provinces()
+    assert len(prov) == 17
+    assert list(prov.columns) == ["name_ko", "name_en", "short", "code", "geometry"]
+    assert prov.crs.to_epsg() == 4326
+    assert prov["short"].is_unique and prov["name_en"].is_unique
+    assert {"충북", "서울", "전남", "제주"} <= set(prov["short"])
+    # a fresh copy each call: mutating one does not leak into the next
+    prov.loc[0, "name_en"] = "changed"
+    assert load_provinces().loc[0, "name_en"] != "changed"
+
+
+@pytest.mark.parametrize(
+    "name", ["충청북도", "충북", "Chungbuk", "chungcheongbuk-do", "CHUNGBUK", " 충북 ", "33"]
+)
+def test_province_names_resolve_to_same_geometry(name):
+    assert resolve_region(name).equals(resolve_region("충북"))
+
+
+def test_province_area_matches_projected_polygon():
+    prov = load_provinces().set_index("short")
+    expected = prov.loc[["전남"]].to_crs(5179).area.iloc[0]
+    assert resolve_region("전남").area == pytest.approx(expected, rel=1e-3)
+
+
+def test_south_korea_is_union_with_islands():
+    g = make_grid(resolution=5000)
+    for lon, lat in [(126.53, 33.38), (130.86, 37.50), (126.98, 37.57)]:  # 제주, 울릉도, 서울
+        assert _inside(g, lon, lat)
+    assert not _inside(g, 125.0, 36.0)  # Yellow Sea
+    assert not _inside(g, 126.55, 37.97)  # 개성 (Kaesong), inside the bounding box
+
+
+@pytest.mark.parametrize(
+    ("region", "match"),
+    [
+        ("충묵", "unknown region '충묵'; did you mean 충북"),
+        ("Chungbok", "did you mean 충북 \\(Chungbuk\\)"),
+        ("Atlantis", "unknown region 'Atlantis'"),
+        ((130.0, 36.0, 128.0, 37.0), "west < east"),
+        ((126.0, 36.0, 127.0), "cannot use"),
+        ((1e6, 2e6, 1.1e6, 2.1e6), "not longitude/latitude"),
+        (shapely.Point(127, 37), "no area"),
+        (42, "cannot use 42"),
+    ],
+)
+def test_bad_regions(region, match):
+    with pytest.raises(RegionError, match=match):
+        resolve_region(region)
+
+
+def test_bbox_and_geometry_regions():
+    bbox = (126.5, 36.0, 127.5, 37.0)
+    geom = resolve_region(bbox)
+    assert geom.equals(resolve_region(box(*bbox)))
+    # ~ 1 deg lon x 1 deg lat at 36.5 N
+    assert geom.area / 1e6 == pytest.approx(89.5 * 111.1, rel=0.02)
+
+
+def test_geodataframe_region_with_crs():
+    prov = load_provinces()
+    sub = prov[prov["short"].isin(["대전", "세종"])].to_crs(5186)
+    geom = resolve_region(sub)
+    expected = resolve_region("대전").union(resolve_region("세종"))
+    assert geom.symmetric_difference(expected).area / expected.area < 1e-3
+    with pytest.raises(RegionError, match="no CRS"):
+        resolve_region(gpd.GeoDataFrame(geometry=[box(127, 36, 128, 37)]))
+
+
+def test_make_grid_alignment_transform_and_mask_area():
+    res = 5000.0
+    g = make_grid("충북", resolution=res)
+    assert g.crs.to_epsg() == 5179
+    assert np.all(np.diff(g.x) == res) and np.all(np.diff(g.y) == res)
+    assert np.allclose((g.x - res / 2) % res, 0) and np.allclose((g.y - res / 2) % res, 0)
+    x0, dx, r1, y0, r2, dy = g.transform
+    assert (dx, dy, r1, r2) == (res, res, 0.0, 0.0)
+    assert x0 + dx / 2 == g.x[0] and y0 + dy / 2 == g.y[0]
+    assert g.values.shape == g.mask.shape == g.shape == (g.y.size, g.x.size)
+    assert np.isnan(g.values).all()
+    assert g.mask.sum() * res**2 == pytest.approx(g.region.area, rel=0.05)
+    minx, miny, maxx, maxy = g.region.bounds
+    assert g.x[0] - res / 2 <= minx and g.x[-1] + res / 2 >= maxx
+    assert g.y[0] - res / 2 <= miny and g.y[-1] + res / 2 >= maxy
+
+
+def test_make_grid_epsg5186_and_bad_crs():
+    g = make_grid("서울", resolution=2000, crs=5186)
+    assert g.crs.to_epsg() == 5186 and g.mask.any()
+    with pytest.raises(RegionError, match="not supported"):
+        make_grid("서울", crs=4326)
+    with pytest.raises(RegionError, match="unknown grid crs"):
+        make_grid("서울", crs="no such crs")
+
+
+@pytest.mark.parametrize("resolution", [0, -1000, float("nan"), float("inf"), "1km", None])
+def test_bad_resolution(resolution):
+    with pytest.raises(RegionError, match="resolution must be a positive number"):
+        make_grid("서울", resolution=resolution)
+
+
+def test_too_many_cells_refused_with_estimate():
+    with pytest.raises(RegionError, match=r"cells, ~[\d.]+ GB.*limit of"):
+        make_grid(resolution=50)
+    assert MAX_CELLS >= 3_000 * 3_000  # a 250 m national grid fits
+
+
+def test_buffer_grows_mask():
+    a = make_grid("서울", resolution=2000)
+    b = make_grid("서울", resolution=2000, buffer=5000)
+    assert b.mask.sum() > a.mask.sum()
+    with pytest.raises(RegionError, match="buffer"):
+        make_grid("서울", buffer=-1)
+
+
+def test_national_mask_is_fast():
+    make_grid(resolution=5000)  # warm the province cache
+    t0 = time.perf_counter()
+    g = make_grid(resolution=1000)
+    elapsed = time.perf_counter() - t0
+    assert g.shape[0] * g.shape[1] > 350_000
+    assert 95_000 < g.mask.sum() < 105_000  # South Korea is ~100,000 km²
+    assert elapsed < 2.0
+
+
+def test_lonlat_roundtrip():
+    g = make_grid("제주", resolution=10_000)
+    lon, lat = g.lonlat()
+    x, y = TO_5179.transform(lon, lat)
+    xx, yy = np.meshgrid(g.x, g.y)
+    assert np.allclose(x, xx, atol=1e-3) and np.allclose(y, yy, atol=1e-3)
+    assert 126 < lon.mean() < 127 and 33 < lat.mean() < 34
+
+
+def test_cell_xy_order_matches_mask():
+    g = make_grid("대전", resolution=2000)
+    xy = g.cell_xy()
+    assert xy.shape == (g.mask.sum(), 2)
+    xx, yy = np.meshgrid(g.x, g.y)
+    assert np.array_equal(xy[:, 0], xx[g.mask]) and np.array_equal(xy[:, 1], yy[g.mask])
+    assert g.cell_xy(masked=False).shape == (g.x.size * g.y.size, 2)
+
+
+def test_copy_and_to_xarray():
+    g = make_grid("서울", resolution=5000)
+    h = g.copy(values=np.where(g.mask, 3.0, np.nan), name="temperature_c", attrs={"m": "x"})
+    assert np.isnan(g.values).all() and np.nanmax(h.values) == 3.0
+    assert h.region is g.region and h.mask is not g.mask
+    da = h.to_xarray()
+    assert da.name == "temperature_c" and da.dims == ("y", "x")
+    assert np.array_equal(da["x"].values, g.x) and da.attrs["crs"] == "EPSG:5179"
+    assert da.attrs["m"] == "x"
+    np.testing.assert_array_equal(da.values, h.values)
+
+
+def test_grid_rejects_mismatched_values():
+    g = make_grid("서울", resolution=5000)
+    with pytest.raises(ValueError, match="does not match"):
+        Grid(x=g.x, y=g.y, values=np.zeros((2, 2)), crs=g.crs, region=g.region, resolution=5000)
