@@ -387,6 +387,7 @@ def render_map(
 
     if colormap is None:
         colormap = temperature_colormap(*_value_range(stations, bands, value))
+        colormap.tick_labels = _ticks(colormap.vmin, colormap.vmax)
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=7,
                    location=[36.3, 127.8])
     if tiles is not None:
@@ -506,6 +507,16 @@ def _value_range(
     if hi <= lo:
         lo, hi = lo - 1.0, hi + 1.0
     return lo, hi
+
+
+def _ticks(vmin: float, vmax: float, most: int = 8) -> list[float]:
+    """Round legend ticks: the ends and every 1, 2, 5 or 10 °C in between."""
+    for step in (1, 2, 5, 10, 20):
+        first = math.ceil(vmin / step) * step
+        ticks = [float(t) for t in np.arange(first, vmax + 1e-9, step)]
+        if len(ticks) <= most:
+            break
+    return ticks
 
 
 def _bounds(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, float, float] | None:

@@ -15,8 +15,6 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import pytest
 
 TESTS = Path(__file__).resolve().parent
@@ -50,71 +48,21 @@ def seed_text() -> str:
     return "\n".join(f"• {cond}{name} {temp:.1f}℃" for name, cond, temp in SEED_READINGS)
 
 
-def _seed_from_pipeline() -> gpd.GeoDataFrame:
-    from kwxmap import join_readings, parse_readings
-
-    return join_readings(parse_readings(seed_text()))
-
-
-def _seed_from_sources() -> gpd.GeoDataFrame:
-    """Stand-in while the parser/registry are not importable: the ASOS source table."""
-    table = pd.read_csv(REPO / "scripts" / "sources" / "kma_asos_stations.csv")
-    table = table[table["active"] == 1].drop_duplicates("name_ko").set_index("name_ko")
-    rows = []
-    for line, (printed, cond, temp) in enumerate(SEED_READINGS, start=1):
-        rec = table.loc[printed.replace("(예)", "")]
-        rows.append(
-            {
-                "station_id": int(rec["stn_id"]),
-                "station_name": printed,
-                "name_ko": printed.replace("(예)", ""),
-                "name_en": rec["name_en"],
-                "elevation_m": float(rec["elevation_m"]),
-                "condition": cond,
-                "condition_en": "",
-                "temperature_c": temp,
-                "line": line,
-                "lon": float(rec["lon"]),
-                "lat": float(rec["lat"]),
-            }
-        )
-    frame = pd.DataFrame(rows)
-    return gpd.GeoDataFrame(
-        frame.drop(columns=["lon", "lat"]),
-        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
-        crs=4326,
-    )
-
-
 @pytest.fixture(scope="session")
 def seed_stations() -> gpd.GeoDataFrame:
-    """The 26 seed readings joined to the station registry (EPSG:4326)."""
-    try:
-        gdf = _seed_from_pipeline()
-    except ImportError:
-        gdf = _seed_from_sources()
+    """The 26 seed readings, parsed and joined to the station registry (EPSG:4326)."""
+    from kwxmap import join_readings, parse_readings
+
+    gdf = join_readings(parse_readings(seed_text()))
     assert len(gdf) == len(SEED_READINGS)
     return gdf
 
 
 def interpolate_seed(stations: gpd.GeoDataFrame, resolution: float):
-    """Interpolate the seed readings onto the national grid (IDW)."""
-    try:
-        from kwxmap.interpolate import interpolate
-    except ImportError:
-        interpolate = None
-    if interpolate is not None:
-        return interpolate(stations, method="idw", resolution=resolution)
-    from kwxmap.grid import make_grid
-    from kwxmap.interpolate import IDW
+    """Interpolate the seed readings onto the national grid (kwxmap's default method)."""
+    from kwxmap import interpolate
 
-    grid = make_grid(resolution=resolution)
-    pts = stations.to_crs(grid.crs)
-    xy = np.column_stack([pts.geometry.x, pts.geometry.y])
-    model = IDW().fit(xy, stations["temperature_c"].to_numpy(dtype=float))
-    values = np.full(grid.shape, np.nan)
-    values[grid.mask] = model.predict(grid.cell_xy())
-    return grid.copy(values=values, name="temperature_c")
+    return interpolate(stations, resolution=resolution)
 
 
 @pytest.fixture(scope="session")

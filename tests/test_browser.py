@@ -122,10 +122,11 @@ def test_seed_map_loads_and_shows_every_layer(tmp_path, open_map, seed_stations,
     assert page.evaluate("() => window.__xss === undefined")
 
 
-def test_layers_toggle_and_screenshot(tmp_path, open_map, seed_stations, seed_layers):
+def test_layers_toggle_and_screenshot(tmp_path, open_map, seed_stations, seed_grid, seed_layers):
     bands, lines = seed_layers
-    m = render_map(seed_stations, bands, lines,
-                   title="kwxmap: 26 KMA station readings, IDW on a 1 km grid", tiles=None)
+    method = seed_grid.attrs.get("method", "interpolated")
+    title = f"kwxmap: {len(seed_stations)} KMA station readings, {method} on a 1 km grid"
+    m = render_map(seed_stations, bands, lines, title=title, tiles=None)
     path = write_html(m, tmp_path / "seed.html")
     page, _ = _load(open_map, path)
     shot = tmp_path / "seed-map.png"
