@@ -133,10 +133,10 @@ def _day(value: Any) -> str | None:
         return None
 
 
-def _label(name: str, sid: Any) -> str:
-    if name:
+def _label(name: str, sid: int | None) -> str:
+    if sid is None:
         return name
-    return "" if sid is None else str(sid)
+    return f"{name} ({sid})" if name else str(sid)
 
 
 def join_readings(
@@ -243,15 +243,21 @@ def join_readings(
         if "station_name" in df
         else [""] * n
     )
-    ids = (
-        [None if pd.isna(v) else v for v in df["station_id"].tolist()]
-        if "station_id" in df
-        else [None] * n
-    )
     lines = list(range(1, n + 1))
     if "line" in df:
         given = pd.to_numeric(df["line"], errors="coerce").tolist()
         lines = [int(g) if g == g else i for g, i in zip(given, lines, strict=True)]
+    ids: list[int | None] = [None] * n
+    if "station_id" in df:
+        for i, value in enumerate(df["station_id"].tolist()):
+            if pd.isna(value):
+                continue
+            try:
+                ids[i] = int(str(value).strip()) if isinstance(value, str) else int(value)
+            except (TypeError, ValueError):
+                raise JoinError(
+                    f"line {lines[i]}: station_id {value!r} is not a KMA station number"
+                ) from None
     conditions = df["condition"].fillna("").astype(str).tolist() if "condition" in df else [""] * n
     conditions_en = (
         df["condition_en"].fillna("").astype(str).tolist() if "condition_en" in df else [""] * n
@@ -278,10 +284,8 @@ def join_readings(
             by_day[day] = registry.as_of(day)
         return by_day[day]
 
-    def find(reg: StationRegistry, sid: Any, name: str) -> Station:
-        if sid is not None:
-            return reg.get(int(sid))
-        return reg.lookup(name)
+    def find(reg: StationRegistry, sid: int | None, name: str) -> Station:
+        return reg.get(sid) if sid is not None else reg.lookup(name)
 
     cache: dict[tuple[Any, str, str | None], Station | UnknownStationError] = {}
     report = JoinReport(n_readings=n, on_duplicate=on_duplicate, on_implausible=on_implausible)

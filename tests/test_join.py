@@ -249,6 +249,18 @@ def test_id_only_table_gets_registry_names():
         join_readings(parse_readings("station_id,temperature_c\n7,1.0\n"))
 
 
+def test_user_frames_with_ids():
+    frame = pd.DataFrame({"station_id": [108.0, "185", None], "station_name": ["", "", "부산"],
+                          "temperature_c": [1, 2, 3]})
+    assert join_readings(frame)["station_id"].tolist() == [108, 185, 159]
+    bad = pd.DataFrame({"station_id": ["x"], "temperature_c": [1.0]})
+    with pytest.raises(JoinError, match="line 1: station_id 'x' is not a KMA station number"):
+        join_readings(bad)
+    named = pd.DataFrame({"station_id": [7], "station_name": ["서울"], "temperature_c": [1.0]})
+    with pytest.raises(UnknownStationError, match=r"unknown station '서울 \(7\)'"):
+        join_readings(named)
+
+
 def test_daily_table_joins_every_row():
     path = ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"
     readings = parse_readings(path)
