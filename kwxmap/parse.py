@@ -19,7 +19,9 @@ A line is read as readings when it consists only of readings: an optional
 bullet (``•``, ``·``, ``-``, ``*``, ``▶`` …), a station token (weather word
 and station name, glued or separated by a space), a temperature and a
 Celsius unit (``℃``, ``°C``, ``° C``, ``ºC``, ``&#8451;``), repeated any
-number of times. Anything else is noise and skipped: headlines, ``기상청
+number of times. Text before a list bullet and, after several readings with
+weather words, text after the last one are allowed, so a page flattened to
+one line still reads. Anything else is noise and skipped: headlines, ``기상청
 제공``, dates, numbers without a unit, and article sentences, even those that
 mention a temperature (``서울 25℃까지 올랐다``). A line on its own such as
 ``서울 25℃`` is indistinguishable from a widget reading without a weather
@@ -716,10 +718,13 @@ def parse_readings(
         - a path (:class:`os.PathLike`): the file's bytes, decoded as above.
         - a file object, text or binary.
 
-        HTML is detected and read with a real parser (``html.parser``):
-        ``<script>``, ``<style>``, ``<noscript>``, ``<template>`` and
-        comments are dropped, block elements and ``<br>`` end lines, inline
-        markup inside a reading does not split it. A table (CSV, tab or
+        HTML is detected and read with a real parser (``html.parser``)
+        and laid out as a browser shows it: ``<script>``, ``<style>``,
+        ``<noscript>``, ``<template>`` and comments are dropped, block
+        elements and ``<br>`` end lines, whitespace collapses, inline
+        markup inside a reading does not split it, the cells of a table
+        row form one line, and a weather icon's ``alt`` text counts when it
+        is a known weather word. A table (CSV, tab or
         semicolon separated) whose header has ``station_id`` or
         ``station_name`` and ``temperature_c`` (or KMA's ``지점``,
         ``지점명``, ``일시``, ``기온(°C)``; or ``stn_id``, ``name_ko``,
