@@ -6,8 +6,8 @@ Decisions (documented in :func:`interpolate`):
   distances are metres, never degrees.
 - Stations outside the region are used (they anchor the field at the
   region's edges) as long as they are within :data:`STATION_BUFFER_M`
-  (200 km) of it; farther stations are dropped with a
-  :class:`~kwxmap.KwxmapWarning`.
+  (200 km) of it; farther stations are dropped, with a
+  :class:`~kwxmap.KwxmapWarning` when they are far from South Korea too.
 - Stations whose value is NaN are dropped (counted in ``grid.attrs``); two
   stations at the same location are an error naming both.
 - Only cells inside the region are computed.
@@ -27,7 +27,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError, KwxmapWarning
-from ..grid import Grid, make_grid
+from ..grid import Grid, make_grid, resolve_region
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator, check_choice
 from .elevation import (
     STANDARD_LAPSE_RATE,
@@ -202,8 +202,8 @@ def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = F
 
 
 def _label(st: Stations, i: int) -> str:
-    name = f" {st.names[i]}" if st.names is not None else ""
-    return f"{st.ids[i]}{name}"
+    name = st.names[i] if st.names is not None else None
+    return f"{st.ids[i]} {name}" if isinstance(name, str) and name else f"{st.ids[i]}"
 
 
 def _check_duplicates(st: Stations) -> None:
@@ -216,14 +216,20 @@ def _check_duplicates(st: Stations) -> None:
         )
 
 
-def _drop_far(st: Stations, region: Any) -> tuple[Stations, list[str]]:
+def _drop_far(st: Stations, region: Any, crs: Any) -> tuple[Stations, list[str], list[str]]:
+    """Drop stations farther than the buffer from the region.
+
+    Returns the kept stations, the labels of all dropped ones, and the labels of
+    those that are also far from South Korea (likely bad coordinates or CRS).
+    """
     pts = shapely.points(st.xy)
-    dist = shapely.distance(region, pts)
-    far = dist > STATION_BUFFER_M
+    far = shapely.distance(region, pts) > STATION_BUFFER_M
     if not far.any():
-        return st, []
-    labels = [_label(st, i) for i in np.flatnonzero(far)]
-    return st.subset(~far), labels
+        return st, [], []
+    country = resolve_region("south-korea", crs=crs)
+    idx = np.flatnonzero(far)
+    outside = idx[shapely.distance(country, pts[idx]) > STATION_BUFFER_M]
+    return st.subset(~far), [_label(st, i) for i in idx], [_label(st, i) for i in outside]
 
 
 def interpolate(
@@ -300,7 +306,9 @@ def interpolate(
     -----
     Stations outside the region are used when within 200 km of it (they
     anchor the field at the region's edges); farther stations are dropped
-    with a :class:`~kwxmap.KwxmapWarning`.
+    (listed in ``attrs["dropped_far"]``), with a :class:`~kwxmap.KwxmapWarning`
+    when they are also more than 200 km from South Korea (a sign of bad
+    coordinates or a wrong CRS).
 
     Examples
     --------
@@ -347,15 +355,16 @@ def interpolate(
             f"finer resolution"
         )
     st = prepare_stations(gdf, value=value, crs=grid.crs, need_elevation=elevation is not None)
-    st, far = _drop_far(st, grid.region)
-    if far:
-        shown = ", ".join(far[:8]) + (" ..." if len(far) > 8 else "")
+    st, far, outside = _drop_far(st, grid.region, grid.crs)
+    if outside:
+        shown = ", ".join(outside[:8]) + (" ..." if len(outside) > 8 else "")
         warnings.warn(
-            f"{len(far)} station(s) more than {STATION_BUFFER_M / 1000:.0f} km from the region "
-            f"are ignored: {shown}",
+            f"{len(outside)} station(s) more than {STATION_BUFFER_M / 1000:.0f} km from the "
+            f"region and from South Korea are ignored (check their coordinates/CRS): {shown}",
             KwxmapWarning,
             stacklevel=2,
         )
+    if far:
         if len(st.values) < 3:
             raise InterpolationError(
                 f"only {len(st.values)} station(s) lie within {STATION_BUFFER_M / 1000:.0f} km "
