@@ -169,9 +169,11 @@ def _check_grid(grid: Any) -> None:
 def _filled_field(grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Extend the field so contours reach beyond the region edge.
 
-    Every NaN cell (outside the region) takes the value of the nearest finite
-    cell, and the grid gains one cell on each side, so that after clipping with
-    the exact region the bands run to the coast and cover small islands.
+    Every NaN cell outside the region (``grid.mask`` False) takes the value of
+    the nearest finite cell, and the grid gains one cell on each side, so that
+    after clipping with the exact region the bands run to the coast and cover
+    islands smaller than a cell. NaN cells inside the region (no estimate
+    there) stay missing: no band covers them.
     """
     values = np.asarray(grid.values, dtype=float)
     finite = np.isfinite(values)
@@ -179,14 +181,18 @@ def _filled_field(grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError(
             "the grid has no finite values to contour; interpolate readings onto it first"
         )
-    if not finite.all():
+    mask = getattr(grid, "mask", None)
+    fill = ~finite if mask is None else ~finite & ~np.asarray(mask, dtype=bool)
+    if fill.any():
         _, (iy, ix) = ndimage.distance_transform_edt(~finite, return_indices=True)
-        values = values[iy, ix]
+        values = np.where(fill, values[iy, ix], values)
     x = np.asarray(grid.x, dtype=float)
     y = np.asarray(grid.y, dtype=float)
     x = np.concatenate([[2 * x[0] - x[1]], x, [2 * x[-1] - x[-2]]])
     y = np.concatenate([[2 * y[0] - y[1]], y, [2 * y[-1] - y[-2]]])
     values = np.pad(values, 1, mode="edge")
+    if np.isnan(values).any():
+        values = np.ma.masked_invalid(values)
     return x, y, values
 
 

@@ -234,3 +234,21 @@ def test_explicit_string_levels_on_the_seed(seed_grid):
     assert bands.attrs["levels"] == [16.0, 20.0, 24.0, 28.0, 32.0]
     lines = contour_lines(seed_grid, "16:32:4")
     assert set(lines["level"]) <= {20.0, 24.0, 28.0}
+
+
+def test_missing_cells_inside_the_region_stay_uncovered(jeju):
+    """Cells with no estimate (NaN inside the region) are not painted by any band."""
+    values = np.where(jeju.mask, 21.0, np.nan)
+    rows, cols = np.nonzero(jeju.mask)
+    r0, c0 = int(np.median(rows)), int(np.median(cols))
+    values[r0 - 2 : r0 + 3, c0 - 2 : c0 + 3] = np.nan  # a 5 x 5 km gap
+    assert jeju.mask[r0 - 2 : r0 + 3, c0 - 2 : c0 + 3].all()
+    bands = contour_bands(jeju.copy(values=values))
+    covered = shapely.union_all(_projected(bands, jeju).geometry.values)
+    gap = jeju.region.area - covered.area
+    assert 25e6 <= gap <= 49e6  # the gap, grown by at most one cell
+    xx, yy = _xy(jeju)
+    centres = shapely.points(
+        xx[r0 - 2 : r0 + 3, c0 - 2 : c0 + 3], yy[r0 - 2 : r0 + 3, c0 - 2 : c0 + 3]
+    )
+    assert not shapely.intersects(covered, centres).any()
