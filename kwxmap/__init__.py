@@ -25,6 +25,8 @@ from .grid import Grid, load_provinces, make_grid, resolve_region
 from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .join import JoinReport, join_readings
 from .parse import parse_readings
+from .series import BatchResult, render_batch
+from .snapshot import Snapshot, snapshot
 from .render import (
     render_map,
     temperature_colormap,
@@ -71,4 +73,8 @@ __all__ = [
     "cross_validate",
     "interpolate",
     "interpolate_many",
+    "BatchResult",
+    "Snapshot",
+    "render_batch",
+    "snapshot",
 ]

@@ -1,0 +1,278 @@
+"""Maps for many timestamps: one HTML per time, an index page, NetCDF.
+
+:func:`render_batch` reads a long table (time, station, temperature), fixes
+the station set, interpolates every timestamp at once with
+:func:`~kwxmap.interpolate_many` (weights computed once per pattern of
+missing stations), then contours and renders each time. A timestamp that
+fails is reported and skipped; the others are still written.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+import time as _time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._atomic import atomic_path
+from .contours import contour_bands, contour_lines, resolve_levels
+from .errors import InputError, KwxmapError, OutputError
+from .grid import make_grid
+from .interpolate import interpolate_many
+from .render import render_map, write_html
+from .snapshot import DEFAULT_ELEVATION, DEFAULT_METHOD, bands_levels, load_joined
+
+__all__ = ["BatchResult", "render_batch"]
+
+
+@dataclass
+class BatchResult:
+    """What :func:`render_batch` wrote.
+
+    Attributes
+    ----------
+    directory
+        The output folder.
+    maps
+        One HTML file per rendered timestamp, in time order.
+    failed
+        ``(time, message)`` for every timestamp that could not be rendered.
+    index
+        The index page (or the animated page with ``animate=True``).
+    netcdf
+        The gridded series, when requested.
+    seconds
+        Wall time of the whole batch.
+    """
+
+    directory: Path
+    maps: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    index: Path | None = None
+    netcdf: Path | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for a terminal: counts, failures and time per map."""
+        n = len(self.maps)
+        per = f", {self.seconds / n:.2f} s per map" if n else ""
+        parts = [f"{n} maps, {len(self.failed)} failed{per}"]
+        parts += [f"skipped {t}: {msg}" for t, msg in self.failed]
+        if self.index is not None:
+            parts.append(f"index {self.index}")
+        if self.netcdf is not None:
+            parts.append(f"netcdf {self.netcdf}")
+        return "; ".join(parts)
+
+
+def _output_folder(directory: str | os.PathLike[str]) -> Path:
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output {str(folder)!r} exists and is not a folder")
+    if not folder.exists():
+        if not folder.parent.is_dir():
+            raise OutputError(
+                f"cannot create {str(folder)!r}: its parent folder does not exist"
+            )
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot create {str(folder)!r}: {exc.strerror}") from exc
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"output folder {str(folder)!r} is not writable")
+    return folder
+
+
+def _time_stem(t: pd.Timestamp) -> str:
+    return t.strftime("%Y-%m-%d") if t == t.normalize() else t.strftime("%Y-%m-%dT%H%M")
+
+
+def render_batch(
+    table: Any,
+    directory: str | os.PathLike[str],
+    *,
+    method: str = DEFAULT_METHOD,
+    resolution: float = 1000.0,
+    region: Any = "south-korea",
+    elevation: str | None = DEFAULT_ELEVATION,
+    dem: str | os.PathLike[str] | None = None,
+    levels: str | Sequence[float] | None = None,
+    title: str | None = None,
+    tiles: str | None = "OpenStreetMap",
+    animate: bool = False,
+    netcdf: bool = False,
+    encoding: str | None = None,
+    on_unknown: str = "raise",
+    progress: bool = False,
+    **params: Any,
+) -> BatchResult:
+    """Render one map per timestamp of a long table.
+
+    Parameters
+    ----------
+    table
+        A path, bytes or text of a table with a time column (KMA portal CSV,
+        ``time,station_id,temperature_c``, or the daily statistics export),
+        or a parsed readings DataFrame with ``time``.
+    directory
+        Output folder; created when its parent exists.
+    method, resolution, region, elevation, dem, params
+        As for :func:`~kwxmap.interpolate_many`.
+    levels
+        Isotherm levels shared by every map (default: nice steps over the
+        whole series, so the maps compare).
+    title
+        Title prefix; each map adds its time.
+    tiles
+        Base map, or None.
+    animate
+        Write one ``animation.html`` with a time slider instead of one page
+        per timestamp.
+    netcdf
+        Also write ``grids.nc`` (needs ``kwxmap[xarray]``).
+    encoding, on_unknown
+        As for :func:`~kwxmap.parse_readings` / :func:`~kwxmap.join_readings`.
+    progress
+        Print a progress line on stderr.
+
+    Returns
+    -------
+    BatchResult
+    """
+    start = _time.perf_counter()
+    folder = _output_folder(directory)
+    joined = load_joined(table, encoding=encoding, on_unknown=on_unknown)
+    if "time" not in joined.columns or joined["time"].isna().all():
+        raise InputError(
+            "a batch needs a time column (KMA portal CSV 일시, or time,station_id,temperature_c); "
+            "use `kwxmap map` for a single snapshot"
+        )
+    joined = joined[joined["time"].notna()]
+    values = joined.pivot_table(
+        index="time", columns="station_id", values="temperature_c", aggfunc="first"
+    )
+    stations = joined.drop_duplicates("station_id").set_index("station_id").loc[values.columns]
+    stations = stations.reset_index()
+    times = pd.DatetimeIndex(values.index)
+    ds = interpolate_many(
+        stations,
+        values.to_numpy(dtype=float),
+        times=times,
+        method=method,
+        resolution=resolution,
+        region=region,
+        elevation=elevation,
+        dem=dem,
+        **params,
+    )
+    field_name = "temperature_c"
+    cube = np.asarray(ds[field_name].values)
+    template = make_grid(region, resolution=resolution)
+    finite = cube[np.isfinite(cube)]
+    if finite.size == 0:
+        raise InputError("no timestamp produced a surface: every value is missing")
+    edges = resolve_levels(levels, float(finite.min()), float(finite.max()))
+
+    result = BatchResult(directory=folder)
+    frames = []
+    for i, t in enumerate(times):
+        label = t.isoformat(sep=" ", timespec="minutes")
+        if progress:
+            print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr, flush=True)
+        try:
+            grid = template.copy(values=_orient(cube[i], ds, template))
+            bands = contour_bands(grid, edges)
+            lines = contour_lines(grid, bands_levels(bands))
+            at_t = joined[joined["time"] == t]
+            frames.append((t, at_t, bands))
+            if animate:
+                continue
+            heading = f"{title} {label}" if title else None
+            fmap = render_map(at_t, bands, lines, title=heading, time=label, tiles=tiles)
+            path = folder / f"{_time_stem(t)}.html"
+            write_html(fmap, path)
+            result.maps.append(path)
+        except KwxmapError as exc:
+            result.failed.append((label, str(exc)))
+    if progress:
+        print(file=sys.stderr)
+    if animate and frames:
+        from .render import render_animation
+
+        path = folder / "animation.html"
+        write_html(render_animation(frames, title=title, tiles=tiles), path)
+        result.maps.append(path)
+        result.index = path
+    elif result.maps:
+        result.index = _write_index(folder, result.maps, times, joined, result.failed, title)
+    if netcdf:
+        path = folder / "grids.nc"
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp, engine="h5netcdf")
+        result.netcdf = path
+    result.seconds = _time.perf_counter() - start
+    return result
+
+
+def _orient(values: np.ndarray, ds: Any, template: Any) -> np.ndarray:
+    """Return one time slice in the template grid's (ascending y) order."""
+    y = np.asarray(ds["y"].values)
+    if y.size > 1 and y[0] > y[-1]:
+        values = values[::-1]
+    if values.shape != template.shape:
+        raise InputError(
+            f"interpolated grid has shape {values.shape}, expected {template.shape}"
+        )
+    return values
+
+
+def _write_index(
+    folder: Path,
+    maps: list[Path],
+    times: pd.DatetimeIndex,
+    joined: pd.DataFrame,
+    failed: list[tuple[str, str]],
+    title: str | None,
+) -> Path:
+    heading = html.escape(title or "kwxmap temperature maps")
+    rows = []
+    stems = {p.stem: p for p in maps}
+    for t in times:
+        path = stems.get(_time_stem(t))
+        if path is None:
+            continue
+        at_t = joined.loc[joined["time"] == t, "temperature_c"]
+        rows.append(
+            "<tr><td><a href=\"{href}\">{label}</a></td><td>{n}</td>"
+            "<td>{lo:.1f}</td><td>{hi:.1f}</td></tr>".format(
+                href=html.escape(path.name, quote=True),
+                label=html.escape(t.isoformat(sep=" ", timespec="minutes")),
+                n=int(at_t.notna().sum()),
+                lo=float(at_t.min()),
+                hi=float(at_t.max()),
+            )
+        )
+    skipped = "".join(
+        f"<li>{html.escape(t)}: {html.escape(msg)}</li>" for t, msg in failed
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="ko"><head><meta charset="utf-8"><title>{heading}</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:right}}</style>
+</head><body><h1>{heading}</h1>
+<table><thead><tr><th>time</th><th>stations</th><th>min °C</th><th>max °C</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+{f"<h2>Skipped</h2><ul>{skipped}</ul>" if skipped else ""}
+<p>Data: KMA (기상청), KOGL Type 1. Boundaries: KOSTAT 2018. Made with kwxmap.</p>
+</body></html>
+"""
+    path = folder / "index.html"
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path

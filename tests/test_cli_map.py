@@ -1,0 +1,188 @@
+"""The one-command pipeline: ``kwxmap map``, ``kwxmap cv`` and their failure modes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+
+import kwxmap
+from kwxmap.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET = ROOT / "examples" / "widget.txt"
+# Coarse grids keep the suite fast; the bundled example runs at 1 km in the README.
+FAST = ["--resolution", "10000", "--tiles", "none"]
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_map_writes_html_and_geojson(tmp_path, capsys):
+    out = tmp_path / "map.html"
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    code, _, err = run(
+        ["map", str(WIDGET), "-o", str(out), "--geojson-dir", str(layers), *FAST],
+        capsys,
+    )
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    assert "leaflet" in text.lower()
+    # the summary line: readings, unknown names, method, files written
+    assert "26 readings" in err
+    assert "0 unknown" in err
+    assert "method" in err
+    assert str(out) in err
+    for name in ("bands.geojson", "isolines.geojson", "stations.geojson"):
+        info = pyogrio.read_info(layers / name)
+        assert info["features"] > 0, name
+    stations = gpd.read_file(layers / "stations.geojson")
+    assert len(stations) == 26
+    assert set(stations["station_id"]) >= {177, 259, 283, 135, 172}
+
+
+def test_map_cv_prints_report_and_puts_errors_in_tooltips(tmp_path, capsys):
+    out = tmp_path / "map.html"
+    code, _, err = run(["map", str(WIDGET), "-o", str(out), "--cv", *FAST], capsys)
+    assert code == 0, err
+    assert "LOO RMSE" in err
+    html = out.read_text(encoding="utf-8")
+    assert "LOO error" in html or "cv" in html.lower()
+
+
+def test_map_region_keeps_bands_inside_province(tmp_path, capsys):
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    out = tmp_path / "chungbuk.html"
+    code, _, err = run(
+        [
+            "map", str(WIDGET), "-o", str(out), "--region", "충청북도",
+            "--geojson-dir", str(layers), "--resolution", "2000", "--tiles", "none",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    bands = gpd.read_file(layers / "bands.geojson").to_crs(5179)
+    provinces = kwxmap.load_provinces().to_crs(5179)
+    chungbuk = provinces.loc[provinces["name_ko"] == "충청북도"].geometry.iloc[0]
+    outside = shapely.difference(shapely.union_all(bands.geometry.values), chungbuk)
+    assert outside.area < 1e-6 * chungbuk.area
+    covered = shapely.union_all(bands.geometry.values).area / chungbuk.area
+    assert covered > 0.98
+    # the stations layer shows the stations used, including neighbours outside
+    stations = gpd.read_file(layers / "stations.geojson")
+    assert {127, 131, 135, 221, 226} <= set(stations["station_id"])  # 충주 청주 추풍령 제천 보은
+
+
+def test_cv_json(tmp_path, capsys):
+    code, out, err = run(["cv", str(WIDGET), "--method", "idw", "--format", "json"], capsys)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["method"] == "idw"
+    assert report["n"] == 26
+    assert {"rmse", "mae", "bias", "stations"} <= set(report)
+    assert len(report["stations"]) == 26
+    assert report["rmse"] >= report["mae"] > 0
+
+
+def test_cv_auto_names_the_method_it_chose(capsys):
+    code, out, err = run(["cv", str(WIDGET), "--method", "auto", "--format", "json"], capsys)
+    assert code == 0, err
+    report = json.loads(out)
+    from kwxmap.interpolate import METHODS
+
+    assert report["method"] in METHODS
+
+
+# --- every way a user can get it wrong: one line on stderr, exit 1, nothing written ---
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(bytes(range(128, 256)) * 4)
+    nobody = tmp_path / "nobody.txt"
+    nobody.write_text("• 맑음아틀란티스 20.0℃\n• 흐림엘도라도 21.0℃\n• 비샹그릴라 19.5℃\n", "utf-8")
+    two = tmp_path / "two.txt"
+    two.write_text("• 맑음서울 20.0℃\n• 맑음부산 22.0℃\n", encoding="utf-8")
+    out = str(tmp_path / "map.html")
+    return {
+        "missing file": (["map", str(tmp_path / "nope.txt"), "-o", out], "does not exist"),
+        "empty input": (["map", str(empty), "-o", out], "no readings|empty"),
+        "undecodable bytes": (["map", str(garbage), "-o", out], "decode|encoding|no readings"),
+        "no known station": (["map", str(nobody), "-o", out], "unknown station|no known"),
+        "fewer than 3": (["map", str(two), "-o", out], "3"),
+        "unknown region": (["map", str(WIDGET), "-o", out, "--region", "충청북돠"], "충청북도"),
+        "bad bbox": (["map", str(WIDGET), "-o", out, "--bbox", "1,2,3"], "W,S,E,N"),
+        "missing out dir": (
+            ["map", str(WIDGET), "-o", str(tmp_path / "no" / "map.html")],
+            "does not exist",
+        ),
+        "missing geojson dir": (
+            ["map", str(WIDGET), "-o", out, "--geojson-dir", str(tmp_path / "nope")],
+            "does not exist",
+        ),
+        "unwritable out dir": (["map", str(WIDGET), "-o", "/proc/kwxmap-map.html", *FAST], "/proc"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing file", "empty input", "undecodable bytes", "no known station", "fewer than 3",
+        "unknown region", "bad bbox", "missing out dir", "missing geojson dir",
+        "unwritable out dir",
+    ],
+)
+def test_map_errors_are_one_line_exit_1(case, tmp_path, capsys):
+    args, pattern = _bad_inputs(tmp_path)[case]
+    before = set(tmp_path.rglob("*"))
+    code, out, err = run(args, capsys)
+    assert code == 1, (case, err)
+    assert "Traceback" not in err
+    error_lines = [line for line in err.splitlines() if line.startswith("kwxmap: error:")]
+    assert len(error_lines) == 1, err
+    assert re.search(pattern, error_lines[0], flags=re.IGNORECASE), error_lines[0]
+    assert set(tmp_path.rglob("*")) == before, "a failed run left files behind"
+
+
+def test_failed_run_keeps_previous_map(tmp_path, capsys):
+    out = tmp_path / "map.html"
+    out.write_text("previous map", encoding="utf-8")
+    code, _, _ = run(["map", str(WIDGET), "-o", str(out), "--region", "아틀란티스"], capsys)
+    assert code == 1
+    assert out.read_text(encoding="utf-8") == "previous map"
+
+
+def test_usage_error_exit_2(capsys):
+    code, _, err = run(["map"], capsys)
+    assert code == 2
+    assert "usage" in err.lower()
+
+
+def test_map_from_stdin_as_subprocess(tmp_path):
+    out = tmp_path / "map.html"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "map", "-", "-o", str(out), *FAST],
+        input=WIDGET.read_bytes(),
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert out.stat().st_size > 1000
+    assert "26 readings" in proc.stderr.decode()
