@@ -26,7 +26,7 @@ from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .join import JoinReport, join_readings
 from .parse import parse_readings
 from .series import BatchResult, render_batch
-from .snapshot import Snapshot, snapshot
+from .pipeline import Snapshot, snapshot
 from .render import (
     render_map,
     temperature_colormap,

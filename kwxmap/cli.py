@@ -235,7 +235,7 @@ def _elevation(args: argparse.Namespace) -> str | None:
 
 
 def _add_map(sub: argparse._SubParsersAction) -> None:
-    from .snapshot import DEFAULT_METHOD
+    from .pipeline import DEFAULT_METHOD
 
     p = sub.add_parser(
         "map",
@@ -261,7 +261,7 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
 def _run_map(args: argparse.Namespace) -> int:
     from ._atomic import check_writable
     from .render import write_html
-    from .snapshot import snapshot, write_layers
+    from .pipeline import snapshot, write_layers
 
     out = check_writable(args.output)
     if args.geojson_dir is not None:
@@ -306,7 +306,7 @@ def _run_map(args: argparse.Namespace) -> int:
 
 
 def _add_cv(sub: argparse._SubParsersAction) -> None:
-    from .snapshot import DEFAULT_METHOD
+    from .pipeline import DEFAULT_METHOD
 
     p = sub.add_parser(
         "cv",
@@ -326,7 +326,7 @@ def _add_cv(sub: argparse._SubParsersAction) -> None:
 def _run_cv(args: argparse.Namespace) -> int:
     from ._atomic import atomic_path, check_writable
     from .interpolate import cross_validate
-    from .snapshot import load_joined
+    from .pipeline import load_joined
 
     if args.output is not None:
         check_writable(args.output)
@@ -349,7 +349,7 @@ def _run_cv(args: argparse.Namespace) -> int:
 
 
 def _add_batch(sub: argparse._SubParsersAction) -> None:
-    from .snapshot import DEFAULT_METHOD
+    from .pipeline import DEFAULT_METHOD
 
     p = sub.add_parser(
         "batch",

@@ -27,7 +27,7 @@ from .errors import InputError, KwxmapError, OutputError
 from .grid import make_grid
 from .interpolate import interpolate_many
 from .render import render_map, write_html
-from .snapshot import DEFAULT_ELEVATION, DEFAULT_METHOD, bands_levels, load_joined
+from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, bands_levels, load_joined
 
 __all__ = ["BatchResult", "render_batch"]
 
