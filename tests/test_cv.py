@@ -1,0 +1,149 @@
+"""Tests for kwxmap.interpolate.cv: fast LOO equals refitting, folds, reports, auto."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kwxmap import CVReport, InterpolationError, cross_validate, load_stations
+from kwxmap.interpolate import METHODS
+from kwxmap.interpolate._api import prepare_stations
+from kwxmap.interpolate.cv import _predictions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def day_gdf():
+    obs = pd.read_csv(REPO / "examples" / "data" / "kma_asos_daily_2020.csv")
+    d = obs[obs["time"] == "2020-11-15"].rename(
+        columns={"stn_id": "station_id", "temp_c": "temperature_c"}
+    )
+    stations = load_stations().to_geodataframe()
+    return stations.merge(d[["station_id", "temperature_c"]], on="station_id")
+
+
+def _brute_loo(name, params, st, elevation, rate):
+    singletons = [np.array([i]) for i in range(len(st.values))]
+    return _predictions(name, params, st, singletons, elevation=elevation, lapse_rate=rate)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("idw", {}),
+        ("idw", {"k": None, "power": 1.5}),
+        ("nearest", {}),
+        ("cressman", {"search_radius": 150_000.0}),
+        ("barnes", {"kappa": 4e8, "search_radius": 150_000.0}),
+        ("spline", {}),
+        ("spline", {"smoothing": 0.0}),
+    ],
+)
+@pytest.mark.parametrize("elevation", [None, "lapse", "fit"])
+def test_fast_loo_equals_refitting(day_gdf, name, params, elevation):
+    st = prepare_stations(day_gdf, value="temperature_c", crs=5179, need_elevation=True)
+    rate = 6.5 if elevation == "lapse" else None
+    fast = _predictions(name, params, st, None, elevation=elevation, lapse_rate=rate)
+    slow = _brute_loo(name, params, st, elevation, rate)
+    np.testing.assert_allclose(fast, slow, atol=1e-7, equal_nan=True)
+
+
+def test_report_fields_and_scores(day_gdf):
+    rep = cross_validate(day_gdf, "idw", elevation="lapse")
+    assert isinstance(rep, CVReport)
+    assert rep.method == "idw" and rep.folds == "loo" and rep.elevation == "lapse"
+    t = rep.table
+    assert list(t.columns) == ["station_id", "name_ko", "observed", "predicted", "error"]
+    assert len(t) == len(day_gdf) == rep.n
+    np.testing.assert_allclose(t["error"], t["predicted"] - t["observed"])
+    assert rep.rmse == pytest.approx(np.sqrt((t["error"] ** 2).mean()))
+    assert rep.mae == pytest.approx(t["error"].abs().mean())
+    assert rep.bias == pytest.approx(t["error"].mean())
+    assert 0 < rep.mae <= rep.rmse < 3.0
+    assert "대관령" in set(t["name_ko"])
+
+
+def test_elevation_improves_loo(day_gdf):
+    plain = cross_validate(day_gdf, "idw")
+    lapse = cross_validate(day_gdf, "idw", elevation="lapse")
+    assert lapse.rmse < plain.rmse
+    row = lapse.table.set_index("name_ko").loc["대관령"]
+    assert abs(row["error"]) < abs(plain.table.set_index("name_ko").loc["대관령", "error"])
+
+
+def test_to_dict_is_json_ready(day_gdf):
+    gdf = day_gdf.copy()
+    rep = cross_validate(gdf, "barnes", search_radius=60_000.0)  # islands get NaN
+    d = rep.to_dict()
+    text = json.dumps(d, ensure_ascii=False)
+    assert {"method", "n", "rmse", "mae", "bias", "stations"} <= set(d)
+    assert len(d["stations"]) == len(gdf)
+    assert d["n"] < len(gdf)  # scores only over predicted stations
+    assert any(s["predicted"] is None for s in d["stations"])
+    assert "NaN" not in text
+    assert set(d["stations"][0]) == {"station_id", "name_ko", "observed", "predicted", "error"}
+
+
+def test_summary_text(day_gdf):
+    text = cross_validate(day_gdf, "idw").summary()
+    assert text.startswith("method idw (elevation none, folds loo)") and "worst:" in text
+
+
+@pytest.mark.parametrize("folds", [5, "block"])
+def test_kfold_and_block(day_gdf, folds):
+    rep = cross_validate(day_gdf, "idw", folds=folds, elevation="lapse")
+    assert rep.n == len(day_gdf) and np.isfinite(rep.rmse)
+    loo = cross_validate(day_gdf, "idw", elevation="lapse")
+    assert rep.rmse >= loo.rmse * 0.9  # fewer training stations: not better than LOO
+
+
+def test_kfold_reproducible(day_gdf):
+    a = cross_validate(day_gdf, "spline", folds=4, seed=3)
+    b = cross_validate(day_gdf, "spline", folds=4, seed=3)
+    assert a.rmse == b.rmse
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_constant_field_zero_error(day_gdf, name):
+    params = {"search_radius": 1e6} if name in ("barnes", "cressman") else {}
+    rep = cross_validate(day_gdf.assign(temperature_c=4.0), name, **params)
+    assert rep.n == len(day_gdf) and rep.rmse < 1e-9
+
+
+def test_auto_reports_best(day_gdf):
+    rep = cross_validate(day_gdf, "auto", elevation="lapse")
+    assert rep.method in rep.scores
+    assert rep.method == min(rep.scores, key=lambda m: rep.scores[m]["rmse"])
+    assert {"idw", "barnes", "cressman", "spline"} <= set(rep.scores)
+    assert rep.to_dict()["scores"][rep.method]["rmse"] == rep.scores[rep.method]["rmse"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"folds": 1}, "between 2 and"),
+        ({"folds": "kfold"}, "folds must be 'loo', 'block' or"),
+        ({"folds": True}, "folds must be"),
+        ({"folds": "block", "block_size": 1e8}, "one block"),
+        ({"folds": "block", "block_size": -1}, "block_size must be > 0"),
+        ({"method": "kriggin"}, "unknown method 'kriggin'"),
+        ({"method": "auto", "k": 3}, "method='auto'"),
+        ({"bogus": 1}, "unknown parameter.*'bogus'"),
+        ({"elevation": "drift"}, "external drift"),
+    ],
+)
+def test_bad_cv_options(day_gdf, kw, match):
+    kw = dict(kw)
+    method = kw.pop("method", "idw")
+    with pytest.raises(InterpolationError, match=match):
+        cross_validate(day_gdf, method, **kw)
+
+
+def test_too_few_stations(day_gdf):
+    with pytest.raises(InterpolationError, match="at least 3"):
+        cross_validate(day_gdf.head(2), "idw")
