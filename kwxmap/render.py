@@ -301,6 +301,93 @@ class _Attribution(MacroElement):
         self.text = text
 
 
+def _bands_layer(
+    bands: gpd.GeoDataFrame,
+    colormap: branca.colormap.ColorMap,
+    opacity: float,
+    *,
+    name: str,
+    **kwargs: Any,
+) -> folium.GeoJson:
+    """Build the bands GeoJson layer; labels escaped, fills from ``colormap``."""
+    lowers, uppers = bands["lower"].to_numpy(float), bands["upper"].to_numpy(float)
+    fills = [colormap.rgb_hex_str((lo + up) / 2.0) for lo, up in zip(lowers, uppers, strict=True)]
+    if "label" in bands.columns:
+        labels = bands["label"].astype(str).tolist()
+    else:
+        labels = [f"{lo:g}–{up:g} °C" for lo, up in zip(lowers, uppers, strict=True)]
+    data = _geojson_dict(bands, {"label": [escape(s) for s in labels], "fill": fills})
+    return folium.GeoJson(
+        data,
+        name=name,
+        style_function=lambda f, _o=opacity: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": _o,
+            "color": f["properties"]["fill"],
+            "weight": 0.5,
+            "className": "kwxmap-band",
+        },
+        highlight_function=lambda f: {"weight": 2, "color": "#333333"},
+        tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Temperature"], sticky=True),
+        smooth_factor=0.5,
+        **kwargs,
+    )
+
+
+def _lines_layer(lines: gpd.GeoDataFrame, **kwargs: Any) -> folium.GeoJson:
+    """Build the isolines GeoJson layer with the level as tooltip."""
+    labels = [escape(f"{float(v):g} °C") for v in lines["level"]]
+    data = _geojson_dict(lines, {"label": labels})
+    return folium.GeoJson(
+        data,
+        name="Isolines",
+        style_function=lambda f: {
+            "color": "#404040",
+            "weight": 1.2,
+            "opacity": 0.9,
+            "className": "kwxmap-isoline",
+        },
+        highlight_function=lambda f: {"weight": 3},
+        tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Isotherm"], sticky=True),
+        smooth_factor=0.5,
+        **kwargs,
+    )
+
+
+def _stations_layer(
+    stations: gpd.GeoDataFrame,
+    colormap: branca.colormap.ColorMap,
+    value: str,
+    cv_column: str,
+    *,
+    name: str,
+    **kwargs: Any,
+) -> folium.FeatureGroup:
+    """Build one CircleMarker per station, filled by ``colormap``, escaped tooltip."""
+    group = folium.FeatureGroup(name=name, **kwargs)
+    for _, row in stations.iterrows():
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            continue
+        reading = _cell(row, value)
+        try:
+            fill = colormap.rgb_hex_str(float(reading)) if reading is not None else None
+        except (TypeError, ValueError):
+            fill = None
+        folium.CircleMarker(
+            location=[geom.y, geom.x],
+            radius=6,
+            color="#222222",
+            weight=1,
+            fill=True,
+            fill_color=fill or _NO_DATA_COLOR,
+            fill_opacity=0.95,
+            className="kwxmap-station",
+            tooltip=folium.Tooltip(_station_tooltip(row, value, cv_column)),
+        ).add_to(group)
+    return group
+
+
 def render_map(
     stations: gpd.GeoDataFrame | None,
     bands: gpd.GeoDataFrame | None = None,
@@ -394,74 +481,11 @@ def render_map(
         folium.TileLayer(tiles, name=escape(str(tiles)), overlay=True, control=True).add_to(m)
 
     if bands is not None and len(bands):
-        fills = [
-            colormap.rgb_hex_str((lo + up) / 2.0)
-            for lo, up in zip(bands["lower"], bands["upper"], strict=True)
-        ]
-        labels = (
-            bands["label"].astype(str).tolist()
-            if "label" in bands.columns
-            else [f"{lo:g}–{up:g} °C" for lo, up in zip(bands["lower"], bands["upper"],
-                                                        strict=True)]
-        )
-        data = _geojson_dict(bands, {"label": [escape(s) for s in labels], "fill": fills})
-        folium.GeoJson(
-            data,
-            name="Isotherm bands",
-            style_function=lambda f, _o=band_opacity: {
-                "fillColor": f["properties"]["fill"],
-                "fillOpacity": _o,
-                "color": f["properties"]["fill"],
-                "weight": 0.5,
-                "className": "kwxmap-band",
-            },
-            highlight_function=lambda f: {"weight": 2, "color": "#333333"},
-            tooltip=folium.GeoJsonTooltip(
-                fields=["label"], aliases=["Temperature"], sticky=True
-            ),
-            smooth_factor=0.5,
-        ).add_to(m)
-
+        _bands_layer(bands, colormap, band_opacity, name="Isotherm bands").add_to(m)
     if lines is not None and len(lines):
-        labels = [escape(f"{float(v):g} °C") for v in lines["level"]]
-        data = _geojson_dict(lines, {"label": labels})
-        folium.GeoJson(
-            data,
-            name="Isolines",
-            style_function=lambda f: {
-                "color": "#404040",
-                "weight": 1.2,
-                "opacity": 0.9,
-                "className": "kwxmap-isoline",
-            },
-            highlight_function=lambda f: {"weight": 3},
-            tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Isotherm"], sticky=True),
-            smooth_factor=0.5,
-        ).add_to(m)
-
+        _lines_layer(lines).add_to(m)
     if stations is not None:
-        group = folium.FeatureGroup(name="Stations")
-        for _, row in stations.iterrows():
-            geom = row.geometry
-            if geom is None or geom.is_empty:
-                continue
-            reading = _cell(row, value)
-            try:
-                fill = colormap.rgb_hex_str(float(reading)) if reading is not None else None
-            except (TypeError, ValueError):
-                fill = None
-            folium.CircleMarker(
-                location=[geom.y, geom.x],
-                radius=6,
-                color="#222222",
-                weight=1,
-                fill=True,
-                fill_color=fill or _NO_DATA_COLOR,
-                fill_opacity=0.95,
-                className="kwxmap-station",
-                tooltip=folium.Tooltip(_station_tooltip(row, value, cv_column)),
-            ).add_to(group)
-        group.add_to(m)
+        _stations_layer(stations, colormap, value, cv_column, name="Stations").add_to(m)
 
     legend = colormap
     if not getattr(legend, "caption", ""):
