@@ -1,0 +1,129 @@
+"""snapshot() and render_batch(): the pipeline as one call, on the bundled real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+import kwxmap
+from kwxmap import OutputError
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET = ROOT / "examples" / "widget.txt"
+DAILY = ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"
+
+
+@pytest.fixture(scope="module")
+def seed_snapshot() -> kwxmap.Snapshot:
+    return kwxmap.snapshot(WIDGET, resolution=8000, tiles=None, cv=True, title="<b>기온</b>")
+
+
+def test_snapshot_holds_every_product(seed_snapshot):
+    snap = seed_snapshot
+    assert len(snap.stations) == 26
+    assert snap.report.summary().startswith("26 readings, 0 unknown")
+    assert snap.grid.crs.to_epsg() == 5179
+    assert np.isfinite(snap.grid.values[snap.grid.mask]).all()
+    assert snap.bands.crs.to_epsg() == 4326
+    assert len(snap.bands) >= 3
+    # the surface stays within the observed range give or take the lapse correction
+    lo, hi = snap.stations["temperature_c"].min(), snap.stations["temperature_c"].max()
+    assert snap.bands["lower"].min() >= lo - 10
+    assert snap.bands["upper"].max() <= hi + 5
+    # cross-validation errors reach the stations layer, one per station
+    assert snap.cv.n == 26
+    assert snap.stations["cv_error_c"].notna().all()
+    np.testing.assert_allclose(
+        np.sqrt(np.mean(snap.stations["cv_error_c"] ** 2)), snap.cv.rmse, rtol=1e-9
+    )
+
+
+def test_snapshot_title_is_escaped(seed_snapshot):
+    html = seed_snapshot.map.get_root().render()
+    assert "<b>기온</b>" not in html
+    assert "&lt;b&gt;기온&lt;/b&gt;" in html
+
+
+def test_snapshot_save_writes_all_layers(seed_snapshot, tmp_path):
+    written = seed_snapshot.save(tmp_path)
+    names = sorted(p.name for p in written)
+    assert names == ["bands.geojson", "isolines.geojson", "map.html", "stations.geojson"]
+    for path in written:
+        assert path.stat().st_size > 0
+    assert pyogrio.read_info(tmp_path / "stations.geojson")["features"] == 26
+    with pytest.raises(OutputError, match="does not exist"):
+        seed_snapshot.save(tmp_path / "missing")
+
+
+def test_regional_snapshot_uses_neighbours_but_clips_to_province():
+    snap = kwxmap.snapshot(WIDGET, region="충북", resolution=3000, tiles=None, method="idw")
+    province = kwxmap.resolve_region("충청북도")
+    bands = snap.bands.to_crs(5179)
+    assert bands.union_all().difference(province).area < 1e-6 * province.area
+    # 청주, 충주, 제천, 보은, 추풍령 are inside; 천안 and 대전 are across the border
+    ids = set(snap.stations["station_id"])
+    assert {131, 127, 221, 226, 135} <= ids
+    assert ids & {232, 133}
+
+
+def _month(tmp_path: Path, month: str, days: int) -> Path:
+    daily = pd.read_csv(DAILY)
+    daily = daily[daily["time"].str.startswith(month)]
+    keep = sorted(daily["time"].unique())[:days]
+    table = daily[daily["time"].isin(keep)].rename(
+        columns={"stn_id": "station_id", "temp_c": "temperature_c"}
+    )[["time", "station_id", "temperature_c"]]
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_render_batch_writes_maps_index_and_netcdf(tmp_path):
+    xr = pytest.importorskip("xarray")
+    table = _month(tmp_path, "2020-08", 4)
+    out = tmp_path / "maps"
+    # IDW weights do not depend on the values, so the batch must equal one-off snapshots
+    result = kwxmap.render_batch(
+        table, out, method="idw", resolution=20000, tiles=None, netcdf=True
+    )
+    assert not result.failed
+    assert len(result.maps) == 4
+    assert [p.name for p in result.maps] == sorted(p.name for p in result.maps)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for path in result.maps:
+        assert f'href="{path.name}"' in index
+    ds = xr.open_dataset(result.netcdf, engine="h5netcdf")
+    assert ds.sizes["time"] == 4
+    one = kwxmap.snapshot(
+        _single_day(table, 0), method="idw", resolution=20000, tiles=None
+    ).grid.values
+    # the batch grid at t=0 equals a snapshot of that day alone
+    np.testing.assert_allclose(
+        ds["temperature_c"].isel(time=0).values[np.isfinite(one)],
+        one[np.isfinite(one)],
+        atol=1e-6,
+    )
+    assert "4 maps, 0 failed" in result.summary()
+
+
+def _single_day(table: Path, i: int) -> gpd.GeoDataFrame:
+    frame = pd.read_csv(table)
+    day = sorted(frame["time"].unique())[i]
+    text = frame[frame["time"] == day].to_csv(index=False)
+    return kwxmap.join_readings(kwxmap.parse_readings(text))
+
+
+def test_render_batch_needs_a_time_column(tmp_path):
+    with pytest.raises(kwxmap.InputError, match="time column"):
+        kwxmap.render_batch(WIDGET, tmp_path / "out", resolution=20000, tiles=None)
+
+
+def test_render_batch_refuses_missing_parent(tmp_path):
+    table = _month(tmp_path, "2020-08", 2)
+    with pytest.raises(OutputError, match="parent folder does not exist"):
+        kwxmap.render_batch(table, tmp_path / "a" / "b", resolution=20000)
