@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial.distance import cdist
 
 from ..errors import InterpolationError, KwxmapError, KwxmapWarning
 from ..grid import Grid, make_grid
@@ -530,19 +531,95 @@ class _Engine:
         patterns, inverse = np.unique(packed, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         too_few = []
+        groups = []
         for p in range(patterns.shape[0]):
             rows = np.flatnonzero(inverse == p)
             used = finite[rows[0]]
             if used.sum() < 3:
                 too_few.append(rows)
-                continue
-            self._apply(reduced[np.ix_(rows, used)], rows, used, out, flat_cells, rates)
+            else:
+                groups.append((rows, used))
+        if self._dual_ok():
+            self._apply_dual(reduced, groups, out, flat_cells, rates)
+        else:
+            for rows, used in groups:
+                self._apply(reduced[np.ix_(rows, used)], rows, used, out, flat_cells, rates)
         if too_few:
             rows = np.setdiff1d(np.concatenate(too_few), flagged)
             rows = rows[np.isfinite(v[rows]).any(axis=1)]
             if rows.size:
                 self._invalid(rows, first, "fewer than 3 stations reporting")
         return out.reshape(t, *shape), rates
+
+    def _dual_ok(self) -> bool:
+        """Global kriging: every pattern shares the cell-to-station semivariances."""
+        if self.method != "kriging":
+            return False
+        k = self.params.get("neighbors")
+        return k is None or int(k) >= self.xy.shape[0]
+
+    def _fit(self, vals0: np.ndarray, used: np.ndarray) -> Any:
+        est = make_estimator(self.method, self.params)
+        drift = self.elev[used][:, None] if self.elevation == "drift" else None
+        est.fit(self.xy[used], vals0, drift=drift)
+        if not est.linear:
+            raise InterpolationError(
+                f"method {self.method!r} with these parameters depends on the values, so "
+                f"interpolate_many cannot share its weights; fix its parameters"
+            )
+        return est
+
+    def _apply_dual(
+        self,
+        reduced: np.ndarray,
+        groups: list[tuple[np.ndarray, np.ndarray]],
+        out: np.ndarray,
+        flat_cells: np.ndarray,
+        rates: np.ndarray | None,
+    ) -> None:
+        """Global kriging for all patterns at once: ``gamma(cells, stations) @ A + F @ C``.
+
+        Each pattern's dual coefficients fill its timestamps' columns of ``A``
+        (zero for its missing stations, which therefore contribute nothing),
+        so the semivariances of a cell chunk are computed once for every
+        pattern and the whole block of timestamps is one matrix product.
+        """
+        from .kriging import kriging_semivariance
+
+        if not groups:
+            return
+        n, t = self.xy.shape[0], reduced.shape[0]
+        q = 2 if self.elevation == "drift" else 1
+        a_all = np.zeros((n, t))
+        c_all = np.zeros((q, t))
+        done = np.zeros(t, dtype=bool)
+        variogram = None
+        for rows, used in groups:
+            vals = reduced[np.ix_(rows, used)]
+            est = self._fit(vals[0], used)
+            variogram = est.variogram_
+            a, c = est.dual_coefficients(vals)
+            a_all[np.ix_(np.flatnonzero(used), rows)] = a
+            c_all[:, rows] = c
+            done[rows] = True
+        rows = np.flatnonzero(done)
+        m = self.cells.shape[0]
+        step = max(256, _BLOCK_ELEMENTS // max(n, t))
+        for start in range(0, m, step):
+            sl = slice(start, min(start + step, m))
+            d = cdist(self.cells[sl], self.xy)
+            g = kriging_semivariance(variogram, d, out=d)
+            block = g @ a_all + c_all[0]  # (cells, T)
+            if self.elevation == "drift":
+                block += self.z_cells[sl, None] * c_all[1]
+            elif self.elevation == "lapse":
+                block -= self.lapse_rate * self.z_cells[sl, None] / 1000.0
+            elif self.elevation == "fit":
+                block -= self.z_cells[sl, None] * (np.nan_to_num(rates) / 1000.0)[None, :]
+            if rows.size == t:
+                out[:, flat_cells[sl]] = block.T
+            else:
+                out[np.ix_(rows, flat_cells[sl])] = block.T[rows]
 
     def _apply(
         self,
@@ -553,15 +630,8 @@ class _Engine:
         flat_cells: np.ndarray,
         rates: np.ndarray | None,
     ) -> None:
-        est = make_estimator(self.method, self.params)
-        xy = self.xy[used]
+        est = self._fit(vals[0], used)
         drift = self.elev[used][:, None] if self.elevation == "drift" else None
-        est.fit(xy, vals[0], drift=drift)
-        if not est.linear:
-            raise InterpolationError(
-                f"method {self.method!r} with these parameters depends on the values, so "
-                f"interpolate_many cannot share its weights; fix its parameters"
-            )
         m = self.cells.shape[0]
         width = max(int(used.sum()), len(rows))
         step = max(256, _BLOCK_ELEMENTS // width)

@@ -37,7 +37,7 @@ from .variogram import (
     make_variogram,
 )
 
-__all__ = ["Kriging"]
+__all__ = ["Kriging", "kriging_semivariance"]
 
 #: Distances up to this (metres) count as "target at a station" (PyKrige's eps).
 _ZERO_DISTANCE = 1e-10
@@ -212,17 +212,70 @@ class Kriging(Interpolator):
             a = self._system(self._gamma_ss, f)
             rhs = np.zeros(a.shape[0])
             rhs[:n] = z
-            sol = _solve(a, np.column_stack([rhs, np.eye(a.shape[0])]))
-            self._alpha = sol[:, 0]
-            self._a_inv = sol[:, 1:]
+            self._lu = _factor(a)
+            self._alpha = scipy.linalg.lu_solve(self._lu, rhs, check_finite=False)
+            self._a_inv_cache: np.ndarray | None = None
 
     def _gamma(self, d: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Semivariances for distances *d* with ``gamma = 0`` at zero distance."""
-        zero = d <= _ZERO_DISTANCE
-        out = self.variogram_.evaluate(d, out=np.empty_like(d) if out is None else out)
-        if zero.any():
-            out[zero] = 0.0
-        return out
+        return kriging_semivariance(self.variogram_, d, out=out)
+
+    def dual_coefficients(self, values: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Dual-form coefficients for many value vectors at the fitted stations.
+
+        Kriging predictions are ``z(x) = gamma(x) @ a + [1, drift(x)] @ c`` with
+        ``gamma(x)`` the semivariances from ``x`` to the stations
+        (:func:`kriging_semivariance`), so a block of cells times a block of
+        timestamps is one matrix product. Only for global kriging.
+
+        Parameters
+        ----------
+        values
+            ``(T, N)`` finite values at the ``N`` fitted stations.
+
+        Returns
+        -------
+        a : numpy.ndarray
+            ``(N, T)`` station coefficients.
+        c : numpy.ndarray
+            ``(1 + k, T)`` coefficients of the constant and of the ``k`` drift
+            columns, in the drift's own units.
+
+        Examples
+        --------
+        >>> xy = np.array([[0.0, 0.0], [10e3, 0.0], [0.0, 10e3], [10e3, 10e3]])
+        >>> k = Kriging(variogram_parameters=[2.0, 30e3, 0.0]).fit(xy, [1.0, 2.0, 3.0, 4.0])
+        >>> a, c = k.dual_coefficients([[5.0, 5.0, 5.0, 5.0]])
+        >>> bool(np.abs(a).max() < 1e-12), c.round(12).tolist()
+        (True, [[5.0]])
+        """
+        self._check_fitted()
+        if self._local:
+            raise InterpolationError(
+                "dual_coefficients needs global kriging (neighbors=None or >= the stations)"
+            )
+        v = np.asarray(values, dtype=float)
+        n = self.xy_.shape[0]
+        if v.ndim != 2 or v.shape[1] != n or not np.isfinite(v).all():
+            raise InterpolationError(
+                f"values must be a finite (T, {n}) array for the {n} fitted stations; "
+                f"got shape {v.shape}"
+            )
+        rhs = np.zeros((self._lu[0].shape[0], v.shape[0]))
+        rhs[:n] = v.T
+        alpha = scipy.linalg.lu_solve(self._lu, rhs, check_finite=False)
+        a, c = alpha[:n], alpha[n:].copy()
+        if len(self._drift_shift):  # undo the internal centring/scaling of the drift
+            c[1:] /= self._drift_scale[:, None]
+            c[0] -= (c[1:] * self._drift_shift[:, None]).sum(axis=0)
+        return a, c
+
+    @property
+    def _a_inv(self) -> np.ndarray:
+        """Inverse of the global kriging matrix (for weights and variances), on first use."""
+        if self._a_inv_cache is None:
+            eye = np.eye(self._lu[0].shape[0])
+            self._a_inv_cache = scipy.linalg.lu_solve(self._lu, eye, check_finite=False)
+        return self._a_inv_cache
 
     def _drift_matrix(self, ones: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
         if drift is None:
@@ -286,6 +339,64 @@ class Kriging(Interpolator):
         pred = np.full(xy.shape[0], self.values_[0]) if self.constant_ else out["pred"]
         return pred, out["var"]
 
+    def predict_many(self, xy: Any, values: Any, *, drift: Any = None) -> np.ndarray:
+        """Predict at ``xy`` for many value vectors at the fitted stations at once.
+
+        Kriging with the fitted variogram is linear in the values, so this is
+        ``weights(xy) @ values.T``, computed in the dual form
+        (``alpha = A^-1 [values; 0]`` once, then one product per cell chunk),
+        which costs ``O(M N T)`` instead of ``O(M N (N + T))``.
+
+        Parameters
+        ----------
+        xy
+            ``(M, 2)`` target coordinates in metres.
+        values
+            ``(T, N)`` values at the fitted stations (finite).
+        drift
+            ``(M, k)`` drift at the targets when fitted with a drift.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(M, T)`` predictions.
+
+        Examples
+        --------
+        >>> xy = np.array([[0.0, 0.0], [10e3, 0.0], [0.0, 10e3], [10e3, 10e3]])
+        >>> k = Kriging(variogram_parameters=[2.0, 30e3, 0.0]).fit(xy, [1.0, 2.0, 3.0, 4.0])
+        >>> k.predict_many([[5e3, 5e3]], [[1.0, 2.0, 3.0, 4.0], [4.0, 4.0, 4.0, 4.0]])
+        array([[2.5, 4. ]])
+        """
+        xy, drift = self._check_predict(xy, drift)
+        v = np.asarray(values, dtype=float)
+        n = self.xy_.shape[0]
+        if v.ndim != 2 or v.shape[1] != n or not np.isfinite(v).all():
+            raise InterpolationError(
+                f"values must be a finite (T, {n}) array for the {n} fitted stations; "
+                f"got shape {v.shape}"
+            )
+        m, t = xy.shape[0], v.shape[0]
+        out = np.empty((m, t))
+        if self._local:
+            step = max(256, _CHUNK_ELEMENTS // max(n, t))
+            for s0 in range(0, m, step):
+                sl = slice(s0, min(s0 + step, m))
+                w = self._weights(xy[sl], None if drift is None else drift[sl])
+                out[sl] = w @ v.T
+            return out
+        rhs = np.zeros((self._lu[0].shape[0], t))
+        rhs[:n] = v.T
+        alpha = scipy.linalg.lu_solve(self._lu, rhs, check_finite=False)  # (n + p, T)
+        step = max(256, _CHUNK_ELEMENTS // max(n, t))
+        for s0 in range(0, m, step):
+            sl = slice(s0, min(s0 + step, m))
+            d = cdist(xy[sl], self.xy_)
+            g = self._gamma(d, out=d)
+            f = self._drift_matrix(np.ones(d.shape[0]), None if drift is None else drift[sl])
+            out[sl] = g @ alpha[:n] + f @ alpha[n:]
+        return out
+
     def _run(
         self, xy: np.ndarray, drift: np.ndarray | None, want: tuple[str, ...]
     ) -> dict[str, np.ndarray]:
@@ -300,8 +411,8 @@ class Kriging(Interpolator):
         if m == 0:
             return out
         runner = self._run_local if self._local else self._run_global
-        width = n if not self._local else int(self.neighbors) ** 2 + 4 * int(self.neighbors)
-        step = max(256, _CHUNK_ELEMENTS // max(width, 1))
+        # Local: large chunks so that a neighbour set is solved once for many targets.
+        step = 1 << 16 if self._local else max(256, _CHUNK_ELEMENTS // n)
         for start in range(0, m, step):
             sl = slice(start, min(start + step, m))
             runner(xy[sl], None if drift is None else drift[sl], sl, out)
@@ -365,13 +476,48 @@ class Kriging(Interpolator):
             )
         if need_inv:
             b = np.concatenate([g, f], axis=1)  # (m, k + p)
-            lam = np.einsum("ij,ijl->il", b, a_inv[inverse])
-            if "weights" in out:
-                rows = np.arange(xy.shape[0])[:, None]
-                w = out["weights"][sl]
-                w[rows, idx] = lam[:, :k]
-            if "var" in out:
-                out["var"][sl] = np.einsum("ij,ij->i", lam, b)
+            rows = np.arange(xy.shape[0])
+            sub = max(256, _CHUNK_ELEMENTS // (k + p) ** 2)
+            for s0 in range(0, xy.shape[0], sub):
+                r = rows[s0 : s0 + sub]
+                lam = np.einsum("ij,ijl->il", b[r], a_inv[inverse[r]])
+                if "weights" in out:
+                    w = out["weights"][sl]
+                    w[r[:, None], idx[r]] = lam[:, :k]
+                if "var" in out:
+                    out["var"][sl][r] = np.einsum("ij,ij->i", lam, b[r])
+
+
+def kriging_semivariance(
+    variogram: Variogram, d: np.ndarray, *, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Semivariances for kriging: ``variogram(d)``, but 0 at zero distance (PyKrige's rule).
+
+    Parameters
+    ----------
+    variogram
+        The variogram model.
+    d
+        Distances in metres (any shape).
+    out
+        Optional output array (may be *d* itself).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``gamma(d)`` with ``gamma = 0`` where ``d <= 1e-10`` m.
+
+    Examples
+    --------
+    >>> v = Variogram("exponential", (1.0, 3000.0, 0.5))
+    >>> kriging_semivariance(v, np.array([0.0, 1000.0])).round(4).tolist()
+    [0.0, 1.1321]
+    """
+    zero = d <= _ZERO_DISTANCE
+    out = variogram.evaluate(d, out=np.empty_like(d) if out is None else out)
+    if zero.any():
+        out[zero] = 0.0
+    return out
 
 
 def _unique_rows(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -398,8 +544,12 @@ def _singular_error() -> InterpolationError:
     )
 
 
-def _solve(a: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve the symmetric kriging system, turning LAPACK failures into kwxmap errors."""
+def _factor(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LU-factor the kriging system, turning LAPACK failures into kwxmap errors.
+
+    A reciprocal condition number below machine epsilon (the threshold at which
+    :func:`scipy.linalg.solve` warns) gives a :class:`~kwxmap.KwxmapWarning`.
+    """
     if not np.isfinite(a).all():
         raise InterpolationError(
             "kriging: the variogram gave NaN/inf between stations; check variogram_parameters"
@@ -407,21 +557,22 @@ def _solve(a: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
         try:
-            return scipy.linalg.solve(a, rhs, assume_a="sym")
-        except scipy.linalg.LinAlgWarning:
-            pass
-        except np.linalg.LinAlgError as exc:
+            lu, piv = scipy.linalg.lu_factor(a, check_finite=False)
+        except (scipy.linalg.LinAlgWarning, np.linalg.LinAlgError) as exc:
             raise _singular_error() from exc
-    warnings.warn(
-        "kriging: the kriging system is ill-conditioned (a gaussian variogram without "
-        "nugget, or a range much longer than the station spacing); results may be "
-        "inaccurate; add a small nugget",
-        KwxmapWarning,
-        stacklevel=4,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-        return scipy.linalg.solve(a, rhs, assume_a="sym")
+    anorm = np.abs(a).sum(axis=0).max()
+    rcond, info = scipy.linalg.lapack.dgecon(lu, anorm, norm="1")
+    if info != 0 or not rcond > 0:
+        raise _singular_error()
+    if rcond < np.finfo(float).eps:
+        warnings.warn(
+            "kriging: the kriging system is ill-conditioned (a gaussian variogram without "
+            "nugget, or a range much longer than the station spacing); results may be "
+            "inaccurate; add a small nugget",
+            KwxmapWarning,
+            stacklevel=4,
+        )
+    return lu, piv
 
 
 def _solve_stack(
@@ -433,8 +584,12 @@ def _solve_stack(
             "kriging: the variogram gave NaN/inf between stations; check variogram_parameters"
         )
     try:
-        alpha = np.linalg.solve(a, rhs)[..., 0]
-        a_inv = np.linalg.inv(a) if need_inv else None
+        if need_inv:
+            a_inv = np.linalg.inv(a)
+            alpha = (a_inv @ rhs)[..., 0]
+        else:
+            a_inv = None
+            alpha = np.linalg.solve(a, rhs)[..., 0]
     except np.linalg.LinAlgError:
         # Some neighbourhood is degenerate (e.g. a drift that is constant over
         # those k stations): fall back to the pseudo-inverse, which drops the
