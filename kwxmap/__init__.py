@@ -28,6 +28,7 @@ from .parse import parse_readings
 from .series import BatchResult, render_batch
 from .pipeline import Snapshot, snapshot
 from .render import (
+    render_animation,
     render_map,
     temperature_colormap,
     write_geojson,
@@ -56,6 +57,7 @@ __all__ = [
     "write_stations",
     "contour_bands",
     "contour_lines",
+    "render_animation",
     "render_map",
     "resolve_levels",
     "temperature_colormap",

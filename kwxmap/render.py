@@ -48,6 +48,7 @@ __all__ = [
     "CV_COLUMN",
     "TEMPERATURE_ANCHORS",
     "escape",
+    "render_animation",
     "render_map",
     "temperature_colormap",
     "write_geojson",
@@ -509,6 +510,186 @@ def render_map(
     if bounds is not None:
         w, s, e, n = bounds
         m.fit_bounds([[s, w], [n, e]])
+    return m
+
+
+class _TimeSlider(MacroElement):
+    """A slider (and play button) showing one frame layer at a time."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .kwxmap-slider {background: rgba(255,255,255,0.92); padding: 6px 10px;
+            border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 13px sans-serif;}
+        .kwxmap-slider input {width: 280px; vertical-align: middle;}
+        .kwxmap-slider button {margin: 0 6px; min-width: 2.4em;}
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var frames = [{{ this.layer_names|join(", ") }}];
+            var labels = {{ this.labels|tojson }};
+            var control = L.control({position: "bottomleft"});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", "kwxmap-slider");
+                var input = L.DomUtil.create("input", "kwxmap-slider-input", div);
+                input.type = "range"; input.min = 0; input.max = frames.length - 1;
+                input.step = 1; input.value = 0;
+                var play = L.DomUtil.create("button", "kwxmap-slider-play", div);
+                play.type = "button"; play.textContent = "\\u25B6";
+                var label = L.DomUtil.create("span", "kwxmap-slider-label", div);
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                function show(i) {
+                    frames.forEach(function (layer, j) {
+                        if (j === i) { if (!map.hasLayer(layer)) { map.addLayer(layer); } }
+                        else if (map.hasLayer(layer)) { map.removeLayer(layer); }
+                    });
+                    label.textContent = labels[i];
+                    input.value = i;
+                }
+                input.addEventListener("input", function () { show(parseInt(input.value, 10)); });
+                var timer = null;
+                play.addEventListener("click", function () {
+                    if (timer) {
+                        clearInterval(timer); timer = null; play.textContent = "\\u25B6"; return;
+                    }
+                    play.textContent = "\\u275A\\u275A";
+                    timer = setInterval(function () {
+                        show((parseInt(input.value, 10) + 1) % frames.length);
+                    }, {{ this.interval }});
+                });
+                show(0);
+                return div;
+            };
+            control.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layers: Sequence[Any], labels: Sequence[str], interval_ms: int) -> None:
+        super().__init__()
+        self._name = "KwxmapTimeSlider"
+        self.layers = list(layers)
+        self.labels = [str(x) for x in labels]
+        self.interval = int(interval_ms)
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [layer.get_name() for layer in self.layers]
+
+
+def render_animation(
+    frames: Sequence[tuple[Any, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]],
+    *,
+    title: str | None = None,
+    tiles: str | None = "OpenStreetMap",
+    colormap: branca.colormap.ColorMap | None = None,
+    value: str = "temperature_c",
+    cv_column: str = CV_COLUMN,
+    band_opacity: float = 0.85,
+    interval_ms: int = 800,
+) -> folium.Map:
+    """Build one Folium map with a time slider over several snapshots.
+
+    Each frame (its bands and station markers) is a layer; a slider and a
+    play button in the lower left show one frame at a time. All frames share
+    one colormap, so colours compare between times. The page needs no
+    JavaScript beyond what :func:`render_map` pages load.
+
+    Parameters
+    ----------
+    frames
+        ``(time, stations, bands)`` tuples in display order (``stations`` or
+        ``bands`` may be ``None``); ``time`` is shown as the frame's label.
+    title
+        Shown in a header over the map.
+    tiles, colormap, value, cv_column, band_opacity
+        As for :func:`render_map`; the default colormap spans all frames.
+    interval_ms
+        Delay between frames when playing.
+
+    Returns
+    -------
+    folium.Map
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> def readings(t):
+    ...     return gpd.GeoDataFrame({"station_id": [108], "temperature_c": [t]},
+    ...                             geometry=[shapely.Point(126.97, 37.57)], crs=4326)
+    >>> m = render_animation([("06:00", readings(18.0), None), ("15:00", readings(26.0), None)],
+    ...                      tiles=None)
+    >>> "kwxmap-slider" in m.get_root().render()
+    True
+    """
+    frames = list(frames)
+    if not frames:
+        raise ValueError("render_animation needs at least one (time, stations, bands) frame")
+    if interval_ms <= 0:
+        raise ValueError(f"interval_ms={interval_ms!r} must be a positive number of milliseconds")
+    if not 0 <= band_opacity <= 1:
+        raise ValueError(f"band_opacity={band_opacity!r} must be between 0 and 1")
+    prepared = []
+    for i, frame in enumerate(frames):
+        try:
+            time, stations, bands = frame
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"frame {i} is {type(frame).__name__!r}; give (time, stations, bands) tuples"
+            ) from exc
+        if stations is not None:
+            stations = _to_lonlat(stations, f"stations of frame {i}")
+        if bands is not None:
+            bands = _to_lonlat(bands, f"bands of frame {i}")
+        prepared.append((time, stations, bands))
+
+    if colormap is None:
+        lows, highs = [], []
+        for _, stations, bands in prepared:
+            lo, hi = _value_range(stations, bands, value)
+            if (lo, hi) != (-30.0, 40.0):
+                lows.append(lo)
+                highs.append(hi)
+        lo, hi = (min(lows), max(highs)) if lows else (-30.0, 40.0)
+        colormap = temperature_colormap(lo, hi)
+        colormap.tick_labels = _ticks(colormap.vmin, colormap.vmax)
+
+    m = folium.Map(tiles=None, control_scale=True, zoom_start=7, location=[36.3, 127.8])
+    if tiles is not None:
+        folium.TileLayer(tiles, name=escape(str(tiles)), overlay=True, control=True).add_to(m)
+    layers, labels = [], []
+    for i, (time, stations, bands) in enumerate(prepared):
+        label = _fmt_time(time)
+        group = folium.FeatureGroup(name=escape(label), control=False, show=(i == 0))
+        if bands is not None and len(bands):
+            _bands_layer(bands, colormap, band_opacity, name=escape(label)).add_to(group)
+        if stations is not None and len(stations):
+            _stations_layer(stations, colormap, value, cv_column, name=escape(label)).add_to(group)
+        group.add_to(m)
+        layers.append(group)
+        labels.append(label)
+
+    legend = colormap
+    if not getattr(legend, "caption", ""):
+        legend = copy.deepcopy(colormap)
+        legend.caption = "Temperature (°C)"
+    legend.add_to(m)
+    m.add_child(_TimeSlider(layers, labels, interval_ms))
+    if tiles is not None:
+        folium.LayerControl(collapsed=False).add_to(m)
+    if title:
+        m.get_root().add_child(_Header(f'<div class="kwxmap-title">{escape(title)}</div>'))
+        m.get_root().title = escape(title)
+    m.add_child(_Attribution(ATTRIBUTION))
+    bounds = _bounds(*[f for _, st, b in prepared for f in (st, b)])
+    if bounds is not None:
+        w, s_, e, n = bounds
+        m.fit_bounds([[s_, w], [n, e]])
     return m
 
 

@@ -84,8 +84,7 @@ def test_seed_map_loads_and_shows_every_layer(tmp_path, open_map, seed_stations,
     stations = hostile(seed_stations)
     bands = bands.copy()
     bands.loc[0, "label"] = BAND_XSS  # reaches folium's GeoJsonTooltip (innerHTML)
-    m = render_map(stations, bands, lines, title=XSS_TITLE, time="2016-10-27 16:37 KST",
-                   tiles=None)
+    m = render_map(stations, bands, lines, title=XSS_TITLE, time="2016-10-27 16:37 KST", tiles=None)
     path = write_html(m, tmp_path / "seed.html")
     page, _ = _load(open_map, path)
 
@@ -141,3 +140,41 @@ def test_layers_toggle_and_screenshot(tmp_path, open_map, seed_stations, seed_gr
     assert page.locator("path.kwxmap-band").count() == 0
     box.locator("input").check()
     assert page.locator("path.kwxmap-band").count() == len(bands)
+
+
+def test_animation_slider_switches_frames(tmp_path, open_map, seed_stations, seed_grid):
+    from test_render import _shifted
+
+    from kwxmap.render import render_animation
+
+    hostile_time = '06:00 <img src=x onerror="window.__xss=6">'
+    frames = [
+        (hostile_time, *_shifted(seed_stations, seed_grid, -8.0, "8:24:2")),
+        ("15:00", *_shifted(seed_stations, seed_grid, 0.0)),
+    ]
+    path = write_html(render_animation(frames, title="frames", tiles=None), tmp_path / "a.html")
+    page, _ = _load(open_map, path)
+    state = """() => ({
+      bands: document.querySelectorAll('path.kwxmap-band').length,
+      stations: document.querySelectorAll('path.kwxmap-station').length,
+      label: document.querySelector('.kwxmap-slider-label').textContent})"""
+    slide = """(i) => { const s = document.querySelector('.kwxmap-slider-input');
+                        s.value = i; s.dispatchEvent(new Event('input')); }"""
+    assert len(frames[0][2]) != len(frames[1][2])
+    first = page.evaluate(state)
+    assert first == {
+        "bands": len(frames[0][2]),
+        "stations": len(seed_stations),
+        "label": hostile_time,
+    }
+    page.evaluate(slide, 1)
+    assert page.evaluate(state) == {
+        "bands": len(frames[1][2]),
+        "stations": len(seed_stations),
+        "label": "15:00",
+    }
+    page.evaluate(slide, 0)
+    assert page.evaluate(state)["bands"] == len(frames[0][2])
+    page.evaluate(HOVER_ALL_JS)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__xss === undefined")

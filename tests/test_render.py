@@ -346,3 +346,57 @@ def test_geotiff_without_rasterio_says_how_to_install(tmp_path, monkeypatch):
     g = make_grid("서울", resolution=5000.0)
     with pytest.raises(ImportError, match=r"pip install kwxmap\[raster\]"):
         write_geotiff(g, tmp_path / "t.tif")
+
+
+# ----------------------------------------------------------------------------- animation
+
+
+def _shifted(stations, grid, delta, levels=None):
+    """The readings shifted by ``delta`` °C and their bands (4 km grid, for speed)."""
+    from kwxmap import interpolate
+
+    st = stations.copy()
+    st["temperature_c"] = st["temperature_c"] + delta
+    return st, contour_bands(interpolate(st, resolution=grid.resolution * 4), levels)
+
+
+@pytest.fixture(scope="module")
+def frames(seed_stations, seed_grid):
+    cold, cold_bands = _shifted(seed_stations, seed_grid, -8.0, "8:24:2")
+    warm, warm_bands = _shifted(seed_stations, seed_grid, 0.0)
+    return [
+        ("2016-10-27 06:00 " + XSS_IMG, cold, cold_bands),
+        ("2016-10-27 15:00", warm, warm_bands),
+    ]
+
+
+def test_animation_has_one_layer_per_frame_and_one_colormap(frames):
+    from kwxmap.render import render_animation
+
+    h = render_animation(frames, title=XSS_TITLE, tiles=None).get_root().render()
+    assert h.count("L.featureGroup(") == 2 * len(frames)  # frame group + its station group
+    assert "kwxmap-slider" in h
+    assert XSS_IMG not in h and escape(XSS_TITLE) in h
+    layers = _geojson_layers(h)
+    assert [len(layer["features"]) for layer in layers] == [len(f[2]) for f in frames]
+    full = temperature_colormap()
+    for layer, (_, _, bands) in zip(layers, frames, strict=True):
+        for feature, lower, upper in zip(
+            layer["features"], bands["lower"], bands["upper"], strict=True
+        ):
+            assert feature["properties"]["fill"] == full.rgb_hex_str((lower + upper) / 2)
+
+
+@pytest.mark.parametrize(
+    ("frames_arg", "kwargs", "match"),
+    [
+        ([], {}, "at least one"),
+        ([("t", None)], {}, "tuples"),
+        ([("t", None, None)], {"interval_ms": 0}, "positive"),
+    ],
+)
+def test_animation_rejects_bad_input(frames_arg, kwargs, match):
+    from kwxmap.render import render_animation
+
+    with pytest.raises(ValueError, match=match):
+        render_animation(frames_arg, **kwargs)
