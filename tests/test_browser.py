@@ -178,3 +178,13 @@ def test_animation_slider_switches_frames(tmp_path, open_map, seed_stations, see
     page.evaluate(HOVER_ALL_JS)
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.__xss === undefined")
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "fail"), ("", "skip"), ("false", "skip")])
+def test_missing_browser_skips_locally_but_fails_in_ci(monkeypatch, ci, outcome):
+    import conftest
+
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    with pytest.raises(expected, match="chromium not found"):
+        conftest._skip_or_fail("chromium not found at /nowhere")
