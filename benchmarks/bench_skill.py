@@ -4,7 +4,8 @@ Data: ``examples/data/kma_asos_daily_2020.csv`` (daily mean temperature at the
 ASOS stations, 2020-08-01 .. 2020-12-26, 106 days), joined to the station
 registry for coordinates and elevations.
 
-For each day and each (method, elevation) pair, every station is predicted
+For each day and each (method, elevation) pair (elevation None, "lapse",
+"fit", and "drift" for methods taking an external drift), every station is predicted
 from the others with :func:`kwxmap.cross_validate` (LOO). The reference peer
 is PyKrige's ``OrdinaryKriging`` with its variogram fitted automatically
 (default ``linear`` model and ``spherical``; coordinates in metres, EPSG:5179),
@@ -97,6 +98,7 @@ def main(argv=None):
     if args.no_kriging and "kriging" in methods:
         methods.remove("kriging")
     configs = [(m, e) for m in methods for e in ELEVATIONS]
+    configs += [(m, "drift") for m in methods if METHODS[m].accepts_drift]
     peers = [] if args.no_pykrige else ["linear", "spherical"]
 
     rows = []
