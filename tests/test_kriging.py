@@ -418,3 +418,36 @@ def test_ill_conditioned_system_warns(stations):
         warnings.simplefilter("error", KwxmapWarning)
         with pytest.raises(KwxmapWarning, match="ill-conditioned"):
             k.fit(xy, values)
+
+
+@pytest.mark.parametrize("neighbors", [None, 7])
+@pytest.mark.parametrize("with_drift", [False, True])
+def test_predict_many_and_dual_coefficients_equal_weights(stations, targets, neighbors, with_drift):
+    xy, elev, values = stations
+    rng = np.random.default_rng(8)
+    many = values[None, :] + rng.normal(0.0, 1.0, (6, len(values)))
+    drift = elev if with_drift else None
+    target_drift = np.linspace(0.0, 900.0, len(targets)) if with_drift else None
+    k = Kriging(
+        variogram_model="spherical", variogram_parameters=PARAMS["spherical"], neighbors=neighbors
+    )
+    k.fit(xy, values, drift=drift)
+    expected = k.weights(targets, drift=target_drift) @ many.T
+    np.testing.assert_allclose(
+        k.predict_many(targets, many, drift=target_drift), expected, atol=1e-9
+    )
+    if neighbors is None:
+        from kwxmap.interpolate.kriging import kriging_semivariance
+
+        a, c = k.dual_coefficients(many)
+        d = np.hypot(*(targets[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+        f = np.ones((len(targets), 1))
+        if with_drift:
+            f = np.column_stack([f, target_drift])
+        got = kriging_semivariance(k.variogram_, d) @ a + f @ c
+        np.testing.assert_allclose(got, expected, atol=1e-9)
+    else:
+        with pytest.raises(InterpolationError, match="global kriging"):
+            k.dual_coefficients(many)
+    with pytest.raises(InterpolationError, match=r"finite \(T, 97\)"):
+        k.predict_many(targets, many[:, :-1], drift=target_drift)
