@@ -183,3 +183,12 @@ def test_grid_rejects_mismatched_values():
     g = make_grid("서울", resolution=5000)
     with pytest.raises(ValueError, match="does not match"):
         Grid(x=g.x, y=g.y, values=np.zeros((2, 2)), crs=g.crs, region=g.region, resolution=5000)
+
+
+def test_to_xarray_without_xarray(monkeypatch):
+    import sys
+
+    g = make_grid("서울", resolution=5000)
+    monkeypatch.setitem(sys.modules, "xarray", None)  # as if xarray were not installed
+    with pytest.raises(ImportError, match=r"pip install kwxmap\[xarray\]"):
+        g.to_xarray()

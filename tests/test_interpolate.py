@@ -393,3 +393,8 @@ def test_bad_input_table(day_gdf, make, kw, exc, match):
         warnings.simplefilter("ignore", KwxmapWarning)
         with pytest.raises(exc, match=match):
             interpolate(gdf, method, **kw)
+
+
+def test_spline_collinear_stations_clear_error():
+    with pytest.raises(InterpolationError, match="one straight line"):
+        Spline().fit([[0, 0], [1000, 0], [2000, 0], [3000, 0]], [1, 2, 3, 4])

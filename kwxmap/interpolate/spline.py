@@ -13,6 +13,8 @@ Evaluation is a chunked matrix product (no per-point Python loop).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 
@@ -84,16 +86,25 @@ class Spline(Interpolator):
         span = float(np.ptp(xy, axis=0).max()) / 2.0
         self.scale_ = span if span > 0 else 1.0
         s = self._scaled(xy)
+        if np.linalg.matrix_rank(np.column_stack([np.ones(n), s]), tol=1e-9) < 3:
+            raise InterpolationError(
+                "spline: all stations lie on one straight line, so the plane of the thin-plate "
+                "spline is undetermined; add stations off the line or use idw/nearest"
+            )
         lhs = np.zeros((n + 3, n + 3))
         lhs[:n, :n] = self._kernel(s, s)
         lhs[:n, :n][np.diag_indices(n)] += float(self.smoothing) / self.scale_**2
         lhs[:n, n] = lhs[n, :n] = 1.0
         lhs[:n, n + 1 :] = s
         lhs[n + 1 :, :n] = s.T
-        try:
-            self.lu_ = scipy.linalg.lu_factor(lhs, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - guarded
-            raise InterpolationError(f"spline system cannot be solved: {exc}") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+            try:
+                self.lu_ = scipy.linalg.lu_factor(lhs, check_finite=False)
+            except (np.linalg.LinAlgError, scipy.linalg.LinAlgWarning, ValueError) as exc:
+                raise InterpolationError(
+                    f"spline system cannot be solved ({exc}); use idw or barnes"
+                ) from exc
         rhs = np.zeros(n + 3)
         rhs[:n] = self.values_
         coef = scipy.linalg.lu_solve(self.lu_, rhs, check_finite=False)
