@@ -412,7 +412,10 @@ class Kriging(Interpolator):
             return out
         runner = self._run_local if self._local else self._run_global
         # Local: large chunks so that a neighbour set is solved once for many targets.
-        step = 1 << 16 if self._local else max(256, _CHUNK_ELEMENTS // n)
+        # Global: cache-sized chunks for the elementwise work, 8x larger when a
+        # (chunk x N) @ (N x N) product (weights, variance) dominates.
+        budget = _CHUNK_ELEMENTS * (8 if ("var" in want or "weights" in want) else 1)
+        step = 1 << 16 if self._local else max(256, budget // n)
         for start in range(0, m, step):
             sl = slice(start, min(start + step, m))
             runner(xy[sl], None if drift is None else drift[sl], sl, out)
