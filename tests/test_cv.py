@@ -89,8 +89,8 @@ def test_to_dict_is_json_ready(day_gdf):
     assert set(d["stations"][0]) == {"station_id", "name_ko", "observed", "predicted", "error"}
 
 
-def test_summary_text(day_gdf):
-    text = cross_validate(day_gdf, "idw").summary()
+def test_to_text(day_gdf):
+    text = cross_validate(day_gdf, "idw").to_text()
     assert text.startswith("method idw (elevation none, folds loo)") and "worst:" in text
 
 

@@ -110,7 +110,7 @@ class CVReport:
             "stations": rows,
         }
 
-    def summary(self) -> str:
+    def to_text(self) -> str:
         """Return a few lines of text for people (the CLI's text format)."""
         elev = self.elevation or "none"
         lines = [
