@@ -287,6 +287,8 @@ def _run_map(args: argparse.Namespace) -> int:
         cv=args.cv,
         encoding=args.encoding,
         on_unknown=args.on_unknown,
+        on_invalid="warn",
+        on_implausible="nan",
     )
     written = []
     if args.geojson_dir is not None:
@@ -332,7 +334,11 @@ def _run_cv(args: argparse.Namespace) -> int:
         check_writable(args.output)
     folds: str | int = int(args.folds) if args.folds.isdigit() else args.folds
     stations = load_joined(
-        _read_input(args.input), encoding=args.encoding, on_unknown=args.on_unknown
+        _read_input(args.input),
+        encoding=args.encoding,
+        on_unknown=args.on_unknown,
+        on_invalid="warn",
+        on_implausible="nan",
     )
     report = cross_validate(stations, method=args.method, elevation=_elevation(args), folds=folds)
     text = (
@@ -389,6 +395,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         netcdf=args.netcdf,
         encoding=args.encoding,
         on_unknown=args.on_unknown,
+        on_invalid="warn",
+        on_implausible="nan",
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
     )
     print(result.summary(), file=sys.stderr)

@@ -130,6 +130,7 @@ def load_joined(
     encoding: str | None = None,
     on_unknown: str = "raise",
     on_invalid: str = "raise",
+    on_implausible: str = "raise",
 ) -> gpd.GeoDataFrame:
     """Return joined readings from any accepted input.
 
@@ -142,7 +143,13 @@ def load_joined(
         readings = parse_readings(
             readings, encoding=encoding, on_invalid=on_invalid, registry=registry
         )
-    return join_readings(readings, registry, as_of=as_of, on_unknown=on_unknown)
+    return join_readings(
+        readings,
+        registry,
+        as_of=as_of,
+        on_unknown=on_unknown,
+        on_implausible=on_implausible,
+    )
 
 
 def snapshot(
@@ -161,6 +168,8 @@ def snapshot(
     registry: StationRegistry | None = None,
     encoding: str | None = None,
     on_unknown: str = "raise",
+    on_invalid: str = "raise",
+    on_implausible: str = "raise",
     **params: Any,
 ) -> Snapshot:
     """Make a map from readings in one call.
@@ -193,16 +202,23 @@ def snapshot(
         Station registry; the bundled ASOS registry by default.
     encoding
         Input encoding override.
-    on_unknown
-        ``"raise"``, ``"warn"`` or ``"ignore"`` for names the registry does
-        not know.
+    on_unknown, on_invalid, on_implausible
+        Lenient modes of :func:`~kwxmap.parse_readings` and
+        :func:`~kwxmap.join_readings` for unknown names, malformed lines and
+        values outside -50..50 °C.
 
     Returns
     -------
     Snapshot
     """
     stations = load_joined(
-        readings, registry=registry, as_of=as_of, encoding=encoding, on_unknown=on_unknown
+        readings,
+        registry=registry,
+        as_of=as_of,
+        encoding=encoding,
+        on_unknown=on_unknown,
+        on_invalid=on_invalid,
+        on_implausible=on_implausible,
     )
     report = stations.attrs.get("join_report")
     options = dict(method=method, resolution=resolution, region=region, elevation=elevation)

@@ -110,6 +110,8 @@ def render_batch(
     netcdf: bool = False,
     encoding: str | None = None,
     on_unknown: str = "raise",
+    on_invalid: str = "raise",
+    on_implausible: str = "raise",
     progress: bool = False,
     **params: Any,
 ) -> BatchResult:
@@ -137,7 +139,7 @@ def render_batch(
         per timestamp.
     netcdf
         Also write ``grids.nc`` (needs ``kwxmap[xarray]``).
-    encoding, on_unknown
+    encoding, on_unknown, on_invalid, on_implausible
         As for :func:`~kwxmap.parse_readings` / :func:`~kwxmap.join_readings`.
     progress
         Print a progress line on stderr.
@@ -148,7 +150,13 @@ def render_batch(
     """
     start = _time.perf_counter()
     folder = _output_folder(directory)
-    joined = load_joined(table, encoding=encoding, on_unknown=on_unknown)
+    joined = load_joined(
+        table,
+        encoding=encoding,
+        on_unknown=on_unknown,
+        on_invalid=on_invalid,
+        on_implausible=on_implausible,
+    )
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(
             "a batch needs a time column (KMA portal CSV 일시, or time,station_id,temperature_c); "

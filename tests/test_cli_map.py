@@ -125,7 +125,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "undecodable bytes": (["map", str(garbage), "-o", out], "decode|encoding|no readings"),
         "no known station": (["map", str(nobody), "-o", out], "unknown station|no known"),
         "fewer than 3": (["map", str(two), "-o", out], "3"),
-        "unknown region": (["map", str(WIDGET), "-o", out, "--region", "충청북돠"], "충청북도"),
+        "unknown region": (
+            ["map", str(WIDGET), "-o", out, "--region", "충청북돠"],
+            "충청북도|충북",
+        ),
         "bad bbox": (["map", str(WIDGET), "-o", out, "--bbox", "1,2,3"], "W,S,E,N"),
         "missing out dir": (
             ["map", str(WIDGET), "-o", str(tmp_path / "no" / "map.html")],
