@@ -25,7 +25,6 @@ from .grid import Grid, load_provinces, make_grid, resolve_region
 from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .join import JoinReport, join_readings
 from .parse import parse_readings
-from .series import BatchResult, render_batch
 from .pipeline import Snapshot, snapshot
 from .render import (
     render_animation,
@@ -35,6 +34,7 @@ from .render import (
     write_geotiff,
     write_html,
 )
+from .series import BatchResult, render_batch
 from .stations import Station, StationRegistry, load_stations, write_stations
 
 __version__ = "0.1.0"

@@ -26,8 +26,8 @@ from .contours import contour_bands, contour_lines, resolve_levels
 from .errors import InputError, KwxmapError, OutputError
 from .grid import make_grid
 from .interpolate import interpolate_many
-from .render import render_map, write_html
 from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, bands_levels, load_joined
+from .render import render_map, write_html
 
 __all__ = ["BatchResult", "render_batch"]
 
