@@ -451,3 +451,20 @@ def test_predict_many_and_dual_coefficients_equal_weights(stations, targets, nei
             k.dual_coefficients(many)
     with pytest.raises(InterpolationError, match=r"finite \(T, 97\)"):
         k.predict_many(targets, many[:, :-1], drift=target_drift)
+
+
+@pytest.mark.parametrize("neighbors", [None, 6])
+@pytest.mark.parametrize("with_drift", [False, True])
+def test_leave_one_out_weights_equal_refitting(stations, neighbors, with_drift):
+    xy, elev, values = stations
+    params = {"variogram_model": "exponential", "variogram_parameters": PARAMS["exponential"]}
+    drift = elev if with_drift else None
+    k = Kriging(neighbors=neighbors, **params).fit(xy, values, drift=drift)
+    loo = k._loo_weights() @ values
+    for i in (0, 17, 50, len(values) - 1):
+        keep = np.arange(len(values)) != i
+        alone = Kriging(neighbors=neighbors, **params).fit(
+            xy[keep], values[keep], drift=None if drift is None else drift[keep]
+        )
+        expected = alone.predict(xy[i : i + 1], drift=None if drift is None else [[elev[i]]])
+        assert loo[i] == pytest.approx(expected[0], abs=1e-9)

@@ -269,6 +269,44 @@ class Kriging(Interpolator):
             c[0] -= (c[1:] * self._drift_shift[:, None]).sum(axis=0)
         return a, c
 
+    def _loo_weights(self) -> np.ndarray:
+        """Leave-one-out weights ``(N, N)``: row i predicts station i from the others.
+
+        Global kriging uses Dubrule's (1983) closed form: the error of station
+        ``i`` left out is ``alpha_i / (A^-1)_ii``, so row ``i`` is
+        ``e_i - (A^-1)_{i,:N} / (A^-1)_ii``. Local kriging solves the N small
+        systems (each station's k nearest other stations) as one stack. Both
+        equal refitting without the station (same variogram).
+        """
+        self._check_fitted()
+        n = self.xy_.shape[0]
+        if not self._local:
+            a_inv = self._a_inv[:n, :n]
+            w = -a_inv / np.diag(a_inv)[:, None]
+            np.fill_diagonal(w, 0.0)
+            return w
+        k = min(int(self.neighbors), n - 1)
+        idx = self.tree_.query(self.xy_, k=k + 1)[1]
+        own = idx == np.arange(n)[:, None]
+        keep = ~own
+        keep[~own.any(axis=1), -1] = False  # (ties) drop the farthest when self not found
+        idx = np.sort(idx[keep].reshape(n, k), axis=1)
+        p = 1 + len(self._drift_shift)
+        fs = np.ones((n, k, p))
+        f0 = np.ones((n, p))
+        if self.drift_ is not None:
+            fs[:, :, 1:] = (self.drift_[idx] - self._drift_shift) / self._drift_scale
+            f0[:, 1:] = (self.drift_ - self._drift_shift) / self._drift_scale
+        a = np.zeros((n, k + p, k + p))
+        a[:, :k, :k] = self._gamma_ss[idx[:, :, None], idx[:, None, :]]
+        a[:, :k, k:] = fs
+        a[:, k:, :k] = np.swapaxes(fs, 1, 2)
+        rhs = np.concatenate([self._gamma_ss[np.arange(n)[:, None], idx], f0], axis=1)
+        lam, _ = _solve_stack(a, rhs[:, :, None], False)
+        w = np.zeros((n, n))
+        w[np.arange(n)[:, None], idx] = lam[:, :k]
+        return w
+
     @property
     def _a_inv(self) -> np.ndarray:
         """Inverse of the global kriging matrix (for weights and variances), on first use."""
