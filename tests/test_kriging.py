@@ -468,3 +468,19 @@ def test_leave_one_out_weights_equal_refitting(stations, neighbors, with_drift):
         )
         expected = alone.predict(xy[i : i + 1], drift=None if drift is None else [[elev[i]]])
         assert loo[i] == pytest.approx(expected[0], abs=1e-9)
+
+
+def test_local_ked_with_a_flat_neighbourhood_does_not_crash():
+    """k nearest stations all at the same elevation: the drift is redundant there."""
+    rng = np.random.default_rng(2)
+    flat = rng.uniform(0, 20_000.0, size=(8, 2))  # a plain at 50 m
+    hills = rng.uniform(100_000.0, 150_000.0, size=(8, 2))
+    xy = np.vstack([flat, hills])
+    elev = np.r_[np.full(8, 50.0), rng.uniform(200.0, 900.0, 8)]
+    values = 15.0 - 0.006 * elev + rng.normal(0.0, 0.2, 16)
+    k = Kriging(variogram_parameters=PARAMS["exponential"], neighbors=5)
+    k.fit(xy, values, drift=elev)
+    target = np.array([[10_000.0, 10_000.0]])
+    pred, var = k.predict_with_variance(target, drift=[[50.0]])
+    assert np.isfinite(pred).all() and np.isfinite(var).all()
+    assert values[:8].min() - 1 < pred[0] < values[:8].max() + 1

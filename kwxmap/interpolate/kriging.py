@@ -91,6 +91,12 @@ class Kriging(Interpolator):
     regression-kriging approximation). A constant field needs no variogram:
     a unit-sill one is used and the prediction is that constant.
 
+    **Default model.** On 20 days of 2020 ASOS daily means (leave-one-out,
+    elevation as drift or fitted lapse rate), the fitted spherical, exponential
+    and linear models score within 0.3 % RMSE of each other and the gaussian
+    about 6 % worse; the exponential is the default because its kriging
+    matrix is the best conditioned of the three.
+
     **KED.** ``fit(xy, values, drift=D)`` adds the ``D`` columns (e.g. station
     elevation) as drift terms next to the unbiasedness constraint, exactly as
     PyKrige's ``UniversalKriging(drift_terms=["specified"])`` does;
