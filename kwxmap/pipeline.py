@@ -24,7 +24,7 @@ from ._atomic import check_writable
 from .contours import contour_bands, contour_lines
 from .errors import OutputError
 from .grid import Grid
-from .interpolate import CVReport, cross_validate, interpolate
+from .interpolate import DEFAULT_METHOD, CVReport, cross_validate, interpolate
 from .join import JoinReport, join_readings
 from .parse import parse_readings
 from .render import render_map, write_geojson, write_html
@@ -32,10 +32,8 @@ from .stations import StationRegistry
 
 __all__ = ["DEFAULT_METHOD", "Snapshot", "snapshot"]
 
-#: The method ``kwxmap map`` uses unless told otherwise; chosen from the
-#: leave-one-out skill benchmark (``benchmarks/bench_skill.py``).
-DEFAULT_METHOD = "kriging"
-#: Elevation handling used with :data:`DEFAULT_METHOD`.
+#: Elevation handling used with :data:`DEFAULT_METHOD` (the skill benchmark,
+#: ``benchmarks/bench_skill.py``, chose the pair).
 DEFAULT_ELEVATION = "lapse"
 
 
