@@ -154,10 +154,17 @@ def test_long_and_wide_tables_equal_the_array(stations, series):
         assert (got["time"].values == times.values).all()
 
 
-@pytest.mark.parametrize("elevation", [None, "fit"])
-def test_dask_stays_lazy_and_equals_eager(stations, series, elevation):
+@pytest.mark.parametrize(
+    ("method", "elevation", "params"),
+    [
+        ("idw", None, {}),
+        ("idw", "fit", {}),
+        ("kriging", "drift", {"variogram_parameters": [2.0, 1e5, 0.1]}),
+    ],
+)
+def test_dask_stays_lazy_and_equals_eager(stations, series, method, elevation, params):
     vals, times = series
-    kw = {"method": "idw", "resolution": RES, "region": REGION, "elevation": elevation}
+    kw = {"method": method, "resolution": RES, "region": REGION, "elevation": elevation, **params}
     eager = interpolate_many(stations, vals, times=times, **kw)
     lazy = interpolate_many(stations, da.from_array(vals, chunks=(5, -1)), times=times, **kw)
     data = lazy["temperature_c"].data
