@@ -374,6 +374,7 @@ def test_parameter_conventions_are_pykrige_s(model, params):
         ({"neighbors": 2.5}, "neighbors must be a whole number"),
         ({"nlags": 0}, "nlags must be >= 1"),
         ({"estimator": "median"}, "estimator must be one of"),
+        ({"workers": 0}, "workers must be >= 1"),
     ],
 )
 def test_bad_parameters(stations, kwargs, match):
@@ -484,3 +485,14 @@ def test_local_ked_with_a_flat_neighbourhood_does_not_crash():
     pred, var = k.predict_with_variance(target, drift=[[50.0]])
     assert np.isfinite(pred).all() and np.isfinite(var).all()
     assert values[:8].min() - 1 < pred[0] < values[:8].max() + 1
+
+
+@pytest.mark.parametrize("neighbors", [None, 9])
+def test_threads_do_not_change_results(stations, neighbors):
+    xy, _, values = stations
+    rng = np.random.default_rng(4)
+    many = rng.uniform(xy.min(axis=0), xy.max(axis=0), size=(120_000, 2))  # several chunks
+    params = {"variogram_parameters": PARAMS["exponential"], "neighbors": neighbors}
+    one = Kriging(workers=1, **params).fit(xy, values)
+    two = Kriging(workers=2, **params).fit(xy, values)
+    np.testing.assert_array_equal(one.predict(many), two.predict(many))

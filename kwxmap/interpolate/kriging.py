@@ -17,8 +17,10 @@ these systems are solved as one stacked :func:`numpy.linalg.solve`.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -70,6 +72,9 @@ class Kriging(Interpolator):
         distance bins up to ``max_lag`` metres (default half the largest
         station distance), ``"matheron"`` (default) or ``"cressie"`` (robust)
         estimator; see :func:`~kwxmap.interpolate.variogram.empirical_variogram`.
+    workers
+        Threads for predictions on many targets (default ``None``: one per CPU,
+        at most 8; ``1``: no threads). Results do not depend on it.
 
     Attributes
     ----------
@@ -133,6 +138,7 @@ class Kriging(Interpolator):
         nlags: int = 15,
         max_lag: float | None = None,
         estimator: str = "matheron",
+        workers: int | None = None,
     ) -> None:
         self.variogram_model = variogram_model
         self.variogram_parameters = variogram_parameters
@@ -140,6 +146,7 @@ class Kriging(Interpolator):
         self.nlags = nlags
         self.max_lag = max_lag
         self.estimator = estimator
+        self.workers = workers
 
     # -- parameters -------------------------------------------------------------------
     def _validate(self) -> None:
@@ -149,6 +156,7 @@ class Kriging(Interpolator):
         check_number("nlags", self.nlags, minimum=1, integer=True)
         check_number("max_lag", self.max_lag, minimum=0, strict=True, allow_none=True)
         check_choice("estimator", self.estimator, ("matheron", "cressie"))
+        check_number("workers", self.workers, minimum=1, integer=True, allow_none=True)
 
     def _given_variogram(self) -> Variogram | None:
         vp = self.variogram_parameters
@@ -458,12 +466,29 @@ class Kriging(Interpolator):
         # Local: large chunks so that a neighbour set is solved once for many targets.
         # Global: cache-sized chunks for the elementwise work, 8x larger when a
         # (chunk x N) @ (N x N) product (weights, variance) dominates.
-        budget = _CHUNK_ELEMENTS * (8 if ("var" in want or "weights" in want) else 1)
-        step = 1 << 16 if self._local else max(256, budget // n)
-        for start in range(0, m, step):
-            sl = slice(start, min(start + step, m))
+        blas_heavy = not self._local and ("var" in want or "weights" in want)
+        budget = _CHUNK_ELEMENTS * (8 if blas_heavy else 1)
+        step = 1 << 15 if self._local else max(256, budget // n)
+        chunks = [slice(s0, min(s0 + step, m)) for s0 in range(0, m, step)]
+
+        def work(sl: slice) -> None:
             runner(xy[sl], None if drift is None else drift[sl], sl, out)
+
+        # Chunks write disjoint slices; numpy, cdist and the KD-tree release the GIL.
+        # The (chunk x N) @ (N x N) products already run on BLAS's own threads.
+        threads = 1 if blas_heavy else min(self._threads(), len(chunks))
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(work, chunks))
+        else:
+            for sl in chunks:
+                work(sl)
         return out
+
+    def _threads(self) -> int:
+        if self.workers is None:
+            return min(os.cpu_count() or 1, 8)
+        return int(self.workers)
 
     def _run_global(
         self, xy: np.ndarray, drift: np.ndarray | None, sl: slice, out: dict[str, np.ndarray]
