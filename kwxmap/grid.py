@@ -55,12 +55,16 @@ _PROVINCE_NAMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "세종특별자치시": ("세종", "Sejong", ("세종시", "Sejongsi")),
     "경기도": ("경기", "Gyeonggi", ("Gyeonggi-do",)),
     "강원도": ("강원", "Gangwon", ("강원특별자치도", "Gangwon-do")),
-    "충청북도": ("충북", "Chungbuk", ("Chungcheongbuk-do", "North Chungcheong")),
-    "충청남도": ("충남", "Chungnam", ("Chungcheongnam-do", "South Chungcheong")),
-    "전라북도": ("전북", "Jeonbuk", ("전북특별자치도", "Jeollabuk-do", "North Jeolla")),
-    "전라남도": ("전남", "Jeonnam", ("Jeollanam-do", "South Jeolla")),
-    "경상북도": ("경북", "Gyeongbuk", ("Gyeongsangbuk-do", "North Gyeongsang")),
-    "경상남도": ("경남", "Gyeongnam", ("Gyeongsangnam-do", "South Gyeongsang")),
+    "충청북도": ("충북", "Chungbuk", ("Chungbuk-do", "Chungcheongbuk-do", "North Chungcheong")),
+    "충청남도": ("충남", "Chungnam", ("Chungnam-do", "Chungcheongnam-do", "South Chungcheong")),
+    "전라북도": (
+        "전북",
+        "Jeonbuk",
+        ("Jeonbuk-do", "전북특별자치도", "Jeollabuk-do", "North Jeolla"),
+    ),
+    "전라남도": ("전남", "Jeonnam", ("Jeonnam-do", "Jeollanam-do", "South Jeolla")),
+    "경상북도": ("경북", "Gyeongbuk", ("Gyeongbuk-do", "Gyeongsangbuk-do", "North Gyeongsang")),
+    "경상남도": ("경남", "Gyeongnam", ("Gyeongnam-do", "Gyeongsangnam-do", "South Gyeongsang")),
     "제주특별자치도": ("제주", "Jeju", ("제주도", "Jeju-do", "Cheju")),
 }
 
@@ -249,10 +253,10 @@ def resolve_region(region: Any = "south-korea", *, crs: Any = 5179) -> BaseGeome
     7400.0
     >>> resolve_region("Chungbuk").equals(geom)
     True
-    >>> resolve_region("chungbuk-do")
+    >>> resolve_region("Chungbok")
     Traceback (most recent call last):
     ...
-    kwxmap.errors.RegionError: unknown region 'chungbuk-do'; did you mean ...
+    kwxmap.errors.RegionError: unknown region 'Chungbok'; did you mean 충북 (Chungbuk), ...
     """
     grid_crs = _check_crs(crs)
     epsg = int(grid_crs.to_epsg())

@@ -37,7 +37,17 @@ def test_load_provinces_columns_and_names():
 
 
 @pytest.mark.parametrize(
-    "name", ["충청북도", "충북", "Chungbuk", "chungcheongbuk-do", "CHUNGBUK", " 충북 ", "33"]
+    "name",
+    [
+        "충청북도",
+        "충북",
+        "Chungbuk",
+        "chungbuk-do",
+        "chungcheongbuk-do",
+        "CHUNGBUK",
+        " 충북 ",
+        "33",
+    ],
 )
 def test_province_names_resolve_to_same_geometry(name):
     assert resolve_region(name).equals(resolve_region("충북"))
