@@ -398,3 +398,14 @@ def test_bad_input_table(day_gdf, make, kw, exc, match):
 def test_spline_collinear_stations_clear_error():
     with pytest.raises(InterpolationError, match="one straight line"):
         Spline().fit([[0, 0], [1000, 0], [2000, 0], [3000, 0]], [1, 2, 3, 4])
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_refit_replaces_state(synthetic, name):
+    xy, v, pts = synthetic
+    est = METHODS[name]()
+    est.fit(xy, v).weights(pts[:5])
+    est.fit(xy[:40], v[:40])
+    fresh = METHODS[name]().fit(xy[:40], v[:40])
+    assert est.weights(pts[:5]).shape == (5, 40)
+    np.testing.assert_allclose(est.predict(pts), fresh.predict(pts), equal_nan=True)

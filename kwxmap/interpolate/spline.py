@@ -80,6 +80,7 @@ class Spline(Interpolator):
         return _tps(d2)
 
     def _fit(self) -> None:
+        self.__dict__.pop("cardinal_", None)  # weights of a previous fit
         xy = self.xy_
         n = xy.shape[0]
         self.shift_ = xy.mean(axis=0)
