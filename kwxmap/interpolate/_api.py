@@ -296,7 +296,7 @@ def interpolate(
     Grid
         ``values`` inside the region, NaN outside; ``name=value``; ``attrs``
         has ``method``, ``params``, ``elevation``, ``n_stations``,
-        ``station_ids``, ``n_missing``, ``dropped_far`` and, with elevation,
+        ``station_ids``, ``n_missing``, ``n_empty_cells``, ``dropped_far`` and, with elevation,
         ``lapse_rate_k_per_km``.
 
     Raises
