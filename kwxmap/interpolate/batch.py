@@ -25,6 +25,7 @@ from scipy.spatial.distance import cdist
 from ..errors import InterpolationError, KwxmapError, KwxmapWarning
 from ..grid import Grid, make_grid
 from ._api import (
+    DEFAULT_METHOD,
     STATION_BUFFER_M,
     check_elevation,
     check_method,
@@ -61,7 +62,7 @@ def interpolate_many(
     values: Any,
     *,
     times: Sequence[Any] | None = None,
-    method: str = "spline",
+    method: str = DEFAULT_METHOD,
     value: str = "temperature_c",
     resolution: float = 1000.0,
     region: Any = "south-korea",
@@ -93,7 +94,8 @@ def interpolate_many(
         ``T`` labels for an array ``values`` (default ``0 .. T-1``); taken
         from the table otherwise.
     method
-        Any method of :data:`~kwxmap.interpolate.METHODS` whose weights do not
+        Default: the same as :func:`~kwxmap.interpolate`. Any method of
+        :data:`~kwxmap.interpolate.METHODS` whose weights do not
         depend on the values (all of them; kriging gets a pooled variogram,
         see Notes). ``"auto"`` is not available in batch.
     value
