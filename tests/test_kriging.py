@@ -402,9 +402,11 @@ def test_bad_inputs_raise_interpolation_errors(stations):
         Kriging().predict(xy[:3])
 
 
-def test_zero_sill_variogram_is_an_error_not_a_linalg_traceback(stations):
+@pytest.mark.parametrize("neighbors", [None, 5])
+def test_zero_sill_variogram_is_an_error_not_a_linalg_traceback(stations, neighbors):
     xy, _, values = stations
-    k = Kriging(variogram_parameters={"psill": 0.0, "range": 1e4, "nugget": 0.0})
+    zero = {"psill": 0.0, "range": 1e4, "nugget": 0.0}
+    k = Kriging(variogram_parameters=zero, neighbors=neighbors)
     with pytest.raises(InterpolationError, match="singular"):
         k.fit(xy, values)
 

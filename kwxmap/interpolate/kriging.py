@@ -218,6 +218,8 @@ class Kriging(Interpolator):
             )
             self.variogram_ = fit_variogram(self.empirical_, self.variogram_model)
         self._gamma_ss = self._gamma(cdist(xy, xy))
+        if not (self._gamma_ss > 0).any():  # zero sill and nugget: every system is singular
+            raise _singular_error()
         k = None if self.neighbors is None else int(self.neighbors)
         self._local = k is not None and k < n
         if self._local:
