@@ -123,6 +123,20 @@ class Kriging(Interpolator):
     >>> pred, var = k.predict_with_variance([[5e3, 5e3]])
     >>> round(float(var[0]), 6)
     0.56066
+
+    A kriging-variance map on a :class:`~kwxmap.grid.Grid` (the variance does
+    not change when a lapse rate is added back, so it also holds for
+    ``interpolate(..., elevation="lapse")`` with the same stations):
+
+    >>> from kwxmap.grid import make_grid
+    >>> grid = make_grid("서울", resolution=5000)
+    >>> stations = grid.cell_xy()[[0, 5, 11, 17]] + 700.0
+    >>> k = Kriging(variogram_parameters=[2.0, 30e3, 0.1]).fit(stations, [12.0, 13.5, 11.0, 12.5])
+    >>> values = np.full(grid.shape, np.nan)
+    >>> values[grid.mask] = k.variance(grid.cell_xy())
+    >>> variance = grid.copy(values=values, name="temperature_c_variance")
+    >>> bool(np.nanmin(variance.values) >= 0)
+    True
     """
 
     name = "kriging"
