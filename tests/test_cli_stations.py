@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,23 @@ def test_export_each_format(capsys, tmp_path, ext):
     kwargs = {"X_POSSIBLE_NAMES": "lon", "Y_POSSIBLE_NAMES": "lat"} if ext == "csv" else {}
     names = pyogrio.read_dataframe(path, **kwargs)["name_ko"].tolist()
     assert "추풍령" in names and "홍성" in names and "관악산" not in names
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo not installed")
+@pytest.mark.parametrize("ext", ["geojson", "gpkg", "fgb", "shp", "csv"])
+def test_ogrinfo_opens_each_export(capsys, tmp_path, ext):
+    """The files open in GDAL's own command-line tool, as QGIS would open them."""
+    path = tmp_path / f"x.{ext}"
+    assert run(capsys, "stations", "-o", str(path), "--active-only")[0] == 0
+    csv = ["-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat"] if ext == "csv" else []
+    proc = subprocess.run(
+        ["ogrinfo", "-ro", "-al", *csv, str(path)],
+        capture_output=True, text=True, encoding="utf-8", check=True,
+    )
+    assert "Feature Count: 97" in proc.stdout
+    assert "name_ko (String) = 추풍령" in proc.stdout
+    assert "name_ko (String) = 홍성" in proc.stdout
+    assert "POINT (127.9946 36.2203)" in proc.stdout  # 추풍령, exactly as KMA lists it
 
 
 def test_export_options(capsys, tmp_path):
