@@ -34,7 +34,7 @@ from ._api import (
 )
 from ._base import check_choice
 from .elevation import fit_lapse_rate
-from .variogram import Variogram, empirical_variogram, fit_variogram
+from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
 
 __all__ = ["interpolate_many"]
 
@@ -212,13 +212,19 @@ def interpolate_many(
 
     params = dict(params)
     attrs: dict[str, Any] = {}
-    if method == "kriging" and params.get("variogram_parameters") is None:
-        variogram = _pooled_variogram(
-            matrix, xy, elev, elevation=elevation, lapse_rate=rate_fixed, params=params
-        )
-        params["variogram_parameters"] = variogram
+    if method == "kriging":
+        given = params.get("variogram_parameters")
+        if given is None:
+            variogram = _pooled_variogram(
+                matrix, xy, elev, elevation=elevation, lapse_rate=rate_fixed, params=params
+            )
+            params["variogram_parameters"] = variogram
+            attrs["variogram_fit"] = "pooled over standardised timestamps"
+        elif isinstance(given, Variogram):
+            variogram = given
+        else:
+            variogram = make_variogram(params.get("variogram_model", "exponential"), given)
         attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
-        attrs["variogram_fit"] = "pooled over standardised timestamps"
 
     engine = _Engine(
         method=method,
