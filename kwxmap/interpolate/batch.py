@@ -120,7 +120,7 @@ def interpolate_many(
     xarray.Dataset
         ``ds[value]`` with dims ``(time, y, x)`` (NaN outside the region),
         coordinates ``x``, ``y`` (metres, ascending), ``time``, 2-D ``lon``/``lat``;
-        ``n_stations`` (time) stations used; ``lapse_rate_k_per_km`` (time)
+        ``n_stations`` (time) stations reporting (near the region); ``lapse_rate_k_per_km`` (time)
         with elevation; a CF ``spatial_ref`` variable (``crs_wkt``) referenced
         by ``grid_mapping``, so NetCDF readers and GDAL place it right.
         With dask ``values`` the data variable is a lazy dask array chunked like
@@ -678,7 +678,7 @@ def _dataset(
             cube,
             {"grid_mapping": "spatial_ref", "coordinates": "lon lat"},
         ),
-        "n_stations": (("time",), n_used, {"long_name": "stations used"}),
+        "n_stations": (("time",), n_used, {"long_name": "stations reporting"}),
         "spatial_ref": (
             (),
             np.int32(0),
