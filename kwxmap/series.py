@@ -13,6 +13,7 @@ import html
 import os
 import sys
 import time as _time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import pandas as pd
 
 from ._atomic import atomic_path
 from .contours import contour_bands, contour_lines, resolve_levels
-from .errors import InputError, KwxmapError, OutputError
+from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import make_grid
 from .interpolate import interpolate_many
 from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, bands_levels, load_joined
@@ -63,7 +64,7 @@ class BatchResult:
         """One line for a terminal: counts, failures and time per map."""
         n = len(self.maps)
         per = f", {self.seconds / n:.2f} s per map" if n else ""
-        parts = [f"{n} maps, {len(self.failed)} failed{per}"]
+        parts = [f"{n} map{'' if n == 1 else 's'}, {len(self.failed)} failed{per}"]
         parts += [f"skipped {t}: {msg}" for t, msg in self.failed]
         if self.index is not None:
             parts.append(f"index {self.index}")
@@ -169,17 +170,23 @@ def render_batch(
     stations = joined.drop_duplicates("station_id").set_index("station_id").loc[values.columns]
     stations = stations.reset_index()
     times = pd.DatetimeIndex(values.index)
-    ds = interpolate_many(
-        stations,
-        values.to_numpy(dtype=float),
-        times=times,
-        method=method,
-        resolution=resolution,
-        region=region,
-        elevation=elevation,
-        dem=dem,
-        **params,
-    )
+    with warnings.catch_warnings():
+        # a timestamp that cannot be interpolated comes back all-NaN and is
+        # reported below as skipped, with the reason
+        warnings.simplefilter("ignore", KwxmapWarning)
+        ds = interpolate_many(
+            stations,
+            values.to_numpy(dtype=float),
+            times=times,
+            method=method,
+            resolution=resolution,
+            region=region,
+            elevation=elevation,
+            dem=dem,
+            on_invalid="warn",
+            **params,
+        )
+    reporting = np.isfinite(values.to_numpy(dtype=float)).sum(axis=1)
     field_name = "temperature_c"
     cube = np.asarray(ds[field_name].values)
     template = make_grid(region, resolution=resolution)
@@ -195,6 +202,12 @@ def render_batch(
         if progress:
             print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr, flush=True)
         try:
+            if not np.isfinite(cube[i]).any():
+                raise InputError(
+                    f"{reporting[i]} station(s) reported; a map needs at least 3"
+                    if reporting[i] < 3
+                    else "no surface could be interpolated"
+                )
             grid = template.copy(values=_orient(cube[i], ds, template))
             bands = contour_bands(grid, edges)
             lines = contour_lines(grid, bands_levels(bands))

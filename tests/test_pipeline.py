@@ -127,3 +127,40 @@ def test_render_batch_refuses_missing_parent(tmp_path):
     table = _month(tmp_path, "2020-08", 2)
     with pytest.raises(OutputError, match="parent folder does not exist"):
         kwxmap.render_batch(table, tmp_path / "a" / "b", resolution=20000)
+
+
+def test_render_batch_skips_a_failed_timestamp_and_keeps_the_others(tmp_path):
+    daily = pd.read_csv(DAILY)
+    days = sorted(daily["time"].unique())[:3]
+    table = daily[daily["time"].isin(days)].rename(
+        columns={"stn_id": "station_id", "temp_c": "temperature_c"}
+    )[["time", "station_id", "temperature_c"]]
+    # on the middle day only two stations reported
+    table = pd.concat([table[table["time"] != days[1]], table[table["time"] == days[1]].head(2)])
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    result = kwxmap.render_batch(path, tmp_path / "out", resolution=20000, tiles=None)
+    assert [p.name for p in result.maps] == [f"{days[0]}.html", f"{days[2]}.html"]
+    assert len(result.failed) == 1
+    when, why = result.failed[0]
+    assert when.startswith(days[1]) and "2 station(s) reported" in why
+    index = result.index.read_text(encoding="utf-8")
+    assert "Skipped" in index and days[1] in index
+
+
+def test_cli_batch_subprocess_animate(tmp_path):
+    import subprocess
+    import sys
+
+    path = _month(tmp_path, "2020-12", 3)
+    out = tmp_path / "anim"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "batch", str(path), "-o", str(out), "--animate",
+         "--resolution", "20000", "--tiles", "none", "--no-progress"],
+        capture_output=True, timeout=300,
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert "1 map, 0 failed" in err  # one animated page holding the three days
+    page = (out / "animation.html").read_text(encoding="utf-8")
+    assert page.count("2020-12-0") >= 3

@@ -521,6 +521,7 @@ class _Engine:
         out = np.full((t, shape[0] * shape[1]), np.nan, dtype=dtype)
         rates = None
         reduced = v
+        flagged = np.zeros(0, dtype=int)
         if self.elevation == "lapse":
             reduced = v + self.lapse_rate * self.elev / 1000.0
         elif self.elevation == "fit":
@@ -530,8 +531,6 @@ class _Engine:
                 self._invalid(bad, first, "no lapse rate can be fitted")
             reduced = v + rates[:, None] * self.elev / 1000.0
             flagged = bad
-        else:
-            flagged = np.zeros(0, dtype=int)
         finite = np.isfinite(reduced)
         if t == 0:
             return out.reshape(t, *shape), rates
