@@ -185,7 +185,12 @@ def _named_region(key: str, epsg: int) -> BaseGeometry:
     crs = pyproj.CRS.from_epsg(epsg)
     records = _province_records()
     if key == "south-korea":
-        geom = shapely.union_all([r[4] for r in records])
+        # the provinces share their borders (a polygon coverage): the coverage
+        # union is ~10x faster than a general union; fall back if it is not valid
+        parts = [r[4] for r in records]
+        geom = shapely.coverage_union_all(parts)
+        if not shapely.is_valid(geom):
+            geom = shapely.union_all(parts)
     else:
         geom = next(r[4] for r in records if r[0] == key)
     out = _project_lonlat(geom, crs)

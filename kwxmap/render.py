@@ -223,13 +223,18 @@ def _rounded_geometries(geoms: Any, precision: int) -> list[dict[str, Any] | Non
     present = ~shapely.is_missing(geoms)
     if present.any():
         snapped = shapely.set_precision(geoms[present], 10.0 ** (-precision))
-        fixed[present] = shapely.orient_polygons(snapped, exterior_cw=False)
+        oriented = shapely.orient_polygons(snapped, exterior_cw=False)
+        # set_precision leaves multiples of 1e-p that print as 126.12345000000001;
+        # rounding them (a move of ~1e-15, no change in topology) makes GEOS
+        # print the short decimal form
+        coords = shapely.get_coordinates(oriented)
+        fixed[present] = shapely.set_coordinates(oriented, np.round(coords, precision))
     out: list[dict[str, Any] | None] = []
     for geom, text in zip(fixed, shapely.to_geojson(fixed), strict=True):
         if text is None or geom is None or shapely.is_empty(geom):
             out.append(None)
         else:
-            out.append(json.loads(text, parse_float=lambda t: round(float(t), precision)))
+            out.append(json.loads(text))
     return out
 
 
