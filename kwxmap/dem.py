@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pyproj
-from scipy.interpolate import RegularGridInterpolator
+from scipy import ndimage
 
 from ._data import data_path
 from .errors import DataError, KwxmapWarning
@@ -83,22 +83,17 @@ class DEM:
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
         ny, nx = self.values.shape
-        lons = self.west + self.dlon * (np.arange(nx) + 0.5)
-        lats = self.north - self.dlat * (np.arange(ny) + 0.5)
-        interp = RegularGridInterpolator(
-            (lats[::-1], lons),
-            self.values[::-1],
-            method="linear",
-            bounds_error=False,
-            fill_value=None,
-        )
         w, s, e, n = self.bounds
         inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
         out = np.full(lon.shape, np.nan)
         if inside.any():
-            lo = np.clip(lon[inside], lons[0], lons[-1])
-            la = np.clip(lat[inside], lats[-1], lats[0])
-            out[inside] = interp(np.column_stack([la, lo]))
+            # fractional (row, col) of cell centres; beyond the outer centres the
+            # edge value holds (bilinear inside, constant in the half cell at the rim)
+            row = np.clip((self.north - lat[inside]) / self.dlat - 0.5, 0, ny - 1)
+            col = np.clip((lon[inside] - self.west) / self.dlon - 0.5, 0, nx - 1)
+            out[inside] = ndimage.map_coordinates(
+                np.asarray(self.values, dtype=np.float64), [row, col], order=1, mode="nearest"
+            )
         return out
 
 

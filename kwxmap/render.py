@@ -23,6 +23,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,26 +217,34 @@ def _station_tooltip(row: pd.Series, value: str, cv_column: str) -> str:
     return "<br>".join(lines)
 
 
-def _rounded_geometries(geoms: Any, precision: int) -> list[dict[str, Any] | None]:
-    """GeoJSON geometry dicts, snapped to ``precision`` decimals, right-hand rule."""
+def _rounded_geometry_texts(geoms: Any, precision: int) -> list[str | None]:
+    """GeoJSON geometry texts, snapped to ``precision`` decimals, right-hand rule."""
     geoms = np.asarray(geoms, dtype=object)
     fixed = geoms.copy()
     present = ~shapely.is_missing(geoms)
     if present.any():
         snapped = shapely.set_precision(geoms[present], 10.0 ** (-precision))
         oriented = shapely.orient_polygons(snapped, exterior_cw=False)
-        # set_precision leaves multiples of 1e-p that print as 126.12345000000001;
-        # rounding them (a move of ~1e-15, no change in topology) makes GEOS
-        # print the short decimal form
-        coords = shapely.get_coordinates(oriented)
-        fixed[present] = shapely.set_coordinates(oriented, np.round(coords, precision))
-    out: list[dict[str, Any] | None] = []
-    for geom, text in zip(fixed, shapely.to_geojson(fixed), strict=True):
-        if text is None or geom is None or shapely.is_empty(geom):
-            out.append(None)
-        else:
-            out.append(json.loads(text))
-    return out
+        fixed[present] = oriented
+    empty = shapely.is_empty(fixed) | shapely.is_missing(fixed)
+    texts = shapely.to_geojson(fixed)
+    # GEOS prints a few snapped values in full (35.092529999999996): shorten those
+    long_number = re.compile(r"-?\d+\.\d{" + str(precision + 1) + ",}")
+
+    def shorten(match: re.Match[str]) -> str:
+        return repr(round(float(match.group()), precision))
+
+    return [
+        None if e or t is None else long_number.sub(shorten, str(t))
+        for e, t in zip(empty, texts, strict=True)
+    ]
+
+
+def _rounded_geometries(geoms: Any, precision: int) -> list[dict[str, Any] | None]:
+    """GeoJSON geometry dicts, snapped to ``precision`` decimals, right-hand rule."""
+    return [
+        None if t is None else json.loads(t) for t in _rounded_geometry_texts(geoms, precision)
+    ]
 
 
 def _geojson_dict(
@@ -852,18 +861,23 @@ def write_geojson(
         )
     if gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
-    geometries = _rounded_geometries(gdf.geometry.values, precision)
+    geometries = _rounded_geometry_texts(gdf.geometry.values, precision)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    # geometry texts come straight from GEOS; only the properties go through json
     features = [
-        {
-            "type": "Feature",
-            "properties": {str(c): _json_value(gdf[c].iloc[i]) for c in columns},
-            "geometry": geometry,
-        }
+        '{"type":"Feature","properties":'
+        + json.dumps(
+            {str(c): _json_value(gdf[c].iloc[i]) for c in columns},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
+        + ',"geometry":'
+        + ("null" if geometry is None else geometry)
+        + "}"
         for i, geometry in enumerate(geometries)
     ]
-    doc = {"type": "FeatureCollection", "features": features}
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)

@@ -28,7 +28,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import least_squares
 from scipy.spatial.distance import pdist
 
 from ..errors import InterpolationError
@@ -491,6 +490,8 @@ def fit_variogram(
         for e in (0.5, 1.0, 1.5):
             scale0 = max(gmax - gam.min(), 1e-3 * gmax) / max(lags.max(), 1.0) ** e
             starts.append([scale0, e, 0.5 * gam.min()])
+    from scipy.optimize import least_squares  # only fitting needs it (import cost ~60 ms)
+
     best = None
     for x0 in starts:
         x0 = np.clip(np.asarray(x0, dtype=np.float64), lower, upper)
