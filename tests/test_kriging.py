@@ -498,3 +498,32 @@ def test_threads_do_not_change_results(stations, neighbors):
     one = Kriging(workers=1, **params).fit(xy, values)
     two = Kriging(workers=2, **params).fit(xy, values)
     np.testing.assert_array_equal(one.predict(many), two.predict(many))
+
+
+def test_interpolate_returns_the_kriging_variance_as_a_second_grid():
+    import geopandas as gpd
+
+    import kwxmap
+
+    lon = [126.98, 129.03, 127.37, 128.65, 126.89, 127.44, 128.72]
+    lat = [37.57, 35.10, 36.37, 35.88, 35.17, 36.64, 37.68]
+    temp = [24.5, 21.0, 25.8, 26.1, 25.0, 25.4, 19.0]
+    gdf = gpd.GeoDataFrame(
+        {"temperature_c": temp}, geometry=gpd.points_from_xy(lon, lat), crs=4326
+    )
+    params = {"variogram_model": "exponential",
+              "variogram_parameters": {"psill": 4.0, "range": 150_000.0, "nugget": 0.1}}
+    grid = kwxmap.interpolate(gdf, "kriging", resolution=20_000, return_variance=True, **params)
+    var = grid.attrs["variance"]
+    assert var.shape == grid.shape and var.name == "temperature_c_variance"
+    inside = grid.mask
+    assert np.isfinite(var.values[inside]).all() and np.isnan(var.values[~inside]).all()
+    # the same numbers as the estimator's own variance at the cell centres
+    st = gdf.to_crs(5179)
+    est = Kriging(**params).fit(
+        np.column_stack([st.geometry.x, st.geometry.y]), np.asarray(temp)
+    )
+    np.testing.assert_allclose(var.values[inside], est.variance(grid.cell_xy()), rtol=1e-10)
+    assert (var.values[inside] >= 0).all()
+    with pytest.raises(InterpolationError, match="needs method='kriging'"):
+        kwxmap.interpolate(gdf, "idw", resolution=20_000, return_variance=True)

@@ -249,6 +249,7 @@ def interpolate(
     elevation: str | None = None,
     dem: Any = None,
     lapse_rate: float | None = None,
+    return_variance: bool = False,
     **params: Any,
 ) -> Grid:
     """Interpolate station values onto a regular grid over a region.
@@ -287,6 +288,11 @@ def interpolate(
         needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
     lapse_rate
         K/km for ``elevation="lapse"``.
+    return_variance
+        Kriging only: also compute the kriging variance (°C², of the
+        interpolated field before the elevation restore, which does not change
+        it) and return it as a second :class:`~kwxmap.grid.Grid` in
+        ``grid.attrs["variance"]``.
     **params
         Method parameters (e.g. ``power=``, ``k=`` for idw; ``smoothing=`` for
         spline); unknown names raise.
@@ -394,6 +400,10 @@ def interpolate(
         z_grid = grid_elevation(grid, dem=dem)[grid.mask]
 
     est = make_estimator(method, params)
+    if return_variance and not hasattr(est, "variance"):
+        raise InterpolationError(
+            f"return_variance=True needs method='kriging'; {method!r} has no variance"
+        )
     pred, rate = fit_predict(est, st, cells, z_grid, elevation=elevation, lapse_rate=rate_fixed)
     values = np.full(grid.shape, np.nan)
     values[grid.mask] = pred
@@ -422,6 +432,13 @@ def interpolate(
         attrs["lapse_rate_k_per_km"] = rate
     if elevation is None:
         attrs.pop("dem")
+    if return_variance:
+        drift = None if elevation != "drift" else np.asarray(z_grid)[:, None]
+        var = np.full(grid.shape, np.nan)
+        var[grid.mask] = est.variance(cells, drift=drift)  # type: ignore[attr-defined]
+        attrs["variance"] = grid.copy(
+            values=var, name=f"{value}_variance", attrs={"method": method, "units": "degC2"}
+        )
     return grid.copy(values=values, name=value, attrs=attrs)
 
 
