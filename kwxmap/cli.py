@@ -133,8 +133,10 @@ def _run_stations(args: argparse.Namespace) -> int:
         return 0
     # Hangul is two columns wide in a terminal: pad names by display width.
     width = max([4, *(2 * len(s.name_ko) for s in registry)])
-    lines = [f"{'id':>4}  {'name':<{width}}  {'name_en':<20} {'lon':>9} {'lat':>8} {'elev_m':>7}  "
-             f"{'network':<7} active  province"]
+    lines = [
+        f"{'id':>4}  {'name':<{width}}  {'name_en':<20} {'lon':>9} {'lat':>8} {'elev_m':>7}  "
+        f"{'network':<7} active  province"
+    ]
     for s in registry:
         name = s.name_ko + " " * max(0, width - 2 * len(s.name_ko))
         elev = "" if s.elevation_m != s.elevation_m else f"{s.elevation_m:.1f}"
@@ -202,9 +204,7 @@ def _add_map_options(p: argparse.ArgumentParser) -> None:
     where.add_argument("--bbox", metavar="W,S,E,N", help="lon/lat bounding box")
     p.add_argument("--levels", help="isotherm levels: 'a,b,c' or 'start:stop:step' (°C)")
     p.add_argument("--title", help="map title")
-    p.add_argument(
-        "--tiles", choices=["osm", "none"], default="osm", help="base map (default osm)"
-    )
+    p.add_argument("--tiles", choices=["osm", "none"], default="osm", help="base map (default osm)")
 
 
 def _region(args: argparse.Namespace) -> object:
@@ -232,6 +232,28 @@ def _levels(text: str | None) -> str | list[float] | None:
 
 def _elevation(args: argparse.Namespace) -> str | None:
     return None if args.elevation == "none" else args.elevation
+
+
+def _map_options(args: argparse.Namespace) -> dict[str, object]:
+    """Keyword arguments shared by ``snapshot`` and ``render_batch``.
+
+    The command line is lenient where the library is strict: malformed lines
+    are warned about and skipped, implausible values blanked with a warning.
+    """
+    return dict(
+        region=_region(args),
+        method=args.method,
+        resolution=args.resolution,
+        elevation=_elevation(args),
+        dem=args.dem,
+        levels=_levels(args.levels),
+        title=args.title,
+        tiles=None if args.tiles == "none" else "OpenStreetMap",
+        encoding=args.encoding,
+        on_unknown=args.on_unknown,
+        on_invalid="warn",
+        on_implausible="nan",
+    )
 
 
 def _add_map(sub: argparse._SubParsersAction) -> None:
@@ -267,29 +289,11 @@ def _run_map(args: argparse.Namespace) -> int:
     if args.geojson_dir is not None:
         folder = Path(args.geojson_dir)
         if not folder.is_dir():
-            raise OutputError(
-                f"--geojson-dir {args.geojson_dir!r} does not exist; create it first"
-            )
+            raise OutputError(f"--geojson-dir {args.geojson_dir!r} does not exist; create it first")
         for name in ("bands.geojson", "isolines.geojson", "stations.geojson"):
             check_writable(folder / name)
     source = _read_input(args.input)
-    snap = snapshot(
-        source,
-        region=_region(args),
-        method=args.method,
-        resolution=args.resolution,
-        elevation=_elevation(args),
-        dem=args.dem,
-        levels=_levels(args.levels),
-        as_of=args.as_of,
-        title=args.title,
-        tiles=None if args.tiles == "none" else "OpenStreetMap",
-        cv=args.cv,
-        encoding=args.encoding,
-        on_unknown=args.on_unknown,
-        on_invalid="warn",
-        on_implausible="nan",
-    )
+    snap = snapshot(source, as_of=args.as_of, cv=args.cv, **_map_options(args))
     written = []
     if args.geojson_dir is not None:
         written += write_layers(snap, Path(args.geojson_dir))
@@ -365,15 +369,22 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("table", metavar="TABLE", help="a table with a time column; '-' for stdin")
     p.add_argument(
-        "-o", "--output", required=True, metavar="OUTDIR",
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUTDIR",
         help="output folder (created if its parent exists)",
     )
     _add_surface_options(p, default_method=DEFAULT_METHOD)
     _add_map_options(p)
     p.add_argument("--animate", action="store_true", help="one HTML with a time slider")
     p.add_argument("--netcdf", action="store_true", help="also write grids.nc (needs xarray)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar (default: on when stderr is a terminal)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: on when stderr is a terminal)",
+    )
     p.set_defaults(run=_run_batch)
 
 
@@ -383,24 +394,15 @@ def _run_batch(args: argparse.Namespace) -> int:
     result = render_batch(
         _read_input(args.table),
         args.output,
-        method=args.method,
-        resolution=args.resolution,
-        region=_region(args),
-        elevation=_elevation(args),
-        dem=args.dem,
-        levels=_levels(args.levels),
-        title=args.title,
-        tiles=None if args.tiles == "none" else "OpenStreetMap",
         animate=args.animate,
         netcdf=args.netcdf,
-        encoding=args.encoding,
-        on_unknown=args.on_unknown,
-        on_invalid="warn",
-        on_implausible="nan",
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
+        **_map_options(args),
     )
+    if not result.maps:
+        raise InputError(f"no timestamp could be rendered: {result.summary()}")
     print(result.summary(), file=sys.stderr)
-    return 0 if result.maps else 1
+    return 0
 
 
 def _add_parse(sub: argparse._SubParsersAction) -> None:
@@ -437,8 +439,19 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:
 
 
 _PARSE_FORMATS = {".csv": "csv", ".json": "json", ".geojson": "geojson"}
-_PARSE_COLUMNS = ["station_id", "station_name", "condition", "condition_en", "temperature_c",
-                  "lon", "lat", "name_ko", "name_en", "elevation_m", "line"]
+_PARSE_COLUMNS = [
+    "station_id",
+    "station_name",
+    "condition",
+    "condition_en",
+    "temperature_c",
+    "lon",
+    "lat",
+    "name_ko",
+    "name_en",
+    "elevation_m",
+    "line",
+]
 
 
 def _run_parse(args: argparse.Namespace) -> int:
@@ -459,9 +472,7 @@ def _run_parse(args: argparse.Namespace) -> int:
     fmt = fmt or "csv"
     if args.output is not None:
         check_writable(args.output)
-    readings = parse_readings(
-        _read_input(args.input), encoding=args.encoding, on_invalid="warn"
-    )
+    readings = parse_readings(_read_input(args.input), encoding=args.encoding, on_invalid="warn")
     gdf = join_readings(
         readings,
         as_of=args.as_of,
@@ -518,8 +529,8 @@ def _json_default(value: object) -> object:
 
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_stations,
-    _add_map,
-    _add_cv,
-    _add_batch,
     _add_parse,
+    _add_cv,
+    _add_map,
+    _add_batch,
 ]

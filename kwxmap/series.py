@@ -79,9 +79,7 @@ def _output_folder(directory: str | os.PathLike[str]) -> Path:
         raise OutputError(f"output {str(folder)!r} exists and is not a folder")
     if not folder.exists():
         if not folder.parent.is_dir():
-            raise OutputError(
-                f"cannot create {str(folder)!r}: its parent folder does not exist"
-            )
+            raise OutputError(f"cannot create {str(folder)!r}: its parent folder does not exist")
         try:
             folder.mkdir()
         except OSError as exc:
@@ -248,9 +246,7 @@ def _orient(values: np.ndarray, ds: Any, template: Any) -> np.ndarray:
     if y.size > 1 and y[0] > y[-1]:
         values = values[::-1]
     if values.shape != template.shape:
-        raise InputError(
-            f"interpolated grid has shape {values.shape}, expected {template.shape}"
-        )
+        raise InputError(f"interpolated grid has shape {values.shape}, expected {template.shape}")
     return values
 
 
@@ -271,7 +267,7 @@ def _write_index(
             continue
         at_t = joined.loc[joined["time"] == t, "temperature_c"]
         rows.append(
-            "<tr><td><a href=\"{href}\">{label}</a></td><td>{n}</td>"
+            '<tr><td><a href="{href}">{label}</a></td><td>{n}</td>'
             "<td>{lo:.1f}</td><td>{hi:.1f}</td></tr>".format(
                 href=html.escape(path.name, quote=True),
                 label=html.escape(t.isoformat(sep=" ", timespec="minutes")),
@@ -280,9 +276,7 @@ def _write_index(
                 hi=float(at_t.max()),
             )
         )
-    skipped = "".join(
-        f"<li>{html.escape(t)}: {html.escape(msg)}</li>" for t, msg in failed
-    )
+    skipped = "".join(f"<li>{html.escape(t)}: {html.escape(msg)}</li>" for t, msg in failed)
     page = f"""<!DOCTYPE html>
 <html lang="ko"><head><meta charset="utf-8"><title>{heading}</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:right}}</style>
