@@ -409,3 +409,23 @@ def test_refit_replaces_state(synthetic, name):
     fresh = METHODS[name]().fit(xy[:40], v[:40])
     assert est.weights(pts[:5]).shape == (5, 40)
     np.testing.assert_allclose(est.predict(pts), fresh.predict(pts), equal_nan=True)
+
+
+@pytest.mark.parametrize("cls", ["barnes", "cressman"])
+def test_radius_methods_dense_and_kdtree_paths_agree(cls):
+    """The all-pairs path (small networks) and the KD-tree path (dense networks) agree."""
+    from kwxmap.interpolate import METHODS
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 300e3, size=(60, 2))
+    values = rng.normal(10, 3, size=60)
+    targets = np.vstack([rng.uniform(-50e3, 350e3, size=(3000, 2)), xy[:5]])
+    est = METHODS[cls](search_radius=60e3).fit(xy, values)
+    results = {}
+    for dense in (True, False):
+        est.dense_ = dense
+        results[dense] = (est.predict(targets), est.weights(targets).toarray(),
+                          est._loo_weights().toarray())
+    for a, b in zip(results[True], results[False], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert np.isnan(results[True][0]).any() and np.isfinite(results[True][0]).any()

@@ -11,8 +11,10 @@ and :func:`metpy.interpolate.interpolate_to_points` exactly:
 - Cressman: ``w = (r**2 - d**2) / (r**2 + d**2)``;
 - default search radius ``r = 5 * spacing``.
 
-The weights are computed in vectorised chunks (no Python loop over points),
-which is what makes these much faster than MetPy on a national grid.
+The in-range (point, station) pairs come from one KD-tree search per chunk of
+points and the weighted means from ``numpy.bincount`` (no Python loop over
+points), which is what makes these much faster than MetPy on a national grid,
+also for dense networks where each point sees a small share of the stations.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from ._base import Interpolator, check_number, register
 
 __all__ = ["Barnes", "Cressman", "average_spacing"]
 
-_CHUNK = 1 << 17  # point x station pairs per chunk (~1 MB of float64)
+_POINTS = 1 << 16  # points per KD-tree search (bounds the memory of the pair lists)
+_CHUNK = 1 << 17  # point x station pairs per dense chunk (~1 MB of float64)
+#: Above this share of the network in range, compute all pairs densely.
+_DENSE_SHARE = 0.25
 
 
 def average_spacing(xy: np.ndarray) -> float:
@@ -51,13 +56,20 @@ class _RadiusWeights(Interpolator):
         self.spacing_ = average_spacing(self.xy_)
         r = self.search_radius
         self.search_radius_ = 5.0 * self.spacing_ if r is None else float(r)
+        # Share of the network within the radius of a station: when a point
+        # sees a large share, all point x station distances from one matrix
+        # product are cheaper than a KD-tree search for the pairs in range.
+        seen = cKDTree(self.xy_).query_ball_point(
+            self.xy_, self.search_radius_, return_length=True
+        )
+        self.dense_ = bool(np.mean(seen) > _DENSE_SHARE * len(self.xy_))
 
     def _raw(self, d2: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         """Unnormalised weights from squared distances (may work in place)."""
         raise NotImplementedError
 
-    def _chunks(self, xy: np.ndarray, exclude_self: bool = False):
-        """Yield ``(start, w, total, ok)`` per chunk of points.
+    def _dense(self, xy: np.ndarray, exclude_self: bool = False):
+        """Yield ``(start, w, total, ok)`` per chunk of points, all pairs at once.
 
         ``w`` holds unnormalised weights (0 out of range), ``total`` their row
         sums and ``ok`` whether a row has ``min_neighbors`` stations in range.
@@ -86,24 +98,63 @@ class _RadiusWeights(Interpolator):
             ok = inside.sum(axis=1) >= self.min_neighbors
             yield start, w, total, ok
 
+    def _pairs(self, xy: np.ndarray, exclude_self: bool = False):
+        """Yield ``(start, n, i, j, w, total, ok)`` per chunk of points.
+
+        Only the (point ``i``, station ``j``) pairs within the search radius
+        are formed, by a KD-tree search, so the cost grows with the number of
+        stations in range rather than with the size of the network. ``w`` are
+        the unnormalised weights of those pairs, ``total`` their sum per point
+        and ``ok`` whether a point has ``min_neighbors`` stations in range.
+        """
+        tree = cKDTree(self.xy_)
+        for start in range(0, len(xy), _POINTS):
+            p = xy[start : start + _POINTS]
+            pairs = cKDTree(p).sparse_distance_matrix(
+                tree, self.search_radius_, output_type="ndarray"
+            )
+            i, j, d = pairs["i"], pairs["j"], pairs["v"]
+            if exclude_self:
+                keep = i + start != j
+                i, j, d = i[keep], j[keep], d[keep]
+            w = self._raw(d * d)
+            total = np.bincount(i, w, minlength=len(p))
+            ok = np.bincount(i, minlength=len(p)) >= self.min_neighbors
+            yield start, len(p), i, j, w, total, ok
+
     def _predict(self, xy: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
         out = np.empty(len(xy))
-        for start, w, total, ok in self._chunks(xy):
+        if self.dense_:
+            for start, w, total, ok in self._dense(xy):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    out[start : start + len(w)] = np.where(ok, (w @ self.values_) / total, np.nan)
+            return out
+        for start, n, i, j, w, total, ok in self._pairs(xy):
+            num = np.bincount(i, w * self.values_[j], minlength=n)
             with np.errstate(invalid="ignore", divide="ignore"):
-                out[start : start + len(w)] = np.where(ok, (w @ self.values_) / total, np.nan)
+                out[start : start + n] = np.where(ok, num / total, np.nan)
         return out
 
-    def _normalised(self, xy: np.ndarray, exclude_self: bool = False):
-        for _, w, total, ok in self._chunks(xy, exclude_self):
-            with np.errstate(invalid="ignore", divide="ignore"):
-                w /= total[:, None]
-            w[~ok] = np.nan
-            yield w
-
     def _sparse(self, xy: np.ndarray, exclude_self: bool = False) -> sp.csr_matrix:
-        blocks = [sp.csr_matrix(w) for w in self._normalised(xy, exclude_self)]
-        n = self.xy_.shape[0]
-        return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n))
+        n_st = self.xy_.shape[0]
+        blocks = []
+        if self.dense_:
+            for _, w, total, ok in self._dense(xy, exclude_self):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    w /= total[:, None]
+                w[~ok] = np.nan
+                blocks.append(sp.csr_matrix(w))
+            return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n_st))
+        for _, n, i, j, w, total, ok in self._pairs(xy, exclude_self):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                w = w / total[i]
+            block = sp.csr_matrix((w, (i, j)), shape=(n, n_st))
+            if not ok.all():  # too few stations in range: the whole row is NaN
+                block = block.tolil()
+                block[np.flatnonzero(~ok)] = np.nan
+                block = block.tocsr()
+            blocks.append(block)
+        return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n_st))
 
     def _weights(self, xy: np.ndarray, drift: np.ndarray | None) -> sp.csr_matrix:
         return self._sparse(xy)
