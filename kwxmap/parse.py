@@ -563,6 +563,10 @@ _HEADER_ALIASES = {
 }
 
 
+# Ids are stored as Int64; KMA numbers have at most a few digits.
+_MAX_STATION_ID = 2**63 - 1
+
+
 def _header_key(cell: str) -> str:
     cell = unicodedata.normalize("NFC", cell).strip().strip('"').strip()
     return _CELSIUS.sub("℃", cell).lower().replace(" ", "")
@@ -625,7 +629,7 @@ def _parse_table(
         if not name and not sid:
             invalid.append(_Invalid(lineno, raw, "no station id or name"))
             continue
-        if sid and not sid.isdigit():
+        if sid and not sid.isdecimal():  # isdigit() also takes "²", which int() rejects
             try:
                 sid_value = float(sid)
             except ValueError:
@@ -634,6 +638,10 @@ def _parse_table(
                 invalid.append(_Invalid(lineno, raw, f"station id {sid!r} is not a number"))
                 continue
             sid = str(int(sid_value))
+        if sid and int(sid) > _MAX_STATION_ID:
+            why = f"station id {sid!r} is too large for a KMA station number"
+            invalid.append(_Invalid(lineno, raw, why))
+            continue
         value = _value(cell("temperature_c")) if cell("temperature_c") else math.nan
         if cell("temperature_c").lower() in ("nan", "na", "n/a", "null", "none"):
             value = math.nan

@@ -582,6 +582,23 @@ def test_invalid_table_id_and_time():
         parse_readings("time,station_id,temperature_c\n2024-01-01,108,1\nyesterday,108,2\n")
 
 
+@pytest.mark.parametrize(
+    ("sid", "why"),
+    [
+        ("99999999999999999999999", "station id '99999999999999999999999' is too large"),
+        ("1e20", "station id '100000000000000000000' is too large"),
+        ("²", "station id '²' is not a number"),
+    ],
+)
+def test_table_station_id_out_of_range_is_an_invalid_row(sid, why):
+    text = f"station_id,temperature_c\n108,1.0\n{sid},2.0\n"
+    with pytest.raises(ParseError, match=r"line 3: " + re.escape(why)):
+        parse_readings(text)
+    with pytest.warns(KwxmapWarning, match="line 3"):
+        df = parse_readings(text, on_invalid="warn")
+    assert df["station_id"].tolist() == [108]
+
+
 # --- properties -------------------------------------------------------------------------------
 
 READING_BITS = st.sampled_from(
