@@ -23,6 +23,8 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
+from .errors import InputError
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .grid import Grid
 
@@ -65,8 +67,9 @@ def resolve_levels(
 
     Raises
     ------
-    ValueError
-        When the specification cannot be read or gives fewer than two edges.
+    InputError
+        When the specification cannot be read or gives fewer than two edges
+        (a :class:`ValueError`, so ``except ValueError`` keeps working).
 
     Examples
     --------
@@ -84,13 +87,13 @@ def resolve_levels(
     if isinstance(levels, str):
         match = _RANGE_RE.match(levels)
         if not match:
-            raise ValueError(
+            raise InputError(
                 f"levels {levels!r} not understood; use 'nice', a list of numbers, "
                 "or 'start:stop:step' such as '-20:40:2'"
             )
         start, stop, step = (float(match[k]) for k in ("start", "stop", "step"))
         if step <= 0 or stop <= start:
-            raise ValueError(
+            raise InputError(
                 f"levels {levels!r} need start < stop and a positive step, e.g. '-20:40:2'"
             )
         count = math.floor((stop - start) / step + 1e-9)
@@ -99,22 +102,22 @@ def resolve_levels(
         try:
             out = np.asarray(levels, dtype=float)
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            raise InputError(
                 f"levels {levels!r} must be numbers; use e.g. [20, 22, 24] or '20:30:2'"
             ) from exc
         out = out.ravel()
     if out.size < 2:
-        raise ValueError(f"levels {levels!r} give fewer than two edges; need at least two")
+        raise InputError(f"levels {levels!r} give fewer than two edges; need at least two")
     if not np.all(np.isfinite(out)):
-        raise ValueError(f"levels {levels!r} contain NaN or infinity; give finite numbers")
+        raise InputError(f"levels {levels!r} contain NaN or infinity; give finite numbers")
     if np.any(np.diff(out) <= 0):
-        raise ValueError(f"levels {levels!r} must be strictly increasing; sort them")
+        raise InputError(f"levels {levels!r} must be strictly increasing; sort them")
     return out
 
 
 def _nice_levels(vmin: float, vmax: float) -> np.ndarray:
     if not (np.isfinite(vmin) and np.isfinite(vmax)):
-        raise ValueError(
+        raise InputError(
             f"cannot choose levels for the data range {vmin!r}..{vmax!r}; "
             "the grid has no finite values"
         )
@@ -156,12 +159,12 @@ def _check_grid(grid: Any) -> None:
             )
     values = np.asarray(grid.values)
     if values.shape != (len(grid.y), len(grid.x)):
-        raise ValueError(
+        raise InputError(
             f"grid values have shape {values.shape!r} but x, y give "
             f"{(len(grid.y), len(grid.x))!r}; build the grid with Grid.copy(values=...)"
         )
     if len(grid.x) < 2 or len(grid.y) < 2:
-        raise ValueError(
+        raise InputError(
             f"grid of shape {values.shape!r} is too small to contour; use a finer resolution"
         )
 
@@ -178,7 +181,7 @@ def _filled_field(grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = np.asarray(grid.values, dtype=float)
     finite = np.isfinite(values)
     if not finite.any():
-        raise ValueError(
+        raise InputError(
             "the grid has no finite values to contour; interpolate readings onto it first"
         )
     mask = getattr(grid, "mask", None)
@@ -200,7 +203,7 @@ def _data_range(grid: Grid) -> tuple[float, float]:
     values = np.asarray(grid.values, dtype=float)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        raise ValueError(
+        raise InputError(
             "the grid has no finite values to contour; interpolate readings onto it first"
         )
     return float(finite.min()), float(finite.max())
@@ -295,8 +298,8 @@ def contour_bands(
 
     Raises
     ------
-    ValueError
-        For bad levels or a grid without finite values.
+    InputError
+        For bad levels or a grid without finite values (a :class:`ValueError`).
 
     Examples
     --------
@@ -338,7 +341,7 @@ def contour_bands(
     if simplify and len(geoms):
         tol = 0.5 * float(grid.resolution) if simplify is True else float(simplify)
         if tol < 0:
-            raise ValueError(f"simplify={simplify!r} must be a tolerance >= 0 in metres")
+            raise InputError(f"simplify={simplify!r} must be a tolerance >= 0 in metres")
         # Only the isotherm edges are simplified; the coast stays exact.
         geoms_arr = shapely.coverage_simplify(geoms_arr, tol, simplify_boundary=False)
         geoms_arr = np.array([_polygonal(g) for g in geoms_arr], dtype=object)

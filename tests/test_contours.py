@@ -9,6 +9,7 @@ import pytest
 import shapely
 
 from kwxmap.contours import contour_bands, contour_lines, resolve_levels
+from kwxmap.errors import InputError
 from kwxmap.grid import make_grid
 
 
@@ -77,12 +78,13 @@ def test_level_forms_agree():
     ],
 )
 def test_bad_levels_are_rejected(levels, match):
-    with pytest.raises(ValueError, match=match):
+    # InputError (a ValueError): the CLI prints it as one line instead of a traceback
+    with pytest.raises(InputError, match=match):
         resolve_levels(levels, 0.0, 10.0)
 
 
 def test_bad_grids_are_rejected(jeju):
-    with pytest.raises(ValueError, match="no finite values"):
+    with pytest.raises(InputError, match="no finite values"):
         contour_bands(jeju)
     with pytest.raises(TypeError, match="expected a kwxmap Grid"):
         contour_bands(np.zeros((3, 3)))
