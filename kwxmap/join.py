@@ -246,7 +246,7 @@ def join_readings(
     lines = list(range(1, n + 1))
     if "line" in df:
         given = pd.to_numeric(df["line"], errors="coerce").tolist()
-        lines = [int(g) if g == g else i for g, i in zip(given, lines, strict=True)]
+        lines = [int(g) if math.isfinite(g) else i for g, i in zip(given, lines, strict=True)]
     ids: list[int | None] = [None] * n
     if "station_id" in df:
         for i, value in enumerate(df["station_id"].tolist()):
@@ -254,7 +254,9 @@ def join_readings(
                 continue
             try:
                 ids[i] = int(str(value).strip()) if isinstance(value, str) else int(value)
-            except (TypeError, ValueError):
+                if not isinstance(value, str) and ids[i] != value:  # 108.7 is not 108
+                    raise ValueError(value)
+            except (TypeError, ValueError, OverflowError):
                 raise JoinError(
                     f"line {lines[i]}: station_id {value!r} is not a KMA station number"
                 ) from None
@@ -397,7 +399,20 @@ def join_readings(
     gdf["temperature_c"] = gdf["temperature_c"].astype("float64")
     gdf["line"] = gdf["line"].astype("int64")
     if has_time:
-        gdf["time"] = pd.to_datetime(gdf["time"])
+        try:
+            gdf["time"] = pd.to_datetime(gdf["time"])
+        except (TypeError, ValueError):
+            for value, line in zip(gdf["time"], gdf["line"], strict=True):
+                try:
+                    pd.Timestamp(value)
+                except (TypeError, ValueError):
+                    raise JoinError(
+                        f"line {line}: time {value!r} is not a date; give 'YYYY-MM-DD HH:MM'"
+                    ) from None
+            raise JoinError(
+                "the time column mixes times with and without a time zone (or several "
+                "zones); give every time in one zone, or none"
+            ) from None
     report.n_joined = len(gdf)
     gdf.attrs["join_report"] = report
     return gdf

@@ -261,6 +261,31 @@ def test_user_frames_with_ids():
         join_readings(named)
 
 
+@pytest.mark.parametrize("sid", [108.7, math.inf, -math.inf])
+def test_user_frame_id_that_is_not_a_whole_number(sid):
+    frame = pd.DataFrame({"station_id": [sid], "temperature_c": [1.0]})
+    with pytest.raises(JoinError, match=r"line 1: station_id .* is not a KMA station number"):
+        join_readings(frame)
+
+
+def test_user_frame_line_that_is_not_finite_falls_back_to_the_row():
+    frame = pd.DataFrame({"station_id": [108], "temperature_c": [1.0], "line": [math.inf]})
+    assert join_readings(frame)["line"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    ("times", "match"),
+    [
+        (["2024-01-01 00:00", "yesterday"], r"line 2: time 'yesterday' is not a date"),
+        (["2024-01-01T00:00+09:00", "2024-01-01T00:00"], r"mixes times with and without"),
+    ],
+)
+def test_user_frame_times_that_are_not_dates(times, match):
+    frame = pd.DataFrame({"station_id": [108, 105], "temperature_c": [1.0, 2.0], "time": times})
+    with pytest.raises(JoinError, match=match):
+        join_readings(frame)
+
+
 def test_daily_table_joins_every_row():
     path = ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"
     readings = parse_readings(path)
