@@ -17,6 +17,7 @@ from kwxmap import (
     InterpolationError,
     KwxmapWarning,
     RegionError,
+    contour_bands,
     interpolate,
     load_stations,
 )
@@ -309,6 +310,16 @@ def test_constant_field_via_interpolate(day_gdf):
     for name in ["idw", "spline", "nearest"]:
         g = interpolate(gdf, name, resolution=25_000)
         np.testing.assert_allclose(g.values[g.mask], 12.5, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["idw", "nearest", "barnes", "cressman"])
+def test_uniform_reading_maps_to_one_band(name):
+    # weighted means of 5.0 came out as 4.999999999999999 / 5.000000000000001,
+    # and the map got a second, sliver "5–6 °C" band
+    lonlat = [(127.0, 37.5), (127.5, 36.5), (126.9, 35.2), (128.7, 37.7), (128.0, 36.0)]
+    g = interpolate(_gdf(lonlat, [5.0] * 5), name, resolution=20_000, region="충북")
+    assert (g.values[g.mask] == 5.0).all()
+    assert contour_bands(g)["label"].tolist() == ["4–5 °C"]
 
 
 def test_nan_readings_dropped_and_counted(day_gdf):

@@ -124,16 +124,19 @@ class _RadiusWeights(Interpolator):
 
     def _predict(self, xy: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
         out = np.empty(len(xy))
+        # The normalised weights sum to 1 only up to rounding: keep the field within
+        # the station range, so a uniform reading maps to exactly that value.
+        lo, hi = self.values_.min(), self.values_.max()
         if self.dense_:
             for start, w, total, ok in self._dense(xy):
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out[start : start + len(w)] = np.where(ok, (w @ self.values_) / total, np.nan)
-            return out
+            return np.clip(out, lo, hi, out=out)
         for start, n, i, j, w, total, ok in self._pairs(xy):
             num = np.bincount(i, w * self.values_[j], minlength=n)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[start : start + n] = np.where(ok, num / total, np.nan)
-        return out
+        return np.clip(out, lo, hi, out=out)
 
     def _sparse(self, xy: np.ndarray, exclude_self: bool = False) -> sp.csr_matrix:
         n_st = self.xy_.shape[0]

@@ -95,6 +95,12 @@ class IDW(Interpolator):
     def _weights(self, xy: np.ndarray, drift: np.ndarray | None) -> sp.csr_matrix:
         return self._sparse(*self._neighbours(xy))
 
+    def _predict(self, xy: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
+        # The weights sum to 1 only up to rounding: keep the field within the station
+        # range, so a uniform reading maps to exactly that value (one isotherm band).
+        out = super()._predict(xy, drift)
+        return np.clip(out, self.values_.min(), self.values_.max(), out=out)
+
     def _loo_weights(self) -> sp.csr_matrix:
         """Leave-one-out weights: row i uses the stations other than i."""
         return self._sparse(*self._neighbours(self.xy_, exclude_self=True))
