@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import html
 import io
 import math
@@ -606,6 +607,36 @@ def _rows(reader: Any) -> Iterable[list[str]]:
         ) from None
 
 
+# KMA tables print Korea Standard Time; a time with a zone is converted to it.
+_KST = datetime.timezone(datetime.timedelta(hours=9))
+
+
+def _one_time(stamp: str) -> pd.Timestamp:
+    for fmt in ("ISO8601", "mixed"):
+        try:
+            t = pd.Timestamp(pd.to_datetime(stamp, format=fmt))
+        except (ValueError, OverflowError):
+            continue
+        return t.tz_convert(_KST).tz_localize(None) if t.tzinfo is not None else t
+    return pd.NaT
+
+
+def _parse_times(stamps: pd.Series) -> pd.Series:
+    """Parse printed times to naive datetimes (KST wall time); NaT where unreadable."""
+    try:
+        parsed = pd.to_datetime(stamps, errors="coerce", format="ISO8601")
+        if parsed.isna().any():
+            retry = pd.to_datetime(stamps[parsed.isna()], errors="coerce", format="mixed")
+            parsed = parsed.where(parsed.notna(), retry)
+    except ValueError:  # pandas will not put several zones (or none and one) in one column
+        unique = pd.unique(stamps)
+        lookup = dict(zip(unique, map(_one_time, unique), strict=True))
+        return pd.to_datetime(stamps.map(lookup))
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert(_KST).dt.tz_localize(None)
+    return parsed
+
+
 def _parse_table(
     text: str, sep: str, cols: dict[str, int]
 ) -> tuple[pd.DataFrame, list[_Invalid]]:
@@ -663,10 +694,7 @@ def _parse_table(
     frame = pd.DataFrame.from_records(records)
     if records and "time" in cols:
         stamps = frame["time"]
-        parsed = pd.to_datetime(stamps, errors="coerce", format="ISO8601")
-        if parsed.isna().any():
-            retry = pd.to_datetime(stamps[parsed.isna()], errors="coerce", format="mixed")
-            parsed = parsed.where(parsed.notna(), retry)
+        parsed = _parse_times(stamps)
         bad = parsed.isna() & (stamps != "")
         for i in np.flatnonzero(bad.to_numpy()):
             stamp = stamps.iloc[i]
@@ -758,7 +786,8 @@ def parse_readings(
         ``temperature_c`` (float; NaN for a placeholder such as ``-``),
         ``line`` (1-based line of the input; for HTML the line of the source
         where the reading's text starts; for tables the row's line). Tables
-        that carry them add ``time`` (datetime64, naive, as printed) and
+        that carry them add ``time`` (datetime64, naive, as printed; a time
+        with a zone, such as ``+00:00``, is converted to KST) and
         ``station_id`` (Int64).
 
     Raises

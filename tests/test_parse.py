@@ -583,6 +583,24 @@ def test_invalid_table_id_and_time():
 
 
 @pytest.mark.parametrize(
+    "stamps",
+    [
+        ["2024-01-01 00:00+09:00", "2024-01-01 01:00+09:00"],  # one zone
+        ["2024-01-01 00:00+09:00", "2024-01-01 01:00"],  # a zone and none
+        ["2024-01-01T00:00+09:00", "2023-12-31T16:00Z"],  # two zones
+    ],
+)
+def test_table_times_with_a_zone_are_naive_kst(stamps):
+    rows = "".join(f"108,{i},{t}\n" for i, t in enumerate(stamps))
+    df = parse_readings(f"station_id,temperature_c,time\n{rows}")
+    assert df["time"].dt.tz is None
+    assert df["time"].tolist() == [
+        pd.Timestamp("2024-01-01 00:00"),
+        pd.Timestamp("2024-01-01 01:00"),
+    ]
+
+
+@pytest.mark.parametrize(
     ("sid", "why"),
     [
         ("99999999999999999999999", "station id '99999999999999999999999' is too large"),
