@@ -380,6 +380,14 @@ def _dup():
         (lambda g: g, {"elevation": "drift", "method": "idw"}, InterpolationError, "kriging"),
         (lambda g: g, {"dem": "x.tif"}, InterpolationError, "dem= is only used"),
         (lambda g: g, {"value": "temp"}, InterpolationError, "'temp' not in"),
+        # True/False would map as 1/0 and times as nanoseconds
+        (lambda g: g.assign(temperature_c=True), {}, InterpolationError, "dtype 'bool'"),
+        (
+            lambda g: g.assign(temperature_c=pd.Timestamp("2020-08-01")),
+            {},
+            InterpolationError,
+            "dtype 'datetime64",
+        ),
         (lambda g: g.set_crs(None, allow_override=True), {}, InterpolationError, "no CRS"),
         (
             lambda g: g.drop(columns="elevation_m"),

@@ -140,8 +140,20 @@ def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = F
             f"value column {value!r} not in the GeoDataFrame; numeric columns: "
             f"{', '.join(map(repr, numeric)) or 'none'}"
         )
+    column = gdf[value]
+    kind = column.dtype
+    if (
+        pd.api.types.is_bool_dtype(kind)
+        or pd.api.types.is_datetime64_any_dtype(kind)
+        or pd.api.types.is_timedelta64_dtype(kind)
+    ):
+        # pd.to_numeric would turn True/False into 1/0 and times into nanoseconds
+        raise InterpolationError(
+            f"value column {value!r} has dtype {str(kind)!r}, not numbers; convert it to "
+            f"numbers or pass value= with a numeric column"
+        )
     try:
-        vals = pd.to_numeric(gdf[value], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+        vals = pd.to_numeric(column, errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise InterpolationError(f"value column {value!r} is not numeric: {exc}") from exc
     geoms = gdf.geometry.to_numpy()
