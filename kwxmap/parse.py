@@ -425,9 +425,9 @@ _FAHRENHEIT = re.compile(r"℉|[°º˚]\s?F(?![A-Za-z])")
 _BULLETS = "•·‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※*-–—|,;:ㆍ/>→ "
 # Bullets that only ever mark list items: text before one is not part of the reading.
 _STRONG_BULLETS = re.compile(r".*[•·‧∙●○◦◎▶▷►▸▹◆◇■□▪▫※|ㆍ*→>\-–—]")
-_MINUS = "-−–﹣－"
+_MINUS = "-‐‑‒−–﹣－"
 _VALUE_TOKEN = re.compile(rf"(?:[{_MINUS}+]\s?)?[^\s가-힣()]*\s*$")
-_NUMBER = re.compile(rf"([{_MINUS}+]?)\s?([0-9]{{1,3}}(?:\.[0-9]+)?)")
+_NUMBER = re.compile(rf"([{_MINUS}+]?)\s?([0-9]{{1,3}}(?:\.[0-9]*)?|\.[0-9]+)")  # 25. .5
 _PLACEHOLDER = frozenset({"-", "--", "―", "—", "−", "–", "―――", "---"})
 _PLACEHOLDER_LINE = re.compile(r"^(?P<seg>.*?)\s+(?P<ph>-{1,3}|―|—|−)\s*$")
 _TAIL_OK = re.compile(r"[^가-힣A-Za-z0-9]*")
@@ -673,8 +673,10 @@ def _parse_table(
             why = f"station id {sid!r} is too large for a KMA station number"
             invalid.append(_Invalid(lineno, raw, why))
             continue
-        value = _value(cell("temperature_c")) if cell("temperature_c") else math.nan
-        if cell("temperature_c").lower() in ("nan", "na", "n/a", "null", "none"):
+        # read a cell as a widget value: full-width digits, "25.0 °C"
+        temp = _normalise_line(cell("temperature_c")).removesuffix("℃").strip()
+        value = _value(temp) if cell("temperature_c") else math.nan
+        if temp.lower() in ("nan", "na", "n/a", "null", "none"):
             value = math.nan
         if isinstance(value, str):
             invalid.append(_Invalid(lineno, raw, value))

@@ -201,6 +201,10 @@ def test_weather_word_variants_have_labels():
         ("• 맑음서울 -3.4℃", -3.4),
         ("• 맑음서울 −3.4℃", -3.4),  # U+2212
         ("• 맑음서울 –3.4℃", -3.4),  # en dash
+        ("• 맑음서울 ‐3.4℃", -3.4),  # U+2010 hyphen
+        ("• 맑음서울 ‒3.4℃", -3.4),  # U+2012 figure dash
+        ("• 맑음서울 25.℃", 25.0),
+        ("• 맑음서울 .5℃", 0.5),
         ("• 맑음서울-3.4℃", -3.4),
         ("• 맑음서울 - 3.4℃", -3.4),
         ("• 맑음서울 +3.4℃", 3.4),
@@ -554,9 +558,20 @@ def test_daily_statistics_shape_from_examples():
 
 
 @pytest.mark.parametrize(
+    ("cell", "value"),
+    [("25.0℃", 25.0), ("25.0 °C", 25.0), ("-3.5°C", -3.5), ("２５.５", 25.5), ("−0.5", -0.5)],
+)
+def test_table_temperature_cells_read_like_widget_values(cell, value):
+    df = parse_readings(f"station_name,temperature_c\n서울,{cell}\n")
+    assert df["temperature_c"].tolist() == [value]
+
+
+@pytest.mark.parametrize(
     ("row", "why"),
     [
         ("서울,abc", "temperature 'abc' is not a number"),
+        ("서울,℃", "no temperature before the unit"),
+        ("서울,77℉", "temperature '77℉' is not a number"),
         (",1.0", "no station id or name"),
     ],
 )
