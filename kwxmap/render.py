@@ -37,7 +37,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from ._atomic import atomic_path
-from .errors import OutputError
+from .errors import InputError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
@@ -142,7 +142,7 @@ def temperature_colormap(vmin: float = -30.0, vmax: float = 40.0) -> branca.colo
     """
     vmin, vmax = float(vmin), float(vmax)
     if not (math.isfinite(vmin) and math.isfinite(vmax)) or vmin >= vmax:
-        raise ValueError(
+        raise InputError(
             f"temperature range {vmin!r}..{vmax!r} is empty; give vmin < vmax in °C"
         )
     index = [t for t, _ in TEMPERATURE_ANCHORS]
@@ -267,7 +267,7 @@ def _geojson_dict(
 
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
-        raise ValueError(
+        raise InputError(
             f"{what} has no CRS; set it with .set_crs(4326) (lon/lat) before rendering"
         )
     return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
@@ -467,11 +467,11 @@ def render_map(
     True
     """
     if not 0 <= band_opacity <= 1:
-        raise ValueError(f"band_opacity={band_opacity!r} must be between 0 and 1")
+        raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
     if stations is not None:
         stations = _to_lonlat(stations, "stations")
         if value not in stations.columns:
-            raise ValueError(
+            raise InputError(
                 f"stations have no column {value!r}; pass value= with the reading column "
                 f"(have {list(stations.columns)!r})"
             )
@@ -479,13 +479,13 @@ def render_map(
         bands = _to_lonlat(bands, "bands")
         missing = {"lower", "upper"} - set(bands.columns)
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"bands lack columns {sorted(missing)!r}; make them with contour_bands()"
             )
     if lines is not None:
         lines = _to_lonlat(lines, "lines")
         if "level" not in lines.columns:
-            raise ValueError("lines lack the 'level' column; make them with contour_lines()")
+            raise InputError("lines lack the 'level' column; make them with contour_lines()")
 
     if colormap is None:
         colormap = temperature_colormap(*_value_range(stations, bands, value))
@@ -643,17 +643,17 @@ def render_animation(
     """
     frames = list(frames)
     if not frames:
-        raise ValueError("render_animation needs at least one (time, stations, bands) frame")
+        raise InputError("render_animation needs at least one (time, stations, bands) frame")
     if interval_ms <= 0:
-        raise ValueError(f"interval_ms={interval_ms!r} must be a positive number of milliseconds")
+        raise InputError(f"interval_ms={interval_ms!r} must be a positive number of milliseconds")
     if not 0 <= band_opacity <= 1:
-        raise ValueError(f"band_opacity={band_opacity!r} must be between 0 and 1")
+        raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
     prepared = []
     for i, frame in enumerate(frames):
         try:
             time, stations, bands = frame
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            raise InputError(
                 f"frame {i} is {type(frame).__name__!r}; give (time, stations, bands) tuples"
             ) from exc
         if stations is not None:
@@ -833,8 +833,9 @@ def write_geojson(
 
     Raises
     ------
-    ValueError
-        When the frame has no CRS or ``precision`` is out of range.
+    InputError
+        When the frame has no CRS or ``precision`` is out of range (a
+        :class:`ValueError`).
     OutputError
         When the file cannot be written.
 
@@ -853,9 +854,9 @@ def write_geojson(
     if isinstance(precision, bool) or not isinstance(precision, int | np.integer) or not (
         0 <= precision <= 15
     ):
-        raise ValueError(f"precision={precision!r} must be an integer number of decimals 0..15")
+        raise InputError(f"precision={precision!r} must be an integer number of decimals 0..15")
     if gdf.crs is None:
-        raise ValueError(
+        raise InputError(
             "the GeoDataFrame has no CRS; set it with .set_crs(4326) (lon/lat) or the "
             "CRS the coordinates are in"
         )

@@ -16,7 +16,7 @@ import pytest
 import shapely
 
 from kwxmap.contours import contour_bands, contour_lines
-from kwxmap.errors import OutputError
+from kwxmap.errors import InputError, OutputError
 from kwxmap.grid import make_grid
 from kwxmap.render import (
     CV_COLUMN,
@@ -89,7 +89,7 @@ def test_colormap_is_a_fixed_mapping():
 
 @pytest.mark.parametrize(("vmin", "vmax"), [(5, 5), (10, 0), (np.nan, 3)])
 def test_colormap_rejects_empty_ranges(vmin, vmax):
-    with pytest.raises(ValueError, match="vmin < vmax"):
+    with pytest.raises(InputError, match="vmin < vmax"):
         temperature_colormap(vmin, vmax)
 
 
@@ -190,12 +190,12 @@ def test_missing_reading_gets_a_grey_marker():
                     {"temperature_c": [1.0]}, geometry=[shapely.Point(0, 0)]
                 )
             },
-            ValueError,
+            InputError,
             "has no CRS",
         ),
         (
             {"stations": gpd.GeoDataFrame({"t": [1.0]}, geometry=[shapely.Point(0, 0)], crs=4326)},
-            ValueError,
+            InputError,
             "no column 'temperature_c'",
         ),
         (
@@ -205,10 +205,10 @@ def test_missing_reading_gets_a_grey_marker():
                     {"lo": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326
                 ),
             },
-            ValueError,
+            InputError,
             "make them with contour_bands",
         ),
-        ({"stations": None, "band_opacity": 2}, ValueError, "between 0 and 1"),
+        ({"stations": None, "band_opacity": 2}, InputError, "between 0 and 1"),
     ],
 )
 def test_render_map_rejects_bad_input(kwargs, exc, match):
@@ -301,13 +301,13 @@ def test_stations_geojson_keeps_korean_and_readings(tmp_path, seed_stations):
     ("precision", "match"), [(-1, "0..15"), (2.5, "integer"), (True, "integer")]
 )
 def test_geojson_rejects_bad_precision(tmp_path, seed_stations, precision, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         write_geojson(seed_stations, tmp_path / "x.geojson", precision=precision)
 
 
 def test_geojson_needs_a_crs(tmp_path):
     gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(0, 0)])
-    with pytest.raises(ValueError, match="no CRS"):
+    with pytest.raises(InputError, match="no CRS"):
         write_geojson(gdf, tmp_path / "x.geojson")
 
 
@@ -398,5 +398,5 @@ def test_animation_has_one_layer_per_frame_and_one_colormap(frames):
 def test_animation_rejects_bad_input(frames_arg, kwargs, match):
     from kwxmap.render import render_animation
 
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         render_animation(frames_arg, **kwargs)
