@@ -30,7 +30,7 @@ __all__ = [
 # Parenthesised status markers KMA appends to a name: 예 = trial period
 # (예비관측), 기 = 기상대 site, 감 = 감시 (GAW), 레 = radar, 과 = 과학관.
 _MARKERS = frozenset({"예", "기", "감", "레", "과"})
-_DROP = re.compile(r"[\s\-‐‑–—'’`.·・_]+")
+_DROP = re.compile(r"[\s\-‐‑–—'’`.·・_\u200b\u200c\u200d\u2060\ufeff\u00ad]+")  # with invisibles
 _PAREN = re.compile(r"\(([^()]*)\)")
 _BRACKETS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")", "<": "(", ">": ")"})
 _SUFFIXES = ("시", "군")
@@ -42,7 +42,8 @@ def canonical(name: str) -> str:
 
     NFKC (full-width letters, digits and parentheses become ASCII), case
     folding, other brackets read as parentheses, and whitespace, hyphens,
-    apostrophes and dots removed.
+    apostrophes, dots and invisible characters (zero-width space, soft
+    hyphen) removed.
 
     Examples
     --------

@@ -336,7 +336,7 @@ def _run_cv(args: argparse.Namespace) -> int:
 
     if args.output is not None:
         check_writable(args.output)
-    folds: str | int = int(args.folds) if args.folds.isdigit() else args.folds
+    folds: str | int = int(args.folds) if args.folds.isdecimal() else args.folds
     stations = load_joined(
         _read_input(args.input),
         encoding=args.encoding,

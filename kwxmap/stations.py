@@ -511,7 +511,7 @@ class StationRegistry:
         text = unicodedata.normalize("NFKC", name_or_id).strip()
         if not text:
             raise UnknownStationError(name_or_id)
-        if text.isdigit():
+        if text.isdecimal():
             if int(text) in self._by_id:
                 return self._by_id[int(text)]
             raise UnknownStationError(name_or_id)
@@ -736,7 +736,7 @@ def _as_id(value: object) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = unicodedata.normalize("NFKC", value).strip()
-        if text.isdigit():
+        if text.isdecimal():
             return int(text)
     return None
 

@@ -106,6 +106,13 @@ def test_cv_auto_names_the_method_it_chose(capsys):
     assert report["method"] in METHODS
 
 
+@pytest.mark.parametrize("folds", ["²", "2x"])
+def test_cv_bad_folds_is_one_error_line(folds, capsys):
+    code, _, err = run(["cv", str(WIDGET), "--folds", folds], capsys)
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("kwxmap: error: folds must be 'loo', 'block' or a number")
+
+
 # --- every way a user can get it wrong: one line on stderr, exit 1, nothing written ---
 
 

@@ -260,6 +260,8 @@ def test_a_moved_site_is_detected(reg):
         ("Gangjin", 259),
         ("Hongseong(Ye)", 177),
         ("진도군 (268)", 268),
+        ("서울\u200b", 108),  # a zero-width space copied from a web page
+        ("홍\u00ad성", 177),  # a soft hyphen
         ("가산", None),  # AWS only: unknown in the ASOS registry
     ],
 )
@@ -287,6 +289,7 @@ def test_lookup(reg, query, expected):
         ("진도", UnknownStationError, r"'진도' is ambiguous; use one of: 진도\(첨찰산\), 진도군"),
         ("Jindo", UnknownStationError, r"'Jindo' is ambiguous"),
         ("서울 (135)", UnknownStationError, r"unknown station '서울 \(135\)'"),
+        ("➀", UnknownStationError, r"unknown station '➀'"),  # a digit int() rejects
     ],
 )
 def test_lookup_bad_inputs(reg, query, error, match):
@@ -312,6 +315,8 @@ def test_get_takes_ids_only(reg):
         reg.get(7)
     with pytest.raises(TypeError, match="'추풍령' is not an int"):
         reg.get("추풍령")
+    with pytest.raises(TypeError, match="'➀' is not an int"):
+        reg.get("➀")
 
 
 def test_contains(reg):
