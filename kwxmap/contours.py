@@ -34,6 +34,8 @@ __all__ = ["contour_bands", "contour_lines", "resolve_levels"]
 NICE_STEPS = (1.0, 2.0, 5.0, 10.0, 20.0)
 #: Largest number of bands the default levels produce.
 MAX_BANDS = 25
+#: Most edges a ``"start:stop:step"`` string may give (each band is traced separately).
+MAX_EDGES = 10_000
 
 _RANGE_RE = re.compile(
     r"^\s*(?P<start>[-+]?\d+(?:\.\d+)?)\s*:\s*(?P<stop>[-+]?\d+(?:\.\d+)?)"
@@ -97,6 +99,11 @@ def resolve_levels(
                 f"levels {levels!r} need start < stop and a positive step, e.g. '-20:40:2'"
             )
         count = math.floor((stop - start) / step + 1e-9)
+        if count + 1 > MAX_EDGES:
+            raise InputError(
+                f"levels {levels!r} give {count + 1:,} edges, more than {MAX_EDGES:,}; "
+                "use a larger step"
+            )
         out = start + step * np.arange(count + 1)
     else:
         try:

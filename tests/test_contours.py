@@ -71,6 +71,7 @@ def test_level_forms_agree():
         ("40:-20:2", "start < stop"),
         ("0:10:0", "positive step"),
         ([1.0], "fewer than two"),
+        ("0:1000000:0.001", "more than 10,000"),  # was a 1e9-edge array, then a hang
         ([1, 3, 2], "strictly increasing"),
         ([1, 1, 2], "strictly increasing"),
         ([0, np.nan], "NaN or infinity"),
