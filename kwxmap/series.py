@@ -73,13 +73,18 @@ class BatchResult:
         return "; ".join(parts)
 
 
-def _output_folder(directory: str | os.PathLike[str]) -> Path:
+def _output_folder(directory: str | os.PathLike[str], *, create: bool = True) -> Path:
+    """Check the output folder; create it unless ``create`` is False (a dry check)."""
     folder = Path(directory)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"output {str(folder)!r} exists and is not a folder")
     if not folder.exists():
         if not folder.parent.is_dir():
             raise OutputError(f"cannot create {str(folder)!r}: its parent folder does not exist")
+        if not create:
+            if not os.access(folder.parent, os.W_OK):
+                raise OutputError(f"cannot create {str(folder)!r}: its parent is not writable")
+            return folder
         try:
             folder.mkdir()
         except OSError as exc:
@@ -148,7 +153,7 @@ def render_batch(
     BatchResult
     """
     start = _time.perf_counter()
-    folder = _output_folder(directory)
+    folder = _output_folder(directory, create=False)  # created once the inputs are good
     joined = load_joined(
         table,
         encoding=encoding,
@@ -193,6 +198,7 @@ def render_batch(
         raise InputError("no timestamp produced a surface: every value is missing")
     edges = resolve_levels(levels, float(finite.min()), float(finite.max()))
 
+    folder = _output_folder(directory)
     result = BatchResult(directory=folder)
     frames = []
     for i, t in enumerate(times):

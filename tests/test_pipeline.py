@@ -121,6 +121,14 @@ def _single_day(table: Path, i: int) -> gpd.GeoDataFrame:
 def test_render_batch_needs_a_time_column(tmp_path):
     with pytest.raises(kwxmap.InputError, match="time column"):
         kwxmap.render_batch(WIDGET, tmp_path / "out", resolution=20000, tiles=None)
+    assert not (tmp_path / "out").exists()  # a failed batch leaves no empty folder
+
+
+def test_render_batch_with_duplicates_creates_no_folder(tmp_path):
+    table = "time,station_id,temperature_c\n2024-01-01,108,1\n2024-01-01,108,2\n"
+    with pytest.raises(kwxmap.JoinError, match="read 2 times"):
+        kwxmap.render_batch(table, tmp_path / "out", resolution=20000, tiles=None)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_render_batch_refuses_missing_parent(tmp_path):
