@@ -392,6 +392,10 @@ def test_bad_inputs_raise_interpolation_errors(stations):
         Kriging().fit(xy[:2], values[:2])
     with pytest.raises(InterpolationError, match="constant over the stations"):
         Kriging().fit(xy, values, drift=np.ones(len(xy)))
+    huge = values.copy()
+    huge[:2] = [1e300, -1e300]  # was scipy's "Initial guess is outside of provided bounds"
+    with np.errstate(over="ignore"), pytest.raises(InterpolationError, match="overflows"):
+        Kriging().fit(xy, huge)
     with pytest.raises(InterpolationError, match="linearly dependent"):
         Kriging().fit(xy, values, drift=np.column_stack([elev, 2 * elev + 1]))
     k = Kriging(variogram_model="linear", variogram_parameters=PARAMS["linear"])

@@ -462,6 +462,11 @@ def fit_variogram(
     n = np.asarray(empirical.counts, dtype=np.float64)
     max_lag = float(empirical.max_lag)
     gmax = float(gam.max()) if gam.size else 0.0
+    if not np.isfinite(gam).all():
+        raise InterpolationError(
+            "the empirical semivariance overflows (station values far beyond temperatures, "
+            "e.g. 1e200); check the values and their units"
+        )
     if gam.size == 0 or not gmax > 0:
         if model in ("linear", "power"):
             return Variogram(model, (1.0 / max_lag, 0.0) if model == "linear" else (1.0, 1.0, 0.0))
