@@ -245,9 +245,11 @@ def _decode(data: bytes, encoding: str | None) -> str:
         candidates = ["utf-16"]
     else:
         candidates = []
-        declared = _declared_charset(data)
-        if declared is not None and _codec(declared) is not None:
-            candidates.append(_codec(declared))
+        declared = _codec(_declared_charset(data) or "")
+        # A declaration found by reading the bytes as ASCII cannot be true of
+        # UTF-16/32; browsers read such a page as UTF-8, and so does kwxmap.
+        if declared is not None and not declared.startswith(("utf-16", "utf-32")):
+            candidates.append(declared)
         candidates += ["utf-8", "cp949"]
     tried: list[str] = []
     for codec in candidates:

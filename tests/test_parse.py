@@ -404,6 +404,13 @@ def test_utf8_bom_and_utf16():
     assert cols(parse_readings(text.encode("utf-16"))) == [("서울", "맑음", 1.0)]
 
 
+@pytest.mark.parametrize(("declared", "codec"), [("utf-16", "utf-8"), ("UTF-16LE", "cp949")])
+def test_meta_charset_utf16_on_ascii_compatible_bytes_is_ignored(declared, codec):
+    # the meta tag was read as ASCII, so the page is not UTF-16 (browsers read it as UTF-8)
+    page = f'<html><head><meta charset="{declared}"></head><body><p>맑음서울 1.0℃</p></body></html>'
+    assert cols(parse_readings(page.encode(codec))) == [("서울", "맑음", 1.0)]
+
+
 def test_undecodable_bytes_name_the_encodings_tried():
     with pytest.raises(ParseError, match=r"tried utf-8, cp949.*encoding="):
         parse_readings(b"\x80\x80 \xff\xff\xff")
