@@ -301,7 +301,13 @@ def _source_text(source: object, encoding: str | None) -> str:
         return _decode(bytes(source), encoding)
     read = getattr(source, "read", None)
     if callable(read):
-        data = read()
+        try:
+            data = read()
+        except UnicodeDecodeError as exc:  # a text-mode file opened with the wrong encoding
+            raise ParseError(
+                f"cannot read the file object as {exc.encoding!r}: {exc.reason} at byte "
+                f"{exc.start}; open it in binary mode ('rb') so kwxmap detects the encoding"
+            ) from None
         if isinstance(data, str):
             return data
         if isinstance(data, (bytes, bytearray)):

@@ -438,6 +438,16 @@ def test_sources_path_str_path_and_file_objects(tmp_path):
     assert cols(parse_readings(bytearray(ARTICLE.read_bytes()))) == expected
 
 
+def test_text_file_object_with_the_wrong_encoding_is_a_parse_error(tmp_path):
+    path = tmp_path / "cp949.txt"
+    path.write_bytes("맑음서울 1.0℃\n".encode("cp949"))
+    with path.open(encoding="utf-8") as fh:
+        with pytest.raises(ParseError, match=r"binary mode \('rb'\)"):
+            parse_readings(fh)
+    with path.open("rb") as fh:
+        assert cols(parse_readings(fh)) == [("서울", "맑음", 1.0)]
+
+
 def test_path_vs_text_rule(tmp_path):
     # a one-line string naming no file is text; a Path that does not exist is an error
     with pytest.raises(ParseError, match=r"'nowhere\.txt' was read as text"):
