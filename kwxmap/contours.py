@@ -84,6 +84,13 @@ def resolve_levels(
     >>> resolve_levels([0, 5, 10], 0, 1).tolist()
     [0.0, 5.0, 10.0]
     """
+    return _resolve_levels(levels, vmin, vmax, least=2)
+
+
+def _resolve_levels(
+    levels: str | Sequence[float] | np.ndarray | None, vmin: float, vmax: float, *, least: int
+) -> np.ndarray:
+    """:func:`resolve_levels` needing ``least`` edges (2 for bands, 1 for isolines)."""
     if levels is None or (isinstance(levels, str) and levels.strip().lower() == "nice"):
         return _nice_levels(vmin, vmax)
     if isinstance(levels, str):
@@ -113,7 +120,9 @@ def resolve_levels(
                 f"levels {levels!r} must be numbers; use e.g. [20, 22, 24] or '20:30:2'"
             ) from exc
         out = out.ravel()
-    if out.size < 2:
+    if out.size < least:
+        if least == 1:
+            raise InputError(f"levels {levels!r} give no level; need at least one")
         raise InputError(f"levels {levels!r} give fewer than two edges; need at least two")
     if not np.all(np.isfinite(out)):
         raise InputError(f"levels {levels!r} contain NaN or infinity; give finite numbers")
@@ -381,8 +390,9 @@ def contour_lines(
     grid
         A :class:`kwxmap.grid.Grid` with values (NaN outside the region).
     levels
-        As for :func:`contour_bands`; with the same ``levels`` the lines run
-        exactly along the bands' shared edges.
+        As for :func:`contour_bands`, but one level is enough (``[0]`` for the
+        freezing line); with the same ``levels`` the lines run exactly along
+        the bands' shared edges.
 
     Returns
     -------
@@ -403,7 +413,7 @@ def contour_lines(
     """
     _check_grid(grid)
     vmin, vmax = _data_range(grid)
-    edges = resolve_levels(levels, vmin, vmax)
+    edges = _resolve_levels(levels, vmin, vmax, least=1)
     x, y, z = _filled_field(grid)
     gen = contourpy.contour_generator(
         x, y, z, line_type=contourpy.LineType.ChunkCombinedOffset, chunk_count=1

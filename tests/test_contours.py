@@ -84,6 +84,19 @@ def test_bad_levels_are_rejected(levels, match):
         resolve_levels(levels, 0.0, 10.0)
 
 
+def test_a_single_isoline_level(jeju):
+    # the freezing line alone: one level is enough for lines (bands need two edges)
+    xx, _ = _xy(jeju)
+    grid = _field(jeju, -3 + (xx - xx.min()) / 10000)
+    lines = contour_lines(grid, [0])
+    assert lines["level"].tolist() == [0.0] and lines["label"].tolist() == ["0 °C"]
+    assert contour_lines(grid, 0)["level"].tolist() == [0.0]
+    with pytest.raises(InputError, match="need at least one"):
+        contour_lines(grid, [])
+    with pytest.raises(InputError, match="fewer than two edges"):
+        contour_bands(grid, [0])
+
+
 def test_bad_grids_are_rejected(jeju):
     with pytest.raises(InputError, match="no finite values"):
         contour_bands(jeju)
