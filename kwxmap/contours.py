@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ import numpy as np
 import shapely
 from scipy import ndimage
 
-from .errors import InputError
+from .errors import InputError, KwxmapWarning
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .grid import Grid
@@ -317,6 +318,11 @@ def contour_bands(
     InputError
         For bad levels or a grid without finite values (a :class:`ValueError`).
 
+    Warns
+    -----
+    KwxmapWarning
+        When no band meets the data (levels outside the data range).
+
     Examples
     --------
     >>> import numpy as np, shapely
@@ -376,6 +382,14 @@ def contour_bands(
             lambda g: _polygonal(shapely.make_valid(g))
         )
     bands = bands[~bands.geometry.is_empty].reset_index(drop=True)
+    if bands.empty:
+        warnings.warn(
+            f"no isotherm band: the levels {_format_level(edges[0])}..{_format_level(edges[-1])} "
+            f"°C miss the data range {_format_level(vmin)}..{_format_level(vmax)} °C; use "
+            f"levels that cover it, or the default levels",
+            KwxmapWarning,
+            stacklevel=2,
+        )
     bands.attrs["levels"] = edges.tolist()
     return bands
 

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from kwxmap.contours import contour_bands, contour_lines, resolve_levels
-from kwxmap.errors import InputError
+from kwxmap.errors import InputError, KwxmapWarning
 from kwxmap.grid import make_grid
 
 
@@ -160,6 +160,9 @@ def test_values_outside_the_levels_are_left_out(jeju):
     assert bands["label"].tolist() == ["12–14 °C"]
     total = _projected(bands, jeju).area.sum()
     assert 0 < total < 0.5 * jeju.region.area
+    # levels that miss the data altogether: an empty frame, and a warning saying why
+    with pytest.warns(KwxmapWarning, match=r"levels 100\.\.200 °C miss the data range 10\.\."):
+        assert contour_bands(grid, [100, 200]).empty
 
 
 # ----------------------------------------------------------------------------- the seed map
