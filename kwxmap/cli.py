@@ -343,6 +343,7 @@ def _run_cv(args: argparse.Namespace) -> int:
         on_unknown=args.on_unknown,
         on_invalid="warn",
         on_implausible="nan",
+        one_time=True,
     )
     report = cross_validate(stations, method=args.method, elevation=_elevation(args), folds=folds)
     text = (

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ._atomic import check_writable
 from .contours import contour_bands, contour_lines
-from .errors import OutputError
+from .errors import InputError, OutputError
 from .grid import Grid
 from .interpolate import DEFAULT_METHOD, CVReport, cross_validate, interpolate
 from .join import JoinReport, join_readings
@@ -129,25 +129,39 @@ def load_joined(
     on_unknown: str = "raise",
     on_invalid: str = "raise",
     on_implausible: str = "raise",
+    one_time: bool = False,
 ) -> gpd.GeoDataFrame:
     """Return joined readings from any accepted input.
 
     A GeoDataFrame is taken as already joined; a DataFrame as parsed
     readings; anything else goes through :func:`~kwxmap.parse_readings`.
+    With ``one_time``, readings that hold a station at several times (a
+    table of many hours) are an :class:`~kwxmap.errors.InputError`: one map
+    or cross-validation is one observation time.
     """
     if isinstance(readings, gpd.GeoDataFrame):
-        return readings
-    if not isinstance(readings, pd.DataFrame):
-        readings = parse_readings(
-            readings, encoding=encoding, on_invalid=on_invalid, registry=registry
+        joined = readings
+    else:
+        if not isinstance(readings, pd.DataFrame):
+            readings = parse_readings(
+                readings, encoding=encoding, on_invalid=on_invalid, registry=registry
+            )
+        joined = join_readings(
+            readings,
+            registry,
+            as_of=as_of,
+            on_unknown=on_unknown,
+            on_implausible=on_implausible,
         )
-    return join_readings(
-        readings,
-        registry,
-        as_of=as_of,
-        on_unknown=on_unknown,
-        on_implausible=on_implausible,
-    )
+    if one_time and "time" in joined.columns and "station_id" in joined.columns:
+        times = pd.to_datetime(joined["time"]).dropna()
+        if times.nunique() > 1 and joined["station_id"].duplicated().any():
+            raise InputError(
+                f"the readings hold {times.nunique()} times ({times.min()} to {times.max()}) "
+                "with stations read at several of them; a map is one time: select one "
+                "time, or use render_batch() / `kwxmap batch` for one map per time"
+            )
+    return joined
 
 
 def snapshot(
@@ -217,6 +231,7 @@ def snapshot(
         on_unknown=on_unknown,
         on_invalid=on_invalid,
         on_implausible=on_implausible,
+        one_time=True,
     )
     report = stations.attrs.get("join_report")
     options = dict(method=method, resolution=resolution, region=region, elevation=elevation)

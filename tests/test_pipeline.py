@@ -118,6 +118,22 @@ def _single_day(table: Path, i: int) -> gpd.GeoDataFrame:
     return kwxmap.join_readings(kwxmap.parse_readings(text))
 
 
+def test_snapshot_of_a_table_of_several_times_points_to_batch(tmp_path, capsys):
+    table = _month(tmp_path, "2020-08", 2)
+    with pytest.raises(kwxmap.InputError, match=r"hold 2 times .* `kwxmap batch`"):
+        kwxmap.snapshot(table, resolution=20000, tiles=None)
+    from kwxmap.cli import main
+
+    assert main(["cv", str(table)]) == 1
+    assert "hold 2 times" in capsys.readouterr().err
+    # stations reported at different times, each once, still make one map
+    frame = pd.read_csv(table)
+    first = frame["time"] == frame["time"].min()
+    one = frame[first == (frame["station_id"] % 2 == 0)]
+    assert one["time"].nunique() == 2 and not one["station_id"].duplicated().any()
+    assert len(kwxmap.snapshot(one, resolution=20000, tiles=None).stations) == len(one)
+
+
 def test_render_batch_needs_a_time_column(tmp_path):
     with pytest.raises(kwxmap.InputError, match="time column"):
         kwxmap.render_batch(WIDGET, tmp_path / "out", resolution=20000, tiles=None)
