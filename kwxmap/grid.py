@@ -291,7 +291,12 @@ def resolve_region(region: Any = "south-korea", *, crs: Any = 5179) -> BaseGeome
         series = region.geometry if hasattr(region, "columns") else region
         if len(series) == 0:
             raise RegionError("region GeoDataFrame/GeoSeries is empty")
-        geom = shapely.make_valid(series.to_crs(grid_crs).union_all())
+        bounds = series.total_bounds
+        if pyproj.CRS.from_user_input(region.crs).is_geographic and np.isfinite(bounds).all():
+            _check_lonlat_bounds(bounds.tolist(), "region GeoDataFrame/GeoSeries")
+        # each part made valid first: a self-intersecting polygon breaks the union
+        parts = shapely.make_valid(series.to_crs(grid_crs).to_numpy())
+        geom = shapely.make_valid(shapely.union_all(parts))
     elif isinstance(region, Sequence | np.ndarray) and len(region) == 4:
         try:
             w, s, e, n = (float(v) for v in region)

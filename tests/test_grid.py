@@ -103,6 +103,20 @@ def test_geodataframe_region_with_crs():
         resolve_region(gpd.GeoDataFrame(geometry=[box(127, 36, 128, 37)]))
 
 
+def test_geodataframe_region_invalid_or_mislabelled():
+    # two overlapping bow-ties: the union raised a raw GEOS TopologyException
+    bows = [
+        shapely.Polygon([(x, 36), (x + 1, 37), (x + 1, 36), (x, 37), (x, 36)])
+        for x in (127.0, 127.5)
+    ]
+    geom = resolve_region(gpd.GeoSeries(bows, crs=4326))
+    assert geom.is_valid and geom.area > 0
+    # metres labelled as degrees: say so, not "has no area"
+    metres = gpd.GeoSeries([box(900_000, 1_800_000, 1_000_000, 1_900_000)], crs=4326)
+    with pytest.raises(RegionError, match="not longitude/latitude degrees"):
+        resolve_region(metres)
+
+
 def test_make_grid_alignment_transform_and_mask_area():
     res = 5000.0
     g = make_grid("충북", resolution=res)
