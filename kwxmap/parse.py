@@ -636,6 +636,8 @@ def _parse_times(stamps: pd.Series) -> pd.Series:
         if parsed.isna().any():
             retry = pd.to_datetime(stamps[parsed.isna()], errors="coerce", format="mixed")
             parsed = parsed.where(parsed.notna(), retry)
+        if not pd.api.types.is_datetime64_any_dtype(parsed):
+            raise ValueError("zoned and zone-less times")  # objects: read one by one
     except ValueError:  # pandas will not put several zones (or none and one) in one column
         unique = pd.unique(stamps)
         lookup = dict(zip(unique, map(_one_time, unique), strict=True))
@@ -670,7 +672,7 @@ def _parse_table(
             continue
         if sid and not sid.isdecimal():  # isdigit() also takes "²", which int() rejects
             try:
-                sid_value = float(sid)
+                sid_value = float(sid) if "_" not in sid else math.nan  # float() takes "1_08"
             except ValueError:
                 sid_value = math.nan
             if not (math.isfinite(sid_value) and sid_value.is_integer() and sid_value >= 0):

@@ -632,12 +632,22 @@ def test_table_times_with_a_zone_are_naive_kst(stamps):
     ]
 
 
+def test_table_bad_time_beside_a_zoned_one_is_an_invalid_row():
+    text = "station_id,temperature_c,time\n108,1,2024-01-01T00:00Z\n105,2,2024-13-01\n"
+    with pytest.raises(ParseError, match=r"line 3: time '2024-13-01' is not a date"):
+        parse_readings(text)
+    with pytest.warns(KwxmapWarning, match="line 3"):
+        df = parse_readings(text, on_invalid="warn")
+    assert df["time"].tolist() == [pd.Timestamp("2024-01-01 09:00")]
+
+
 @pytest.mark.parametrize(
     ("sid", "why"),
     [
         ("99999999999999999999999", "station id '99999999999999999999999' is too large"),
         ("1e20", "station id '100000000000000000000' is too large"),
         ("²", "station id '²' is not a number"),
+        ("1_08", "station id '1_08' is not a number"),  # float() would read 108
     ],
 )
 def test_table_station_id_out_of_range_is_an_invalid_row(sid, why):
