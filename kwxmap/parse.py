@@ -478,7 +478,9 @@ def _value(token: str) -> float | str:
     if match is None:
         return f"temperature {compact!r} is not a number"
     value = float(match.group(2))
-    return -value if match.group(1) and match.group(1) != "+" else value
+    if match.group(1) and match.group(1) != "+":
+        value = -value + 0.0  # "-0.0℃" is 0.0, not a negative zero printed as "-0.0"
+    return value
 
 
 def _text_lines(text: str) -> list[tuple[int, str]]:

@@ -236,6 +236,14 @@ def test_reading_formats(line, value):
     assert (math.isnan(got) and math.isnan(value)) or got == value
 
 
+@pytest.mark.parametrize(
+    "text", ["• 맑음서울 -0.0℃", "• 맑음서울 −0℃", "station_id,temperature_c\n108,-0.0\n"]
+)
+def test_minus_zero_is_plain_zero(text):
+    value = parse_readings(text)["temperature_c"].iloc[0]
+    assert value == 0.0 and math.copysign(1.0, value) == 1.0
+
+
 def test_placeholder_without_unit_needs_a_known_station():
     with pytest.raises(ParseError, match="no readings found"):
         parse_readings("목차 -\n참고 --")
