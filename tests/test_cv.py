@@ -123,6 +123,16 @@ def test_auto_reports_best(day_gdf):
     assert rep.to_dict()["scores"][rep.method]["rmse"] == rep.scores[rep.method]["rmse"]
 
 
+def test_auto_leaves_out_a_method_that_cannot_fit(day_gdf):
+    # Jeju's three ASOS stations: kriging cannot fit a variogram to them, and 'auto'
+    # failed with "a fold leaves only 2 training stations; use fewer folds"
+    jeju = day_gdf[day_gdf["name_ko"].isin(["제주", "서귀포", "고산"])]
+    assert len(jeju) == 3
+    rep = cross_validate(jeju, "auto", elevation="lapse")
+    assert "kriging" not in rep.scores and rep.method in rep.scores
+    assert {"idw", "spline"} <= set(rep.scores)
+
+
 @pytest.mark.parametrize(
     ("kw", "match"),
     [

@@ -244,13 +244,21 @@ def _compare(
     """LOO every candidate; rank on the stations all of them predict."""
     rates = _loo_rates(st) if elevation == "fit" else None
     preds: dict[str, np.ndarray] = {}
+    failed: InterpolationError | None = None
     for name in _candidates():
         if elevation == "drift" and not METHODS[name].accepts_drift:
             continue
-        preds[name] = _predictions(
-            name, {}, st, None, elevation=elevation, lapse_rate=lapse_rate, rates=rates
-        )
+        try:
+            preds[name] = _predictions(
+                name, {}, st, None, elevation=elevation, lapse_rate=lapse_rate, rates=rates
+            )
+        except InterpolationError as exc:
+            # a method that cannot be fitted to this station set (e.g. kriging on three
+            # stations) is left out of the comparison rather than failing 'auto'
+            failed = exc
     if not preds:
+        if failed is not None:
+            raise failed
         raise InterpolationError(f"no method supports elevation={elevation!r}")
     common = np.logical_and.reduce([np.isfinite(p) for p in preds.values()])
     scores = {name: _scores(st.values[common], p[common]) for name, p in preds.items()}
