@@ -151,6 +151,11 @@ def test_idw_known_answers():
     # radius: only stations within 600 m of (500, 0)
     got = IDW(radius=600.0).fit(xy, v).predict([[500.0, 0.0], [5000.0, 5000.0]])
     assert got[0] == pytest.approx(15.0) and np.isnan(got[1])
+    # a large power: d**-power underflowed to 0 for every station and gave NaN
+    far = IDW(power=200, k=None).fit(xy * 100, v)
+    got = far.predict([[70_000.0, 10_000.0], [200.0, 0.0]])
+    assert got[1] == 10.0 and got[0] == pytest.approx(20.0)
+    assert np.isfinite(far.weights([[70_000.0, 10_000.0]]).toarray()).all()
 
 
 def test_nearest_known_answer():

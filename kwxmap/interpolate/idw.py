@@ -13,12 +13,19 @@ __all__ = ["IDW"]
 
 def _idw_rows(dist: np.ndarray, power: float) -> np.ndarray:
     """Normalised inverse-distance weights for rows of neighbour distances (inf = absent)."""
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         w = np.where(np.isfinite(dist), 1.0 / np.maximum(dist, 1e-300) ** power, 0.0)
     hit = dist <= 1e-6  # a station (within a micrometre) at the point: take its value
     rows_hit = hit.any(axis=1)
     w[rows_hit] = hit[rows_hit].astype(float)
     total = w.sum(axis=1, keepdims=True)
+    zero = np.flatnonzero(total[:, 0] == 0)
+    if zero.size:  # d**-power underflowed for every station (a large power): use d / d_min
+        sub = dist[zero]
+        near = sub.min(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore"):
+            w[zero] = np.where(np.isfinite(sub), (near / sub) ** power, 0.0)
+        total[zero] = w[zero].sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return w / total
 
