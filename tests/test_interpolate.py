@@ -327,6 +327,14 @@ def test_uniform_reading_maps_to_one_band(name):
     assert contour_bands(g)["label"].tolist() == ["4–5 °C"]
 
 
+def test_uniform_reading_through_the_default_spline_is_exact(day_gdf):
+    # was 2.9999999999999973..3.000000000000001: two bands, '2–3 °C' and '3–4 °C'
+    g = interpolate(day_gdf.assign(temperature_c=3.0), resolution=25_000)
+    assert g.attrs["method"] == "spline"
+    assert (g.values[g.mask] == 3.0).all()
+    assert contour_bands(g)["label"].tolist() == ["2–3 °C"]
+
+
 def test_nan_readings_dropped_and_counted(day_gdf):
     gdf = day_gdf.copy()
     gdf.loc[gdf.index[:5], "temperature_c"] = np.nan

@@ -106,9 +106,14 @@ class Spline(Interpolator):
                 raise InterpolationError(
                     f"spline system cannot be solved ({exc}); use idw or barnes"
                 ) from exc
+        # Solve for the values less one of them and put it back in the constant term
+        # (the same spline): a uniform reading then gives exactly that value everywhere
+        # rather than 2.9999999999999973..3.000000000000001 and a second isotherm band.
+        level = float(self.values_[0])
         rhs = np.zeros(n + 3)
-        rhs[:n] = self.values_
+        rhs[:n] = self.values_ - level
         coef = scipy.linalg.lu_solve(self.lu_, rhs, check_finite=False)
+        coef[n] += level
         if not np.isfinite(coef).all():
             raise InterpolationError(
                 "spline system is singular (stations on one straight line?); use idw or barnes"
