@@ -81,7 +81,11 @@ class UnknownStationError(KwxmapError, KeyError):
 
 
 class InputError(KwxmapError, ValueError):
-    """An input file or option value that cannot be used (missing file, bad bbox)."""
+    """An input file or argument value that cannot be used.
+
+    A missing file, a bbox that is not four numbers, an option that is not one
+    of its valid values, a date that is not a date. Also a ``ValueError``.
+    """
 
 
 class ParseError(KwxmapError, ValueError):

@@ -27,7 +27,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ._data import data_path
-from .errors import DataError, RegionError
+from .errors import DataError, InputError, RegionError
 
 __all__ = [
     "MAX_CELLS",
@@ -372,7 +372,7 @@ class Grid:
         self.values = np.asarray(self.values, dtype=float)
         self.crs = pyproj.CRS.from_user_input(self.crs)
         if self.values.shape != (self.y.size, self.x.size):
-            raise ValueError(
+            raise InputError(
                 f"values shape {self.values.shape} does not match (len(y), len(x)) = "
                 f"{(self.y.size, self.x.size)}"
             )

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import JoinError, KwxmapWarning, UnknownStationError
+from .errors import InputError, JoinError, KwxmapWarning, UnknownStationError
 
 if TYPE_CHECKING:
     import datetime as _dt
@@ -121,7 +121,7 @@ def _plural(count: int, noun: str) -> str:
 
 def _check(name: str, value: object, valid: tuple[str, ...]) -> None:
     if value not in valid:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, valid))}")
+        raise InputError(f"{name}={value!r} is not one of {', '.join(map(repr, valid))}")
 
 
 def _day(value: Any) -> str | None:

@@ -828,7 +828,7 @@ def parse_readings(
     ('흐림', '북춘천', -3.4)
     """
     if on_invalid not in ON_INVALID:
-        raise ValueError(
+        raise InputError(
             f"on_invalid={on_invalid!r} is not one of {', '.join(map(repr, ON_INVALID))}"
         )
     text = _source_text(source, encoding)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from . import _names
 from ._atomic import atomic_path, atomic_paths
 from ._data import data_path
-from .errors import DataError, OutputError, UnknownStationError
+from .errors import DataError, InputError, OutputError, UnknownStationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
@@ -242,7 +242,7 @@ def _iso_day(day: object) -> str:
             except ValueError:
                 continue
             return (value.date() if isinstance(value, _dt.datetime) else value).isoformat()
-    raise ValueError(f"date {day!r} is not a date; give 'YYYY-MM-DD' or a datetime.date")
+    raise InputError(f"date {day!r} is not a date; give 'YYYY-MM-DD' or a datetime.date")
 
 
 def _aliases(value: Any) -> tuple[str, ...]:
@@ -340,7 +340,7 @@ def load_stations(
     135
     """
     if not isinstance(network, str) or network.lower() not in NETWORKS:
-        raise ValueError(f"network {network!r} is not one of {', '.join(map(repr, NETWORKS))}")
+        raise InputError(f"network {network!r} is not one of {', '.join(map(repr, NETWORKS))}")
     network = network.lower()
     file = Path(path) if path is not None else data_path("stations.geojson")
     try:
@@ -433,7 +433,7 @@ class StationRegistry:
         if network is not None and (
             not isinstance(network, str) or network.lower() not in NETWORKS
         ):
-            raise ValueError(f"network {network!r} is not one of {', '.join(map(repr, NETWORKS))}")
+            raise InputError(f"network {network!r} is not one of {', '.join(map(repr, NETWORKS))}")
         keep = self._stations
         if network is not None and network.lower() != "all":
             keep = tuple(s for s in keep if s.network == network.upper())
@@ -648,9 +648,9 @@ class StationRegistry:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{label} {value!r} is not a number")
             if not math.isfinite(value) or abs(value) > bound:
-                raise ValueError(f"{label} {value!r} is outside -{bound:g}..{bound:g} degrees")
+                raise InputError(f"{label} {value!r} is outside -{bound:g}..{bound:g} degrees")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(f"k {k!r} must be a positive int")
+            raise InputError(f"k {k!r} must be a positive int")
         if not self._stations:
             return []
         lons = np.array([s.lon for s in self._stations])
@@ -748,7 +748,7 @@ def _to_crs(gdf: geopandas.GeoDataFrame, crs: Any) -> geopandas.GeoDataFrame:
     try:
         target = CRS.from_user_input(crs)
     except CRSError as exc:
-        raise ValueError(f"crs {crs!r} is not a CRS pyproj knows; use e.g. 4326 or 5179") from exc
+        raise InputError(f"crs {crs!r} is not a CRS pyproj knows; use e.g. 4326 or 5179") from exc
     if gdf.crs is None:
         raise DataError("the GeoDataFrame has no CRS; set one with gdf.set_crs(...)")
     return gdf if gdf.crs == target else gdf.to_crs(target)
