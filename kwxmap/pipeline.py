@@ -246,7 +246,7 @@ def snapshot(
     used = grid.attrs.get("station_ids")
     shown = stations if used is None else stations[stations["station_id"].isin(used)]
     bands = contour_bands(grid, levels)
-    lines = contour_lines(grid, bands_levels(bands))
+    lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
     time = _time_label(stations)
     fmap = render_map(shown, bands, lines, title=title, time=time, tiles=tiles)
     return Snapshot(
@@ -259,12 +259,6 @@ def snapshot(
         cv=cv_report,
         options={**options, "method": chosen},
     )
-
-
-def bands_levels(bands: gpd.GeoDataFrame) -> list[float]:
-    """Return the interior edges of a set of bands, the levels isolines follow."""
-    edges = sorted(set(bands["lower"]).union(bands["upper"]))
-    return [float(e) for e in edges]
 
 
 def _time_label(stations: pd.DataFrame) -> str | None:

@@ -27,7 +27,7 @@ from .contours import contour_bands, contour_lines, resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import make_grid
 from .interpolate import interpolate_many
-from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, bands_levels, load_joined
+from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, load_joined
 from .render import render_map, write_html
 
 __all__ = ["BatchResult", "render_batch"]
@@ -95,7 +95,9 @@ def _output_folder(directory: str | os.PathLike[str], *, create: bool = True) ->
 
 
 def _time_stem(t: pd.Timestamp) -> str:
-    return t.strftime("%Y-%m-%d") if t == t.normalize() else t.strftime("%Y-%m-%dT%H%M")
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%dT%H%M" if t.second == 0 else "%Y-%m-%dT%H%M%S")
 
 
 def render_batch(
@@ -214,7 +216,7 @@ def render_batch(
                 )
             grid = template.copy(values=_orient(cube[i], ds, template))
             bands = contour_bands(grid, edges)
-            lines = contour_lines(grid, bands_levels(bands))
+            lines = contour_lines(grid, edges)
             at_t = joined[joined["time"] == t]
             frames.append((t, at_t, bands))
             if animate:

@@ -188,3 +188,18 @@ def test_cli_batch_subprocess_animate(tmp_path):
     assert "1 map, 0 failed" in err  # one animated page holding the three days
     page = (out / "animation.html").read_text(encoding="utf-8")
     assert page.count("2020-12-0") >= 3
+
+
+def test_levels_that_miss_the_data_make_an_empty_map_with_a_warning(tmp_path):
+    with pytest.warns(kwxmap.KwxmapWarning, match="miss the data range"):
+        snap = kwxmap.snapshot(WIDGET, resolution=20000, tiles=None, levels=[100, 200])
+    assert snap.bands.empty and snap.lines.empty
+    assert snap.save(tmp_path)[-1].stat().st_size > 0
+
+
+def test_batch_file_names_keep_seconds_when_timestamps_share_a_minute():
+    from kwxmap.series import _time_stem
+
+    stems = {_time_stem(pd.Timestamp(t)) for t in
+             ["2020-08-01 09:00:00", "2020-08-01 09:00:30", "2020-08-01"]}
+    assert stems == {"2020-08-01T0900", "2020-08-01T090030", "2020-08-01"}

@@ -320,6 +320,10 @@ def _station_table(
             f"{int(bad.sum())} station(s) have no location (rows "
             f"{np.flatnonzero(bad)[:10].tolist()}); drop them from the station set"
         )
+    if len(stations) < 3:
+        raise InterpolationError(
+            f"the station set has {len(stations)} station(s); need at least 3 to interpolate"
+        )
     probe = stations.assign(_kwxmap_probe=0.0)
     st = prepare_stations(probe, value="_kwxmap_probe", crs=grid.crs, need_elevation=need_elevation)
     ids = (
