@@ -188,6 +188,13 @@ def _add_surface_options(p: argparse.ArgumentParser, *, default_method: str) -> 
         default="warn",
         help="what to do with station names the registry does not know (default warn)",
     )
+    p.add_argument(
+        "--on-duplicate",
+        choices=["raise", "first", "last", "mean"],
+        default="raise",
+        help="a station read twice (e.g. a page repeating its widget): fail (default) or "
+        "keep the first, last or mean reading",
+    )
 
 
 def _add_map_options(p: argparse.ArgumentParser) -> None:
@@ -253,6 +260,7 @@ def _map_options(args: argparse.Namespace) -> dict[str, object]:
         on_unknown=args.on_unknown,
         on_invalid="warn",
         on_implausible="nan",
+        on_duplicate=args.on_duplicate,
     )
 
 
@@ -343,6 +351,7 @@ def _run_cv(args: argparse.Namespace) -> int:
         on_unknown=args.on_unknown,
         on_invalid="warn",
         on_implausible="nan",
+        on_duplicate=args.on_duplicate,
         one_time=True,
     )
     report = cross_validate(stations, method=args.method, elevation=_elevation(args), folds=folds)

@@ -129,6 +129,7 @@ def load_joined(
     on_unknown: str = "raise",
     on_invalid: str = "raise",
     on_implausible: str = "raise",
+    on_duplicate: str = "raise",
     one_time: bool = False,
 ) -> gpd.GeoDataFrame:
     """Return joined readings from any accepted input.
@@ -152,6 +153,7 @@ def load_joined(
             as_of=as_of,
             on_unknown=on_unknown,
             on_implausible=on_implausible,
+            on_duplicate=on_duplicate,
         )
     if one_time and "time" in joined.columns and "station_id" in joined.columns:
         times = pd.to_datetime(joined["time"]).dropna()
@@ -182,6 +184,7 @@ def snapshot(
     on_unknown: str = "raise",
     on_invalid: str = "raise",
     on_implausible: str = "raise",
+    on_duplicate: str = "raise",
     **params: Any,
 ) -> Snapshot:
     """Make a map from readings in one call.
@@ -214,10 +217,10 @@ def snapshot(
         Station registry; the bundled ASOS registry by default.
     encoding
         Input encoding override.
-    on_unknown, on_invalid, on_implausible
+    on_unknown, on_invalid, on_implausible, on_duplicate
         Lenient modes of :func:`~kwxmap.parse_readings` and
-        :func:`~kwxmap.join_readings` for unknown names, malformed lines and
-        values outside -50..50 °C.
+        :func:`~kwxmap.join_readings` for unknown names, malformed lines,
+        values outside -50..50 °C and a station read twice.
 
     Returns
     -------
@@ -231,6 +234,7 @@ def snapshot(
         on_unknown=on_unknown,
         on_invalid=on_invalid,
         on_implausible=on_implausible,
+        on_duplicate=on_duplicate,
         one_time=True,
     )
     report = stations.attrs.get("join_report")

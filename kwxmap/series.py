@@ -118,6 +118,7 @@ def render_batch(
     on_unknown: str = "raise",
     on_invalid: str = "raise",
     on_implausible: str = "raise",
+    on_duplicate: str = "raise",
     progress: bool = False,
     **params: Any,
 ) -> BatchResult:
@@ -145,7 +146,7 @@ def render_batch(
         per timestamp.
     netcdf
         Also write ``grids.nc`` (needs ``kwxmap[xarray]``).
-    encoding, on_unknown, on_invalid, on_implausible
+    encoding, on_unknown, on_invalid, on_implausible, on_duplicate
         As for :func:`~kwxmap.parse_readings` / :func:`~kwxmap.join_readings`.
     progress
         Print a progress line on stderr.
@@ -162,6 +163,7 @@ def render_batch(
         on_unknown=on_unknown,
         on_invalid=on_invalid,
         on_implausible=on_implausible,
+        on_duplicate=on_duplicate,
     )
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(

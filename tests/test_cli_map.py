@@ -196,3 +196,20 @@ def test_map_from_stdin_as_subprocess(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     assert out.stat().st_size > 1000
     assert "26 readings" in proc.stderr.decode()
+
+
+def test_map_on_duplicate_policy_for_a_page_repeating_its_widget(tmp_path, capsys):
+    page = tmp_path / "twice.txt"
+    page.write_text(WIDGET.read_text(encoding="utf-8") * 2, encoding="utf-8")
+    out = tmp_path / "map.html"
+    code, _, err = run(["map", str(page), "-o", str(out), *FAST], capsys)
+    assert code == 1 and "on_duplicate" in err and not out.exists()
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    code, _, err = run(
+        ["map", str(page), "-o", str(out), "--on-duplicate", "first", "--geojson-dir",
+         str(layers), *FAST],
+        capsys,
+    )
+    assert code == 0, err
+    assert pyogrio.read_info(layers / "stations.geojson")["features"] == 26
