@@ -255,31 +255,26 @@ def _polygons_from_filled(points: np.ndarray, offsets: np.ndarray, outer: np.nda
     return multi
 
 
+def _flat_parts(geom, kind):
+    """Return the non-empty single parts of ``kind`` in ``geom``, collections flattened."""
+    parts = shapely.get_parts(geom)
+    while True:
+        nested = shapely.get_type_id(parts) >= 4  # multi-part geometry or collection
+        if not nested.any():
+            break
+        parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
+    return [p for p in parts if isinstance(p, kind) and not p.is_empty]
+
+
 def _polygonal(geom):
     """Keep only the polygon parts of ``geom`` as a MultiPolygon."""
-    parts = shapely.get_parts(geom)
-    polys = []
-    for part in parts:
-        if isinstance(part, shapely.Polygon):
-            polys.append(part)
-        elif isinstance(part, shapely.MultiPolygon | shapely.GeometryCollection):
-            sub = _polygonal(part)
-            polys.extend(shapely.get_parts(sub))
-    polys = [p for p in polys if not p.is_empty and p.area > 0]
-    return shapely.MultiPolygon(polys)
+    return shapely.MultiPolygon([p for p in _flat_parts(geom, shapely.Polygon) if p.area > 0])
 
 
 def _lines(geom):
     """Keep only the line parts of ``geom`` as a MultiLineString."""
-    parts = shapely.get_parts(geom)
-    lines = []
-    for part in parts:
-        if isinstance(part, shapely.LineString):
-            lines.append(part)
-        elif isinstance(part, shapely.MultiLineString | shapely.GeometryCollection):
-            lines.extend(shapely.get_parts(_lines(part)))
-    lines = [ln for ln in lines if not ln.is_empty and ln.length > 0]
-    return shapely.MultiLineString(lines)
+    lines = _flat_parts(geom, shapely.LineString)
+    return shapely.MultiLineString([ln for ln in lines if ln.length > 0])
 
 
 def contour_bands(
