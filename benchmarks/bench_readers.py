@@ -1,0 +1,214 @@
+"""Readers against KMA's real files, and linear time on big inputs.
+
+(a) Every raw file in ``../shared/reference/obs/raw/`` that holds
+    temperatures is read with no options (format recognised by content) and
+    compared, station/time by station/time, with the tidy table of the same
+    values (``../shared/reference/obs/README.md``): the nph-aws2_min and
+    ``wea`` files with ``kma_aws_snapshots.csv`` (by time), the ``kma_sfcdd``
+    rows of 2020 with ``kma_asos_daily_2020.csv``, the portal ``OBS_AWS_DD``
+    downloads with ``kma_aws_daily_2000_2001_jun_oct.csv`` or
+    ``kma_aws_daily_seoul_2018_2022.csv``. Printed per file: the format
+    detected, stations read, readings, missing codes, and mismatches (a
+    station/time whose value differs, or that one side has and the other
+    lacks, within the times and stations both cover; must be 0).
+(b) Linear time: generated portal CSV and aws2_min files of ~5/10/50 MB, a
+    1 MB single line, a line of 40,000 spaces and a 20 MB HTML page, each
+    parsed in a fresh process: seconds, s/MB and peak memory (VmHWM).
+
+Usage::
+
+    python benchmarks/bench_readers.py            # both parts
+    python benchmarks/bench_readers.py --only a   # real files only
+    python benchmarks/bench_readers.py --only b --sizes 5,10
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared() -> Path:
+    """``../shared`` beside the repo (for a git worktree: beside its main checkout)."""
+    here = ROOT.parent / "shared"
+    if here.is_dir():
+        return here
+    common = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    ).stdout.strip()
+    return Path(common).parent.parent / "shared" if common else here
+
+
+SHARED = _shared() / "reference" / "obs"
+
+# raw file pattern -> (tidy table, variable -> tidy column); aws2_min matches by time.
+MATCHES = [
+    ("*nph-aws2_min_*.txt", "kma_aws_snapshots.csv", {"tavg": "temp_c"}),
+    ("*wea_*.csv", "kma_aws_snapshots.csv", {"tavg": "temp_c"}),
+    (
+        "safari-for-safety_data_raw_weather_weather_2020.csv",
+        "kma_asos_daily_2020.csv",
+        {"tavg": "temp_c", "tmin": "tmin_c", "tmax": "tmax_c"},
+    ),
+    (
+        "ssujii-heatwave_data_OBS_AWS_DD_*.csv",
+        "kma_aws_daily_2000_2001_jun_oct.csv",
+        {"tavg": "temp_c", "tmin": "tmin_c", "tmax": "tmax_c"},
+    ),
+    (
+        "younghwan6789-*OBS_AWS_DD_*.csv",
+        "kma_aws_daily_seoul_2018_2022.csv",
+        {"tavg": "temp_c", "tmin": "tmin_c", "tmax": "tmax_c"},
+    ),
+]
+
+
+def _compare(readings: pd.DataFrame, tidy: pd.DataFrame, column: str) -> tuple[int, int]:
+    """Mismatched station/times (value or presence) and the number compared."""
+    raw = readings.dropna(subset=["temperature_c"])
+    raw = raw.set_index(["station_id", "time"])["temperature_c"]
+    raw.index = raw.index.set_levels(raw.index.levels[0].astype("int64"), level=0)
+    ref = tidy.dropna(subset=[column]).set_index(["stn_id", "time"])[column]
+    # the domain both cover: the file's stations and times
+    ref = ref[
+        ref.index.get_level_values(0).isin(readings["station_id"].astype("int64"))
+        & ref.index.get_level_values(1).isin(readings["time"])
+    ]
+    raw = raw[
+        raw.index.get_level_values(0).isin(tidy["stn_id"])
+        & raw.index.get_level_values(1).isin(tidy["time"])
+    ]
+    both = raw.index.intersection(ref.index)
+    differ = int((np.abs(raw[both].to_numpy() - ref[both].to_numpy()) > 0.05).sum())
+    only = len(raw.index.difference(ref.index)) + len(ref.index.difference(raw.index))
+    return differ + only, len(both)
+
+
+def part_a() -> int:
+    from kwxmap import parse_readings
+
+    if not SHARED.is_dir():
+        print(f"(a) skipped: {SHARED} is absent (the reference data sits beside the repo)")
+        return 0
+    tables: dict[str, pd.DataFrame] = {}
+    total_bad = 0
+    print("(a) raw KMA files read with no options vs the tidy tables")
+    print(f"{'file':<62} {'format':<10} {'var':<5} {'stations':>8} {'readings':>9} "
+          f"{'missing codes':>13} {'compared':>9} {'mismatches':>10}")
+    for pattern, tidy_name, variables in MATCHES:
+        if tidy_name not in tables:
+            tidy = pd.read_csv(SHARED / tidy_name)
+            tidy["time"] = pd.to_datetime(tidy["time"])
+            tables[tidy_name] = tidy
+        tidy = tables[tidy_name]
+        for path in sorted((SHARED / "raw").glob(pattern)):
+            for variable, column in variables.items():
+                df = parse_readings(path, variable=variable) if variable != "tavg" else (
+                    parse_readings(path)
+                )
+                bad, compared = _compare(df, tidy, column)
+                total_bad += bad
+                codes = int((df["missing"] == "kma_code").sum())
+                note = "" if compared else "  (no station of the file is in the tidy table)"
+                print(
+                    f"{path.name[:62]:<62} {df.attrs['input_format']:<10} {variable:<5} "
+                    f"{df['station_id'].nunique():>8} {len(df):>9} {codes:>13} "
+                    f"{compared:>9} {bad:>10}{note}"
+                )
+    print(f"(a) total mismatches: {total_bad}")
+    return total_bad
+
+
+_CHILD = """
+import sys, time, resource
+from pathlib import Path
+from kwxmap import parse_readings
+path = Path(sys.argv[1])
+t = time.perf_counter()
+try:
+    n = len(parse_readings(path, on_invalid="ignore"))
+except Exception as exc:
+    n = f"{type(exc).__name__}: {str(exc)[:70]}"
+dt = time.perf_counter() - t
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, n)
+"""
+
+
+def _portal(mb: float) -> str:
+    rng = np.random.default_rng(1)
+    row_bytes = 40
+    n = int(mb * 1e6 / row_bytes)
+    stn = rng.integers(90, 999, n)
+    temps = np.round(rng.normal(10, 8, n), 1).astype(str)
+    temps[rng.random(n) < 0.01] = ""
+    times = pd.date_range("2020-01-01", periods=n, freq="min").strftime("%Y-%m-%d %H:%M")
+    body = "\n".join(f"{s},관측소,{t},{v}" for s, t, v in zip(stn, times, temps, strict=True))
+    return "지점,지점명,일시,기온(°C)\n" + body + "\n"
+
+
+def _aws2_min(mb: float) -> str:
+    rng = np.random.default_rng(2)
+    row = "   {:3d}  211.0    1.5  213.0    1.6  209.4    0.9 {:6.1f}    0.0    0.0    0.0    0.0    0.0   93.4 1001.2 1003.2   22.5"
+    n = int(mb * 1e6 / 130)
+    stn = rng.integers(90, 999, n)
+    ta = np.round(rng.normal(20, 5, n), 1)
+    ta[rng.random(n) < 0.01] = -99.9
+    head = "#START7777\n# YYMMDDHHMI   STN    WD1    WS1    WDS    WSS   WD10   WS10     TA     RE RN-15m RN-60m RN-12H RN-DAY     HM     PA     PS     TD\n"
+    body = "\n".join("202508092148" + row.format(s, t) for s, t in zip(stn, ta, strict=True))
+    return head + body + "\n#7777END\n"
+
+
+def _html(mb: float) -> str:
+    item = "<li><span>맑음</span><b>서울</b> <em>3.1</em>&#8451;</li>\n<p>기사 본문 문장이 이어집니다.</p>\n"
+    return "<html><body><ul>\n" + item * int(mb * 1e6 / len(item.encode())) + "</ul></body></html>\n"
+
+
+def part_b(sizes: list[float]) -> None:
+    cases: list[tuple[str, str, str]] = []
+    for mb in sizes:
+        cases.append((f"portal_tim CSV {mb:g} MB", "csv", _portal(mb)))
+        cases.append((f"aws2_min disp=0 {mb:g} MB", "txt", _aws2_min(mb)))
+    cases.append(("1 MB single line (x... -)", "txt", "x" * 1_000_000 + " -\n"))
+    cases.append(("40,000 spaces between two words", "txt", "서울" + " " * 40_000 + "맑음\n"))
+    cases.append(("1 MB line of readings", "txt", "• 맑음서울 3.1℃ " * 55_000 + "\n"))
+    cases.append(("20 MB HTML page", "html", _html(20)))
+    print("(b) linear time: fresh process per input")
+    print(f"{'input':<36} {'MB':>6} {'seconds':>8} {'s/MB':>6} {'peak MB':>8}  result")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, ext, text in cases:
+            path = Path(tmp) / f"input.{ext}"
+            path.write_text(text, encoding="cp949" if ext == "csv" else "utf-8")
+            mb = path.stat().st_size / 1e6
+            out = subprocess.run(
+                [sys.executable, "-c", _CHILD, str(path)],
+                capture_output=True, text=True, check=True, cwd=ROOT,
+            ).stdout.split(maxsplit=2)
+            dt, peak, result = float(out[0]), float(out[1]), out[2].strip()
+            print(f"{label:<36} {mb:>6.1f} {dt:>8.2f} {dt / mb:>6.2f} {peak:>8.0f}  {result}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["a", "b"])
+    parser.add_argument("--sizes", default="5,10,50", help="MB of the generated files")
+    args = parser.parse_args()
+    t = time.perf_counter()
+    if args.only != "b":
+        part_a()
+    if args.only != "a":
+        part_b([float(s) for s in args.sizes.split(",")])
+    print(f"total {time.perf_counter() - t:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
