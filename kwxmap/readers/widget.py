@@ -37,6 +37,7 @@ what happens to it.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import html
 import math
@@ -44,13 +45,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from html.parser import HTMLParser
 from typing import Any
 
 import pandas as pd
 
 from .._data import data_path
-from ..errors import ParseError
 from ._common import Context, Invalid, Result
 
 __all__ = ["read", "sniff", "split_station_token", "weather_words"]
@@ -203,27 +202,50 @@ _LAYOUT_TAGS = re.compile(
 )
 
 
-class _Layout(HTMLParser):
-    """Lay out HTML text as a browser shows it, one event at a time (linear, no tree)."""
+# One token of HTML: a comment start, a declaration (<!doctype ...>, <?xml ...?>),
+# or a start/end tag. Tags stop at the next "<", so a stray "<" costs one short scan.
+_HTML_TOKEN = re.compile(
+    r"<(?:(!--)|[!?][^<>]*>|(/?)([A-Za-z][A-Za-z0-9:-]*)([^<>]*)>)"
+)
+_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+# Elements whose content is raw text up to their end tag.
+_RAW_TEXT = ("script", "style", "textarea", "xmp", "plaintext")
 
-    def __init__(self, keep_breaks: bool) -> None:
-        super().__init__(convert_charrefs=True)
+
+def _alt(attrs: str) -> str | None:
+    """Return an image's ``alt`` text."""
+    alt = _ALT.search(attrs)
+    if alt is None:
+        return None
+    return html.unescape(next(g for g in alt.groups() if g is not None))
+
+
+class _Layout:
+    """Lay out HTML text as a browser shows it, one token at a time (linear, no tree).
+
+    Positions are offsets in the source; they become line numbers only for
+    the lines that are kept (a binary search in the newline offsets).
+    """
+
+    def __init__(self, text: str, keep_breaks: bool) -> None:
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
         self.keep_breaks = keep_breaks
         self.words = _word_keys()
         self.lines: list[tuple[int, str]] = []
         self.buf: list[str] = []
-        self.start: int | None = None
+        self.start: int | None = None  # source offset of the line's first text
         self.drop = 0  # depth inside <script>, <style>, <head> ...
         self.pre = 0  # depth inside <pre> and its kin
 
     def flush(self) -> None:
-        joined = "".join(self.buf)
-        if joined.strip():
-            self.lines.append((self.start or self.getpos()[0], joined))
+        if self.start is not None:
+            joined = "".join(self.buf)
+            if joined.strip():
+                self.lines.append((bisect.bisect_left(self.newlines, self.start) + 1, joined))
         self.buf.clear()
         self.start = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def starttag(self, tag: str, alt: str | None, at: int) -> None:
         if tag == "body" and self.drop:  # an unclosed <head> ends where <body> starts
             self.drop = 0
         if tag in _DROP_TAGS:
@@ -234,9 +256,8 @@ class _Layout(HTMLParser):
         if tag == "br":
             self.flush()
         elif tag == "img":
-            alt = dict(attrs).get("alt")
             if alt and alt.strip() and alt.replace(" ", "") in self.words:
-                self.handle_data(f" {alt.strip()} ")
+                self.data(f" {alt.strip()} ", at)
         elif tag in _BLOCK_TAGS:
             self.flush()
         elif tag in _CELL_TAGS:
@@ -244,13 +265,7 @@ class _Layout(HTMLParser):
         if tag in _PRE_TAGS:
             self.pre += 1
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _DROP_TAGS:
-            self.handle_starttag(tag, attrs)
-            if tag not in ("br", "img"):
-                self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
+    def endtag(self, tag: str) -> None:
         if tag in _DROP_TAGS:
             self.drop = max(0, self.drop - 1)
             return
@@ -263,21 +278,28 @@ class _Layout(HTMLParser):
         elif tag in _CELL_TAGS:
             self.buf.append(" ")
 
-    def handle_data(self, data: str) -> None:
+    def data(self, piece: str, at: int) -> None:
         if self.drop:
             return
+        if "&" in piece:
+            piece = html.unescape(piece)  # offsets inside shift; lines stay right
         hard = self.keep_breaks or self.pre > 0
-        line = self.getpos()[0]
-        for k, part in enumerate(data.split("\n")):
+        if "\n" not in piece:
+            if self.start is None and not piece.isspace():
+                self.start = at
+            self.buf.append(piece)
+            return
+        offset = at
+        for k, part in enumerate(piece.split("\n")):
             if k:
-                line += 1
                 if hard:
                     self.flush()
                 else:
                     self.buf.append(" ")
             if self.start is None and part.strip():
-                self.start = line
+                self.start = offset
             self.buf.append(part)
+            offset += len(part) + 1
 
 
 def _html_lines(text: str) -> list[tuple[int, str]]:
@@ -291,21 +313,45 @@ def _html_lines(text: str) -> list[tuple[int, str]]:
     counts when it is a known weather word. A document without any block
     element (text with stray inline tags) keeps its line breaks. Each line
     carries the line of the HTML source where its text starts. The page is
-    read event by event with the standard library's ``html.parser``, in time
-    and memory linear in its size.
+    read token by token (no tree), in time and memory linear in its size.
 
     Examples
     --------
     >>> _html_lines("<ul><li><b>맑음</b>서울 <em>3.1</em>℃</li>\n<li>흐림 부산 5℃</li></ul>")
     [(1, '맑음서울 3.1℃'), (2, '흐림 부산 5℃')]
     """
-    layout = _Layout(keep_breaks=_LAYOUT_TAGS.search(text) is None)
-    try:
-        for i in range(0, len(text), 1 << 16):
-            layout.feed(text[i : i + (1 << 16)])
-        layout.close()
-    except Exception as exc:  # noqa: BLE001 - html.parser raises assorted errors on broken markup
-        raise ParseError(f"cannot parse the input as HTML: {exc}") from None
+    layout = _Layout(text, keep_breaks=_LAYOUT_TAGS.search(text) is None)
+    n = len(text)
+    pos = 0
+    while pos < n:
+        m = _HTML_TOKEN.search(text, pos)
+        if m is None:
+            layout.data(text[pos:], pos)
+            break
+        start, end = m.span()
+        if start > pos:
+            layout.data(text[pos:start], pos)
+        comment, slash, tag, attrs = m.groups()
+        if comment:  # a comment runs to "-->", or to the end when unclosed
+            close = text.find("-->", end)
+            end = n if close < 0 else close + 3
+        elif tag:
+            tag = tag.lower()
+            if slash:
+                layout.endtag(tag)
+                pos = end
+                continue
+            alt = _alt(attrs) if tag == "img" else None
+            layout.starttag(tag, alt, start)
+            if attrs.endswith("/") and tag not in ("br", "img"):
+                layout.endtag(tag)  # <div/>: opened and closed
+            elif tag in _RAW_TEXT:  # raw text up to the end tag
+                close_tag = re.compile(rf"</{tag}\s*>", re.IGNORECASE).search(text, end)
+                stop = n if close_tag is None else close_tag.start()
+                if stop > end:
+                    layout.data(text[end:stop], end)
+                end = stop
+        pos = end
     layout.flush()
     return layout.lines
 
@@ -339,10 +385,15 @@ def _normalise_line(line: str) -> str:
     return _FAHRENHEIT.sub("℉", line)
 
 
+_STRONG_BULLET = re.compile("[" + re.escape(_STRONG_BULLETS) + "]")
+# A line can hold a reading only with a unit sign, or a placeholder at its end.
+_MAY_READ = re.compile(r"[℃℉°º˚]|&#(?:8451|x2103);|[-―—−]\s*$")
+
+
 def _after_bullet(seg: str) -> str:
-    """Drop everything up to the last strong bullet (``str.rfind``: linear time)."""
-    cut = max(seg.rfind(c) for c in _STRONG_BULLETS)
-    return seg[cut + 1 :].lstrip(_BULLETS)
+    """Drop everything up to the last strong bullet (one scan of the reversed text)."""
+    last = _STRONG_BULLET.search(seg[::-1])
+    return (seg[len(seg) - last.start() :] if last else seg).lstrip(_BULLETS)
 
 
 def _placeholder_segment(line: str) -> str | None:
@@ -396,6 +447,8 @@ def _readings_from_lines(
         )
 
     for lineno, raw in lines:
+        if _MAY_READ.search(raw) is None:
+            continue
         line = _normalise_line(raw)
         units = list(re.finditer("[℃℉]", line))
         if not units:
