@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import InputError, ParseError
 from ._common import Context, Invalid, Result, parse_times, temperatures
+from .typ01 import AWS2_MIN, SFCDD, SFCTM2
 from .widget import _CELSIUS, _normalise_line, _value, _word_keys
 
 __all__ = ["read", "read_frame", "sniff"]
@@ -76,6 +77,8 @@ def _sniff(head: str) -> tuple[str, dict[str, int]] | None:
     line = _first_line(head)
     if line.startswith(_PORTAL_HEAD) or len(line) > 10_000:
         return None
+    if any(layout.sniff(line) for layout in (AWS2_MIN, SFCTM2, SFCDD)):
+        return None  # typ01 rows re-saved under their own header (TIME,STN,...,TA)
     for sep in (",", "\t", ";"):
         if sep in line:
             try:
