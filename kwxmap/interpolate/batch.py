@@ -25,6 +25,7 @@ from scipy.spatial.distance import cdist
 from ..errors import InterpolationError, KwxmapError, KwxmapWarning
 from ..grid import Grid, make_grid
 from ._api import (
+    DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     STATION_BUFFER_M,
     check_method,
@@ -66,7 +67,7 @@ def interpolate_many(
     resolution: float = 1000.0,
     region: Any = "south-korea",
     crs: Any = 5179,
-    elevation: str | None = None,
+    elevation: str | None = DEFAULT_ELEVATION,
     dem: Any = None,
     lapse_rate: float | None = None,
     on_invalid: str = "raise",
@@ -162,7 +163,7 @@ def interpolate_many(
     ...     geometry=[Point(126.97, 37.57), Point(127.37, 36.37), Point(129.03, 35.10),
     ...               Point(128.89, 37.75)], crs=4326)
     >>> vals = np.array([[10.0, 12.0, 15.0, 9.0], [11.0, np.nan, 16.0, 8.0]])
-    >>> ds = interpolate_many(st, vals, method="idw", resolution=50_000)
+    >>> ds = interpolate_many(st, vals, method="idw", resolution=50_000, elevation=None)
     >>> ds["temperature_c"].dims, ds.sizes["time"], ds["n_stations"].values.tolist()
     (('time', 'y', 'x'), 2, [4, 3])
     """
