@@ -261,14 +261,16 @@ def interpolate(
     crs
         Grid CRS, EPSG 5179 (default) or 5186.
     elevation
-        ``"lapse"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`): reduce to sea level with a fixed rate
-        (``lapse_rate``, default 6.5 K/km), interpolate, restore with the
+        ``"lapse"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`): reduce
+        to sea level with a fixed rate (``lapse_rate``, default 6.5 K/km),
+        interpolate, restore with the
         grid's DEM elevation; ``"fit"``: the same with a rate fitted robustly
         from the stations (:func:`~kwxmap.interpolate.elevation.fit_lapse_rate`,
         can be negative on an inversion night; stored in
         ``grid.attrs["lapse_rate_k_per_km"]``); ``"drift"``: elevation as an
-        external drift (kriging only); ``None``: no correction. Station elevations come from the
-        ``elevation_m`` column (the registry), grid elevations from ``dem``.
+        external drift (kriging only); ``None``: no correction. Station
+        elevations come from the ``elevation_m`` column (the registry), grid
+        elevations from ``dem``.
     dem
         ``None`` for the shipped coarse (~9 km) DEM, or a GeoTIFF path (any CRS,
         needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
