@@ -33,6 +33,7 @@ from .options import (
     SurfaceOptions,
     method_choices,
 )
+from .readers import INPUT_FORMATS, VARIABLES
 
 __all__ = ["main"]
 
@@ -247,6 +248,19 @@ def _add_read_options(p: argparse.ArgumentParser) -> None:
         "keep the first, last or mean reading",
     )
     p.add_argument("--as-of", metavar="DATE", help="use the station registry of YYYY-MM-DD")
+    p.add_argument(
+        "--input-format",
+        metavar="NAME",
+        choices=INPUT_FORMATS,
+        help="read the input as this format (default: recognised by content): "
+        + ", ".join(INPUT_FORMATS),
+    )
+    p.add_argument(
+        "--variable",
+        choices=VARIABLES,
+        default="tavg",
+        help="temperature of a daily input: mean (default), minimum or maximum",
+    )
 
 
 def _read_options(args: argparse.Namespace) -> ReadOptions:
@@ -262,6 +276,8 @@ def _read_options(args: argparse.Namespace) -> ReadOptions:
         on_implausible="nan",
         on_duplicate=args.on_duplicate,
         as_of=args.as_of,
+        input_format=args.input_format,
+        variable=args.variable,
     )
 
 

@@ -130,6 +130,12 @@ class ReadOptions:
         outside -50..50 °C and a station read twice; see :data:`ON_UNKNOWN` ...
     as_of
         Use the registry as it stood on this date (``YYYY-MM-DD``).
+    input_format
+        Force one reader (:data:`kwxmap.readers.INPUT_FORMATS`); None
+        recognises the format by content.
+    variable
+        ``tavg``, ``tmin`` or ``tmax`` of a daily input
+        (:data:`kwxmap.readers.VARIABLES`).
 
     Examples
     --------
@@ -147,9 +153,16 @@ class ReadOptions:
     on_implausible: str = "raise"
     on_duplicate: str = "raise"
     as_of: str | None = None
+    input_format: str | None = None
+    variable: str = "tavg"
 
     def __post_init__(self) -> None:
+        from .readers import INPUT_FORMATS, VARIABLES
+
         check_encoding(self.encoding)
+        if self.input_format is not None:
+            _choice("input_format", self.input_format, INPUT_FORMATS)
+        _choice("variable", self.variable, VARIABLES)
         _choice("on_unknown", self.on_unknown, ON_UNKNOWN)
         _choice("on_invalid", self.on_invalid, ON_INVALID)
         _choice("on_implausible", self.on_implausible, ON_IMPLAUSIBLE)

@@ -193,7 +193,12 @@ def load_joined(
     else:
         if not isinstance(readings, pd.DataFrame):
             readings = parse_readings(
-                readings, encoding=read.encoding, on_invalid=read.on_invalid, registry=registry
+                readings,
+                encoding=read.encoding,
+                on_invalid=read.on_invalid,
+                registry=registry,
+                input_format=read.input_format,
+                variable=read.variable,
             )
         joined = join_readings(
             readings,

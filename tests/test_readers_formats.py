@@ -329,3 +329,48 @@ def test_mutated_fixtures_raise_nothing_but_kwxmap_errors():
         except KwxmapError:
             outcomes["error"] += 1
     assert outcomes["read"] > 50 and outcomes["error"] > 50, outcomes
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def test_cli_parse_input_format_and_variable(capsys):
+    from kwxmap.cli import main
+
+    assert main(["parse", str(FIXTURES / "sfcdd.txt"), "--variable", "tmin"]) == 0
+    out = capsys.readouterr()
+    rows = list(csv_rows(out.out))
+    assert [(r["station_id"], r["temperature_c"]) for r in rows] == [
+        ("108", "-6.8"), ("159", "-0.9"), ("108", "-7.2"),
+    ]
+    assert "3 readings, 0 unknown" in out.err
+
+
+def csv_rows(text: str):
+    import csv
+    import io
+
+    return csv.DictReader(io.StringIO(text))
+
+
+def test_cli_wrong_variable_is_one_line_and_writes_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "readings.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "parse", str(FIXTURES / "aws2_min_disp0.txt"),
+         "--variable", "tmax", "-o", str(out)],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "kwxmap: error: variable='tmax': aws2_min input has only tavg"
+    ]
+    assert not out.exists()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "parse", "-", "--input-format", "nope"],
+        capture_output=True, text=True, input="",
+    )
+    assert proc.returncode == 2 and "invalid choice: 'nope'" in proc.stderr
