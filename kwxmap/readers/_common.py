@@ -119,13 +119,20 @@ def temperatures(raw: Sequence[str] | pd.Series) -> tuple[np.ndarray, np.ndarray
     >>> values.tolist()[:2], missing.tolist(), bad.tolist()
     ([12.5, nan], ['', 'kma_code', 'blank', 'kma_code', ''], [False, False, False, False, True])
     """
-    cells = pd.Series(raw, dtype="object").fillna("").astype(str).str.strip()
-    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64")
-    blank = (cells == "").to_numpy()
-    bad = np.isnan(values) & ~blank & ~cells.str.lower().isin(["nan", "null", "none"]).to_numpy()
+    cells = pd.Series(raw, dtype="object").fillna("").astype(str)
+    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64", copy=True)
+    unread = np.isnan(values)
+    blank = np.zeros(len(cells), dtype=bool)
+    bad = np.zeros(len(cells), dtype=bool)
+    if unread.any():  # look closer only at the cells that are not plain numbers
+        rest = cells[unread].str.strip()
+        blank[unread] = (rest == "").to_numpy()
+        bad[unread] = ~(rest == "").to_numpy() & ~rest.str.lower().isin(
+            ["nan", "null", "none"]
+        ).to_numpy()
     code = values <= MISSING_CODE_MAX_C
     missing = np.full(len(cells), "", dtype=object)
-    missing[blank | (np.isnan(values) & ~bad)] = "blank"
+    missing[blank | (unread & ~bad)] = "blank"
     missing[code] = "kma_code"
     values = np.where(code, np.nan, values) + 0.0  # -0.0 reads as 0.0
     return values, missing, bad
@@ -140,12 +147,16 @@ def station_ids(raw: Sequence[str] | pd.Series) -> tuple[pd.Series, np.ndarray]:
     >>> ids.tolist()[:2], bad.tolist()
     ([108, 90], [False, False, True, True])
     """
-    cells = pd.Series(raw, dtype="object").fillna("").astype(str).str.strip()
-    ok = cells.str.fullmatch(rf"[0-9]{{1,{_MAX_ID_DIGITS}}}(?:\.0*)?").fillna(False).to_numpy()
-    ok = ok & (cells.str.len().to_numpy() <= 2 * _MAX_ID_DIGITS)
+    cells = pd.Series(raw, dtype="object").fillna("").astype(str)
+    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64")
+    ok = np.isfinite(values) & (values >= 0) & (values < 10**_MAX_ID_DIGITS)
+    ok &= np.floor(np.where(ok, values, 0)) == np.where(ok, values, 0)
+    if ok.any():  # "1_08" or "1e2" are not station numbers, whatever float() says
+        odd = cells.str.contains(r"[^0-9.\s]", regex=True).to_numpy()
+        ok &= ~odd
     ids = pd.Series(pd.NA, index=cells.index, dtype="Int64")
     if ok.any():
-        ids[ok] = pd.to_numeric(cells[ok]).astype("int64")
+        ids[ok] = values[ok].astype("int64")
     return ids.reset_index(drop=True), ~ok
 
 
@@ -185,8 +196,7 @@ def parse_times(stamps: pd.Series, fmt: str | None = None) -> pd.Series:
     stamps = stamps.fillna("").astype(str).str.strip().reset_index(drop=True)
     if fmt is not None:
         return pd.to_datetime(stamps, format=fmt, errors="coerce")
-    looks = stamps.str.fullmatch(_TIMELIKE).fillna(False)
-    usable = stamps.where(looks, "")
+    usable = stamps.where(stamps.str.fullmatch(_TIMELIKE).fillna(False), "")
     try:
         parsed = pd.to_datetime(usable, errors="coerce", format="ISO8601")
         if parsed.isna().any():
