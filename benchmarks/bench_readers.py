@@ -12,8 +12,11 @@
     station/time whose value differs, or that one side has and the other
     lacks, within the times and stations both cover; must be 0).
 (b) Linear time: generated portal CSV and aws2_min files of ~5/10/50 MB, a
-    1 MB single line, a line of 40,000 spaces and a 20 MB HTML page, each
-    parsed in a fresh process: seconds, s/MB and peak memory (VmHWM).
+    1 MB single line, a line of 40,000 spaces and 20 MB HTML pages (a news
+    page around one widget, and a worst case with a reading every 100
+    bytes), each parsed in a fresh process: seconds, s/MB and peak memory.
+(c) Whole-network snapshots (~700 AWS+ASOS stations, with the lon/lat of the
+    tidy table) through ``kwxmap map``: stations read and markers on the map.
 
 Usage::
 
@@ -156,21 +159,49 @@ def _portal(mb: float) -> str:
     return "지점,지점명,일시,기온(°C)\n" + body + "\n"
 
 
+_AWS2_HEAD = (
+    "#START7777\n# YYMMDDHHMI   STN    WD1    WS1    WDS    WSS   WD10   WS10     TA     RE "
+    "RN-15m RN-60m RN-12H RN-DAY     HM     PA     PS     TD\n"
+)
+_AWS2_ROW = (
+    "202508092148   {:3d}  211.0    1.5  213.0    1.6  209.4    0.9 {:6.1f}    0.0    0.0"
+    "    0.0    0.0    0.0   93.4 1001.2 1003.2   22.5"
+)
+
+
 def _aws2_min(mb: float) -> str:
     rng = np.random.default_rng(2)
-    row = "   {:3d}  211.0    1.5  213.0    1.6  209.4    0.9 {:6.1f}    0.0    0.0    0.0    0.0    0.0   93.4 1001.2 1003.2   22.5"
     n = int(mb * 1e6 / 130)
     stn = rng.integers(90, 999, n)
     ta = np.round(rng.normal(20, 5, n), 1)
     ta[rng.random(n) < 0.01] = -99.9
-    head = "#START7777\n# YYMMDDHHMI   STN    WD1    WS1    WDS    WSS   WD10   WS10     TA     RE RN-15m RN-60m RN-12H RN-DAY     HM     PA     PS     TD\n"
-    body = "\n".join("202508092148" + row.format(s, t) for s, t in zip(stn, ta, strict=True))
-    return head + body + "\n#7777END\n"
+    body = "\n".join(_AWS2_ROW.format(s, t) for s, t in zip(stn, ta, strict=True))
+    return _AWS2_HEAD + body + "\n#7777END\n"
 
 
-def _html(mb: float) -> str:
-    item = "<li><span>맑음</span><b>서울</b> <em>3.1</em>&#8451;</li>\n<p>기사 본문 문장이 이어집니다.</p>\n"
-    return "<html><body><ul>\n" + item * int(mb * 1e6 / len(item.encode())) + "</ul></body></html>\n"
+def _html_dense(mb: float) -> str:
+    """Worst case: a reading every 100 bytes, a tag every 11."""
+    item = (
+        "<li><span>맑음</span><b>서울</b> <em>3.1</em>&#8451;</li>\n"
+        "<p>기사 본문 문장이 이어집니다.</p>\n"
+    )
+    n = int(mb * 1e6 / len(item.encode()))
+    return "<html><body><ul>\n" + item * n + "</ul></body></html>\n"
+
+
+def _html_page(mb: float) -> str:
+    """A news page: scripts, navigation and article text around one 95-station widget."""
+    script = "<script>var a = {x: [1, 2, 3], y: '<div>'}; function f(){return a.x < 2;}</script>\n"
+    prose = (
+        '<div class="article"><p>오늘 전국은 대체로 맑겠으나 일부 지역에는 구름이 많겠습니다. '
+        '<a href="/news/1234">관련 기사</a> <span class="date">2026.01.15</span></p></div>\n'
+    )
+    widget = "<ul>" + "".join(f"<li>맑음서울 {i % 30 - 5}.{i % 10}℃</li>" for i in range(95))
+    chunk = script + prose * 8
+    n = int(mb * 1e6 / len(chunk.encode()))
+    return "<html><head><title>뉴스</title></head><body>" + chunk * (n // 2) + widget + (
+        "</ul>" + chunk * (n - n // 2) + "</body></html>\n"
+    )
 
 
 def part_b(sizes: list[float]) -> None:
@@ -181,8 +212,9 @@ def part_b(sizes: list[float]) -> None:
     cases.append(("1 MB single line (x... -)", "txt", "x" * 1_000_000 + " -\n"))
     cases.append(("40,000 spaces between two words", "txt", "서울" + " " * 40_000 + "맑음\n"))
     cases.append(("1 MB line of readings", "txt", "• 맑음서울 3.1℃ " * 55_000 + "\n"))
-    cases.append(("20 MB HTML page", "html", _html(20)))
-    print("(b) linear time: fresh process per input")
+    cases.append(("20 MB news page (95 readings)", "html", _html_page(20)))
+    cases.append(("20 MB dense page (worst case)", "html", _html_dense(20)))
+    print("(b) linear time: fresh process per input (peak = VmHWM, ~145 MB of it imports)")
     print(f"{'input':<36} {'MB':>6} {'seconds':>8} {'s/MB':>6} {'peak MB':>8}  result")
     with tempfile.TemporaryDirectory() as tmp:
         for label, ext, text in cases:
@@ -197,16 +229,42 @@ def part_b(sizes: list[float]) -> None:
             print(f"{label:<36} {mb:>6.1f} {dt:>8.2f} {dt / mb:>6.2f} {peak:>8.0f}  {result}")
 
 
+def part_c() -> None:
+    """A whole-network snapshot (own lon/lat) through `kwxmap map`: every station shown."""
+    if not SHARED.is_dir():
+        print("(c) skipped: the reference data is absent")
+        return
+    tidy = pd.read_csv(SHARED / "kma_aws_snapshots.csv")
+    print("(c) whole-network snapshots through `kwxmap map` (own lon/lat; 5 km IDW)")
+    print(f"{'snapshot':<16} {'stations':>8} {'markers':>8} {'seconds':>8}  report")
+    with tempfile.TemporaryDirectory() as tmp:
+        for sid in tidy["snapshot_id"].unique()[[0, -1]]:
+            one = tidy[tidy["snapshot_id"] == sid]
+            csv_path, html_path = Path(tmp) / f"{sid}.csv", Path(tmp) / f"{sid}.html"
+            one[["stn_id", "time", "temp_c", "lon", "lat", "elev_m"]].to_csv(csv_path, index=False)
+            t = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "kwxmap", "map", str(csv_path), "-o", str(html_path),
+                 "--resolution", "5000", "--method", "idw"],
+                capture_output=True, text=True, cwd=ROOT, check=True,
+            )
+            dt = time.perf_counter() - t
+            markers = html_path.read_text(encoding="utf-8").count("L.circleMarker(")
+            print(f"{sid:<16} {len(one):>8} {markers:>8} {dt:>8.1f}  {proc.stderr.strip()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["a", "b"])
+    parser.add_argument("--only", choices=["a", "b", "c"])
     parser.add_argument("--sizes", default="5,10,50", help="MB of the generated files")
     args = parser.parse_args()
     t = time.perf_counter()
-    if args.only != "b":
+    if args.only in (None, "a"):
         part_a()
-    if args.only != "a":
+    if args.only in (None, "b"):
         part_b([float(s) for s in args.sizes.split(",")])
+    if args.only in (None, "c"):
+        part_c()
     print(f"total {time.perf_counter() - t:.1f} s")
 
 
