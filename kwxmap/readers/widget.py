@@ -1,4 +1,4 @@
-"""Scraped widget text, HTML, bytes and tables to a readings DataFrame.
+"""Scraped widget text and HTML (input format ``widget``): the fallback reader.
 
 News sites and portals copy KMA's current-weather table as a small widget in
 which the weather word is glued to the station name::
@@ -7,11 +7,11 @@ which the weather word is glued to the station name::
     • 구름많음강릉 28.0℃
     • 맑음홍성(예) 23.7℃
 
-:func:`parse_readings` finds those readings inside a whole page of unrelated
-text (plain text, HTML, or bytes in any of the encodings Korean pages use),
-splits each glued token into weather word and station name with the station
-registry, and also reads tables (a CSV with ``station_id``/``station_name``
-and ``temperature_c``, KMA's portal export ``지점,지점명,일시,기온(°C)``).
+This reader finds those readings inside a whole page of unrelated text
+(plain text, or HTML laid out as a browser shows it by a linear tokenizer)
+and splits each glued token into weather word and station name with the
+station registry. Every pattern runs on bounded text or without
+backtracking, so a page is read in time linear in its size.
 
 What counts as a reading
 ------------------------
