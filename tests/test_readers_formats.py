@@ -374,3 +374,26 @@ def test_cli_wrong_variable_is_one_line_and_writes_nothing(tmp_path):
         capture_output=True, text=True, input="",
     )
     assert proc.returncode == 2 and "invalid choice: 'nope'" in proc.stderr
+
+
+def test_a_multi_day_typ01_file_goes_straight_to_render_batch(tmp_path):
+    """A long table from kma_sfcdd: one map per day, the chosen daily variable."""
+    from kwxmap import render_batch
+
+    stations = {108: (1.0, 6.0), 159: (5.0, 11.0), 143: (2.0, 8.0), 156: (3.0, 9.0),
+                133: (1.5, 7.0), 105: (2.5, 7.5)}
+    rows = []
+    for day, shift in (("20260114", 0.0), ("20260115", 2.0)):
+        for stn, (avg, tmax) in stations.items():
+            fields = [day, str(stn), "2.1", "180", "27", "4.0", "1432", "27", "7.1", "1410",
+                      f"{avg + shift:.1f}", f"{tmax + shift:.1f}", "1445", "-5.0", "0630"]
+            rows.append(" ".join(fields + ["-9.0"] * 41))
+    text = "#START7777\n" + "\n".join(rows) + "\n#7777END\n"
+    result = render_batch(
+        text.encode(), tmp_path / "maps", method="idw", resolution=20000, tiles=None,
+        variable="tmax",
+    )
+    assert not result.failed
+    assert [p.name[:10] for p in result.maps] == ["2026-01-14", "2026-01-15"]
+    page = result.maps[1].read_text(encoding="utf-8")
+    assert "13.0" in page  # 부산's maximum on the second day (11.0 + 2.0), not its mean
