@@ -46,6 +46,8 @@ __all__ = [
     "Snapshot",
     "draw",
     "load_joined",
+    "load_points",
+    "point_values",
     "snapshot",
 ]
 
@@ -294,6 +296,73 @@ def snapshot(
             "elevation": surface.elevation,
         },
     )
+
+
+def point_values(
+    readings: str | bytes | os.PathLike[str] | pd.DataFrame | gpd.GeoDataFrame,
+    points: pd.DataFrame,
+    *,
+    read: ReadOptions | None = None,
+    surface: SurfaceOptions | None = None,
+    holdout: bool = False,
+    registry: StationRegistry | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Interpolated values at points, each with the surface's leave-one-out uncertainty.
+
+    Parameters
+    ----------
+    readings
+        As for :func:`snapshot` (one observation time).
+    points
+        A GeoDataFrame of points or a DataFrame with ``lon``/``lat`` (degrees),
+        optionally ``elevation_m``; other columns (a name) are kept.
+    read, surface, registry, options
+        As for :func:`snapshot` (``region``/``resolution`` are not used).
+    holdout
+        Leave out the stations at each point (then a point at a station
+        gives that station's leave-one-out prediction).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``points`` with ``temperature_c``, ``elevation_m`` (with an elevation
+        correction) and ``uncertainty_c``: the leave-one-out RMSE of the
+        method on these readings, the typical error of a value away from
+        the stations.
+    """
+    read, surface, _, params = split_options(options, read=read, surface=surface)
+    stations = load_joined(readings, read, registry=registry, one_time=True)
+    out = interpolate(
+        stations, **surface.interpolate_kwargs(), target=points, holdout=holdout, **params
+    )
+    report = cross_validate(
+        stations,
+        method=out.attrs["method"],
+        elevation=surface.elevation,
+        crs=surface.crs,
+        **params,
+    )
+    out["uncertainty_c"] = report.rmse
+    return out
+
+
+def load_points(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV of places (``lat``, ``lon`` in degrees, other columns kept), UTF-8.
+
+    Raises
+    ------
+    InputError
+        The file is missing or is not a CSV table.
+    """
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"places file {str(path)!r} does not exist") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"cannot read places file {str(path)!r} as a UTF-8 CSV with lat,lon columns: {exc}"
+        ) from None
 
 
 def draw(
