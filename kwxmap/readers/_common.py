@@ -143,20 +143,16 @@ def station_ids(raw: Sequence[str] | pd.Series) -> tuple[pd.Series, np.ndarray]:
 
     Examples
     --------
-    >>> ids, bad = station_ids(["108", " 90", "1_08", "9" * 5000])
+    >>> ids, bad = station_ids(["108", " 90", "1_08", "1e2", "9" * 5000])
     >>> ids.tolist()[:2], bad.tolist()
-    ([108, 90], [False, False, True, True])
+    ([108, 90], [False, False, True, True, True])
     """
-    cells = pd.Series(raw, dtype="object").fillna("").astype(str)
-    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64")
-    ok = np.isfinite(values) & (values >= 0) & (values < 10**_MAX_ID_DIGITS)
-    ok &= np.floor(np.where(ok, values, 0)) == np.where(ok, values, 0)
-    if ok.any():  # "1_08" or "1e2" are not station numbers, whatever float() says
-        odd = cells.str.contains(r"[^0-9.\s]", regex=True).to_numpy()
-        ok &= ~odd
-    ids = pd.Series(pd.NA, index=cells.index, dtype="Int64")
+    cells = np.strings.strip(np.asarray(pd.Series(raw, dtype="object").fillna(""), dtype=str))
+    # digits only (numpy's C string ufuncs): "1_08", "1e2", "²" are not station numbers
+    ok = np.strings.isdigit(cells) & (np.strings.str_len(cells) <= _MAX_ID_DIGITS)
+    ids = pd.Series(pd.NA, index=range(len(cells)), dtype="Int64")
     if ok.any():
-        ids[ok] = values[ok].astype("int64")
+        ids[ok] = cells[ok].astype("int64")
     return ids.reset_index(drop=True), ~ok
 
 
@@ -183,19 +179,25 @@ def parse_times(stamps: pd.Series, fmt: str | None = None) -> pd.Series:
     stamps
         The times as printed.
     fmt
-        A strftime format all stamps follow (``%Y%m%d%H%M`` for typ01), or
-        None to accept ISO 8601 and other common forms.
+        A strftime format the stamps follow (``%Y%m%d%H%M`` for typ01), tried
+        first (fast); stamps it misses, and all stamps when None, are read
+        as ISO 8601 or other common forms.
 
     Examples
     --------
-    >>> parse_times(pd.Series(["202508092148", "-1"]), "%Y%m%d%H%M").tolist()
-    [Timestamp('2025-08-09 21:48:00'), NaT]
+    >>> parse_times(pd.Series(["202508092148", "-1", "2025-08-09"]), "%Y%m%d%H%M").tolist()
+    [Timestamp('2025-08-09 21:48:00'), NaT, Timestamp('2025-08-09 00:00:00')]
     >>> parse_times(pd.Series(["2024-01-15 06:00", "-1"])).tolist()
     [Timestamp('2024-01-15 06:00:00'), NaT]
     """
-    stamps = stamps.fillna("").astype(str).str.strip().reset_index(drop=True)
+    stamps = stamps.fillna("").astype(str).reset_index(drop=True)
     if fmt is not None:
-        return pd.to_datetime(stamps, format=fmt, errors="coerce")
+        parsed = pd.to_datetime(stamps, format=fmt, errors="coerce")
+        if not parsed.isna().any():
+            return parsed
+        rest = parse_times(stamps[parsed.isna()])
+        return parsed.where(parsed.notna(), rest.set_axis(stamps.index[parsed.isna()]))
+    stamps = stamps.str.strip()
     usable = stamps.where(stamps.str.fullmatch(_TIMELIKE).fillna(False), "")
     try:
         parsed = pd.to_datetime(usable, errors="coerce", format="ISO8601")
@@ -218,7 +220,7 @@ def finish(
     lines: Sequence[int] | np.ndarray,
     stations: Sequence[str],
     temps: Sequence[str],
-    texts: Sequence[str],
+    texts: Sequence[str] | Callable[[int], str],
     times: Sequence[str] | None = None,
     time_format: str | None = None,
     names: Sequence[str] | None = None,
@@ -227,7 +229,8 @@ def finish(
 
     Each row needs a readable station number, a readable time (when
     ``times`` is given) and a number or missing code as temperature; rows
-    that fail are :class:`Invalid`, quoting ``texts``.
+    that fail are :class:`Invalid`, quoting ``texts`` (the rows as printed, or
+    a function of the row number that returns one, for big inputs).
 
     Examples
     --------
@@ -260,8 +263,10 @@ def finish(
         frame.insert(len(COLUMNS), "time", parsed)
     why[bad_id & (why == "")] = "station id is not a KMA station number"
     bad = why != ""
+    text_of = texts if callable(texts) else texts.__getitem__
     invalid = [
-        Invalid(int(line_arr[i]), texts[i], str(why[i])) for i in np.flatnonzero(bad)[:1000]
+        Invalid(int(line_arr[i]), text_of(int(i)), str(why[i]))
+        for i in np.flatnonzero(bad)[:1000]
     ]
     if bad.sum() > len(invalid):  # keep the count right without holding every row
         invalid += [Invalid(0, "", "")] * int(bad.sum() - len(invalid))
