@@ -30,6 +30,7 @@ from ..grid import Grid, resolve_region
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
 from .elevation import ELEVATION_MODES, ElevationModel
+from .memory import check_memory
 from .targets import Points, resolve_target
 
 __all__ = [
@@ -242,6 +243,7 @@ def interpolate(
     return_variance: bool = False,
     target: Any = None,
     holdout: bool = False,
+    max_memory: Any = None,
     **params: Any,
 ) -> Any:
     """Interpolate station values onto a grid over a region, an existing grid, or points.
@@ -299,6 +301,10 @@ def interpolate(
         Points only: predict each point without the stations within
         :data:`HOLDOUT_RADIUS_M` of it, so a point at a station gives that
         station's leave-one-out prediction (:func:`~kwxmap.cross_validate`).
+    max_memory
+        Memory budget (bytes or ``"4GB"``); the estimate
+        (:func:`~kwxmap.interpolate.memory.estimate_memory`) is checked against
+        it before the work. Default: half the RAM.
     **params
         Method parameters (e.g. ``power=``, ``k=`` for idw; ``smoothing=`` for
         spline); unknown names raise.
@@ -405,6 +411,8 @@ def interpolate(
         method, scores = choose_method(st, elevation=elevation, lapse_rate=model.lapse_rate)
         attrs["cv_scores"] = scores
 
+    if isinstance(tgt, Grid):
+        check_memory(tgt, method, max_memory=max_memory, params=params)
     xy, z = _target_xy(tgt, dem=dem, model=model)
     est = make_estimator(method, params)
     _check_variance(est, method, return_variance)

@@ -34,6 +34,7 @@ from ._api import (
 )
 from ._base import check_choice
 from .elevation import ElevationModel
+from .memory import check_memory
 from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
 
 __all__ = ["interpolate_many"]
@@ -72,6 +73,7 @@ def interpolate_many(
     lapse_rate: float | None = None,
     on_invalid: str = "raise",
     dtype: Any = "float64",
+    max_memory: Any = None,
     **params: Any,
 ) -> Any:
     """Interpolate many timestamps at a fixed station set onto one grid.
@@ -112,6 +114,10 @@ def interpolate_many(
         it, ``"warn"``: NaN map and a KwxmapWarning, ``"ignore"``: NaN map.
     dtype
         Output dtype (``"float32"`` halves memory; computation is float64).
+    max_memory
+        Memory budget (bytes or ``"4GB"``, default half the RAM), checked
+        against the estimate for all the timestamps before the work; split
+        long series (as :func:`~kwxmap.render_batch` does) to stay inside it.
     **params
         Method parameters, as for :func:`~kwxmap.interpolate`.
 
@@ -198,6 +204,8 @@ def interpolate_many(
         )
     xy, elev, ids, keep = _station_table(stations, grid, need_elevation=elevation is not None)
     matrix, time_index = _values_matrix(values, ids, times, value, lazy=lazy)
+    if not lazy:  # a dask series is computed chunk by chunk
+        check_memory(grid, method, max_memory=max_memory, n_times=len(time_index), params=params)
     matrix = matrix[:, keep]
     xy = xy[keep]
     elev = None if elev is None else elev[keep]
