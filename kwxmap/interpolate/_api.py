@@ -92,6 +92,44 @@ def make_estimator(method: str, params: dict[str, Any]) -> Interpolator:
     return cls(**params)
 
 
+def check_setup(
+    method: Any,
+    params: dict[str, Any],
+    elevation: Any,
+    lapse_rate: Any,
+    dem: Any,
+    *,
+    allow_auto: bool = True,
+) -> ElevationModel:
+    """Validate the options of one interpolation before any work; return the elevation model.
+
+    Checks the method, its parameters, ``elevation``/``lapse_rate``, that
+    ``dem`` comes with an elevation mode, that ``"drift"`` has a method that
+    takes it, and that ``"auto"`` gets no parameters.
+    """
+    check_method(method, allow_auto=allow_auto)
+    model = ElevationModel(elevation, lapse_rate)
+    if dem is not None and elevation is None:
+        raise InterpolationError(
+            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
+            "or drop dem="
+        )
+    if method == "auto":
+        if params:
+            raise InterpolationError(
+                f"method='auto' compares methods with their defaults; parameters "
+                f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
+            )
+        return model
+    make_estimator(method, params)  # unknown parameters fail fast
+    if elevation == "drift" and not METHODS[method].accepts_drift:
+        raise InterpolationError(
+            f"elevation='drift' needs a method that takes an external drift (kriging); "
+            f"{method!r} does not. Use elevation='lapse' or 'fit'"
+        )
+    return model
+
+
 def check_elevation(elevation: Any, lapse_rate: Any) -> float | None:
     """Validate ``elevation``/``lapse_rate``; return the fixed rate for ``"lapse"``."""
     return ElevationModel(elevation, lapse_rate).lapse_rate
@@ -358,25 +396,9 @@ def interpolate(
     ...
     kwxmap.errors.InterpolationError: unknown method 'linear'; use one of ...
     """
-    check_method(method)
-    model = ElevationModel(elevation, lapse_rate)
-    if dem is not None and elevation is None:
-        raise InterpolationError(
-            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
-            "or drop dem="
-        )
+    model = check_setup(method, params, elevation, lapse_rate, dem)
     if method != "auto":
         _check_variance(make_estimator(method, params), method, return_variance)  # fail fast
-        if elevation == "drift" and not METHODS[method].accepts_drift:
-            raise InterpolationError(
-                f"elevation='drift' needs a method that takes an external drift (kriging); "
-                f"{method!r} does not. Use elevation='lapse' or 'fit'"
-            )
-    elif params:
-        raise InterpolationError(
-            f"method='auto' compares methods with their defaults; parameters "
-            f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
-        )
     if holdout and (target is None or not isinstance(target, pd.DataFrame)):
         raise InterpolationError("holdout=True is for point targets (a table of points)")
     tgt = resolve_target(target, region=region, resolution=resolution, crs=crs)

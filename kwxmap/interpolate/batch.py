@@ -28,7 +28,7 @@ from ._api import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     STATION_BUFFER_M,
-    check_method,
+    check_setup,
     make_estimator,
     prepare_stations,
 )
@@ -177,21 +177,7 @@ def interpolate_many(
     if lazy:
         _require("dask", "dask")
     check_choice("on_invalid", on_invalid, ("raise", "warn", "ignore"))
-    check_method(method, allow_auto=False)
-    model = ElevationModel(elevation, lapse_rate)
-    if dem is not None and elevation is None:
-        raise InterpolationError(
-            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
-            "or drop dem="
-        )
-    make_estimator(method, params)  # unknown parameters fail fast
-    from ._base import METHODS
-
-    if elevation == "drift" and not METHODS[method].accepts_drift:
-        raise InterpolationError(
-            f"elevation='drift' needs a method that takes an external drift (kriging); "
-            f"{method!r} does not. Use elevation='lapse' or 'fit'"
-        )
+    model = check_setup(method, params, elevation, lapse_rate, dem, allow_auto=False)
     out_dtype = np.dtype(dtype)
     if out_dtype.kind != "f":
         raise InterpolationError(f"dtype must be a float type, got {dtype!r}")
