@@ -101,6 +101,12 @@ def check_encoding(encoding: str | None) -> str | None:
         raise InputError(
             f"encoding {encoding!r} is not a text encoding; use e.g. 'utf-8' or 'cp949'"
         )
+    try:
+        b"abc".decode(info.name)
+    except UnicodeError:  # 'undefined' decodes nothing
+        raise InputError(
+            f"encoding {encoding!r} cannot decode text; use e.g. 'utf-8' or 'cp949'"
+        ) from None
     return encoding
 
 

@@ -36,6 +36,7 @@ WIDGET = Path(__file__).resolve().parents[1] / "examples" / "widget.txt"
         (lambda: ReadOptions(on_implausible="drop"), "'raise', 'nan', 'keep'"),
         (lambda: ReadOptions(encoding="rot13"), "'rot13' is not a text encoding"),
         (lambda: ReadOptions(encoding="klingon"), "unknown encoding 'klingon'"),
+        (lambda: ReadOptions(encoding="undefined"), "'undefined' cannot decode text"),
         (lambda: SurfaceOptions(method="linear"), "method='linear' is not valid; use one of"),
         (lambda: SurfaceOptions(elevation="yes"), "'lapse', 'fit', 'drift', 'none'"),
         (lambda: SurfaceOptions(resolution=0), "resolution=0 is not a positive number"),
