@@ -31,9 +31,10 @@ var kwxmap = (function () {
     return c;
   }
 
-  function labelIcon(text, angle, cls) {
+  function labelIcon(text, angle, cls, offset) {
     var span = document.createElement("span");
     span.textContent = text;
+    if (offset) { span.style.left = offset + "px"; }
     if (cls === "kwxmap-isolabel") {
       span.style.transform = "translate(-50%, -50%) rotate(" + (angle || 0) + "deg)";
     }
@@ -78,7 +79,7 @@ var kwxmap = (function () {
         .bindTooltip(p.stations.head[i] + "<br>" + v[1])
         .addTo(layers.stations);
       if (p.values && v[2]) {
-        var m = L.marker(pos, {icon: labelIcon(v[2], 0, "kwxmap-valuelabel"),
+        var m = L.marker(pos, {icon: labelIcon(v[2], 0, "kwxmap-valuelabel", r + 5),
                                interactive: false, keyboard: false, pane: "kwxmapLabels",
                                kwxValue: true});
         layers.stations.addLayer(m);
