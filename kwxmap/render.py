@@ -395,9 +395,9 @@ def _legend_bands(
             pairs.update(
                 zip(bands["lower"].astype(float), bands["upper"].astype(float), strict=True)
             )
-    if pairs:
-        ordered = sorted(pairs)
-        return np.array([p[0] for p in ordered]), np.array([p[1] for p in ordered])
+    if pairs:  # every step between the edges, so a level no band filled keeps its place
+        edges = np.array(sorted({e for pair in pairs for e in pair}))
+        return edges[:-1], edges[1:]
     values = [
         pd.to_numeric(st[value], errors="coerce").to_numpy(float)
         for _, st, _, _ in frames
