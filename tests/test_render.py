@@ -469,3 +469,10 @@ def test_animation_rejects_bad_input(frames_arg, kwargs, match):
 
     with pytest.raises(InputError, match=match):
         render_animation(frames_arg, **kwargs)
+
+
+def test_national_seed_page_fits_in_a_megabyte(seed_grid, seed_layers, seed_stations):
+    bands, lines = seed_layers
+    assert seed_grid.resolution == 1000.0  # the national 1 km grid
+    h = render_map(seed_stations, bands, lines, tiles=None).get_root().render()
+    assert len(h.encode("utf-8")) <= 1_000_000
