@@ -26,7 +26,20 @@ from .errors import InputError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
 
-__all__ = ["format_level", "format_time", "isotherm_label_points", "legend_ticks"]
+__all__ = [
+    "LABELS",
+    "LANGS",
+    "format_level",
+    "format_time",
+    "isotherm_label_points",
+    "legend_ticks",
+]
+
+#: Interface languages of a map: Korean (default) and English.
+LANGS: tuple[str, ...] = ("ko", "en")
+
+#: Station labels: none, or each station's reading written beside it.
+LABELS: tuple[str, ...] = ("none", "values")
 
 _KO_MONTH_DAY = "{y}년 {m}월 {d}일"
 _EN_MONTHS = (

@@ -55,7 +55,14 @@ from jinja2 import Template
 from ._atomic import atomic_path
 from .contours import band_label, resolve_levels
 from .errors import InputError, OutputError
-from .labels import format_level, format_time, isotherm_label_points, legend_ticks
+from .labels import (
+    LABELS,
+    LANGS,
+    format_level,
+    format_time,
+    isotherm_label_points,
+    legend_ticks,
+)
 from .palette import FIXED_RANGE, band_colors, check_palette, ramp_colors
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -83,12 +90,6 @@ __all__ = [
 #: Column of the stations frame holding the leave-one-out cross-validation
 #: error (predicted minus observed, °C); shown in the station tooltip when present.
 CV_COLUMN = "cv_error_c"
-
-#: Interface languages: Korean (default) and English.
-LANGS: tuple[str, ...] = ("ko", "en")
-
-#: Station labels: none, or each station's reading written beside it.
-LABELS: tuple[str, ...] = ("none", "values")
 
 #: The Leaflet release embedded in every page (``kwxmap/_assets/leaflet``).
 LEAFLET_VERSION = "1.9.4"

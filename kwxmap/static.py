@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from .errors import InputError, OutputError
+from .errors import InputError, MissingDependencyError, OutputError
 from .render import CV_COLUMN, map_scene
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -52,8 +52,9 @@ def _matplotlib() -> Any:
     try:
         import matplotlib
     except ImportError as exc:
-        raise ImportError(
-            "static pictures need matplotlib; install it with `pip install kwxmap[static]`"
+        raise MissingDependencyError(
+            "static pictures (.png/.svg/.pdf) need matplotlib; install it with "
+            "`pip install kwxmap[static]`, or write an .html map"
         ) from exc
     matplotlib.use("Agg", force=False)
     return matplotlib
