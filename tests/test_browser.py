@@ -276,3 +276,40 @@ def test_layout_and_offline_drawing(
             assert not _intersects(a, marker), (a, marker)
     if os.environ.get("KWXMAP_DEBUG_SHOTS"):
         page.screenshot(path=f"/tmp/{which}-{width}.png")
+
+
+def test_animation_has_isolines_labels_and_layer_control(tmp_path, open_map, seed_stations):
+    from kwxmap import interpolate
+    from kwxmap.render import render_animation
+
+    frames = []
+    for delta, when in [(-6.0, "2020-08-14 06:00"), (0.0, "2020-08-14 15:00")]:
+        st = seed_stations.copy()
+        st["temperature_c"] = st["temperature_c"] + delta
+        grid = interpolate(st, resolution=8000.0)
+        bands = contour_bands(grid, "10:30:1")
+        frames.append((when, st, bands, contour_lines(grid, bands.attrs["levels"])))
+    m = render_animation(frames, title="하루의 기온", tiles=None)
+    page, _ = _load(open_map, write_html(m, tmp_path / "a.html"), width=390, height=844)
+    state = """() => ({
+      lines: document.querySelectorAll('path.kwxmap-isoline').length,
+      labels: Array.from(document.querySelectorAll('.leaflet-map-pane .kwxmap-isolabel'))
+        .filter(e => e.style.visibility !== 'hidden').map(e => e.textContent),
+      overlays: Array.from(document.querySelectorAll(
+        '.leaflet-control-layers-overlays label')).map(e => e.textContent.trim()),
+      label: document.querySelector('.kwxmap-slider-label').textContent})"""
+    first = page.evaluate(state)
+    assert first["lines"] == len(frames[0][3]) and first["labels"]
+    assert first["overlays"] == ["기온", "등온선", "관측소"]
+    assert first["label"] == "2020년 8월 14일 06:00"
+    page.evaluate("""() => { const s = document.querySelector('.kwxmap-slider-input');
+                             s.value = 1; s.dispatchEvent(new Event('input')); }""")
+    second = page.evaluate(state)
+    assert second["lines"] == len(frames[1][3]) and second["label"] == "2020년 8월 14일 15:00"
+    # unticking 등온선 hides the lines of every frame
+    page.evaluate("""() => { for (const l of document.querySelectorAll(
+        '.leaflet-control-layers-overlays label')) if (l.textContent.trim() === '등온선')
+        l.querySelector('input').click(); }""")
+    assert page.evaluate(state)["lines"] == 0
+    box = page.locator(".kwxmap-slider").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the slider fits the phone
