@@ -577,6 +577,8 @@ def _simplified(geoms: Any, polygons: bool) -> np.ndarray:
     arr = np.asarray(geoms, dtype=object)
     if not len(arr):
         return arr
+    # snap to the page's 1/_Q degree first: inputs equal to ~1e-9 give the same page
+    arr = shapely.set_precision(arr, 1.0 / _Q)
     if polygons:
         try:  # simplifies shared edges once, so neighbouring bands still meet
             return shapely.coverage_simplify(arr, _SIMPLIFY_DEG)
