@@ -691,6 +691,9 @@ def _payload(
             "stations": bool(pos),
         },
         "stations": {"pos": pos, "head": head, "radius": scene.radius},
+        # fitted without animation before labels are placed: [[south, west], [north, east]]
+        "bounds": None if scene.bounds is None else [list(scene.bounds[1::-1]),
+                                                     list(scene.bounds[:1:-1])],
         "frames": frames,
     }
 
@@ -775,9 +778,6 @@ def _page(
     heading = scene.title or scene.time
     if heading:
         m.get_root().title = escape(heading)
-    if scene.bounds is not None:
-        w, s, e, n = scene.bounds
-        m.fit_bounds([[s, w], [n, e]], padding=(6, 6))
     return m
 
 

@@ -158,7 +158,7 @@ def test_map_has_layers_legend_header_attribution(seed_html, seed_layers, seed_s
     assert frame["labels"] and {t[3] for t in frame["labels"]} <= {
         f"{v:g}" for v in lines["level"]
     }
-    assert "fitBounds" in seed_html
+    assert payload["bounds"] is not None
 
 
 def test_english_interface():
@@ -180,8 +180,7 @@ def test_region_map_is_framed_on_the_region(seed_stations):
     grid = interpolate(seed_stations, resolution=4000.0, region="충청북도")
     bands = contour_bands(grid)
     h = render_map(seed_stations, bands, tiles=None).get_root().render()
-    (box,) = re.findall(r"map_[0-9a-f]+\.fitBounds\(\s*(\[\[.*?\]\])", h, re.S)
-    (s, w), (n, e) = json.loads(box)
+    (s, w), (n, e) = page_payload(h)["bounds"]
     bw, bs, be, bn = bands.to_crs(4326).total_bounds
     assert (w, s, e, n) == pytest.approx((bw, bs, be, bn))
     sw, ss, se, sn = seed_stations.total_bounds

@@ -140,6 +140,7 @@ var kwxmap = (function () {
     var small = Math.min(window.innerWidth, window.innerHeight) < 600;
     L.control.layers(null, overlays, {collapsed: small, position: "topright"}).addTo(map);
 
+    if (p.bounds) { map.fitBounds(p.bounds, {padding: [6, 6], animate: false}); }
     var built = [], current = {labels: [], frame: {}};
     function show(i) {
       if (!built[i]) { built[i] = drawFrame(p, p.frames[i]); built[i].frame = p.frames[i]; }
