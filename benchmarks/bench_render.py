@@ -5,7 +5,8 @@ Prints, for the pages kwxmap writes with ``tiles=None`` (self-contained: Leaflet
 
 1. the national seed map (26 readings, default method, 1 °C bands, isolines);
 2. a 700-station map: one whole-network AWS + ASOS snapshot from
-   ``../shared/reference/obs/kma_aws_snapshots.csv`` (its own lon/lat), when that
+   ``../shared/reference/obs/kma_aws_snapshots.csv`` (its own lon/lat and
+   elevation; IDW with the default lapse-rate correction), when that
    file is beside the repository (skipped with a note otherwise);
 3. a 17-frame animation: 17 days of ASOS daily means from
    ``examples/data/kma_asos_daily_2020.csv`` on one set of levels, each frame
@@ -89,7 +90,11 @@ def network_map(res: float, out: Path) -> None:
     counts = obs.groupby("snapshot_id").size()
     snap = obs[obs["snapshot_id"] == counts.idxmax()].dropna(subset=["temp_c", "lon", "lat"])
     stations = gpd.GeoDataFrame(
-        {"station_id": snap["stn_id"].to_numpy(), "temperature_c": snap["temp_c"].to_numpy()},
+        {
+            "station_id": snap["stn_id"].to_numpy(),
+            "temperature_c": snap["temp_c"].to_numpy(),
+            "elevation_m": snap["elev_m"].to_numpy(),
+        },
         geometry=gpd.points_from_xy(snap["lon"], snap["lat"]),
         crs=4326,
     )

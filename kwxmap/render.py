@@ -136,9 +136,10 @@ ATTRIBUTION = _TEXT["en"]["attribution"]
 _NO_DATA_COLOR = "#9e9e9e"
 #: Coordinates in the page: 1/10 000 degree (≈ 11 m), delta-encoded per ring.
 _Q = 10_000
-#: Band and isoline simplification in the page, degrees (≈ 200 m: a fifth of a
-#: pixel on the national view, two pixels at zoom 10).
-_SIMPLIFY_DEG = 0.002
+#: Band and isoline simplification in the page, degrees (≈ 300 m: a quarter of
+#: a pixel on the national view at zoom 7, about two pixels at zoom 10; keeps a
+#: 17-frame national animation with isolines under 3 MB).
+_SIMPLIFY_DEG = 0.003
 
 
 def escape(value: Any) -> str:
