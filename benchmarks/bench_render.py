@@ -1,34 +1,41 @@
-"""Sizes and timings of the rendering stage on the national 1 km grid.
+"""Sizes and timings of the rendered maps on the national 1 km grid.
 
-For two fields — the 26 seed readings, and the ASOS daily means of the day
-with the widest temperature spread in ``examples/data/kma_asos_daily_2020.csv``
-— interpolates onto the national 1 km grid (kwxmap's default method; the
-daily field also with the lapse-rate terrain correction, whose DEM detail
-makes the most complex isotherms), then
-times Grid -> ``contour_bands`` (1 °C steps) + ``contour_lines`` ->
-``render_map`` -> ``write_html``, and prints the bytes of the bands GeoJSON
-(as is and with ``simplify=True``), the isolines GeoJSON and the HTML.
+Prints, for the pages kwxmap writes with ``tiles=None`` (self-contained: Leaflet
+1.9.4 and kwxmap's script embedded):
+
+1. the national seed map (26 readings, default method, 1 °C bands, isolines);
+2. a 700-station map: one whole-network AWS + ASOS snapshot from
+   ``../shared/reference/obs/kma_aws_snapshots.csv`` (its own lon/lat and
+   elevation; IDW with the default lapse-rate correction), when that
+   file is beside the repository (skipped with a note otherwise);
+3. a 17-frame animation: 17 days of ASOS daily means from
+   ``examples/data/kma_asos_daily_2020.csv`` on one set of levels, each frame
+   with bands, isolines and station readings;
+
+with the HTML bytes, the part that is Leaflet + kwxmap's script, and the time
+from bands/lines to written HTML. ``--quick`` uses a 2 km grid.
 
 Usage::
 
-    python benchmarks/bench_render.py [--repeat 3]
+    python benchmarks/bench_render.py [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-import shapely
 
 import kwxmap
+from kwxmap.render import _inline_assets, render_animation
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "reference" / "obs" / "kma_aws_snapshots.csv"
 
 SEED = """\
 • 맑음동두천 26.0℃
@@ -60,93 +67,86 @@ SEED = """\
 """
 
 
-def seed_stations() -> gpd.GeoDataFrame:
-    return kwxmap.join_readings(kwxmap.parse_readings(SEED))
+def _written(m, out: Path) -> int:
+    return kwxmap.write_html(m, out).stat().st_size
 
 
-def widest_day() -> tuple[str, gpd.GeoDataFrame]:
+def seed_map(res: float, out: Path) -> None:
+    stations = kwxmap.join_readings(kwxmap.parse_readings(SEED))
+    grid = kwxmap.interpolate(stations, resolution=res)
+    bands = kwxmap.contour_bands(grid)
+    lines = kwxmap.contour_lines(grid, bands.attrs["levels"])
+    t = time.perf_counter()
+    size = _written(kwxmap.render_map(stations, bands, lines, title="bench", tiles=None), out)
+    print(f"national seed map, 26 stations, {len(bands)} bands, {len(lines)} isolines: "
+          f"{size:>10,} bytes  ({time.perf_counter() - t:.2f} s render+write)")
+
+
+def network_map(res: float, out: Path) -> None:
+    if not SHARED.is_file():
+        print(f"700-station map: skipped ({SHARED} not found beside the repository)")
+        return
+    obs = pd.read_csv(SHARED)
+    counts = obs.groupby("snapshot_id").size()
+    snap = obs[obs["snapshot_id"] == counts.idxmax()].dropna(subset=["temp_c", "lon", "lat"])
+    stations = gpd.GeoDataFrame(
+        {
+            "station_id": snap["stn_id"].to_numpy(),
+            "temperature_c": snap["temp_c"].to_numpy(),
+            "elevation_m": snap["elev_m"].to_numpy(),
+        },
+        geometry=gpd.points_from_xy(snap["lon"], snap["lat"]),
+        crs=4326,
+    )
+    grid = kwxmap.interpolate(stations, resolution=res, method="idw")
+    bands = kwxmap.contour_bands(grid)
+    lines = kwxmap.contour_lines(grid, bands.attrs["levels"])
+    t = time.perf_counter()
+    m = kwxmap.render_map(stations, bands, lines, title="bench", tiles=None, labels="values")
+    size = _written(m, out)
+    print(f"{len(stations)}-station map ({counts.idxmax()}), {len(bands)} bands, idw: "
+          f"{size:>10,} bytes  ({time.perf_counter() - t:.2f} s render+write)")
+
+
+def animation(res: float, out: Path, frames: int = 17) -> None:
     daily = pd.read_csv(ROOT / "examples" / "data" / "kma_asos_daily_2020.csv")
     daily = daily.dropna(subset=["temp_c"])
-    spread = daily.groupby("time")["temp_c"].agg(lambda s: s.max() - s.min())
-    day = str(spread.idxmax())
-    rows = daily[daily["time"] == day]
+    days = sorted(daily["time"].unique())[:frames]
     registry = kwxmap.load_stations().to_geodataframe()
-    gdf = registry.merge(
-        rows.rename(columns={"stn_id": "station_id", "temp_c": "temperature_c"})[
-            ["station_id", "temperature_c"]
-        ],
-        on="station_id",
-    )
-    return day, gpd.GeoDataFrame(gdf, geometry="geometry", crs=registry.crs)
-
-
-def grid_to_html(grid, stations, out: Path) -> dict[str, float]:
-    t0 = time.perf_counter()
-    bands = kwxmap.contour_bands(grid)
-    lines = kwxmap.contour_lines(grid)
-    t1 = time.perf_counter()
-    m = kwxmap.render_map(stations, bands, lines, title="bench", tiles=None)
-    kwxmap.write_html(m, out / "map.html")
-    t2 = time.perf_counter()
-    return {
-        "contours_s": t1 - t0,
-        "render_write_s": t2 - t1,
-        "total_s": t2 - t0,
-        "bands": bands,
-        "lines": lines,
-    }
-
-
-def run(name: str, stations: gpd.GeoDataFrame, repeat: int, **params) -> None:
+    readings = []
+    for day in days:
+        rows = daily[daily["time"] == day].rename(
+            columns={"stn_id": "station_id", "temp_c": "temperature_c"}
+        )
+        gdf = registry.merge(rows[["station_id", "temperature_c"]], on="station_id")
+        readings.append(gpd.GeoDataFrame(gdf, geometry="geometry", crs=registry.crs))
+    grids = [kwxmap.interpolate(st, resolution=res) for st in readings]
+    lo = min(float(np.nanmin(g.values)) for g in grids)
+    hi = max(float(np.nanmax(g.values)) for g in grids)
+    levels = kwxmap.resolve_levels(None, lo, hi)
+    parts = []
+    for day, st, grid in zip(days, readings, grids, strict=True):
+        bands = kwxmap.contour_bands(grid, levels)
+        parts.append((day, st, bands, kwxmap.contour_lines(grid, levels)))
     t = time.perf_counter()
-    grid = kwxmap.interpolate(stations, resolution=1000.0, **params)
-    t_interp = time.perf_counter() - t
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        runs = [grid_to_html(grid, stations, out) for _ in range(repeat)]
-        bands, lines = runs[-1]["bands"], runs[-1]["lines"]
-        b_full = kwxmap.write_geojson(bands, out / "bands.geojson").stat().st_size
-        simple = kwxmap.contour_bands(grid, simplify=True)
-        b_simple = kwxmap.write_geojson(simple, out / "bands_s.geojson").stat().st_size
-        l_size = kwxmap.write_geojson(lines, out / "lines.geojson").stat().st_size
-        html = (out / "map.html").stat().st_size
-    med = {
-        k: statistics.median(r[k] for r in runs)
-        for k in ("contours_s", "render_write_s", "total_s")
-    }
-    n_vert = int(shapely.get_num_coordinates(bands.geometry.values).sum())
-    print(f"\n## {name}")
-    print(
-        f"grid {grid.shape[1]} x {grid.shape[0]} cells at {grid.resolution:.0f} m, "
-        f"method {grid.attrs.get('method')}, {len(stations)} stations, "
-        f"interpolation {t_interp:.2f} s"
-    )
-    print(
-        f"bands: {len(bands)} at 1 °C ({bands['lower'].min():g}..{bands['upper'].max():g} °C), "
-        f"{n_vert} vertices; isolines: {len(lines)}"
-    )
-    print(f"bands GeoJSON (precision 5):       {b_full:>9,} bytes")
-    print(f"bands GeoJSON (simplify=True):     {b_simple:>9,} bytes")
-    print(f"isolines GeoJSON:                  {l_size:>9,} bytes")
-    print(f"HTML (tiles=None):                 {html:>9,} bytes")
-    print(f"Grid -> bands + lines:             {med['contours_s']:.2f} s")
-    print(f"render_map + write_html:           {med['render_write_s']:.2f} s")
-    print(f"Grid -> written HTML (median of {repeat}): {med['total_s']:.2f} s")
+    size = _written(render_animation(parts, title="bench", tiles=None), out)
+    print(f"{len(parts)}-frame animation (ASOS daily means {days[0]}..{days[-1]}): "
+          f"{size:>10,} bytes  ({time.perf_counter() - t:.2f} s render+write)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2 km grid instead of 1 km")
     args = parser.parse_args()
-    run("seed readings (26 ASOS stations)", seed_stations(), args.repeat)
-    day, gdf = widest_day()
-    run(f"ASOS daily means {day} (widest spread in the example file)", gdf, args.repeat)
-    run(
-        f"ASOS daily means {day}, lapse-rate terrain correction (DEM detail)",
-        gdf,
-        args.repeat,
-        elevation="lapse",
-    )
+    res = 2000.0 if args.quick else 1000.0
+    css, js = _inline_assets()
+    print(f"grid {res:.0f} m; embedded Leaflet + kwxmap CSS/JS: "
+          f"{len(css.encode()) + len(js.encode()):,} bytes per page")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        seed_map(res, out / "seed.html")
+        network_map(res, out / "network.html")
+        animation(res, out / "animation.html")
 
 
 if __name__ == "__main__":

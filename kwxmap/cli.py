@@ -20,6 +20,7 @@ from pathlib import Path
 from . import __version__
 from ._atomic import check_writable
 from .errors import InputError, KwxmapError, KwxmapWarning
+from .labels import LABELS, LANGS
 from .options import (
     CRS_CHOICES,
     DEFAULT_ELEVATION,
@@ -33,6 +34,7 @@ from .options import (
     SurfaceOptions,
     method_choices,
 )
+from .palette import PALETTES
 from .readers import INPUT_FORMATS, VARIABLES
 
 __all__ = ["main"]
@@ -322,6 +324,16 @@ def _add_grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--levels", help="isotherm levels: 'a,b,c' or 'start:stop:step' (°C)")
     p.add_argument("--title", help="map title")
     p.add_argument("--tiles", choices=TILES, default="osm", help="base map (default osm)")
+    p.add_argument(
+        "--palette",
+        choices=PALETTES,
+        default="adaptive",
+        help="band colours: spread over this map's range (default) or fixed by °C for series",
+    )
+    p.add_argument("--lang", choices=LANGS, default="ko", help="map interface language (ko)")
+    p.add_argument(
+        "--labels", choices=LABELS, default="none", help="write station readings on the map"
+    )
 
 
 def _numbers(option: str, text: str, n: int | None, what: str) -> tuple[float, ...]:
@@ -353,7 +365,14 @@ def _map_options(args: argparse.Namespace) -> MapOptions:
     levels: str | tuple[float, ...] | None = args.levels
     if levels is not None and ":" not in levels:
         levels = _numbers("--levels", levels, None, "'a,b,c' or 'start:stop:step' in °C")
-    return MapOptions(levels=levels, title=args.title, tiles=args.tiles)
+    return MapOptions(
+        levels=levels,
+        title=args.title,
+        tiles=args.tiles,
+        palette=args.palette,
+        lang=args.lang,
+        labels=args.labels,
+    )
 
 
 def _add_map(sub: argparse._SubParsersAction) -> None:
@@ -363,7 +382,13 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
         description="Make a temperature map from scraped readings.",
     )
     p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
-    p.add_argument("-o", "--output", required=True, metavar="HTML", help="the map to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the map to write: .html (web map) or .png/.svg/.pdf (static picture)",
+    )
     _add_surface_options(p)
     _add_grid_options(p)
     _add_read_options(p)
@@ -379,12 +404,29 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_map(args: argparse.Namespace) -> int:
-    from .pipeline import snapshot
+    from .pipeline import _time_label, snapshot
+    from .static import FORMATS as STATIC_FORMATS
+    from .static import find_cjk_font, render_static, save_figure
 
     read, surface, style = _read_options(args), _surface_options(args), _map_options(args)
     check_writable(args.output)  # fail before the work
+    static = Path(args.output).suffix.lower() in STATIC_FORMATS
+    if static:
+        find_cjk_font()  # no matplotlib or no Korean font: say so before writing anything
     snap = snapshot(_read_input(args.input), read=read, surface=surface, style=style, cv=args.cv)
-    written = snap.write(html=args.output, layers=args.geojson_dir)
+    figure = None
+    if static:
+        figure = render_static(
+            snap.stations,
+            snap.bands,
+            snap.lines,
+            title=style.title,
+            time=_time_label(snap.stations),
+            **style.look,
+        )
+    written = snap.write(html=None if static else args.output, layers=args.geojson_dir)
+    if figure is not None:
+        written.append(save_figure(figure, args.output))
     if snap.cv is not None:
         print(snap.cv.to_text(), file=sys.stderr)
     report = snap.report

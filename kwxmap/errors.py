@@ -16,6 +16,7 @@ __all__ = [
     "JoinError",
     "KwxmapError",
     "KwxmapWarning",
+    "MissingDependencyError",
     "OutputError",
     "ParseError",
     "RegionError",
@@ -106,3 +107,7 @@ class InterpolationError(KwxmapError, ValueError):
 
 class OutputError(KwxmapError, OSError):
     """An output file or directory that cannot be written."""
+
+
+class MissingDependencyError(KwxmapError, ImportError):
+    """An optional dependency a feature needs is not installed (the message says which extra)."""

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InputError
+from .labels import LABELS, LANGS
+from .palette import PALETTES
 
 __all__ = [
     "CRS_CHOICES",
@@ -264,6 +266,10 @@ class MapOptions:
         Map title (escaped).
     tiles
         ``"osm"`` (also ``"OpenStreetMap"``) or ``"none"``/None.
+    palette, lang, labels
+        Band colours (``"adaptive"``/``"fixed"``), interface language
+        (``"ko"``/``"en"``) and station labels (``"none"``/``"values"``); see
+        :func:`~kwxmap.render_map`.
 
     Examples
     --------
@@ -274,8 +280,14 @@ class MapOptions:
     levels: str | Sequence[float] | None = None
     title: str | None = None
     tiles: str | None = "osm"
+    palette: str = "adaptive"
+    lang: str = "ko"
+    labels: str = "none"
 
     def __post_init__(self) -> None:
+        _choice("palette", self.palette, PALETTES)
+        _choice("lang", self.lang, LANGS)
+        _choice("labels", self.labels, LABELS)
         tiles = self.tiles
         if tiles == "OpenStreetMap":
             tiles = "osm"
@@ -286,6 +298,11 @@ class MapOptions:
     def folium_tiles(self) -> str | None:
         """The folium tile name, or None."""
         return None if self.tiles is None else "OpenStreetMap"
+
+    @property
+    def look(self) -> dict[str, str]:
+        """Keywords for :func:`~kwxmap.render_map` and :func:`~kwxmap.static.render_static`."""
+        return {"palette": self.palette, "lang": self.lang, "labels": self.labels}
 
 
 _GROUPS = (ReadOptions, SurfaceOptions, MapOptions)

@@ -323,6 +323,7 @@ def snapshot(
         title=style.title,
         time=_time_label(stations),
         tiles=style.folium_tiles,
+        look=style.look,
     )
     return Snapshot(
         stations=shown,
@@ -417,13 +418,14 @@ def draw(
     time: str | None,
     tiles: str | None,
     render: bool = True,
+    look: dict[str, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, folium.Map | None]:
     """Contour one surface and render its map: the steps after interpolation.
 
     :func:`snapshot` and :func:`~kwxmap.render_batch` (per timestamp) both
     call this. Returns the stations shown (those the surface used, with a
     value), the bands, the isolines on the band edges and the map (None
-    without ``render``).
+    without ``render``); ``look`` holds render_map's palette/lang/labels.
     """
     used = grid.attrs.get("station_ids")
     shown = stations
@@ -437,7 +439,9 @@ def draw(
     lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
     fmap = None
     if render:
-        fmap = render_map(shown, bands, lines, title=title, time=time, tiles=tiles)
+        fmap = render_map(
+            shown, bands, lines, title=title, time=time, tiles=tiles, **(look or {})
+        )
     return shown, bands, lines, fmap
 
 

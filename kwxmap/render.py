@@ -1,30 +1,46 @@
-"""Maps and GIS files: a Folium web map, RFC 7946 GeoJSON and GeoTIFF.
+"""Maps: a self-contained Leaflet web map of the stations, isotherm bands and isolines.
 
-:func:`render_map` builds a :class:`folium.Map` from the stations, isotherm
-bands and isolines; :func:`write_html`, :func:`write_geojson` and
-:func:`write_geotiff` put things on disk atomically (a temporary sibling file
-renamed into place, so a failure never leaves a partial file).
+:func:`render_map` (one snapshot) and :func:`render_animation` (several, with a
+time slider) build a :class:`folium.Map` whose HTML embeds everything it
+needs: Leaflet 1.9.4 (vendored in ``kwxmap/_assets`` with its licence) and a
+small kwxmap script draw the layers from one JSON payload, so a map opened
+from disk with no network shows everything except the optional tile layer.
+No jQuery, Bootstrap, Font Awesome or d3 is loaded.
 
-Colours come from :func:`temperature_colormap`, a fixed °C → colour mapping,
-so the same temperature has the same colour on every map kwxmap draws.
+What the reader sees, and where it is decided:
+
+- band colours: :mod:`kwxmap.palette` (``palette="adaptive"`` spreads each
+  map's bands over the whole ramp; ``"fixed"`` is one °C → colour mapping);
+- isotherm values written on the lines: :mod:`kwxmap.labels`;
+- a stepped legend with one swatch per band, both ends labelled;
+- Korean interface text by default (``lang="en"`` for English) and dates
+  written for the reader (``2020년 8월 14일``);
+- controls in Leaflet's corners so they stack rather than overlap on a
+  390 px phone (layer control collapsed on small screens);
+- the view fitted to the bands (the region) or, without bands, the stations.
+
+:func:`map_scene` computes all of that once; the static renderer
+(:mod:`kwxmap.static`) draws the same scene with matplotlib.
 
 Every string that reaches the HTML (station names, conditions, titles, times,
-labels) is HTML-escaped first, and the characters that would end a JavaScript
-template literal (backtick, dollar sign, backslash) are escaped too, because folium pastes
-tooltip text into template literals and GeoJSON property values into
-``innerHTML``.
+labels) is HTML-escaped first, and the characters that would end a
+JavaScript template literal (backtick, dollar sign, backslash) are escaped
+too; the JSON payload escapes ``<`` and ``>`` so no text can close its
+``<script>``.
 """
 
 from __future__ import annotations
 
-import copy
+import base64
 import datetime as _dt
+import functools
 import html
 import json
 import math
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +53,17 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from ._atomic import atomic_path
+from .contours import band_label, resolve_levels
 from .errors import InputError, OutputError
+from .labels import (
+    LABELS,
+    LANGS,
+    format_level,
+    format_time,
+    isotherm_label_points,
+    legend_ticks,
+)
+from .palette import FIXED_RANGE, band_colors, check_palette, ramp_colors
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
@@ -47,8 +73,12 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = [
     "ATTRIBUTION",
     "CV_COLUMN",
-    "TEMPERATURE_ANCHORS",
+    "LABELS",
+    "LANGS",
+    "LEAFLET_VERSION",
+    "MapScene",
     "escape",
+    "map_scene",
     "render_animation",
     "render_map",
     "temperature_colormap",
@@ -57,50 +87,66 @@ __all__ = [
     "write_html",
 ]
 
-#: The fixed temperature palette: (°C, colour) anchors, linear in between.
-#: A multi-hue ramp in the style of weather-service temperature maps (purple -
-#: blue - cyan - green - yellow - orange - red - maroon - plum; hue falls
-#: steadily with temperature, close to Google's perceptually smoothed "turbo"
-#: in its middle), with an anchor every 3 °C from 3 to 27 °C so that a typical
-#: 10 °C spread of Korean readings still spans three or four distinct hues.
-TEMPERATURE_ANCHORS: tuple[tuple[float, str], ...] = (
-    (-30.0, "#3b0f70"),
-    (-20.0, "#4a2a9c"),
-    (-12.0, "#3d55c4"),
-    (-6.0, "#2f7fd8"),
-    (-1.0, "#2aa2dd"),
-    (3.0, "#3cc2d3"),
-    (6.0, "#6fd9b8"),
-    (9.0, "#a5e69a"),
-    (12.0, "#d6ec7f"),
-    (15.0, "#f9e46b"),
-    (18.0, "#fdbd55"),
-    (21.0, "#f98a3f"),
-    (24.0, "#e8502f"),
-    (27.0, "#c11f2a"),
-    (31.0, "#8a0a2a"),
-    (35.0, "#5c0a3e"),
-    (40.0, "#3a0530"),
-)
-
 #: Column of the stations frame holding the leave-one-out cross-validation
 #: error (predicted minus observed, °C); shown in the station tooltip when present.
 CV_COLUMN = "cv_error_c"
 
-#: Attribution added to every map (KMA readings, KOSTAT boundaries).
-ATTRIBUTION = (
-    'Readings: <a href="https://data.kma.go.kr/">KMA</a> | '
-    "Boundaries: KOSTAT SGIS 2018 (KOGL Type 1) | kwxmap"
-)
+#: The Leaflet release embedded in every page (``kwxmap/_assets/leaflet``).
+LEAFLET_VERSION = "1.9.4"
+
+_ASSETS = Path(__file__).resolve().parent / "_assets"
+
+#: Interface text by language. Attribution: KMA readings, KOSTAT boundaries.
+_TEXT: dict[str, dict[str, str]] = {
+    "ko": {
+        "bands": "기온",
+        "lines": "등온선",
+        "stations": "관측소",
+        "caption": "기온 (°C)",
+        "cv": "교차검증 오차",
+        "no_reading": "자료 없음",
+        "printed": "표기",
+        "station": "지점",
+        "play": "재생",
+        "attribution": (
+            '관측: <a href="https://data.kma.go.kr/">기상청 KMA</a> | '
+            "경계: 통계청 KOSTAT SGIS 2018 (공공누리 제1유형) | kwxmap"
+        ),
+    },
+    "en": {
+        "bands": "Temperature",
+        "lines": "Isotherms",
+        "stations": "Stations",
+        "caption": "Temperature (°C)",
+        "cv": "LOO error",
+        "no_reading": "no reading",
+        "printed": "as printed",
+        "station": "station",
+        "play": "Play",
+        "attribution": (
+            'Readings: <a href="https://data.kma.go.kr/">KMA</a> | '
+            "Boundaries: KOSTAT SGIS 2018 (KOGL Type 1) | kwxmap"
+        ),
+    },
+}
+
+#: Attribution added to every English map (the Korean one says the same).
+ATTRIBUTION = _TEXT["en"]["attribution"]
 
 _NO_DATA_COLOR = "#9e9e9e"
+#: Coordinates in the page: 1/10 000 degree (≈ 11 m), delta-encoded per ring.
+_Q = 10_000
+#: Band and isoline simplification in the page, degrees (≈ 300 m: a quarter of
+#: a pixel on the national view at zoom 7, about two pixels at zoom 10; keeps a
+#: 17-frame national animation with isolines under 3 MB).
+_SIMPLIFY_DEG = 0.003
 
 
 def escape(value: Any) -> str:
     """Return ``value`` as text that is inert in HTML and in JS template literals.
 
     :func:`html.escape` (quotes included) plus the backtick, ``$`` and
-    backslash, which folium's tooltip templates would otherwise interpret.
+    backslash.
 
     Examples
     --------
@@ -114,40 +160,33 @@ def escape(value: Any) -> str:
 
 
 def temperature_colormap(vmin: float = -30.0, vmax: float = 40.0) -> branca.colormap.LinearColormap:
-    """Return kwxmap's fixed temperature colormap restricted to ``vmin``..``vmax`` °C.
+    """Return the fixed palette (``palette="fixed"``) as a continuous colormap.
 
-    The colours are those of the full −30..+40 °C scale
-    (:data:`TEMPERATURE_ANCHORS`), so 20 °C has the same colour whatever range
-    a map shows; only the legend's extent changes. Values beyond the scale
-    take the end colours.
+    The colours are those of :data:`kwxmap.palette.FIXED_RANGE` (−30..+40 °C),
+    so 20 °C has the same colour whatever range is asked for; values beyond
+    the scale take the end colours. For other tools that take a branca
+    colormap; kwxmap's own maps colour whole bands (see
+    :func:`kwxmap.palette.band_colors`).
 
     Parameters
     ----------
     vmin, vmax
-        Range of the returned colormap (and its legend), °C; ``vmin < vmax``.
-
-    Returns
-    -------
-    branca.colormap.LinearColormap
-        With caption ``"Temperature (°C)"``.
+        Range of the returned colormap, °C; ``vmin < vmax``.
 
     Examples
     --------
-    >>> full = temperature_colormap()
-    >>> summer = temperature_colormap(18, 29)
-    >>> summer.rgb_hex_str(24.0) == full.rgb_hex_str(24.0) == "#e8502f"
+    >>> full, summer = temperature_colormap(), temperature_colormap(18, 29)
+    >>> summer.rgb_hex_str(24.0) == full.rgb_hex_str(24.0)
     True
     >>> summer.vmin, summer.vmax
     (18.0, 29.0)
     """
     vmin, vmax = float(vmin), float(vmax)
     if not (math.isfinite(vmin) and math.isfinite(vmax)) or vmin >= vmax:
-        raise InputError(
-            f"temperature range {vmin!r}..{vmax!r} is empty; give vmin < vmax in °C"
-        )
-    index = [t for t, _ in TEMPERATURE_ANCHORS]
-    colors = [c for _, c in TEMPERATURE_ANCHORS]
-    full = branca.colormap.LinearColormap(colors, index=index)
+        raise InputError(f"temperature range {vmin!r}..{vmax!r} is empty; give vmin < vmax in °C")
+    lo, hi = FIXED_RANGE
+    index = np.linspace(lo, hi, 71)
+    full = branca.colormap.LinearColormap(ramp_colors((index - lo) / (hi - lo)), index=index)
     inner = [(t, full.rgba_floats_tuple(t)) for t in index if vmin < t < vmax]
     stops = [(vmin, full.rgba_floats_tuple(vmin)), *inner, (vmax, full.rgba_floats_tuple(vmax))]
     return branca.colormap.LinearColormap(
@@ -155,26 +194,22 @@ def temperature_colormap(vmin: float = -30.0, vmax: float = 40.0) -> branca.colo
         index=[t for t, _ in stops],
         vmin=vmin,
         vmax=vmax,
-        caption="Temperature (°C)",
+        caption=_TEXT["ko"]["caption"],
     )
 
 
-def _fmt_temp(value: Any) -> str:
+def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise InputError(f"{name}={value!r} is not one of {list(choices)!r}")
+    return value
+
+
+def _fmt_temp(value: Any, text: dict[str, str]) -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return "no reading"
-    return "no reading" if not math.isfinite(v) else f"{v:.1f} °C"
-
-
-def _fmt_time(time: Any) -> str:
-    if isinstance(time, _dt.datetime | pd.Timestamp):
-        text = time.strftime("%Y-%m-%d %H:%M")
-        tz = time.tzname() if time.tzinfo is not None else None
-        return f"{text} {tz}" if tz else text
-    if isinstance(time, _dt.date):
-        return time.isoformat()
-    return str(time)
+        return text["no_reading"]
+    return text["no_reading"] if not math.isfinite(v) else f"{v:.1f} °C"
 
 
 def _cell(row: pd.Series, column: str) -> Any:
@@ -189,7 +224,8 @@ def _cell(row: pd.Series, column: str) -> Any:
     return value
 
 
-def _station_tooltip(row: pd.Series, value: str, cv_column: str) -> str:
+def _station_head(row: pd.Series, text: dict[str, str]) -> str:
+    """Tooltip lines that do not change between frames: names, id, as printed."""
     name_ko = _cell(row, "name_ko") or _cell(row, "station_name") or ""
     name_en = _cell(row, "name_en")
     printed = _cell(row, "station_name")
@@ -198,22 +234,27 @@ def _station_tooltip(row: pd.Series, value: str, cv_column: str) -> str:
         head += f" ({escape(name_en)})"
     lines = [head]
     if printed and printed != name_ko:
-        lines.append(f"as printed: {escape(printed)}")
+        lines.append(f"{text['printed']}: {escape(printed)}")
     sid = _cell(row, "station_id")
     if sid is not None:
-        lines.append(f"station {escape(sid)}")
+        lines.append(f"{text['station']} {escape(sid)}")
+    return "<br>".join(lines)
+
+
+def _station_reading(row: pd.Series, value: str, cv_column: str, text: dict[str, str]) -> str:
+    """Tooltip lines of one frame: condition, reading, cross-validation error."""
+    lines = []
     cond = _cell(row, "condition")
     cond_en = _cell(row, "condition_en")
     if cond or cond_en:
-        parts = [escape(c) for c in (cond, cond_en) if c]
-        lines.append(" / ".join(parts))
-    lines.append(f"<b>{escape(_fmt_temp(_cell(row, value)))}</b>")
+        lines.append(" / ".join(escape(c) for c in (cond, cond_en) if c))
+    lines.append(f"<b>{escape(_fmt_temp(_cell(row, value), text))}</b>")
     cv = _cell(row, cv_column)
     if cv is not None:
         try:
-            lines.append(f"LOO error {float(cv):+.1f} °C")
+            lines.append(f"{text['cv']} {float(cv):+.1f} °C")
         except (TypeError, ValueError):
-            lines.append(f"LOO error {escape(cv)}")
+            lines.append(f"{text['cv']} {escape(cv)}")
     return "<br>".join(lines)
 
 
@@ -241,31 +282,6 @@ def _rounded_geometry_texts(geoms: Any, precision: int) -> list[str | None]:
     ]
 
 
-def _rounded_geometries(geoms: Any, precision: int) -> list[dict[str, Any] | None]:
-    """GeoJSON geometry dicts, snapped to ``precision`` decimals, right-hand rule."""
-    return [
-        None if t is None else json.loads(t) for t in _rounded_geometry_texts(geoms, precision)
-    ]
-
-
-def _geojson_dict(
-    gdf: gpd.GeoDataFrame, props: dict[str, Sequence[Any]], precision: int = 5
-) -> dict[str, Any]:
-    """Build a FeatureCollection for folium from geometries and ready properties."""
-    geometries = _rounded_geometries(gdf.geometry.values, precision)
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "properties": {k: v[i] for k, v in props.items()},
-                "geometry": geometry,
-            }
-            for i, geometry in enumerate(geometries)
-        ],
-    }
-
-
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         raise InputError(
@@ -274,206 +290,87 @@ def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
 
 
-class _Header(MacroElement):
-    """Title and observation time, drawn over the top of the map."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-        .kwxmap-header {position: absolute; z-index: 1000; top: 10px; left: 54px;
-            max-width: calc(100% - 520px); background: rgba(255,255,255,0.9);
-            padding: 4px 12px; border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3);
-            font: 14px/1.3 sans-serif; text-align: left; pointer-events: none;}
-        .kwxmap-header .kwxmap-title {font-weight: bold; font-size: 16px;}
-        </style>
-        {% endmacro %}
-        {% macro html(this, kwargs) %}
-        <div class="kwxmap-header">{{ this.inner }}</div>
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, inner: str) -> None:
-        super().__init__()
-        self._name = "KwxmapHeader"
-        self.inner = inner
-
-
-class _Attribution(MacroElement):
-    """Add an attribution to the map's attribution control (works without tiles)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "KwxmapAttribution"
-        self.text = text
-
-
-def _bands_layer(
-    bands: gpd.GeoDataFrame,
-    colormap: branca.colormap.ColorMap,
-    opacity: float,
-    *,
-    name: str,
-    **kwargs: Any,
-) -> folium.GeoJson:
-    """Build the bands GeoJson layer; labels escaped, fills from ``colormap``."""
-    lowers, uppers = bands["lower"].to_numpy(float), bands["upper"].to_numpy(float)
-    fills = [colormap.rgb_hex_str((lo + up) / 2.0) for lo, up in zip(lowers, uppers, strict=True)]
-    if "label" in bands.columns:
-        labels = bands["label"].astype(str).tolist()
-    else:
-        labels = [f"{lo:g}–{up:g} °C" for lo, up in zip(lowers, uppers, strict=True)]
-    data = _geojson_dict(bands, {"label": [escape(s) for s in labels], "fill": fills})
-    return folium.GeoJson(
-        data,
-        name=name,
-        style_function=lambda f, _o=opacity: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": _o,
-            "color": f["properties"]["fill"],
-            "weight": 0.5,
-            "className": "kwxmap-band",
-        },
-        highlight_function=lambda f: {"weight": 2, "color": "#333333"},
-        tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Temperature"], sticky=True),
-        smooth_factor=0.5,
-        **kwargs,
-    )
-
-
-def _lines_layer(lines: gpd.GeoDataFrame, **kwargs: Any) -> folium.GeoJson:
-    """Build the isolines GeoJson layer with the level as tooltip."""
-    labels = [escape(f"{float(v):g} °C") for v in lines["level"]]
-    data = _geojson_dict(lines, {"label": labels})
-    return folium.GeoJson(
-        data,
-        name="Isolines",
-        style_function=lambda f: {
-            "color": "#404040",
-            "weight": 1.2,
-            "opacity": 0.9,
-            "className": "kwxmap-isoline",
-        },
-        highlight_function=lambda f: {"weight": 3},
-        tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Isotherm"], sticky=True),
-        smooth_factor=0.5,
-        **kwargs,
-    )
-
-
-def _stations_layer(
-    stations: gpd.GeoDataFrame,
-    colormap: branca.colormap.ColorMap,
-    value: str,
-    cv_column: str,
-    *,
-    name: str,
-    **kwargs: Any,
-) -> folium.FeatureGroup:
-    """Build one CircleMarker per station, filled by ``colormap``, escaped tooltip."""
-    group = folium.FeatureGroup(name=name, **kwargs)
-    for _, row in stations.iterrows():
-        geom = row.geometry
-        if geom is None or geom.is_empty:
-            continue
-        reading = _cell(row, value)
-        try:
-            fill = colormap.rgb_hex_str(float(reading)) if reading is not None else None
-        except (TypeError, ValueError):
-            fill = None
-        folium.CircleMarker(
-            location=[geom.y, geom.x],
-            radius=6,
-            color="#222222",
-            weight=1,
-            fill=True,
-            fill_color=fill or _NO_DATA_COLOR,
-            fill_opacity=0.95,
-            className="kwxmap-station",
-            tooltip=folium.Tooltip(_station_tooltip(row, value, cv_column)),
-        ).add_to(group)
-    return group
-
-
-def render_map(
-    stations: gpd.GeoDataFrame | None,
-    bands: gpd.GeoDataFrame | None = None,
-    lines: gpd.GeoDataFrame | None = None,
-    *,
-    title: str | None = None,
-    time: Any = None,
-    tiles: str | None = "OpenStreetMap",
-    colormap: branca.colormap.ColorMap | None = None,
-    value: str = "temperature_c",
-    cv_column: str = CV_COLUMN,
-    band_opacity: float = 0.85,
-) -> folium.Map:
-    """Build a Folium web map of readings, isotherm bands and isolines.
-
-    Parameters
-    ----------
-    stations
-        GeoDataFrame of readings (as from :func:`kwxmap.join_readings`):
-        points plus ``value`` and, when present, ``station_id``, ``name_ko``,
-        ``name_en``, ``station_name``, ``condition``, ``condition_en`` and the
-        cross-validation error column ``cv_column``. ``None`` for no markers.
-    bands
-        Isotherm bands from :func:`kwxmap.contour_bands` (``lower``,
-        ``upper``, ``label``), drawn as one GeoJson layer.
-    lines
-        Isolines from :func:`kwxmap.contour_lines` (``level``), with the level
-        as tooltip.
-    title, time
-        Shown in a header over the map (``time`` may be a string, date,
-        datetime or Timestamp).
-    tiles
-        Base map tiles (any folium tile name or URL), toggled in the layer
-        control; ``None`` for no base map (the map then needs no network for
-        anything but its JS/CSS libraries).
-    colormap
-        Colormap for bands and markers; default
-        :func:`temperature_colormap` over the bands' (else the readings')
-        range, so colours agree between maps.
-    value
-        Column of ``stations`` holding the reading (°C).
-    cv_column
-        Column holding the leave-one-out error (°C), shown when present.
-    band_opacity
-        Fill opacity of the bands (0..1).
-
-    Returns
-    -------
-    folium.Map
-        Layers "Isotherm bands", "Isolines", "Stations" in a LayerControl,
-        a colour legend in °C, attribution for KMA and KOSTAT; fit to the data.
+def station_radius(count: int) -> float:
+    """Marker radius in pixels for ``count`` stations: 26 → 6.2, 700 → 3.3.
 
     Examples
     --------
-    >>> import geopandas as gpd, shapely
-    >>> st = gpd.GeoDataFrame({"station_id": [108], "name_ko": ["서울"],
-    ...     "name_en": ["Seoul"], "condition": ["<b>맑음</b>"], "temperature_c": [24.5]},
-    ...     geometry=[shapely.Point(126.97, 37.57)], crs=4326)
-    >>> m = render_map(st, title="Seoul", tiles=None)
-    >>> html_text = m.get_root().render()
-    >>> "&lt;b&gt;맑음&lt;/b&gt;" in html_text and "<b>맑음</b>" not in html_text
-    True
+    >>> station_radius(26), station_radius(700), station_radius(1)
+    (6.2, 3.3, 7.0)
     """
-    if not 0 <= band_opacity <= 1:
-        raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
+    return round(float(np.clip(9.0 - 2.0 * math.log10(max(count, 1)), 3.0, 7.0)), 1)
+
+
+@dataclass(frozen=True)
+class FrameScene:
+    """One snapshot of a map: what to draw and in which colours (lon/lat)."""
+
+    label: str
+    bands: gpd.GeoDataFrame | None
+    band_fills: list[str]
+    band_texts: list[str]
+    lines: gpd.GeoDataFrame | None
+    isolabels: pd.DataFrame
+    stations: gpd.GeoDataFrame | None
+    station_fills: list[str]
+    station_values: list[str]
+
+
+@dataclass(frozen=True)
+class MapScene:
+    """Everything a map shows, decided once for the web page and the static picture.
+
+    Attributes
+    ----------
+    frames
+        One :class:`FrameScene` per time (one for a single map).
+    legend_lowers, legend_uppers, legend_colors
+        The legend's bands (one swatch each), coldest first.
+    ticks
+        ``(edge index, text)`` of the legend's labelled edges.
+    title, time
+        Heading lines (plain text, not escaped) or ``None``.
+    text
+        Interface strings in the chosen language.
+    radius
+        Station marker radius, pixels.
+    bounds
+        ``(west, south, east, north)`` the view fits, or ``None``.
+    """
+
+    frames: list[FrameScene]
+    legend_lowers: list[float]
+    legend_uppers: list[float]
+    legend_colors: list[str]
+    ticks: list[tuple[int, str]]
+    title: str | None
+    time: str | None
+    text: dict[str, str] = field(repr=False)
+    radius: float
+    bounds: tuple[float, float, float, float] | None
+    labels: str = "none"
+
+
+def _checked_frame(
+    i: int, frame: Any, value: str
+) -> tuple[Any, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    try:
+        time, stations, bands, *rest = frame
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"frame {i} is {type(frame).__name__!r}; give (time, stations, bands[, lines]) tuples"
+        ) from exc
+    if len(rest) > 1:
+        raise InputError(
+            f"frame {i} has {3 + len(rest)} items; give (time, stations, bands[, lines])"
+        )
+    lines = rest[0] if rest else None
+    what = "stations" if i < 0 else f"stations of frame {i}"
     if stations is not None:
-        stations = _to_lonlat(stations, "stations")
+        stations = _to_lonlat(stations, what)
         if value not in stations.columns:
             raise InputError(
-                f"stations have no column {value!r}; pass value= with the reading column "
+                f"{what} have no column {value!r}; pass value= with the reading column "
                 f"(have {list(stations.columns)!r})"
             )
     if bands is not None:
@@ -487,143 +384,515 @@ def render_map(
         lines = _to_lonlat(lines, "lines")
         if "level" not in lines.columns:
             raise InputError("lines lack the 'level' column; make them with contour_lines()")
-
-    if colormap is None:
-        colormap = temperature_colormap(*_value_range(stations, bands, value))
-        colormap.tick_labels = _ticks(colormap.vmin, colormap.vmax)
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=7,
-                   location=[36.3, 127.8])
-    if tiles is not None:
-        folium.TileLayer(tiles, name=escape(str(tiles)), overlay=True, control=True).add_to(m)
-
-    if bands is not None and len(bands):
-        _bands_layer(bands, colormap, band_opacity, name="Isotherm bands").add_to(m)
-    if lines is not None and len(lines):
-        _lines_layer(lines).add_to(m)
-    if stations is not None:
-        _stations_layer(stations, colormap, value, cv_column, name="Stations").add_to(m)
-
-    legend = colormap
-    if not getattr(legend, "caption", ""):
-        legend = copy.deepcopy(colormap)
-        legend.caption = "Temperature (°C)"
-    legend.add_to(m)
-
-    folium.LayerControl(collapsed=False).add_to(m)
-
-    header_parts = []
-    if title:
-        header_parts.append(f'<div class="kwxmap-title">{escape(title)}</div>')
-    if time is not None:
-        header_parts.append(f'<div class="kwxmap-time">{escape(_fmt_time(time))}</div>')
-    if header_parts:
-        m.get_root().add_child(_Header("".join(header_parts)))
-        m.get_root().title = escape(title) if title else None
-    m.add_child(_Attribution(ATTRIBUTION))
-
-    bounds = _bounds(stations, bands)
-    if bounds is not None:
-        w, s, e, n = bounds
-        m.fit_bounds([[s, w], [n, e]])
-    return m
+    return time, stations, bands, lines
 
 
-class _TimeSlider(MacroElement):
-    """A slider (and play button) showing one frame layer at a time."""
+def _legend_bands(
+    frames: list[tuple[Any, Any, Any, Any]], value: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Collect the distinct (lower, upper) bands of all frames, else 1 °C steps over readings."""
+    pairs = set()
+    for _, _, bands, _ in frames:
+        if bands is not None and len(bands):
+            pairs.update(
+                zip(bands["lower"].astype(float), bands["upper"].astype(float), strict=True)
+            )
+    if pairs:  # every step between the edges, so a level no band filled keeps its place
+        edges = np.array(sorted({e for pair in pairs for e in pair}))
+        return edges[:-1], edges[1:]
+    values = [
+        pd.to_numeric(st[value], errors="coerce").to_numpy(float)
+        for _, st, _, _ in frames
+        if st is not None and len(st)
+    ]
+    values = np.concatenate(values) if values else np.array([])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return np.array([]), np.array([])
+    edges = resolve_levels(None, float(values.min()), float(values.max()))
+    return edges[:-1], edges[1:]
+
+
+def _fills(
+    values: np.ndarray, lowers: np.ndarray, uppers: np.ndarray, colors: list[str]
+) -> list[str]:
+    """Colour of the band holding each value (nearest end band outside; grey for NaN)."""
+    if not len(colors):
+        return [_NO_DATA_COLOR] * len(values)
+    idx = np.clip(np.searchsorted(uppers, values, side="left"), 0, len(colors) - 1)
+    return [
+        colors[i] if np.isfinite(v) else _NO_DATA_COLOR for i, v in zip(idx, values, strict=True)
+    ]
+
+
+def _bounds(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, float, float] | None:
+    boxes = [
+        f.total_bounds for f in frames if f is not None and len(f) and not f.geometry.is_empty.all()
+    ]
+    if not boxes:
+        return None
+    arr = np.array(boxes)
+    w, s = arr[:, 0].min(), arr[:, 1].min()
+    e, n = arr[:, 2].max(), arr[:, 3].max()
+    if not np.all(np.isfinite([w, s, e, n])):
+        return None
+    return float(w), float(s), float(e), float(n)
+
+
+def map_scene(
+    frames: Sequence[tuple[Any, ...]],
+    *,
+    title: str | None = None,
+    time: Any = None,
+    palette: str = "adaptive",
+    lang: str = "ko",
+    labels: str = "none",
+    value: str = "temperature_c",
+    cv_column: str = CV_COLUMN,
+) -> MapScene:
+    """Decide what a map shows: colours, legend, label places, texts, framing.
+
+    Parameters
+    ----------
+    frames
+        ``(time, stations, bands[, lines])`` per snapshot; any of the layers
+        may be ``None``. Frames share one legend and one colour per band.
+    title, time
+        Heading; ``time`` is written for the reader (see
+        :func:`kwxmap.labels.format_time`).
+    palette, lang, labels, value, cv_column
+        As for :func:`render_map`.
+
+    Returns
+    -------
+    MapScene
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> st = gpd.GeoDataFrame({"temperature_c": [20.2, 24.8]},
+    ...     geometry=[shapely.Point(127, 37), shapely.Point(128, 36)], crs=4326)
+    >>> scene = map_scene([("2020-08-14 00:00", st, None)], lang="en")
+    >>> len(scene.legend_colors), scene.ticks[0], scene.ticks[-1], scene.frames[0].label
+    (5, (0, '20'), (5, '25'), '14 Aug 2020')
+    """
+    check_palette(palette)
+    _check_choice("lang", lang, LANGS)
+    _check_choice("labels", labels, LABELS)
+    text = _TEXT[lang]
+    checked = [_checked_frame(i, f, value) for i, f in enumerate(frames)]
+    if not checked:
+        raise InputError("a map needs at least one (time, stations, bands) frame")
+    lowers, uppers = _legend_bands(checked, value)
+    colors = band_colors(lowers, uppers, palette)
+    count = max((len(st) for _, st, _, _ in checked if st is not None), default=0)
+    scenes = []
+    for frame_time, stations, bands, lines in checked:
+        band_fills, band_texts = [], []
+        if bands is not None:
+            mids = ((bands["lower"] + bands["upper"]) / 2).to_numpy(float)
+            band_fills = _fills(mids, lowers, uppers, colors)
+            band_texts = (
+                bands["label"].astype(str).tolist()
+                if "label" in bands.columns
+                else [
+                    band_label(lo, up)
+                    for lo, up in zip(bands["lower"], bands["upper"], strict=True)
+                ]
+            )
+        values = (
+            pd.to_numeric(stations[value], errors="coerce").to_numpy(float)
+            if stations is not None
+            else np.array([])
+        )
+        isolabels = (
+            isotherm_label_points(lines, stations)
+            if lines is not None
+            else (isotherm_label_points(None))
+        )
+        scenes.append(
+            FrameScene(
+                label=format_time(frame_time, lang) if frame_time is not None else "",
+                bands=bands,
+                band_fills=band_fills,
+                band_texts=band_texts,
+                lines=lines,
+                isolabels=isolabels,
+                stations=stations,
+                station_fills=_fills(values, lowers, uppers, colors),
+                station_values=["" if not np.isfinite(v) else f"{v:.1f}" for v in values],
+            )
+        )
+    bands_bounds = _bounds(*[b for _, _, b, _ in checked])
+    bounds = bands_bounds or _bounds(*[s for _, s, _, _ in checked])
+    edges = [*lowers.tolist(), *uppers[-1:].tolist()]
+    return MapScene(
+        frames=scenes,
+        legend_lowers=lowers.tolist(),
+        legend_uppers=uppers.tolist(),
+        legend_colors=colors,
+        ticks=legend_ticks(edges),
+        title=str(title) if title else None,
+        time=format_time(time, lang) if time is not None else None,
+        text=text,
+        radius=station_radius(count),
+        bounds=bounds,
+        labels=labels,
+    )
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+def _encode_ring(coords: np.ndarray) -> list[int]:
+    """Lon/lat → integers in 1/_Q degree, first pair absolute, then deltas."""
+    q = np.round(np.asarray(coords, dtype=float)[:, :2] * _Q).astype(np.int64)
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    keep = np.ones(len(d), dtype=bool)
+    keep[1:] = np.any(d[1:] != 0, axis=1)
+    return d[keep].ravel().tolist()
+
+
+def _encode_polygons(geom: Any) -> list[list[list[int]]]:
+    out = []
+    for part in shapely.get_parts(geom):
+        if part.is_empty or part.geom_type != "Polygon":
+            continue
+        rings = [_encode_ring(np.asarray(part.exterior.coords))]
+        rings += [_encode_ring(np.asarray(r.coords)) for r in part.interiors]
+        rings = [r for r in rings if len(r) >= 6]
+        if rings:
+            out.append(rings)
+    return out
+
+
+def _encode_lines(geom: Any) -> list[list[int]]:
+    return [
+        _encode_ring(np.asarray(part.coords))
+        for part in shapely.get_parts(geom)
+        if not part.is_empty and part.geom_type == "LineString"
+    ]
+
+
+def _simplified(geoms: Any, polygons: bool) -> np.ndarray:
+    arr = np.asarray(geoms, dtype=object)
+    if not len(arr):
+        return arr
+    # snap to the page's 1/_Q degree first: inputs equal to ~1e-9 give the same page
+    arr = shapely.set_precision(arr, 1.0 / _Q)
+    if polygons:
+        try:  # simplifies shared edges once, so neighbouring bands still meet
+            return shapely.coverage_simplify(arr, _SIMPLIFY_DEG)
+        except shapely.errors.GEOSException:
+            return shapely.simplify(arr, _SIMPLIFY_DEG, preserve_topology=True)
+    return shapely.simplify(arr, _SIMPLIFY_DEG, preserve_topology=False)
+
+
+def _station_keys(stations: gpd.GeoDataFrame) -> list[Any]:
+    if "station_id" in stations.columns:
+        return [
+            ("id", sid) if pd.notna(sid) else ("xy", round(g.x, 5), round(g.y, 5))
+            for sid, g in zip(stations["station_id"], stations.geometry, strict=True)
+        ]
+    return [("xy", round(g.x, 5), round(g.y, 5)) for g in stations.geometry]
+
+
+def _legend_html(scene: MapScene) -> str:
+    n = len(scene.legend_colors)
+    if not n:
+        return ""
+    swatches = "".join(
+        f'<span class="kwxmap-swatch" style="background:{c}" '
+        f'title="{escape(band_label(lo, up))}"></span>'
+        for c, lo, up in zip(
+            scene.legend_colors, scene.legend_lowers, scene.legend_uppers, strict=True
+        )
+    )
+    ticks = []
+    for i, label in scene.ticks:
+        cls = " kwxmap-first" if i == 0 else " kwxmap-last" if i == n else ""
+        left = f"left:{100.0 * i / n:.3f}%"
+        ticks.append(f'<span class="kwxmap-tick{cls}" style="{left}">{escape(label)}</span>')
+    return (
+        f'<div class="kwxmap-caption">{escape(scene.text["caption"])}</div>'
+        f'<div class="kwxmap-swatches">{swatches}</div>'
+        f'<div class="kwxmap-ticks">{"".join(ticks)}</div>'
+    )
+
+
+def _header_html(scene: MapScene) -> str:
+    parts = []
+    if scene.title:
+        parts.append(f'<div class="kwxmap-title">{escape(scene.title)}</div>')
+    if scene.time:
+        parts.append(f'<div class="kwxmap-time">{escape(scene.time)}</div>')
+    return "".join(parts)
+
+
+def _payload(
+    scene: MapScene, *, value: str, cv_column: str, opacity: float, interval_ms: int
+) -> dict[str, Any]:
+    text = scene.text
+    keys: dict[Any, int] = {}
+    pos: list[list[float]] = []
+    head: list[str] = []
+    frames = []
+    for frame in scene.frames:
+        out: dict[str, Any] = {"label": frame.label}
+        if frame.bands is not None and len(frame.bands):
+            geoms = _simplified(frame.bands.geometry.values, polygons=True)
+            out["bands"] = [
+                {"c": c, "t": escape(t), "g": _encode_polygons(g)}
+                for c, t, g in zip(frame.band_fills, frame.band_texts, geoms, strict=True)
+            ]
+        if frame.lines is not None and len(frame.lines):
+            geoms = _simplified(frame.lines.geometry.values, polygons=False)
+            out["lines"] = [
+                {"t": escape(f"{format_level(float(v))} °C"), "g": _encode_lines(g)}
+                for v, g in zip(frame.lines["level"], geoms, strict=True)
+            ]
+            out["labels"] = [
+                [r.lat, r.lon, r.angle, str(r.text)] for r in frame.isolabels.itertuples()
+            ]
+        if frame.stations is not None:
+            st = frame.stations
+            slots: dict[int, list[str]] = {}
+            for key, (_, row), fill, shown in zip(
+                _station_keys(st),
+                st.iterrows(),
+                frame.station_fills,
+                frame.station_values,
+                strict=True,
+            ):
+                geom = row.geometry
+                if geom is None or geom.is_empty:
+                    continue
+                if key not in keys:
+                    keys[key] = len(pos)
+                    pos.append([round(geom.y, 5), round(geom.x, 5)])
+                    head.append(_station_head(row, text))
+                slots[keys[key]] = [fill, _station_reading(row, value, cv_column, text), shown]
+            out["stations"] = slots  # filled to a list below, once every station is known
+        frames.append(out)
+    for out in frames:
+        slots = out.get("stations", {})
+        out["stations"] = [slots.get(i) for i in range(len(pos))]
+    return {
+        "q": _Q,
+        "opacity": opacity,
+        "interval": int(interval_ms),
+        "values": scene.labels == "values",
+        "attribution": text["attribution"],
+        "legend": _legend_html(scene),
+        "header": _header_html(scene),
+        "names": {k: escape(text[k]) for k in ("bands", "lines", "stations", "play")},
+        "has": {
+            "bands": any(f.bands is not None and len(f.bands) for f in scene.frames),
+            "lines": any(f.lines is not None and len(f.lines) for f in scene.frames),
+            "stations": bool(pos),
+        },
+        "stations": {"pos": pos, "head": head, "radius": scene.radius},
+        # fitted without animation before labels are placed: [[south, west], [north, east]]
+        "bounds": None if scene.bounds is None else [list(scene.bounds[1::-1]),
+                                                     list(scene.bounds[:1:-1])],
+        "frames": frames,
+    }
+
+
+def _script_json(data: Any) -> str:
+    """Dump JSON that is safe inside ``<script>``: no ``<``, ``>`` or line separators."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, code in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, code)
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def _inline_assets() -> tuple[str, str]:
+    """Leaflet's and kwxmap's CSS and JS, with the layer icons as data URIs."""
+    folder = _ASSETS / "leaflet"
+    css = (folder / "leaflet.css").read_text(encoding="utf-8")
+    for name in ("layers.png", "layers-2x.png"):
+        data = base64.b64encode((folder / name).read_bytes()).decode("ascii")
+        css = css.replace(f"url(images/{name})", f"url(data:image/png;base64,{data})")
+    css = css.replace("url(images/marker-icon.png)", "none")
+    css += "\n" + (_ASSETS / "kwxmap.css").read_text(encoding="utf-8")
+    js = (folder / "leaflet.js").read_text(encoding="utf-8")
+    js += "\n" + (_ASSETS / "kwxmap.js").read_text(encoding="utf-8")
+    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - asset check
+        raise RuntimeError("a vendored asset contains a closing script/style tag")
+    return css, js
+
+
+class _Page(MacroElement):
+    """Embeds Leaflet + kwxmap's script and draws the scene from its JSON payload."""
 
     _template = Template(
         """
         {% macro header(this, kwargs) %}
-        <style>
-        .kwxmap-slider {background: rgba(255,255,255,0.92); padding: 6px 10px;
-            border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 13px sans-serif;}
-        .kwxmap-slider input {width: 280px; vertical-align: middle;}
-        .kwxmap-slider button {margin: 0 6px; min-width: 2.4em;}
-        </style>
+        <style>{{ this.css }}</style>
+        <script>{{ this.js }}</script>
         {% endmacro %}
         {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var frames = [{{ this.layer_names|join(", ") }}];
-            var labels = {{ this.labels|tojson }};
-            var control = L.control({position: "bottomleft"});
-            control.onAdd = function () {
-                var div = L.DomUtil.create("div", "kwxmap-slider");
-                var input = L.DomUtil.create("input", "kwxmap-slider-input", div);
-                input.type = "range"; input.min = 0; input.max = frames.length - 1;
-                input.step = 1; input.value = 0;
-                var play = L.DomUtil.create("button", "kwxmap-slider-play", div);
-                play.type = "button"; play.textContent = "\\u25B6";
-                var label = L.DomUtil.create("span", "kwxmap-slider-label", div);
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                function show(i) {
-                    frames.forEach(function (layer, j) {
-                        if (j === i) { if (!map.hasLayer(layer)) { map.addLayer(layer); } }
-                        else if (map.hasLayer(layer)) { map.removeLayer(layer); }
-                    });
-                    label.textContent = labels[i];
-                    input.value = i;
-                }
-                input.addEventListener("input", function () { show(parseInt(input.value, 10)); });
-                var timer = null;
-                play.addEventListener("click", function () {
-                    if (timer) {
-                        clearInterval(timer); timer = null; play.textContent = "\\u25B6"; return;
-                    }
-                    play.textContent = "\\u275A\\u275A";
-                    timer = setInterval(function () {
-                        show((parseInt(input.value, 10) + 1) % frames.length);
-                    }, {{ this.interval }});
-                });
-                show(0);
-                return div;
-            };
-            control.addTo(map);
-        })();
+        kwxmap.draw({{ this._parent.get_name() }}, {{ this.payload }}, {{ this.tiles }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, layers: Sequence[Any], labels: Sequence[str], interval_ms: int) -> None:
+    def __init__(self, payload: dict[str, Any], tiles: str | None) -> None:
         super().__init__()
-        self._name = "KwxmapTimeSlider"
-        self.layers = list(layers)
-        self.labels = [str(x) for x in labels]
-        self.interval = int(interval_ms)
+        self._name = "KwxmapPage"
+        self.css, self.js = _inline_assets()
+        self.payload = _script_json(payload)
+        self.tiles = tiles or "null"
 
-    @property
-    def layer_names(self) -> list[str]:
-        return [layer.get_name() for layer in self.layers]
+
+def _page(
+    scene: MapScene,
+    *,
+    tiles: str | None,
+    value: str,
+    cv_column: str,
+    band_opacity: float,
+    interval_ms: int = 800,
+) -> folium.Map:
+    m = folium.Map(
+        tiles=None, control_scale=False, zoom_start=7, location=[36.3, 127.8], zoom_snap=0.25
+    )
+    m.default_js, m.default_css = [], []  # Leaflet is embedded by _Page; nothing else is used
+    tile_name = None
+    if tiles is not None:
+        layer = folium.TileLayer(tiles, name=escape(str(tiles)), overlay=True, control=False)
+        layer.add_to(m)
+        tile_name = layer.get_name()
+    payload = _payload(
+        scene, value=value, cv_column=cv_column, opacity=band_opacity, interval_ms=interval_ms
+    )
+    if tile_name:
+        payload["names"]["tiles"] = escape(str(tiles))
+    m.add_child(_Page(payload, tile_name))
+    heading = scene.title or scene.time
+    if heading:
+        m.get_root().title = escape(heading)
+    return m
+
+
+def render_map(
+    stations: gpd.GeoDataFrame | None,
+    bands: gpd.GeoDataFrame | None = None,
+    lines: gpd.GeoDataFrame | None = None,
+    *,
+    title: str | None = None,
+    time: Any = None,
+    tiles: str | None = "OpenStreetMap",
+    palette: str = "adaptive",
+    lang: str = "ko",
+    labels: str = "none",
+    value: str = "temperature_c",
+    cv_column: str = CV_COLUMN,
+    band_opacity: float = 0.85,
+) -> folium.Map:
+    """Build a self-contained web map of readings, isotherm bands and isolines.
+
+    Parameters
+    ----------
+    stations
+        Joined readings (a GeoDataFrame with a CRS), or ``None``.
+    bands, lines
+        From :func:`~kwxmap.contour_bands` / :func:`~kwxmap.contour_lines`
+        (any CRS), or ``None``. Isolines get their values written on them.
+    title
+        Shown over the map (escaped).
+    time
+        Observation time, written for the reader (``2020년 8월 14일 15:00``;
+        a date or a midnight timestamp as the date only).
+    tiles
+        A Folium tile name (e.g. ``"OpenStreetMap"``) as a switchable layer;
+        ``None`` for no base map (the page then needs no network at all).
+    palette
+        ``"adaptive"`` (the map's bands spread over the whole colour ramp) or
+        ``"fixed"`` (one °C → colour mapping, for series); see
+        :mod:`kwxmap.palette`.
+    lang
+        Interface language: ``"ko"`` (default) or ``"en"``.
+    labels
+        ``"values"`` writes each station's reading beside it; ``"none"``.
+    value
+        Column of ``stations`` holding the reading (°C).
+    cv_column
+        Column holding the leave-one-out error (°C), shown when present.
+    band_opacity
+        Fill opacity of the bands (0..1).
+
+    Returns
+    -------
+    folium.Map
+        Overlays 기온 / 등온선 / 관측소 (Temperature / Isotherms / Stations)
+        in a layer control, a stepped legend, attribution for KMA and
+        KOSTAT; fitted to the bands (the region), else to the stations.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> st = gpd.GeoDataFrame({"station_id": [108], "name_ko": ["서울"],
+    ...     "name_en": ["Seoul"], "condition": ["<b>맑음</b>"], "temperature_c": [24.5]},
+    ...     geometry=[shapely.Point(126.97, 37.57)], crs=4326)
+    >>> html_text = render_map(st, title="Seoul", tiles=None).get_root().render()
+    >>> "&lt;b&gt;맑음&lt;/b&gt;" in html_text and "<b>맑음</b>" not in html_text
+    True
+    >>> "<script src" in html_text or "<link" in html_text  # Leaflet is embedded
+    False
+    """
+    if not 0 <= band_opacity <= 1:
+        raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
+    scene = map_scene(
+        [(time, stations, bands, lines)],
+        title=title,
+        time=time,
+        palette=palette,
+        lang=lang,
+        labels=labels,
+        value=value,
+        cv_column=cv_column,
+    )
+    return _page(scene, tiles=tiles, value=value, cv_column=cv_column, band_opacity=band_opacity)
 
 
 def render_animation(
-    frames: Sequence[tuple[Any, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]],
+    frames: Sequence[tuple[Any, ...]],
     *,
     title: str | None = None,
     tiles: str | None = "OpenStreetMap",
-    colormap: branca.colormap.ColorMap | None = None,
+    palette: str = "adaptive",
+    lang: str = "ko",
+    labels: str = "none",
     value: str = "temperature_c",
     cv_column: str = CV_COLUMN,
     band_opacity: float = 0.85,
     interval_ms: int = 800,
 ) -> folium.Map:
-    """Build one Folium map with a time slider over several snapshots.
+    """Build one self-contained web map with a time slider over several snapshots.
 
-    Each frame (its bands and station markers) is a layer; a slider and a
-    play button in the lower left show one frame at a time. All frames share
-    one colormap, so colours compare between times. The page needs no
-    JavaScript beyond what :func:`render_map` pages load.
+    Each frame's bands, isolines (with their values) and station readings
+    replace the previous frame's in the same three overlays, so the layer
+    control works across frames. Frames share one legend and one colour per
+    band, and the stations' positions and names are stored once.
 
     Parameters
     ----------
     frames
-        ``(time, stations, bands)`` tuples in display order (``stations`` or
-        ``bands`` may be ``None``); ``time`` is shown as the frame's label.
+        ``(time, stations, bands)`` or ``(time, stations, bands, lines)``
+        tuples in display order (layers may be ``None``); ``time`` is the
+        frame's label.
     title
-        Shown in a header over the map.
-    tiles, colormap, value, cv_column, band_opacity
-        As for :func:`render_map`; the default colormap spans all frames.
+        Shown over the map.
+    tiles, palette, lang, labels, value, cv_column, band_opacity
+        As for :func:`render_map`.
     interval_ms
         Delay between frames when playing.
 
@@ -639,7 +908,7 @@ def render_animation(
     ...                             geometry=[shapely.Point(126.97, 37.57)], crs=4326)
     >>> m = render_animation([("06:00", readings(18.0), None), ("15:00", readings(26.0), None)],
     ...                      tiles=None)
-    >>> "kwxmap-slider" in m.get_root().render()
+    >>> "kwxmap.draw(" in m.get_root().render()
     True
     """
     frames = list(frames)
@@ -649,108 +918,23 @@ def render_animation(
         raise InputError(f"interval_ms={interval_ms!r} must be a positive number of milliseconds")
     if not 0 <= band_opacity <= 1:
         raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
-    prepared = []
-    for i, frame in enumerate(frames):
-        try:
-            time, stations, bands = frame
-        except (TypeError, ValueError) as exc:
-            raise InputError(
-                f"frame {i} is {type(frame).__name__!r}; give (time, stations, bands) tuples"
-            ) from exc
-        if stations is not None:
-            stations = _to_lonlat(stations, f"stations of frame {i}")
-        if bands is not None:
-            bands = _to_lonlat(bands, f"bands of frame {i}")
-        prepared.append((time, stations, bands))
-
-    if colormap is None:
-        lows, highs = [], []
-        for _, stations, bands in prepared:
-            lo, hi = _value_range(stations, bands, value)
-            if (lo, hi) != (-30.0, 40.0):
-                lows.append(lo)
-                highs.append(hi)
-        lo, hi = (min(lows), max(highs)) if lows else (-30.0, 40.0)
-        colormap = temperature_colormap(lo, hi)
-        colormap.tick_labels = _ticks(colormap.vmin, colormap.vmax)
-
-    m = folium.Map(tiles=None, control_scale=True, zoom_start=7, location=[36.3, 127.8])
-    if tiles is not None:
-        folium.TileLayer(tiles, name=escape(str(tiles)), overlay=True, control=True).add_to(m)
-    layers, labels = [], []
-    for i, (time, stations, bands) in enumerate(prepared):
-        label = _fmt_time(time)
-        group = folium.FeatureGroup(name=escape(label), control=False, show=(i == 0))
-        if bands is not None and len(bands):
-            _bands_layer(bands, colormap, band_opacity, name=escape(label)).add_to(group)
-        if stations is not None and len(stations):
-            _stations_layer(stations, colormap, value, cv_column, name=escape(label)).add_to(group)
-        group.add_to(m)
-        layers.append(group)
-        labels.append(label)
-
-    legend = colormap
-    if not getattr(legend, "caption", ""):
-        legend = copy.deepcopy(colormap)
-        legend.caption = "Temperature (°C)"
-    legend.add_to(m)
-    m.add_child(_TimeSlider(layers, labels, interval_ms))
-    if tiles is not None:
-        folium.LayerControl(collapsed=False).add_to(m)
-    if title:
-        m.get_root().add_child(_Header(f'<div class="kwxmap-title">{escape(title)}</div>'))
-        m.get_root().title = escape(title)
-    m.add_child(_Attribution(ATTRIBUTION))
-    bounds = _bounds(*[f for _, st, b in prepared for f in (st, b)])
-    if bounds is not None:
-        w, s_, e, n = bounds
-        m.fit_bounds([[s_, w], [n, e]])
-    return m
-
-
-def _value_range(
-    stations: gpd.GeoDataFrame | None, bands: gpd.GeoDataFrame | None, value: str
-) -> tuple[float, float]:
-    lows, highs = [], []
-    if bands is not None and len(bands):
-        lows.append(float(np.nanmin(bands["lower"])))
-        highs.append(float(np.nanmax(bands["upper"])))
-    elif stations is not None and len(stations):
-        vals = pd.to_numeric(stations[value], errors="coerce").to_numpy(dtype=float)
-        vals = vals[np.isfinite(vals)]
-        if vals.size:
-            lows.append(math.floor(vals.min()))
-            highs.append(math.ceil(vals.max()))
-    if not lows:
-        return -30.0, 40.0
-    lo, hi = min(lows), max(highs)
-    if hi <= lo:
-        lo, hi = lo - 1.0, hi + 1.0
-    return lo, hi
-
-
-def _ticks(vmin: float, vmax: float, most: int = 8) -> list[float]:
-    """Round legend ticks: the ends and every 1, 2, 5 or 10 °C in between."""
-    for step in (1, 2, 5, 10, 20):
-        first = math.ceil(vmin / step) * step
-        ticks = [float(t) for t in np.arange(first, vmax + 1e-9, step)]
-        if len(ticks) <= most:
-            break
-    return ticks
-
-
-def _bounds(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, float, float] | None:
-    boxes = [
-        f.total_bounds for f in frames if f is not None and len(f) and not f.geometry.is_empty.all()
-    ]
-    if not boxes:
-        return None
-    arr = np.array(boxes)
-    w, s = arr[:, 0].min(), arr[:, 1].min()
-    e, n = arr[:, 2].max(), arr[:, 3].max()
-    if not np.all(np.isfinite([w, s, e, n])):
-        return None
-    return float(w), float(s), float(e), float(n)
+    scene = map_scene(
+        frames,
+        title=title,
+        palette=palette,
+        lang=lang,
+        labels=labels,
+        value=value,
+        cv_column=cv_column,
+    )
+    return _page(
+        scene,
+        tiles=tiles,
+        value=value,
+        cv_column=cv_column,
+        band_opacity=band_opacity,
+        interval_ms=interval_ms,
+    )
 
 
 def write_html(m: folium.Map, path: str | os.PathLike[str]) -> Path:

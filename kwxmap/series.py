@@ -240,7 +240,7 @@ def render_batch(
                         else "no surface could be interpolated"
                     )
                 heading = f"{title} {label}" if title else None
-                shown, bands, _, fmap = draw(
+                shown, bands, lines, fmap = draw(
                     one,
                     joined[joined["time"] == t],
                     levels=edges,
@@ -248,8 +248,9 @@ def render_batch(
                     time=label,
                     tiles=tiles,
                     render=not animate,
+                    look=style.look,
                 )
-                frames.append((t, shown, bands))
+                frames.append((t, shown, bands, lines))
                 if animate:
                     continue
                 path = folder / f"{_time_stem(t)}.html"
@@ -263,7 +264,7 @@ def render_batch(
         from .render import render_animation
 
         path = folder / "animation.html"
-        write_html(render_animation(frames, title=title, tiles=tiles), path)
+        write_html(render_animation(frames, title=title, tiles=tiles, **style.look), path)
         result.maps.append(path)
         result.index = path
     elif result.maps:

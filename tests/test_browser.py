@@ -1,9 +1,11 @@
 """The seed map in headless chromium: it loads cleanly, shows every layer, stays XSS-safe.
 
-All the page's JS/CSS are served from ``tests/browser/node_modules`` (see
-``conftest.open_map``); a request with no local copy is aborted and fails the
-test, so a new CDN asset in folium is noticed. Set ``KWXMAP_SCREENSHOT=1`` to
-refresh ``docs/seed-map.png`` from the clean seed map.
+The pages embed everything they draw with, so every test here blocks every
+network request (``conftest.open_map`` aborts any request it has no local copy
+for and the tests fail on it); :func:`test_layout_and_offline_drawing` checks
+at desktop (1280×900) and phone (390×844) sizes that nothing is requested at
+all and that the legend, title, layer control and attribution stay on screen
+without covering the zoom control or each other.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ def seed_layers(seed_grid):
     return contour_bands(seed_grid), contour_lines(seed_grid)
 
 
-def _load(open_map, path):
+def _load(open_map, path, **size):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    page, problems = open_map(path)
+    page, problems = open_map(path, **size)
     try:
-        page.wait_for_selector("svg#legend", state="attached", timeout=10_000)
+        page.wait_for_selector(".kwxmap-legend", state="attached", timeout=10_000)
     except PlaywrightTimeout:
         pytest.fail(
             "the map never finished drawing (no legend); JS errors: "
@@ -42,10 +44,8 @@ def _load(open_map, path):
             + ", ".join(problems["unmatched"])
         )
     page.wait_for_timeout(300)
-    assert not problems["unmatched"], (
-        "requests with no local copy (add the package to tests/browser/package.json): "
-        + ", ".join(problems["unmatched"])
-    )
+    requested = problems["unmatched"] + problems["stubbed"]
+    assert not requested, "the page asked the network for: " + ", ".join(requested)
     assert not problems["errors"], "JS errors: " + " | ".join(problems["errors"])
     return page, problems
 
@@ -56,10 +56,10 @@ COUNT_JS = """() => ({
   stations: document.querySelectorAll('path.leaflet-interactive.kwxmap-station').length,
   interactive: document.querySelectorAll('path.leaflet-interactive').length,
   overlays: Array.from(document.querySelectorAll(
-      '.leaflet-control-layers-overlays label')).map(e => e.innerText.trim()),
+      '.leaflet-control-layers-overlays label')).map(e => e.textContent.trim()),
   header: (document.querySelector('.kwxmap-header') || {}).innerText,
   attribution: document.querySelector('.leaflet-control-attribution').innerText,
-  caption: (document.querySelector('svg#legend .caption') || {}).textContent,
+  caption: (document.querySelector('.kwxmap-legend .kwxmap-caption') || {}).textContent,
 })"""
 
 HOVER_ALL_JS = """() => {
@@ -94,12 +94,12 @@ def test_seed_map_loads_and_shows_every_layer(tmp_path, open_map, seed_stations,
     assert got["isolines"] == len(lines)
     assert got["stations"] == len(stations)
     assert got["interactive"] == len(bands) + len(lines) + len(stations)
-    assert got["overlays"] == ["Isotherm bands", "Isolines", "Stations"]
-    assert got["caption"] == "Temperature (°C)"
-    assert page.locator("svg#legend").is_visible()
+    assert got["overlays"] == ["기온", "등온선", "관측소"]
+    assert got["caption"] == "기온 (°C)"
+    assert page.locator(".kwxmap-legend").is_visible()
     assert page.locator(".kwxmap-header").is_visible()
     assert XSS_TITLE in got["header"]  # shown as text
-    assert "2016-10-27 16:37 KST" in got["header"]
+    assert "2016년 10월 27일 16:37 KST" in got["header"]
     assert "KMA" in got["attribution"] and "KOSTAT" in got["attribution"]
 
     # Hover every band, isoline and marker: tooltips show, payloads stay text.
@@ -131,11 +131,8 @@ def test_layers_toggle_and_screenshot(tmp_path, open_map, seed_stations, seed_gr
     shot = tmp_path / "seed-map.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 20_000  # a drawn map, not a blank page
-    if os.environ.get("KWXMAP_SCREENSHOT"):
-        (REPO / "docs").mkdir(exist_ok=True)
-        (REPO / "docs" / "seed-map.png").write_bytes(shot.read_bytes())
     # Unticking the bands overlay removes their paths; ticking brings them back.
-    box = page.locator(".leaflet-control-layers-overlays label", has_text="Isotherm bands")
+    box = page.locator(".leaflet-control-layers-overlays label", has_text="기온")
     box.locator("input").uncheck()
     assert page.locator("path.kwxmap-band").count() == 0
     box.locator("input").check()
@@ -188,3 +185,131 @@ def test_missing_browser_skips_locally_but_fails_in_ci(monkeypatch, ci, outcome)
     expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
     with pytest.raises(expected, match="chromium not found"):
         conftest._skip_or_fail("chromium not found at /nowhere")
+
+
+LAYOUT_JS = """() => {
+  const box = (sel) => { const e = document.querySelector(sel);
+    if (!e) return null; const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+  const labels = Array.from(document.querySelectorAll(
+      '.leaflet-map-pane .kwxmap-isolabel, .leaflet-map-pane .kwxmap-valuelabel'))
+    .filter(e => e.style.visibility !== 'hidden')
+    .map(e => { const r = e.firstChild.getBoundingClientRect();
+                return {text: e.textContent, cls: e.className, left: r.left, top: r.top,
+                        right: r.right, bottom: r.bottom}; });
+  const markers = Array.from(document.querySelectorAll('path.kwxmap-station')).map(e => {
+    const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; });
+  return {
+    zoom: box('.leaflet-control-zoom'), legend: box('.kwxmap-legend'),
+    title: box('.kwxmap-header'), layers: box('.leaflet-control-layers'),
+    attribution: box('.leaflet-control-attribution'), scale: box('.leaflet-control-scale'),
+    collapsed: !document.querySelector('.leaflet-control-layers-expanded'),
+    swatches: document.querySelectorAll('.kwxmap-legend .kwxmap-swatch').length,
+    bands: document.querySelectorAll('path.kwxmap-band').length,
+    lines: document.querySelectorAll('path.kwxmap-isoline').length,
+    stations: document.querySelectorAll('path.kwxmap-station').length,
+    labels: labels, markers: markers,
+    viewport: {width: window.innerWidth, height: window.innerHeight},
+  };
+}"""
+
+
+def _intersects(a, b):
+    return a["left"] < b["right"] and b["left"] < a["right"] and (
+        a["top"] < b["bottom"] and b["top"] < a["bottom"]
+    )
+
+
+def _inside(a, viewport):
+    return (
+        a["left"] >= 0 and a["top"] >= 0
+        and a["right"] <= viewport["width"] and a["bottom"] <= viewport["height"]
+    )
+
+
+@pytest.fixture(scope="module")
+def region_layers(seed_stations):
+    from kwxmap import interpolate
+
+    grid = interpolate(seed_stations, resolution=2000.0, region="충청북도")
+    bands = contour_bands(grid)
+    return bands, contour_lines(grid, bands.attrs["levels"])
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+@pytest.mark.parametrize("which", ["national", "region"])
+def test_layout_and_offline_drawing(
+    tmp_path, open_map, seed_stations, seed_layers, region_layers, size, which
+):
+    bands, lines = seed_layers if which == "national" else region_layers
+    m = render_map(
+        seed_stations, bands, lines, title="관측소 26곳의 기온, 2016년 10월 27일 오후",
+        time="2016-10-27 16:37 KST", tiles=None, labels="values",
+    )
+    path = write_html(m, tmp_path / "map.html")
+    width, height = size
+    page, problems = _load(open_map, path, width=width, height=height)  # no request allowed
+    got = page.evaluate(LAYOUT_JS)
+    # drawn with the network blocked
+    assert got["bands"] == len(bands) and got["lines"] == len(lines)
+    assert got["stations"] == len(seed_stations)
+    assert got["swatches"] == len(bands)  # one swatch per band
+    # controls on screen, clear of the zoom buttons and of each other
+    for name in ("legend", "title"):
+        assert _inside(got[name], got["viewport"]), (name, got[name])
+        assert not _intersects(got[name], got["zoom"]), name
+    placed = ["zoom", "legend", "title", "layers", "attribution", "scale"]
+    for i, a in enumerate(placed):
+        assert _inside(got[a], got["viewport"]), (a, got[a])
+        for b in placed[i + 1 :]:
+            assert not _intersects(got[a], got[b]), (a, b, got[a], got[b])
+    assert got["collapsed"] == (width < 600)
+    # isotherm values written on the lines, not on each other or on the markers
+    iso = [lab for lab in got["labels"] if "isolabel" in lab["cls"]]
+    assert len(iso) >= 2
+    assert {lab["text"] for lab in iso} <= {f"{v:g}" for v in lines["level"]}
+    for i, a in enumerate(got["labels"]):
+        for b in got["labels"][i + 1 :]:
+            assert not _intersects(a, b), (a, b)
+        for marker in got["markers"]:
+            assert not _intersects(a, marker), (a, marker)
+    if os.environ.get("KWXMAP_DEBUG_SHOTS"):
+        page.screenshot(path=f"/tmp/{which}-{width}.png")
+
+
+def test_animation_has_isolines_labels_and_layer_control(tmp_path, open_map, seed_stations):
+    from kwxmap import interpolate
+    from kwxmap.render import render_animation
+
+    frames = []
+    for delta, when in [(-6.0, "2020-08-14 06:00"), (0.0, "2020-08-14 15:00")]:
+        st = seed_stations.copy()
+        st["temperature_c"] = st["temperature_c"] + delta
+        grid = interpolate(st, resolution=8000.0)
+        bands = contour_bands(grid, "10:30:1")
+        frames.append((when, st, bands, contour_lines(grid, bands.attrs["levels"])))
+    m = render_animation(frames, title="하루의 기온", tiles=None)
+    page, _ = _load(open_map, write_html(m, tmp_path / "a.html"), width=390, height=844)
+    state = """() => ({
+      lines: document.querySelectorAll('path.kwxmap-isoline').length,
+      labels: Array.from(document.querySelectorAll('.leaflet-map-pane .kwxmap-isolabel'))
+        .filter(e => e.style.visibility !== 'hidden').map(e => e.textContent),
+      overlays: Array.from(document.querySelectorAll(
+        '.leaflet-control-layers-overlays label')).map(e => e.textContent.trim()),
+      label: document.querySelector('.kwxmap-slider-label').textContent})"""
+    first = page.evaluate(state)
+    assert first["lines"] == len(frames[0][3]) and first["labels"]
+    assert first["overlays"] == ["기온", "등온선", "관측소"]
+    assert first["label"] == "2020년 8월 14일 06:00"
+    page.evaluate("""() => { const s = document.querySelector('.kwxmap-slider-input');
+                             s.value = 1; s.dispatchEvent(new Event('input')); }""")
+    second = page.evaluate(state)
+    assert second["lines"] == len(frames[1][3]) and second["label"] == "2020년 8월 14일 15:00"
+    # unticking 등온선 hides the lines of every frame
+    page.evaluate("""() => { for (const l of document.querySelectorAll(
+        '.leaflet-control-layers-overlays label')) if (l.textContent.trim() === '등온선')
+        l.querySelector('input').click(); }""")
+    assert page.evaluate(state)["lines"] == 0
+    box = page.locator(".kwxmap-slider").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the slider fits the phone

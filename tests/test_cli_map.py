@@ -59,7 +59,7 @@ def test_map_cv_prints_report_and_puts_errors_in_tooltips(tmp_path, capsys):
     assert code == 0, err
     assert "LOO RMSE" in err
     html = out.read_text(encoding="utf-8")
-    assert html.count("LOO error") == 26  # one per station tooltip
+    assert html.count("교차검증 오차") == 26  # one per station tooltip (Korean by default)
 
 
 def test_map_region_keeps_bands_inside_province(tmp_path, capsys):
@@ -381,3 +381,38 @@ def test_out_of_memory_is_one_line(tmp_path):
         "fewer timestamps\n"
     )
     assert not out.exists()
+
+
+def test_map_look_options_reach_the_page(tmp_path, capsys):
+    out = tmp_path / "map.html"
+    args = ["map", str(WIDGET), "-o", str(out), "--cv", *FAST]
+    code, _, err = run([*args, "--lang", "en", "--palette", "fixed", "--labels", "values"], capsys)
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    assert html.count("LOO error") == 26 and "교차검증" not in html
+    assert '"values":true' in html
+    fixed = re.findall(r'"c":"(#[0-9a-f]{6})"', html)
+    code, _, err = run(args, capsys)
+    assert code == 0, err
+    adaptive = re.findall(r'"c":"(#[0-9a-f]{6})"', out.read_text(encoding="utf-8"))
+    assert len(fixed) == len(adaptive) > 2 and fixed != adaptive
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".pdf"])
+def test_map_static_picture_by_suffix(tmp_path, capsys, suffix):
+    pytest.importorskip("matplotlib", reason="static pictures need the 'static' extra")
+    out = tmp_path / f"map{suffix}"
+    args = ["map", str(WIDGET), "-o", str(out), "--title", "오늘의 기온", *FAST]
+    code, _, err = run(args, capsys)
+    assert code == 0, err
+    assert str(out) in err and sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+    data = out.read_bytes()
+    if suffix == ".svg":
+        assert "오늘의 기온" in data.decode("utf-8") and "기온 (°C)" in data.decode("utf-8")
+    else:
+        assert data.startswith(b"%PDF")
+
+
+def test_map_bad_look_option_is_a_usage_error(capsys):
+    code, _, err = run(["map", str(WIDGET), "-o", "x.html", "--palette", "rainbow"], capsys)
+    assert code == 2 and "invalid choice: 'rainbow'" in err

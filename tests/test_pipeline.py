@@ -187,7 +187,7 @@ def test_cli_batch_subprocess_animate(tmp_path):
     assert proc.returncode == 0, err
     assert "1 map, 0 failed" in err  # one animated page holding the three days
     page = (out / "animation.html").read_text(encoding="utf-8")
-    assert page.count("2020-12-0") >= 3
+    assert page.count("2020년 12월") >= 3  # frame labels, written for the reader
 
 
 def test_levels_that_miss_the_data_make_an_empty_map_with_a_warning(tmp_path):

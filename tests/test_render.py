@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import colorsys
 import json
 import re
 import shutil
@@ -11,6 +10,7 @@ import sys
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -18,10 +18,11 @@ import shapely
 from kwxmap.contours import contour_bands, contour_lines
 from kwxmap.errors import InputError, OutputError
 from kwxmap.grid import make_grid
+from kwxmap.palette import MIN_DELTA_E, band_colors, delta_e2000, hex_to_lab
 from kwxmap.render import (
     CV_COLUMN,
-    TEMPERATURE_ANCHORS,
     escape,
+    map_scene,
     render_map,
     temperature_colormap,
     write_geojson,
@@ -63,14 +64,12 @@ def seed_html(seed_stations, seed_layers):
     return m.get_root().render()
 
 
-# ----------------------------------------------------------------------------- colormap
+# ----------------------------------------------------------------------------- colours
 
 
-def test_colormap_is_a_fixed_mapping():
+def test_fixed_colormap_is_one_mapping():
     full = temperature_colormap()
     assert (full.vmin, full.vmax) == (-30.0, 40.0)
-    for t, colour in TEMPERATURE_ANCHORS:
-        assert full.rgb_hex_str(t) == colour
     temps = np.linspace(-30, 40, 141)
     for lo, hi in [(18, 29), (-12.5, 3.0), (0, 40), (-30, -29)]:
         part = temperature_colormap(lo, hi)
@@ -79,11 +78,6 @@ def test_colormap_is_a_fixed_mapping():
             a = np.array(part.rgba_bytes_tuple(t))
             b = np.array(full.rgba_bytes_tuple(t))
             assert np.abs(a - b).max() <= 1, t  # same colour up to 8-bit rounding
-    # Warmer is further along purple -> blue -> green -> yellow -> red: the hue
-    # (unwrapped past red) falls strictly as the temperature rises.
-    hue = np.array([colorsys.rgb_to_hsv(*full.rgba_floats_tuple(t)[:3])[0] for t in temps])
-    hue = np.where((temps > 20) & (hue > 0.5), hue - 1.0, hue)
-    assert np.all(np.diff(hue) < 0)
     assert full.rgb_hex_str(-20) != full.rgb_hex_str(20)
 
 
@@ -93,70 +87,129 @@ def test_colormap_rejects_empty_ranges(vmin, vmax):
         temperature_colormap(vmin, vmax)
 
 
-def _geojson_layers(html_text):
-    """Every GeoJSON FeatureCollection embedded in the page (folium's add-data calls)."""
-    found = []
-    for match in re.finditer(r"geo_json_[0-9a-f]+_add\((\{.*?\})\);\n", html_text, re.S):
-        found.append(json.loads(match.group(1)))
-    return found
+def page_payload(html_text):
+    """The JSON payload the page draws from (kwxmap.draw's second argument)."""
+    match = re.search(r"kwxmap\.draw\([a-z_0-9]+, (\{.*\}), [a-z_0-9]+\);\n", html_text)
+    assert match, "no kwxmap.draw call in the page"
+    return json.loads(match.group(1))
 
 
-def test_same_temperature_same_colour_across_maps(seed_stations, seed_layers):
+def test_adaptive_bands_spread_and_fixed_bands_agree(seed_layers):
     bands, _ = seed_layers
     narrow = bands[bands["lower"] >= 22]
     fills = []
     for frame in (bands, narrow):
-        html_text = render_map(None, frame, tiles=None).get_root().render()
-        (layer,) = _geojson_layers(html_text)
-        fills.append({f["properties"]["label"]: f["properties"]["fill"] for f in layer["features"]})
-    common = set(fills[0]) & set(fills[1])
+        payload = page_payload(render_map(None, frame, tiles=None).get_root().render())
+        (frame_payload,) = payload["frames"]
+        fills.append([b["c"] for b in frame_payload["bands"]])
+        # one colour per band, neighbours visibly different, the whole ramp used
+        lab = hex_to_lab(fills[-1])
+        assert delta_e2000(lab[1:], lab[:-1]).min() >= MIN_DELTA_E
+        assert fills[-1] == band_colors(frame["lower"], frame["upper"])
+    assert fills[0][0] == fills[1][0]  # coldest band: the ramp's first colour in both
+    fixed = []
+    for frame in (bands, narrow):
+        payload = page_payload(
+            render_map(None, frame, tiles=None, palette="fixed").get_root().render()
+        )
+        fixed.append({b["t"]: b["c"] for b in payload["frames"][0]["bands"]})
+    common = set(fixed[0]) & set(fixed[1])
     assert len(common) == len(narrow)
-    assert all(fills[0][k] == fills[1][k] for k in common)
-    full = temperature_colormap()
-    for lower, upper, label in zip(bands["lower"], bands["upper"], bands["label"], strict=True):
-        assert fills[0][escape(label)] == full.rgb_hex_str((lower + upper) / 2)
+    assert all(fixed[0][k] == fixed[1][k] for k in common)
+
+
+def test_station_markers_take_their_band_colour_and_shrink_with_count(seed_stations, seed_layers):
+    bands, _ = seed_layers
+    scene = map_scene([(None, seed_stations, bands)])
+    frame = scene.frames[0]
+    for value, fill in zip(seed_stations["temperature_c"], frame.station_fills, strict=True):
+        inside = (bands["lower"] < value) & (value <= bands["upper"])
+        assert fill in set(np.array(frame.band_fills)[inside.to_numpy()])
+    assert scene.radius > map_scene([(None, pd.concat([seed_stations] * 27), None)]).radius
 
 
 # ----------------------------------------------------------------------------- the map
 
 
+def test_page_is_self_contained(seed_html):
+    h = seed_html
+    assert "<script src" not in h and "<link" not in h
+    for library in ("jquery", "bootstrap", "font-awesome", "fontawesome", "d3.", "awesome-markers"):
+        assert library not in h.lower(), library
+    assert "Leaflet 1.9.4" in h
+    drawn = h.split("kwxmap.draw(")[1].replace('\\"https://data.kma.go.kr/\\"', "")
+    assert "https://" not in drawn  # only the attribution's link
+
+
 def test_map_has_layers_legend_header_attribution(seed_html, seed_layers, seed_stations):
     bands, lines = seed_layers
-    h = seed_html
-    for name in ("Isotherm bands", "Isolines", "Stations"):
-        assert f'"{name}"' in h
-    assert "L.control.layers" in h
-    assert '.text("Temperature (\\u00b0C)")' in h  # legend caption (JSON-escaped by branca)
-    assert "2016-10-27 16:37 KST" in h
-    assert "KMA" in h and "KOSTAT" in h
-    assert "tile.openstreetmap.org" not in h  # tiles=None: no base map request
-    assert h.count("L.circleMarker(") == len(seed_stations)
-    layers = _geojson_layers(h)
-    assert [len(layer["features"]) for layer in layers] == [len(bands), len(lines)]
-    assert "fitBounds" in h
+    payload = page_payload(seed_html)
+    assert payload["names"] == {
+        "bands": "기온", "lines": "등온선", "stations": "관측소", "play": "재생"
+    }
+    assert "기온 (°C)" in payload["legend"]
+    assert payload["legend"].count("kwxmap-swatch\"") == len(bands)
+    assert "2016년 10월 27일 16:37 KST" in payload["header"]
+    assert "KMA" in payload["attribution"] and "KOSTAT" in payload["attribution"]
+    assert "tile.openstreetmap.org" not in seed_html  # tiles=None: no base map request
+    (frame,) = payload["frames"]
+    assert len(frame["bands"]) == len(bands) and len(frame["lines"]) == len(lines)
+    assert len(payload["stations"]["pos"]) == len(seed_stations)
+    assert frame["labels"] and {t[3] for t in frame["labels"]} <= {
+        f"{v:g}" for v in lines["level"]
+    }
+    assert payload["bounds"] is not None
+
+
+def test_english_interface():
+    st = gpd.GeoDataFrame(
+        {"temperature_c": [20.0], CV_COLUMN: [0.25]}, geometry=[shapely.Point(127, 37)], crs=4326
+    )
+    payload = page_payload(
+        render_map(st, tiles=None, lang="en", time="2020-08-14 00:00").get_root().render()
+    )
+    assert payload["names"]["bands"] == "Temperature"
+    assert "Temperature (°C)" in payload["legend"]
+    assert payload["header"] == '<div class="kwxmap-time">14 Aug 2020</div>'
+    assert "LOO error +0.2 °C" in payload["frames"][0]["stations"][0][1]
+
+
+def test_region_map_is_framed_on_the_region(seed_stations):
+    from kwxmap import contour_bands, interpolate
+
+    grid = interpolate(seed_stations, resolution=4000.0, region="충청북도")
+    bands = contour_bands(grid)
+    h = render_map(seed_stations, bands, tiles=None).get_root().render()
+    (s, w), (n, e) = page_payload(h)["bounds"]
+    bw, bs, be, bn = bands.to_crs(4326).total_bounds
+    assert (w, s, e, n) == pytest.approx((bw, bs, be, bn))
+    sw, ss, se, sn = seed_stations.total_bounds
+    assert (e - w) < 0.5 * (se - sw)  # not the whole station spread
 
 
 def test_tiles_are_a_toggleable_layer():
     st = gpd.GeoDataFrame({"temperature_c": [20.0]}, geometry=[shapely.Point(127, 37)], crs=4326)
     h = render_map(st, tiles="OpenStreetMap").get_root().render()
     assert "tile.openstreetmap.org" in h
-    overlays = h[h.index("overlays :") : h.index("L.control.layers(")]
-    assert '"OpenStreetMap"' in overlays  # an overlay, so the base map can be switched off
+    assert page_payload(h)["names"]["tiles"] == "OpenStreetMap"
 
 
 def test_hostile_strings_are_escaped(seed_html):
     h = seed_html
     for raw in (XSS_IMG, "<script>window.__xss", "${window.__xss", "</script><script>"):
         assert raw not in h
-    assert escape(XSS_IMG) in h
-    assert escape(XSS_TITLE) in h
-    assert escape(XSS_TPL) in h
+    payload = page_payload(h)
+    text = json.dumps(payload, ensure_ascii=False)
+    assert json.dumps(escape(XSS_IMG))[1:-1] in text
+    assert escape(XSS_TITLE) in payload["header"]
+    assert escape(XSS_TPL) in text
 
 
 def test_station_tooltip_content(seed_stations):
     st = seed_stations.iloc[[2]].copy()  # 서울
     row = st.iloc[0]
-    h = render_map(st, tiles=None).get_root().render()
+    payload = page_payload(render_map(st, tiles=None).get_root().render())
+    tip = payload["stations"]["head"][0] + payload["frames"][0]["stations"][0][1]
     for text in (
         row["name_ko"],
         row["name_en"],
@@ -164,11 +217,11 @@ def test_station_tooltip_content(seed_stations):
         row["condition"],
         f"{row['temperature_c']:.1f} °C",
     ):
-        assert escape(text) in h
-    assert "LOO error" not in h
+        assert escape(text) in tip
+    assert "교차검증 오차" not in tip
     st[CV_COLUMN] = [-0.43]
-    h = render_map(st, tiles=None).get_root().render()
-    assert "LOO error -0.4 °C" in h
+    payload = page_payload(render_map(st, tiles=None).get_root().render())
+    assert "교차검증 오차 -0.4 °C" in payload["frames"][0]["stations"][0][1]
 
 
 def test_missing_reading_gets_a_grey_marker():
@@ -177,8 +230,9 @@ def test_missing_reading_gets_a_grey_marker():
         geometry=[shapely.Point(127, 37), shapely.Point(128, 36)],
         crs=4326,
     )
-    h = render_map(st, tiles=None).get_root().render()
-    assert "no reading" in h and "#9e9e9e" in h
+    payload = page_payload(render_map(st, tiles=None).get_root().render())
+    first = payload["frames"][0]["stations"][0]
+    assert first[0] == "#9e9e9e" and "자료 없음" in first[1]
 
 
 @pytest.mark.parametrize(
@@ -209,6 +263,9 @@ def test_missing_reading_gets_a_grey_marker():
             "make them with contour_bands",
         ),
         ({"stations": None, "band_opacity": 2}, InputError, "between 0 and 1"),
+        ({"stations": None, "palette": "rainbow"}, InputError, r"\['adaptive', 'fixed'\]"),
+        ({"stations": None, "lang": "ja"}, InputError, r"lang='ja'.*\['ko', 'en'\]"),
+        ({"stations": None, "labels": "names"}, InputError, r"\['none', 'values'\]"),
     ],
 )
 def test_render_map_rejects_bad_input(kwargs, exc, match):
@@ -370,21 +427,33 @@ def frames(seed_stations, seed_grid):
     ]
 
 
-def test_animation_has_one_layer_per_frame_and_one_colormap(frames):
+def test_animation_shares_stations_and_one_legend(frames, seed_stations, seed_grid):
     from kwxmap.render import render_animation
 
     h = render_animation(frames, title=XSS_TITLE, tiles=None).get_root().render()
-    assert h.count("L.featureGroup(") == 2 * len(frames)  # frame group + its station group
-    assert "kwxmap-slider" in h
     assert XSS_IMG not in h and escape(XSS_TITLE) in h
-    layers = _geojson_layers(h)
-    assert [len(layer["features"]) for layer in layers] == [len(f[2]) for f in frames]
-    full = temperature_colormap()
-    for layer, (_, _, bands) in zip(layers, frames, strict=True):
-        for feature, lower, upper in zip(
-            layer["features"], bands["lower"], bands["upper"], strict=True
-        ):
-            assert feature["properties"]["fill"] == full.rgb_hex_str((lower + upper) / 2)
+    payload = page_payload(h)
+    assert [len(f["bands"]) for f in payload["frames"]] == [len(f[2]) for f in frames]
+    assert len(payload["stations"]["pos"]) == len(seed_stations)  # positions stored once
+    assert all(len(f["stations"]) == len(seed_stations) for f in payload["frames"])
+    # one colour per band across frames: the same band has the same colour in both
+    colour = {}
+    for frame, (_, _, bands) in zip(payload["frames"], frames, strict=True):
+        for b, lo, up in zip(frame["bands"], bands["lower"], bands["upper"], strict=True):
+            assert colour.setdefault((lo, up), b["c"]) == b["c"]
+    swatches = payload["legend"].count("kwxmap-swatch\"")
+    edges = {e for pair in colour for e in pair}
+    assert swatches == len(edges) - 1  # one swatch per step between all frames' edges
+    # isolines and their labels come with a 4-tuple frame
+    from kwxmap.contours import contour_lines
+
+    t, st, bands = frames[1]
+    lines = contour_lines(seed_grid, bands.attrs["levels"])
+    with_lines = page_payload(
+        render_animation([frames[0], (t, st, bands, lines)], tiles=None).get_root().render()
+    )
+    assert "lines" not in with_lines["frames"][0]
+    assert len(with_lines["frames"][1]["lines"]) == len(lines) and with_lines["frames"][1]["labels"]
 
 
 @pytest.mark.parametrize(
@@ -400,3 +469,10 @@ def test_animation_rejects_bad_input(frames_arg, kwargs, match):
 
     with pytest.raises(InputError, match=match):
         render_animation(frames_arg, **kwargs)
+
+
+def test_national_seed_page_fits_in_a_megabyte(seed_grid, seed_layers, seed_stations):
+    bands, lines = seed_layers
+    assert seed_grid.resolution == 1000.0  # the national 1 km grid
+    h = render_map(seed_stations, bands, lines, tiles=None).get_root().render()
+    assert len(h.encode("utf-8")) <= 1_000_000

@@ -1,0 +1,307 @@
+"""Text on the map: where isotherm values go, and how levels and times are written.
+
+Isotherm labels are placed in Python from the contour geometry rather than
+by a Leaflet plugin, so the web map and the static picture
+(:mod:`kwxmap.static`) put the same numbers in the same places, and the page
+needs no third-party JavaScript: :func:`isotherm_label_points` walks each
+isoline in metres (EPSG:5179), puts candidates at an even spacing along it,
+turns them along the line, and drops candidates too close to an already kept
+label or to a station. The web page then hides, at each zoom, any label whose
+box still touches another or a station marker.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import geopandas as gpd
+
+__all__ = [
+    "LABELS",
+    "LANGS",
+    "format_level",
+    "format_time",
+    "isotherm_label_points",
+    "legend_ticks",
+]
+
+#: Interface languages of a map: Korean (default) and English.
+LANGS: tuple[str, ...] = ("ko", "en")
+
+#: Station labels: none, or each station's reading written beside it.
+LABELS: tuple[str, ...] = ("none", "values")
+
+_KO_MONTH_DAY = "{y}년 {m}월 {d}일"
+_EN_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def _decimals(values: Sequence[float]) -> int:
+    """Fewest decimals (0..2) that write every value exactly."""
+    for places in (0, 1, 2):
+        if all(abs(round(v, places) - v) < 1e-9 for v in values):
+            return places
+    return 2
+
+
+def format_level(value: float, decimals: int | None = None) -> str:
+    """Write an isotherm level as on the legend: ``24``, ``-3``, ``24.5``.
+
+    Parameters
+    ----------
+    value
+        The level, °C.
+    decimals
+        Decimals to use; default the fewest that write it exactly (max 2).
+
+    Examples
+    --------
+    >>> format_level(24.0), format_level(-2.5), format_level(3, 1)
+    ('24', '-2.5', '3.0')
+    """
+    places = _decimals([value]) if decimals is None else decimals
+    text = f"{value:.{places}f}"
+    return "0" if text.strip("-0.") == "" and places == 0 else text
+
+
+def legend_ticks(edges: Sequence[float], most: int = 8) -> list[tuple[int, str]]:
+    """Pick the band edges a legend labels: both ends and evenly in between.
+
+    Every label uses the same number of decimals (one tick format).
+
+    Parameters
+    ----------
+    edges
+        Band edges, increasing.
+    most
+        Largest number of labels (a 360 px legend holds 8).
+
+    Returns
+    -------
+    list of (index into edges, text)
+
+    Examples
+    --------
+    >>> legend_ticks([20, 21, 22, 23])
+    [(0, '20'), (1, '21'), (2, '22'), (3, '23')]
+    >>> [t for _, t in legend_ticks(list(range(-15, 8)))]
+    ['-15', '-10', '-5', '0', '5', '7']
+    >>> legend_ticks([0, 2.5, 5])
+    [(0, '0.0'), (1, '2.5'), (2, '5.0')]
+    """
+    edges = [float(e) for e in edges]
+    if not edges:
+        return []
+    places = _decimals(edges)
+    n = len(edges)
+    picked = _round_ticks(edges, most)
+    near = max(1, picked[1] - picked[0]) * 0.4 if len(picked) > 1 else 0
+    inner = [i for i in picked if near <= i <= n - 1 - near]
+    picked = sorted({0, *inner, n - 1})
+    return [(i, format_level(edges[i], places)) for i in picked]
+
+
+def _round_ticks(edges: list[float], most: int) -> list[int]:
+    """Pick edges at round multiples (1, 2, 5, 10... edges apart); return their indices."""
+    n = len(edges)
+    steps = np.diff(edges)
+    uniform = n > 1 and np.allclose(steps, steps[0])
+    for k in (1, 2, 5, 10, 20, 50, 100):
+        if uniform:
+            unit = k * steps[0]
+            idx = [i for i, e in enumerate(edges) if abs(e / unit - round(e / unit)) < 1e-6]
+        else:
+            idx = list(range(0, n, k))
+        if len(idx) + 2 <= most or k == 100:
+            return idx or [0]
+    return [0]  # pragma: no cover - the loop always returns
+
+
+def format_time(time: Any, lang: str = "ko") -> str:
+    """Write an observation time for the reader.
+
+    Dates and midnight timestamps (daily values) are written as a date only;
+    other times add ``HH:MM`` and the zone when known. Text that is not a
+    time is returned as it is.
+
+    Parameters
+    ----------
+    time
+        A date, datetime, pandas Timestamp or ISO text.
+    lang
+        ``"ko"`` (``2020년 8월 14일 15:00``) or ``"en"`` (``14 Aug 2020 15:00``).
+
+    Examples
+    --------
+    >>> format_time("2020-08-14 00:00")
+    '2020년 8월 14일'
+    >>> format_time("2016-10-27 16:37", "en")
+    '27 Oct 2016 16:37'
+    >>> format_time(pd.Timestamp("2020-08-14 15:00", tz="Asia/Seoul"))
+    '2020년 8월 14일 15:00 KST'
+    >>> format_time("오후 4시")
+    '오후 4시'
+    """
+    stamp, zone = _as_timestamp(time)
+    if stamp is None:
+        return str(time)
+    if lang == "en":
+        day = f"{stamp.day} {_EN_MONTHS[stamp.month - 1]} {stamp.year}"
+    else:
+        day = _KO_MONTH_DAY.format(y=stamp.year, m=stamp.month, d=stamp.day)
+    if isinstance(time, _dt.date) and not isinstance(time, _dt.datetime):
+        return day
+    if (stamp.hour, stamp.minute, stamp.second) == (0, 0, 0):
+        return day
+    text = f"{day} {stamp:%H:%M}"
+    return f"{text} {zone}" if zone else text
+
+
+def _as_timestamp(time: Any) -> tuple[pd.Timestamp | None, str | None]:
+    """Read a time; return it and the zone name to print (``KST``), or ``(None, None)``."""
+    if isinstance(time, pd.Timestamp | _dt.date):
+        stamp = pd.Timestamp(time)
+        if pd.isna(stamp):
+            return None, None
+        return stamp, (stamp.tzname() if stamp.tzinfo is not None else None)
+    if not isinstance(time, str):
+        return None, None
+    text = time.strip()
+    zone = None
+    head, _, tail = text.rpartition(" ")
+    if head and tail.isalpha() and tail.isupper():  # "2016-10-27 16:37 KST"
+        text, zone = head, tail
+    if not text[:4].isdigit():
+        return None, None
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        return None, None
+    if pd.isna(stamp):
+        return None, None
+    if zone is None and stamp.tzinfo is not None:
+        zone = stamp.tzname()
+    return stamp, zone
+
+
+def isotherm_label_points(
+    lines: gpd.GeoDataFrame,
+    stations: gpd.GeoDataFrame | None = None,
+    *,
+    spacing_m: float | None = None,
+) -> pd.DataFrame:
+    """Choose where to write each isotherm's value along its line.
+
+    Parameters
+    ----------
+    lines
+        Isolines with a ``level`` column (from :func:`~kwxmap.contour_lines`),
+        any CRS.
+    stations
+        Station points to keep labels away from (optional).
+    spacing_m
+        Distance between labels of one line, metres; default an eighth of
+        the lines' extent (≈ 75 km on the national map, ≈ 20 km for a
+        province).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lon``, ``lat``, ``angle`` (degrees clockwise, for CSS
+        ``rotate``; within ±90 so text is never upside down), ``level`` and
+        ``text``; longest lines first (the order a page keeps them in when
+        labels collide).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> line = shapely.LineString([(126.0, 36.0), (128.0, 36.0)])
+    >>> pts = isotherm_label_points(gpd.GeoDataFrame({"level": [20.0]},
+    ...                             geometry=[line], crs=4326), spacing_m=50_000)
+    >>> len(pts) >= 3, set(pts["text"]), bool(pts["angle"].abs().max() < 3)
+    (True, {'20'}, True)
+    """
+    columns = ["lon", "lat", "angle", "level", "text"]
+    if lines is None or not len(lines):
+        return pd.DataFrame(columns=columns)
+    if lines.crs is None:
+        raise InputError("lines have no CRS; set it with .set_crs(4326) before labelling")
+    if "level" not in lines.columns:
+        raise InputError("lines lack the 'level' column; make them with contour_lines()")
+    metric = lines.to_crs(5179)
+    w, s, e, n = metric.total_bounds
+    if not np.all(np.isfinite([w, s, e, n])):
+        return pd.DataFrame(columns=columns)
+    spacing = float(spacing_m) if spacing_m else max(e - w, n - s, 1.0) / 8.0
+    if not spacing > 0:
+        raise InputError(f"spacing_m={spacing_m!r} must be a positive distance in metres")
+    places = _decimals([float(v) for v in metric["level"]])
+    candidates = []
+    for level, geom in zip(metric["level"], metric.geometry, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        for part in shapely.get_parts(shapely.line_merge(geom)):
+            length = part.length
+            if length < 0.3 * spacing:
+                continue
+            count = max(1, int(length // spacing))
+            for k in range(count):
+                d = (k + 0.5) * length / count
+                candidates.append((length, float(level), part, d))
+    candidates.sort(key=lambda c: -c[0])
+    avoid = np.empty((0, 2))
+    if stations is not None and len(stations) and stations.crs is not None:
+        pts = stations.to_crs(5179).geometry
+        pts = pts[~pts.is_empty & pts.notna()]
+        avoid = np.column_stack([pts.x, pts.y]) if len(pts) else avoid
+    kept: list[tuple[float, float]] = []
+    rows = []
+    near_label, near_station = 0.45 * spacing, 0.12 * spacing
+    for _, level, part, d in candidates:
+        p = part.interpolate(d)
+        x, y = p.x, p.y
+        if kept and np.min(np.hypot(*(np.array(kept) - (x, y)).T)) < near_label:
+            continue
+        if len(avoid) and np.min(np.hypot(*(avoid - (x, y)).T)) < near_station:
+            continue
+        delta = min(0.04 * spacing, d, part.length - d) or 1.0
+        a = part.interpolate(max(d - delta, 0.0))
+        b = part.interpolate(min(d + delta, part.length))
+        angle = -math.degrees(math.atan2(b.y - a.y, b.x - a.x))
+        if angle > 90:
+            angle -= 180
+        elif angle <= -90:
+            angle += 180
+        kept.append((x, y))
+        rows.append((x, y, round(angle, 1), level, format_level(level, places)))
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame(rows, columns=["x", "y", "angle", "level", "text"])
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs(5179, 4326, always_xy=True)
+    lon, lat = to_lonlat.transform(table["x"].to_numpy(), table["y"].to_numpy())
+    table["lon"], table["lat"] = np.round(lon, 5), np.round(lat, 5)
+    return table[columns]

@@ -1,0 +1,247 @@
+"""A static picture of a map (PNG, SVG, PDF) for reports and news use.
+
+:func:`render_static` draws the same :class:`~kwxmap.render.MapScene` as the
+web page — bands in the same colours, isolines with their values at the same
+places, stations with a halo, the stepped legend and the title — with
+matplotlib (``pip install kwxmap[static]``). Korean text needs a CJK font;
+one is looked up at run time (Noto Sans CJK, Nanum, Malgun, Apple SD Gothic…)
+and a clear :class:`~kwxmap.errors.OutputError` says how to install one when
+none is found. :func:`save_figure` writes the picture, choosing the format by
+the file suffix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+
+from .errors import InputError, MissingDependencyError, OutputError
+from .render import CV_COLUMN, map_scene
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import geopandas as gpd
+    from matplotlib.figure import Figure
+
+__all__ = ["FORMATS", "find_cjk_font", "render_static", "save_figure"]
+
+#: File suffixes :func:`save_figure` writes.
+FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
+
+_ATTRIBUTION = {
+    "ko": "관측: 기상청 KMA · 경계: 통계청 KOSTAT SGIS 2018 · kwxmap",
+    "en": "Readings: KMA · Boundaries: KOSTAT SGIS 2018 · kwxmap",
+}
+
+_CJK_FAMILIES = (
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "NanumGothic",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+    "Noto Serif CJK KR",
+    "Source Han Sans KR",
+    "UnDotum",
+)
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "static pictures (.png/.svg/.pdf) need matplotlib; install it with "
+            "`pip install kwxmap[static]`, or write an .html map"
+        ) from exc
+    matplotlib.use("Agg", force=False)
+    return matplotlib
+
+
+def find_cjk_font() -> str:
+    """Return the family name of an installed font that has Hangul.
+
+    Raises
+    ------
+    OutputError
+        When no such font is installed, saying how to install one.
+
+    Examples
+    --------
+    >>> isinstance(find_cjk_font(), str)  # e.g. 'Noto Sans CJK KR'
+    True
+    """
+    _matplotlib()
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for family in _CJK_FAMILIES:
+        if family in names:
+            return family
+    for font in font_manager.fontManager.ttflist:  # any other font naming Korean
+        if any(k in font.name for k in ("CJK", "KR", "Hangul", "Gothic")):
+            return font.name
+    raise OutputError(
+        "no font with Korean (Hangul) glyphs found for the static picture; install one, "
+        "e.g. Debian/Ubuntu `apt-get install fonts-noto-cjk`, macOS/Windows ship "
+        "Apple SD Gothic Neo / Malgun Gothic; or use lang='en'"
+    )
+
+
+def render_static(
+    stations: gpd.GeoDataFrame | None,
+    bands: gpd.GeoDataFrame | None = None,
+    lines: gpd.GeoDataFrame | None = None,
+    *,
+    title: str | None = None,
+    time: Any = None,
+    palette: str = "adaptive",
+    lang: str = "ko",
+    labels: str = "none",
+    value: str = "temperature_c",
+    width_in: float = 8.0,
+    dpi: int = 150,
+) -> Figure:
+    """Draw a map as a matplotlib Figure: bands, labelled isotherms, stations, legend, title.
+
+    Parameters
+    ----------
+    stations, bands, lines, title, time, palette, lang, labels, value
+        As for :func:`kwxmap.render_map`.
+    width_in
+        Figure width in inches (height follows the map's shape).
+    dpi
+        Resolution used for PNG output.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> st = gpd.GeoDataFrame({"temperature_c": [20.2, 24.8]},
+    ...     geometry=[shapely.Point(127, 37), shapely.Point(128, 36)], crs=4326)
+    >>> fig = render_static(st, title="기온", lang="en")
+    >>> [t.get_text() for t in fig.texts][:1]
+    ['기온']
+    """
+    mpl = _matplotlib()
+    import matplotlib.patheffects as pe
+    from matplotlib.figure import Figure
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    scene = map_scene(
+        [(time, stations, bands, lines)], title=title, time=time, palette=palette, lang=lang,
+        labels=labels, value=value, cv_column=CV_COLUMN,
+    )
+    if width_in <= 0 or dpi <= 0:
+        raise InputError(f"width_in={width_in!r} and dpi={dpi!r} must be positive")
+    family = find_cjk_font()
+    frame = scene.frames[0]
+    w, s, e, n = scene.bounds or (124.5, 33.0, 131.0, 38.7)
+    mid_lat = np.radians((s + n) / 2)
+    aspect = 1 / np.cos(mid_lat)
+    map_h = width_in * (n - s) * aspect / max(e - w, 1e-6)
+    height_in = min(max(map_h, 3.0), 2.0 * width_in) + 1.6
+    with mpl.rc_context({"font.family": family}):
+        fig = Figure(figsize=(width_in, height_in), dpi=dpi)
+        top = 1 - 0.75 / height_in
+        ax = fig.add_axes((0.02, 0.95 / height_in, 0.96, top - 0.95 / height_in))
+        ax.set_aspect(aspect)
+        ax.set_axis_off()
+        ax.set_facecolor("white")
+        if frame.bands is not None:
+            for geom, color in zip(frame.bands.geometry, frame.band_fills, strict=True):
+                for poly in shapely.get_parts(geom):
+                    if poly.is_empty or poly.geom_type != "Polygon":
+                        continue
+                    rings = [np.asarray(poly.exterior.coords)[:, :2]]
+                    rings += [np.asarray(r.coords)[:, :2] for r in poly.interiors]
+                    verts = np.concatenate(rings)
+                    codes = np.concatenate(
+                        [[MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 2) + [MplPath.CLOSEPOLY]
+                         for r in rings]
+                    )
+                    ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=color,
+                                           edgecolor=color, linewidth=0.3))
+        if frame.lines is not None:
+            for geom in frame.lines.geometry:
+                for part in shapely.get_parts(geom):
+                    xy = np.asarray(part.coords)
+                    if len(xy) > 1:
+                        ax.plot(xy[:, 0], xy[:, 1], color="#303030", linewidth=0.7)
+            halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+            for r in frame.isolabels.itertuples():
+                ax.text(r.lon, r.lat, r.text, rotation=-r.angle, rotation_mode="anchor",
+                        ha="center", va="center", fontsize=8, fontweight="bold",
+                        path_effects=halo, zorder=5)
+        if frame.stations is not None and len(frame.stations):
+            xy = np.array([(g.x, g.y) for g in frame.stations.geometry])
+            size = (scene.radius * 1.6) ** 2
+            ax.scatter(xy[:, 0], xy[:, 1], s=size * 1.9, c="white", zorder=6, linewidths=0)
+            ax.scatter(xy[:, 0], xy[:, 1], s=size, c=frame.station_fills, edgecolors="#1a1a1a",
+                       linewidths=0.8, zorder=7)
+            if scene.labels == "values":
+                halo = [pe.withStroke(linewidth=2.2, foreground="white")]
+                for (x, y), text in zip(xy, frame.station_values, strict=True):
+                    if text:
+                        ax.annotate(text, (x, y), xytext=(5, 0), textcoords="offset points",
+                                    fontsize=6.5, va="center", path_effects=halo, zorder=8)
+        pad = 0.02 * max(e - w, n - s)
+        ax.set_xlim(w - pad, e + pad)
+        ax.set_ylim(s - pad, n + pad)
+        heading = [t for t in (scene.title, scene.time) if t]
+        if heading:
+            fig.text(0.03, 1 - 0.2 / height_in, heading[0], fontsize=14, fontweight="bold",
+                     va="top")
+            if len(heading) > 1:
+                fig.text(0.03, 1 - 0.5 / height_in, heading[1], fontsize=10, va="top")
+        _legend(fig, scene, height_in)
+        attribution = _ATTRIBUTION[lang]
+        fig.text(0.98, 0.08 / height_in, attribution, fontsize=6.5, ha="right", color="#555")
+    return fig
+
+
+def _legend(fig: Figure, scene: Any, height_in: float) -> None:
+    """Draw a stepped colour bar: one swatch per band, the chosen edges labelled."""
+    n = len(scene.legend_colors)
+    if not n:
+        return
+    ax = fig.add_axes((0.2, 0.5 / height_in, 0.6, 0.16 / height_in))
+    for i, color in enumerate(scene.legend_colors):
+        ax.axvspan(i, i + 1, color=color, linewidth=0)
+    ax.set_xlim(0, n)
+    ax.set_yticks([])
+    ax.set_xticks([i for i, _ in scene.ticks])
+    ax.set_xticklabels([t for _, t in scene.ticks], fontsize=8)
+    ax.tick_params(length=2, pad=1)
+    ax.set_title(scene.text["caption"], fontsize=9, loc="left", pad=2)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write a figure as PNG, SVG or PDF (by suffix), atomically.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from matplotlib.figure import Figure
+    >>> out = save_figure(Figure(), pathlib.Path(tempfile.mkdtemp()) / "m.svg")
+    >>> out.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    True
+    """
+    from ._atomic import atomic_path
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(
+            f"cannot write a static map as {str(path)!r}; use one of {list(FORMATS)!r}"
+        )
+    mpl = _matplotlib()
+    # text stays text in SVG and embedded TrueType in PDF (searchable, editable)
+    with mpl.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}), atomic_path(path) as tmp:
+        fig.savefig(tmp, format=suffix[1:], bbox_inches="tight", facecolor="white")
+    return Path(path)

@@ -1,0 +1,81 @@
+"""The static picture: PNG/SVG/PDF with bands, labelled isotherms, legend and Korean text."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pytest
+
+from kwxmap.contours import contour_bands, contour_lines
+from kwxmap.errors import InputError, OutputError
+
+pytest.importorskip("matplotlib", reason="static pictures need the 'static' extra")
+
+from kwxmap.static import find_cjk_font, render_static, save_figure  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def layers(seed_stations):
+    from kwxmap import interpolate
+
+    grid = interpolate(seed_stations, resolution=5000.0)
+    bands = contour_bands(grid)
+    return bands, contour_lines(grid, bands.attrs["levels"])
+
+
+@pytest.fixture(scope="module")
+def figure(seed_stations, layers):
+    bands, lines = layers
+    return render_static(
+        seed_stations, bands, lines, title="관측소 기온", time="2020-08-14 00:00", labels="values"
+    )
+
+
+def test_svg_has_korean_text_labels_and_one_swatch_per_band(tmp_path, figure, layers):
+    bands, lines = layers
+    svg = save_figure(figure, tmp_path / "map.svg").read_text(encoding="utf-8")
+    assert "관측소 기온" in svg and "2020년 8월 14일" in svg and "기온 (°C)" in svg
+    assert "00:00" not in svg
+    levels = {f"{v:g}" for v in lines["level"]}
+    texts = set(re.findall(r">([-\d.]+)</text>", svg))
+    assert len(levels & texts) >= 3  # isotherm values written on the map
+    legend = figure.axes[1]
+    edges = sorted(set(bands["lower"]) | set(bands["upper"]))
+    assert len(legend.patches) == len(edges) - 1  # stepped: one swatch per band step
+    ticks = [t.get_text() for t in legend.get_xticklabels()]
+    assert ticks[0] == f"{bands['lower'].min():g}" and ticks[-1] == f"{bands['upper'].max():g}"
+
+
+def test_png_and_pdf_open_as_what_they_claim(tmp_path, figure):
+    from PIL import Image
+
+    png = save_figure(figure, tmp_path / "map.png")
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.width > 800
+        colours = len(set(np.asarray(im.convert("RGB")).reshape(-1, 3).view("u1,u1,u1").ravel()))
+        assert colours > 20  # a drawn map, not a blank page
+    pdf = save_figure(figure, tmp_path / "map.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and b"NotoSansCJK" in pdf.replace(b"-", b"")
+
+
+def test_bad_suffix_says_which_formats(tmp_path, figure):
+    with pytest.raises(InputError, match=r"map.gif.*\['.png', '.svg', '.pdf'\]"):
+        save_figure(figure, tmp_path / "map.gif")
+    assert not list(tmp_path.iterdir())
+
+
+def test_no_cjk_font_says_how_to_install_one(monkeypatch):
+    from matplotlib import font_manager
+
+    latin = [f for f in font_manager.fontManager.ttflist if "DejaVu" in f.name]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", latin)
+    with pytest.raises(OutputError, match="fonts-noto-cjk"):
+        find_cjk_font()
+
+
+def test_without_matplotlib_says_how_to_install(monkeypatch, seed_stations):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"pip install kwxmap\[static\]"):
+        render_static(seed_stations)
