@@ -37,7 +37,7 @@ def test_table_on_stdout(capsys):
 def test_table_filters(capsys):
     assert run(capsys, "stations", "--active-only")[1].splitlines()[-1] == "97 stations, 97 active"
     out = run(capsys, "stations", "--network", "all")[1]
-    assert out.splitlines()[-1].startswith("726 stations")
+    assert out.splitlines()[-1].startswith("766 stations")
     out = run(capsys, "stations", "--as-of", "2016-01-01")[1]
     assert "홍성(예)" in out
 
@@ -80,7 +80,7 @@ def test_export_options(capsys, tmp_path):
     assert info["crs"] == "EPSG:5186" and info["features"] > 600
     path = tmp_path / "all.gpkg"
     assert run(capsys, "stations", "-o", str(path), "--network", "all")[0] == 0
-    assert pyogrio.read_info(path)["features"] == 726
+    assert pyogrio.read_info(path)["features"] == 766
 
 
 @pytest.mark.parametrize(
