@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "DataError",
+    "FetchError",
     "InputError",
     "InterpolationError",
     "JoinError",
@@ -106,3 +107,7 @@ class InterpolationError(KwxmapError, ValueError):
 
 class OutputError(KwxmapError, OSError):
     """An output file or directory that cannot be written."""
+
+
+class FetchError(KwxmapError, OSError):
+    """A KMA server that refused or failed a request (HTTP, key, quota, error body)."""
