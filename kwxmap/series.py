@@ -14,7 +14,6 @@ import os
 import sys
 import time as _time
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_path
-from .contours import contour_bands, contour_lines, resolve_levels
+from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
-from .grid import make_grid
+from .grid import Grid
 from .interpolate import interpolate_many
-from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, load_joined
-from .render import render_map, write_html
+from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
+from .pipeline import draw, load_joined
+from .render import write_html
 
 __all__ = ["BatchResult", "render_batch"]
 
@@ -49,6 +49,8 @@ class BatchResult:
         The index page (or the animated page with ``animate=True``).
     netcdf
         The gridded series, when requested.
+    grid
+        The interpolated series (:class:`~kwxmap.grid.Grid` with ``time``).
     seconds
         Wall time of the whole batch.
     """
@@ -58,6 +60,7 @@ class BatchResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     index: Path | None = None
     netcdf: Path | None = None
+    grid: Grid | None = field(default=None, repr=False)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -104,23 +107,13 @@ def render_batch(
     table: Any,
     directory: str | os.PathLike[str],
     *,
-    method: str = DEFAULT_METHOD,
-    resolution: float = 1000.0,
-    region: Any = "south-korea",
-    elevation: str | None = DEFAULT_ELEVATION,
-    dem: str | os.PathLike[str] | None = None,
-    levels: str | Sequence[float] | None = None,
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
+    read: ReadOptions | None = None,
+    surface: SurfaceOptions | None = None,
+    style: MapOptions | None = None,
     animate: bool = False,
     netcdf: bool = False,
-    encoding: str | None = None,
-    on_unknown: str = "raise",
-    on_invalid: str = "raise",
-    on_implausible: str = "raise",
-    on_duplicate: str = "raise",
     progress: bool = False,
-    **params: Any,
+    **options: Any,
 ) -> BatchResult:
     """Render one map per timestamp of a long table.
 
@@ -132,39 +125,38 @@ def render_batch(
         or a parsed readings DataFrame with ``time``.
     directory
         Output folder; created when its parent exists.
-    method, resolution, region, elevation, dem, params
-        As for :func:`~kwxmap.interpolate_many`.
-    levels
-        Isotherm levels shared by every map (default: nice steps over the
-        whole series, so the maps compare).
-    title
-        Title prefix; each map adds its time.
-    tiles
-        Base map, or None.
+    read, surface, style
+        The option groups, as for :func:`~kwxmap.snapshot`; ``style.levels``
+        are shared by every map (default: nice steps over the whole series,
+        so the maps compare) and ``style.title`` is a prefix to each map's time.
     animate
         Write one ``animation.html`` with a time slider instead of one page
         per timestamp.
     netcdf
         Also write ``grids.nc`` (needs ``kwxmap[xarray]``).
-    encoding, on_unknown, on_invalid, on_implausible, on_duplicate
-        As for :func:`~kwxmap.parse_readings` / :func:`~kwxmap.join_readings`.
     progress
         Print a progress line on stderr.
+    **options
+        Single fields of the option groups and method parameters, as for
+        :func:`~kwxmap.snapshot`.
 
     Returns
     -------
     BatchResult
     """
     start = _time.perf_counter()
+    read, surface, style, params = split_options(options, read=read, surface=surface, style=style)
+    title, tiles = style.title, style.folium_tiles
     folder = _output_folder(directory, create=False)  # created once the inputs are good
-    joined = load_joined(
-        table,
-        encoding=encoding,
-        on_unknown=on_unknown,
-        on_invalid=on_invalid,
-        on_implausible=on_implausible,
-        on_duplicate=on_duplicate,
-    )
+    if netcdf:
+        try:
+            import xarray  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "netcdf=True (--netcdf) needs xarray; install it with "
+                "`pip install kwxmap[xarray]`, or leave out the NetCDF"
+            ) from None
+    joined = load_joined(table, read)
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(
             "a batch needs a time column (KMA portal CSV 일시, or time,station_id,temperature_c); "
@@ -181,29 +173,23 @@ def render_batch(
         # a timestamp that cannot be interpolated comes back all-NaN and is
         # reported below as skipped, with the reason
         warnings.simplefilter("ignore", KwxmapWarning)
-        ds = interpolate_many(
+        series = interpolate_many(
             stations,
             values.to_numpy(dtype=float),
             times=times,
-            method=method,
-            resolution=resolution,
-            region=region,
-            elevation=elevation,
-            dem=dem,
+            **surface.interpolate_kwargs(),
             on_invalid="warn",
             **params,
         )
     reporting = np.isfinite(values.to_numpy(dtype=float)).sum(axis=1)
-    field_name = "temperature_c"
-    cube = np.asarray(ds[field_name].values)
-    template = make_grid(region, resolution=resolution)
+    cube = series.values
     finite = cube[np.isfinite(cube)]
     if finite.size == 0:
         raise InputError("no timestamp produced a surface: every value is missing")
-    edges = resolve_levels(levels, float(finite.min()), float(finite.max()))
+    edges = resolve_levels(style.levels, float(finite.min()), float(finite.max()))
 
     folder = _output_folder(directory)
-    result = BatchResult(directory=folder)
+    result = BatchResult(directory=folder, grid=series)
     frames = []
     for i, t in enumerate(times):
         label = t.isoformat(sep=" ", timespec="minutes")
@@ -216,15 +202,19 @@ def render_batch(
                     if reporting[i] < 3
                     else "no surface could be interpolated"
                 )
-            grid = template.copy(values=_orient(cube[i], ds, template))
-            bands = contour_bands(grid, edges)
-            lines = contour_lines(grid, edges)
-            at_t = joined[joined["time"] == t]
-            frames.append((t, at_t, bands))
+            heading = f"{title} {label}" if title else None
+            shown, bands, _, fmap = draw(
+                series.at(i),
+                joined[joined["time"] == t],
+                levels=edges,
+                title=heading,
+                time=label,
+                tiles=tiles,
+                render=not animate,
+            )
+            frames.append((t, shown, bands))
             if animate:
                 continue
-            heading = f"{title} {label}" if title else None
-            fmap = render_map(at_t, bands, lines, title=heading, time=label, tiles=tiles)
             path = folder / f"{_time_stem(t)}.html"
             write_html(fmap, path)
             result.maps.append(path)
@@ -244,20 +234,10 @@ def render_batch(
     if netcdf:
         path = folder / "grids.nc"
         with atomic_path(path) as tmp:
-            ds.to_netcdf(tmp, engine="h5netcdf")
+            series.to_dataset().to_netcdf(tmp, engine="h5netcdf")
         result.netcdf = path
     result.seconds = _time.perf_counter() - start
     return result
-
-
-def _orient(values: np.ndarray, ds: Any, template: Any) -> np.ndarray:
-    """Return one time slice in the template grid's (ascending y) order."""
-    y = np.asarray(ds["y"].values)
-    if y.size > 1 and y[0] > y[-1]:
-        values = values[::-1]
-    if values.shape != template.shape:
-        raise InputError(f"interpolated grid has shape {values.shape}, expected {template.shape}")
-    return values
 
 
 def _write_index(

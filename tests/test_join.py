@@ -205,7 +205,8 @@ def test_missing_values_are_kept_and_reported():
     gdf = join_readings(parse_readings("• 맑음서울 -℃\n• 맑음부산 --\n• 맑음대구 1.0℃"))
     assert gdf["temperature_c"].isna().tolist() == [True, True, False]
     assert gdf.attrs["join_report"].missing_values == [(108, 1), (159, 2)]
-    assert gdf.attrs["join_report"].summary() == "3 readings, 0 unknown, 2 missing values"
+    summary = gdf.attrs["join_report"].summary()
+    assert summary == "3 readings, 0 unknown, 2 missing values (2 placeholder)"
 
 
 # --- registry dates ----------------------------------------------------------------------------
@@ -410,4 +411,4 @@ def test_cli_parse_subprocess(tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     records = json.loads(proc.stdout.decode("utf-8"))
     assert [r["time"] for r in records[:2]] == ["2024-01-15T06:00:00", "2024-01-15T07:00:00"]
-    assert proc.stderr.decode("utf-8").strip() == "6 readings, 0 unknown, 1 missing value"
+    assert proc.stderr.decode("utf-8").strip() == "6 readings, 0 unknown, 1 missing value (1 blank)"

@@ -16,7 +16,6 @@ Decisions (documented in :func:`interpolate`):
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from typing import Any
 
@@ -27,29 +26,25 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError, KwxmapWarning
-from ..grid import Grid, make_grid, resolve_region
-from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator, check_choice
-from .elevation import (
-    STANDARD_LAPSE_RATE,
-    fit_lapse_rate,
-    reduce_to_sea_level,
-    restore_from_sea_level,
-)
+from ..grid import Grid, resolve_region
+from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
+from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
+from .elevation import ELEVATION_MODES, ElevationModel
+from .targets import Points, resolve_target
 
-__all__ = ["DEFAULT_METHOD", "ELEVATION_MODES", "STATION_BUFFER_M", "interpolate"]
+__all__ = [
+    "DEFAULT_ELEVATION",
+    "DEFAULT_METHOD",
+    "ELEVATION_MODES",
+    "HOLDOUT_RADIUS_M",
+    "STATION_BUFFER_M",
+    "interpolate",
+]
 
-#: Method used when none is given. Chosen from ``benchmarks/bench_skill.py``
-#: (leave-one-out on the KMA ASOS daily means of 106 days, Aug-Dec 2020): the
-#: smoothed thin-plate spline with ``elevation="lapse"`` has mean RMSE
-#: 0.923 °C, tied with kriging + lapse (0.922 °C) at 1/60 of the cost and with
-#: weights that do not depend on the values; 22.5% below PyKrige's auto-fitted
-#: ordinary kriging (1.191 °C) and 27% below plain IDW (1.263 °C).
-#: Use it with ``elevation="lapse"``.
-DEFAULT_METHOD = "spline"
-#: Values of ``elevation=``.
-ELEVATION_MODES = (None, "lapse", "fit", "drift")
 #: Stations farther than this from the region (metres) are ignored with a warning.
 STATION_BUFFER_M = 200_000.0
+#: ``holdout=True`` leaves out the stations this close (metres) to a target point.
+HOLDOUT_RADIUS_M = 100.0
 
 
 @dataclasses.dataclass
@@ -98,24 +93,7 @@ def make_estimator(method: str, params: dict[str, Any]) -> Interpolator:
 
 def check_elevation(elevation: Any, lapse_rate: Any) -> float | None:
     """Validate ``elevation``/``lapse_rate``; return the fixed rate for ``"lapse"``."""
-    check_choice("elevation", elevation, ELEVATION_MODES)
-    if lapse_rate is not None and elevation != "lapse":
-        raise InterpolationError(
-            f"lapse_rate={lapse_rate!r} is only used with elevation='lapse'; got "
-            f"elevation={elevation!r}"
-        )
-    if elevation != "lapse":
-        return None
-    if lapse_rate is None:
-        return STANDARD_LAPSE_RATE
-    if isinstance(lapse_rate, bool) or not isinstance(lapse_rate, int | float | np.number):
-        raise InterpolationError(f"lapse_rate must be a number in K/km, got {lapse_rate!r}")
-    if not math.isfinite(float(lapse_rate)) or abs(float(lapse_rate)) > 30:
-        raise InterpolationError(
-            f"lapse_rate={lapse_rate!r} K/km is implausible; use a value like 6.5 (K/km, "
-            f"positive = colder aloft)"
-        )
-    return float(lapse_rate)
+    return ElevationModel(elevation, lapse_rate).lapse_rate
 
 
 def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = False) -> Stations:
@@ -258,13 +236,15 @@ def interpolate(
     resolution: float = 1000.0,
     region: Any = "south-korea",
     crs: Any = 5179,
-    elevation: str | None = None,
+    elevation: str | None = DEFAULT_ELEVATION,
     dem: Any = None,
     lapse_rate: float | None = None,
     return_variance: bool = False,
+    target: Any = None,
+    holdout: bool = False,
     **params: Any,
-) -> Grid:
-    """Interpolate station values onto a regular grid over a region.
+) -> Any:
+    """Interpolate station values onto a grid over a region, an existing grid, or points.
 
     Parameters
     ----------
@@ -287,14 +267,16 @@ def interpolate(
     crs
         Grid CRS, EPSG 5179 (default) or 5186.
     elevation
-        ``None``; ``"lapse"``: reduce to sea level with a fixed rate
-        (``lapse_rate``, default 6.5 K/km), interpolate, restore with the
+        ``"lapse"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`): reduce
+        to sea level with a fixed rate (``lapse_rate``, default 6.5 K/km),
+        interpolate, restore with the
         grid's DEM elevation; ``"fit"``: the same with a rate fitted robustly
         from the stations (:func:`~kwxmap.interpolate.elevation.fit_lapse_rate`,
         can be negative on an inversion night; stored in
         ``grid.attrs["lapse_rate_k_per_km"]``); ``"drift"``: elevation as an
-        external drift (kriging only). Station elevations come from the
-        ``elevation_m`` column (the registry), grid elevations from ``dem``.
+        external drift (kriging only); ``None``: no correction. Station
+        elevations come from the ``elevation_m`` column (the registry), grid
+        elevations from ``dem``.
     dem
         ``None`` for the shipped coarse (~9 km) DEM, or a GeoTIFF path (any CRS,
         needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
@@ -305,16 +287,31 @@ def interpolate(
         interpolated field before the elevation restore, which does not change
         it) and return it as a second :class:`~kwxmap.grid.Grid` in
         ``grid.attrs["variance"]``.
+    target
+        Where to interpolate. None (default): a new grid over ``region`` at
+        ``resolution``. A :class:`~kwxmap.grid.Grid`, an ``xarray.DataArray``
+        (x/y in metres, a CRS) or a GeoTIFF path (needs rasterio): fill the
+        cells of that grid (``region``/``resolution`` are not used). A
+        GeoDataFrame of points or a DataFrame with ``lon``/``lat`` columns:
+        the values at those points (ground elevation from an ``elevation_m``
+        column when present, else from ``dem``).
+    holdout
+        Points only: predict each point without the stations within
+        :data:`HOLDOUT_RADIUS_M` of it, so a point at a station gives that
+        station's leave-one-out prediction (:func:`~kwxmap.cross_validate`).
     **params
         Method parameters (e.g. ``power=``, ``k=`` for idw; ``smoothing=`` for
         spline); unknown names raise.
 
     Returns
     -------
-    Grid
-        ``values`` inside the region, NaN outside; ``name=value``; ``attrs``
-        has ``method``, ``params``, ``elevation``, ``n_stations``,
-        ``station_ids``, ``n_missing``, ``n_empty_cells``, ``dropped_far`` and, with elevation,
+    Grid or DataFrame
+        For points: a copy of the table with the ``value`` column (and
+        ``elevation_m`` used, ``<value>_variance``), metadata in ``.attrs``.
+        For grids: a Grid with ``values`` inside the region (or the target's
+        mask), NaN outside; ``name=value``; ``attrs`` has ``method``,
+        ``params``, ``elevation``, ``n_stations``, ``station_ids``,
+        ``n_missing``, ``n_empty_cells``, ``dropped_far`` and, with elevation,
         ``lapse_rate_k_per_km``.
 
     Raises
@@ -345,9 +342,10 @@ def interpolate(
     ...     geometry=[Point(127.0, 37.5), Point(127.5, 36.5), Point(126.9, 35.2),
     ...               Point(128.7, 37.7)], crs=4326)
     >>> g = interpolate(gdf, "idw", resolution=20_000, region="충북")
-    >>> g.name, g.attrs["method"], g.attrs["n_stations"]
-    ('temperature_c', 'idw', 4)
-    >>> bool(np.nanmin(g.values) >= 10.0 and np.nanmax(g.values) <= 14.0)
+    >>> g.name, g.attrs["method"], g.attrs["n_stations"], g.attrs["elevation"]
+    ('temperature_c', 'idw', 4, 'lapse')
+    >>> g = interpolate(gdf, "idw", resolution=20_000, region="충북", elevation=None)
+    >>> bool(np.nanmin(g.values) >= 10.0 and np.nanmax(g.values) <= 14.0)  # IDW is bounded
     True
     >>> interpolate(gdf, "linear")
     Traceback (most recent call last):
@@ -355,14 +353,14 @@ def interpolate(
     kwxmap.errors.InterpolationError: unknown method 'linear'; use one of ...
     """
     check_method(method)
-    rate_fixed = check_elevation(elevation, lapse_rate)
+    model = ElevationModel(elevation, lapse_rate)
     if dem is not None and elevation is None:
         raise InterpolationError(
             "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
             "or drop dem="
         )
     if method != "auto":
-        make_estimator(method, params)  # fail fast on unknown parameters
+        _check_variance(make_estimator(method, params), method, return_variance)  # fail fast
         if elevation == "drift" and not METHODS[method].accepts_drift:
             raise InterpolationError(
                 f"elevation='drift' needs a method that takes an external drift (kriging); "
@@ -373,14 +371,17 @@ def interpolate(
             f"method='auto' compares methods with their defaults; parameters "
             f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
         )
-    grid = make_grid(region, resolution=resolution, crs=crs)
-    if not grid.mask.any():
+    if holdout and (target is None or not isinstance(target, pd.DataFrame)):
+        raise InterpolationError("holdout=True is for point targets (a table of points)")
+    tgt = resolve_target(target, region=region, resolution=resolution, crs=crs)
+    if isinstance(tgt, Grid) and not tgt.mask.any():
         raise InterpolationError(
             f"no cell centre falls inside the region at resolution {resolution!r} m; use a "
             f"finer resolution"
         )
-    st = prepare_stations(gdf, value=value, crs=grid.crs, need_elevation=elevation is not None)
-    st, far, outside = _drop_far(st, grid.region, grid.crs)
+    area = tgt.region if isinstance(tgt, Grid) else tgt.area
+    st = prepare_stations(gdf, value=value, crs=tgt.crs, need_elevation=elevation is not None)
+    st, far, outside = _drop_far(st, area, tgt.crs)
     if outside:
         shown = ", ".join(outside[:8]) + (" ..." if len(outside) > 8 else "")
         warnings.warn(
@@ -401,28 +402,21 @@ def interpolate(
     if method == "auto":
         from .cv import choose_method
 
-        method, scores = choose_method(st, elevation=elevation, lapse_rate=rate_fixed)
+        method, scores = choose_method(st, elevation=elevation, lapse_rate=model.lapse_rate)
         attrs["cv_scores"] = scores
 
-    cells = grid.cell_xy()
-    z_grid = None
-    if elevation is not None:
-        from ..dem import grid_elevation
-
-        z_grid = grid_elevation(grid, dem=dem)[grid.mask]
-
+    xy, z = _target_xy(tgt, dem=dem, model=model)
     est = make_estimator(method, params)
-    if return_variance and not hasattr(est, "variance"):
-        raise InterpolationError(
-            f"return_variance=True needs method='kriging'; {method!r} has no variance"
-        )
-    pred, rate = fit_predict(est, st, cells, z_grid, elevation=elevation, lapse_rate=rate_fixed)
-    values = np.full(grid.shape, np.nan)
-    values[grid.mask] = pred
+    _check_variance(est, method, return_variance)
+    if holdout:
+        pred, rate = _holdout_predict(method, params, st, xy, z, model=model)
+    else:
+        pred, rate = fit_predict(est, st, xy, z, model=model)
     holes = int(np.isnan(pred).sum())
     if holes:
+        where = "cells inside the region" if isinstance(tgt, Grid) else "points"
         warnings.warn(
-            f"{holes} of {pred.size} cells inside the region got no value from {method!r} "
+            f"{holes} of {pred.size} {where} got no value from {method!r} "
             f"(too few stations within its search radius, e.g. around far islands); raise "
             f"search_radius/radius or use method='spline' or 'idw'",
             KwxmapWarning,
@@ -444,14 +438,88 @@ def interpolate(
         attrs["lapse_rate_k_per_km"] = rate
     if elevation is None:
         attrs.pop("dem")
+    variance = None
     if return_variance:
-        drift = None if elevation != "drift" else np.asarray(z_grid)[:, None]
-        var = np.full(grid.shape, np.nan)
-        var[grid.mask] = est.variance(cells, drift=drift)  # type: ignore[attr-defined]
-        attrs["variance"] = grid.copy(
+        variance = est.variance(xy, drift=model.drift(z))  # type: ignore[attr-defined]
+    if isinstance(tgt, Points):
+        out = tgt.frame.copy()
+        out[value] = pred
+        if z is not None:
+            out["elevation_m"] = z
+        if variance is not None:
+            out[f"{value}_variance"] = variance
+        out.attrs = {k: v for k, v in attrs.items() if k != "n_empty_cells"}
+        return out
+    values = np.full(tgt.shape, np.nan)
+    values[tgt.mask] = pred
+    if variance is not None:
+        var = np.full(tgt.shape, np.nan)
+        var[tgt.mask] = variance
+        attrs["variance"] = tgt.copy(
             values=var, name=f"{value}_variance", attrs={"method": method, "units": "degC2"}
         )
-    return grid.copy(values=values, name=value, attrs=attrs)
+    return tgt.copy(values=values, name=value, attrs=attrs)
+
+
+def _target_xy(
+    tgt: Grid | Points, *, dem: Any, model: ElevationModel
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Coordinates to predict at and, when the model needs it, their ground elevation."""
+    if isinstance(tgt, Grid):
+        z = None
+        if model.needs_elevation:
+            from ..dem import grid_elevation
+
+            z = grid_elevation(tgt, dem=dem)[tgt.mask]
+        return tgt.cell_xy(), z
+    if not model.needs_elevation:
+        return tgt.xy, None
+    if tgt.elevation_m is not None:
+        return tgt.xy, tgt.elevation_m
+    from ..dem import sample_dem
+
+    z = sample_dem(tgt.xy, crs=tgt.crs, dem=dem)
+    if np.isnan(z).any():
+        raise InterpolationError(
+            f"the DEM has no elevation at {int(np.isnan(z).sum())} target point(s) (at sea or "
+            f"outside it); give the points an 'elevation_m' column or use elevation=None"
+        )
+    return tgt.xy, z
+
+
+def _holdout_predict(
+    method: str,
+    params: dict[str, Any],
+    st: Stations,
+    xy: np.ndarray,
+    z: np.ndarray | None,
+    *,
+    model: ElevationModel,
+) -> tuple[np.ndarray, float | None]:
+    """Predict each point without the stations at that point (a leave-one-out check)."""
+    tree = cKDTree(st.xy)
+    pred = np.full(len(xy), np.nan)
+    rate = None
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, near in enumerate(tree.query_ball_point(xy, HOLDOUT_RADIUS_M)):
+        groups.setdefault(tuple(sorted(near)), []).append(i)
+    for near, rows in groups.items():
+        keep = np.ones(len(st.values), dtype=bool)
+        keep[list(near)] = False
+        if keep.sum() < 3:
+            raise InterpolationError("holding out the stations at a point leaves fewer than 3")
+        idx = np.asarray(rows)
+        est = make_estimator(method, params)
+        zz = None if z is None else z[idx]
+        pred[idx], rate = fit_predict(est, st.subset(keep), xy[idx], zz, model=model)
+    return pred, rate
+
+
+def _check_variance(est: Interpolator, method: str, return_variance: bool) -> None:
+    if return_variance and not hasattr(est, "variance"):
+        raise InterpolationError(
+            f"return_variance=True needs method='kriging'; {method!r} has no variance"
+        )
 
 
 def _plain(v: Any) -> Any:
@@ -464,20 +532,13 @@ def fit_predict(
     xy: np.ndarray,
     z: np.ndarray | None,
     *,
-    elevation: str | None,
-    lapse_rate: float | None,
+    model: ElevationModel,
 ) -> tuple[np.ndarray, float | None]:
-    """Fit ``est`` to the stations (with the elevation mode) and predict at ``xy``.
+    """Fit ``est`` to the stations (with the elevation model) and predict at ``xy``.
 
-    ``z`` is the ground elevation at ``xy`` (needed unless ``elevation`` is None).
+    ``z`` is the ground elevation at ``xy`` (needed when the model uses elevation).
     Returns ``(predictions, lapse rate used or None)``.
     """
-    if elevation is None:
-        est.fit(st.xy, st.values)
-        return est.predict(xy), None
-    if elevation == "drift":
-        est.fit(st.xy, st.values, drift=st.elevation[:, None])
-        return est.predict(xy, drift=np.asarray(z)[:, None]), None
-    rate = lapse_rate if elevation == "lapse" else fit_lapse_rate(st.elevation, st.values, st.xy)
-    est.fit(st.xy, reduce_to_sea_level(st.values, st.elevation, rate))
-    return restore_from_sea_level(est.predict(xy), z, rate), rate
+    rate = model.rate(st.elevation, st.values, st.xy)
+    est.fit(st.xy, model.reduce(st.values, st.elevation, rate), drift=model.drift(st.elevation))
+    return model.restore(est.predict(xy, drift=model.drift(z)), z, rate), rate

@@ -1,4 +1,4 @@
-"""``interpolate_many()``: many timestamps at a fixed station set, as one xarray Dataset.
+"""``interpolate_many()``: many timestamps at a fixed station set, as one series Grid.
 
 The weights of every kwxmap method (IDW, Barnes, Cressman, spline, nearest,
 kriging with a fixed variogram) depend on where the stations are, not on what
@@ -25,15 +25,15 @@ from scipy.spatial.distance import cdist
 from ..errors import InterpolationError, KwxmapError, KwxmapWarning
 from ..grid import Grid, make_grid
 from ._api import (
+    DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     STATION_BUFFER_M,
-    check_elevation,
     check_method,
     make_estimator,
     prepare_stations,
 )
 from ._base import check_choice
-from .elevation import fit_lapse_rate
+from .elevation import ElevationModel
 from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
 
 __all__ = ["interpolate_many"]
@@ -67,7 +67,7 @@ def interpolate_many(
     resolution: float = 1000.0,
     region: Any = "south-korea",
     crs: Any = 5179,
-    elevation: str | None = None,
+    elevation: str | None = DEFAULT_ELEVATION,
     dem: Any = None,
     lapse_rate: float | None = None,
     on_invalid: str = "raise",
@@ -117,14 +117,15 @@ def interpolate_many(
 
     Returns
     -------
-    xarray.Dataset
-        ``ds[value]`` with dims ``(time, y, x)`` (NaN outside the region),
-        coordinates ``x``, ``y`` (metres, ascending), ``time``, 2-D ``lon``/``lat``;
-        ``n_stations`` (time) stations reporting (near the region); ``lapse_rate_k_per_km`` (time)
-        with elevation; a CF ``spatial_ref`` variable (``crs_wkt``) referenced
-        by ``grid_mapping``, so NetCDF readers and GDAL place it right.
-        With dask ``values`` the data variable is a lazy dask array chunked like
-        ``values`` over time.
+    Grid
+        A series (:attr:`~kwxmap.grid.Grid.time` set): ``values`` ``(time, y,
+        x)`` (NaN outside the region), rows south to north as every Grid;
+        ``attrs["n_stations"]`` (stations reporting near the region, per
+        time), ``attrs["lapse_rate_k_per_km"]`` (per time) with a lapse-rate
+        elevation mode, ``attrs["station_ids"]``. ``grid.at(i)`` is timestamp
+        ``i`` as a one-time Grid; ``grid.to_dataset()`` the north-up CF
+        Dataset (needs xarray). With dask ``values`` the values stay a lazy
+        dask array chunked like ``values`` over time.
 
     Raises
     ------
@@ -132,8 +133,7 @@ def interpolate_many(
         Bad method or parameters, values not matching the stations, unknown
         station ids, a timestamp that cannot be interpolated (``on_invalid``).
     KwxmapError
-        xarray (``pip install kwxmap[xarray]``) or, for dask input, dask
-        (``pip install kwxmap[dask]``) is not installed.
+        For dask input, dask (``pip install kwxmap[dask]``) is not installed.
 
     Notes
     -----
@@ -150,7 +150,7 @@ def interpolate_many(
     ``elevation`` the reduced values, with ``"drift"`` the residuals of
     the per-timestamp elevation regression). Kriging weights do not change
     when a variogram is scaled, so the standardised sill is harmless. The
-    fitted variogram is in ``ds.attrs["variogram"]``. With dask values the
+    fitted variogram is in ``grid.attrs["variogram"]``. With dask values the
     fit reads those timestamps eagerly; pass ``variogram_parameters`` to stay
     fully lazy.
 
@@ -163,17 +163,16 @@ def interpolate_many(
     ...     geometry=[Point(126.97, 37.57), Point(127.37, 36.37), Point(129.03, 35.10),
     ...               Point(128.89, 37.75)], crs=4326)
     >>> vals = np.array([[10.0, 12.0, 15.0, 9.0], [11.0, np.nan, 16.0, 8.0]])
-    >>> ds = interpolate_many(st, vals, method="idw", resolution=50_000)
-    >>> ds["temperature_c"].dims, ds.sizes["time"], ds["n_stations"].values.tolist()
-    (('time', 'y', 'x'), 2, [4, 3])
+    >>> g = interpolate_many(st, vals, method="idw", resolution=50_000, elevation=None)
+    >>> g.values.shape[0], g.ntimes, g.attrs["n_stations"].tolist()
+    (2, 2, [4, 3])
     """
-    xr = _require("xarray", "xarray")
     lazy = _is_dask(values)
     if lazy:
         _require("dask", "dask")
     check_choice("on_invalid", on_invalid, ("raise", "warn", "ignore"))
     check_method(method, allow_auto=False)
-    rate_fixed = check_elevation(elevation, lapse_rate)
+    model = ElevationModel(elevation, lapse_rate)
     if dem is not None and elevation is None:
         raise InterpolationError(
             "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
@@ -215,9 +214,7 @@ def interpolate_many(
     if method == "kriging":
         given = params.get("variogram_parameters")
         if given is None:
-            variogram = _pooled_variogram(
-                matrix, xy, elev, elevation=elevation, lapse_rate=rate_fixed, params=params
-            )
+            variogram = _pooled_variogram(matrix, xy, elev, model=model, params=params)
             params["variogram_parameters"] = variogram
             attrs["variogram_fit"] = "pooled over standardised timestamps"
         elif isinstance(given, Variogram):
@@ -233,8 +230,7 @@ def interpolate_many(
         elev=elev,
         cells=cells,
         z_cells=z_cells,
-        elevation=elevation,
-        lapse_rate=rate_fixed,
+        model=model,
         on_invalid=on_invalid,
         time_index=time_index,
     )
@@ -279,25 +275,20 @@ def interpolate_many(
         cube, rates = engine.run(matrix, flat_cells, (ny, nx), out_dtype)
         n_used = np.isfinite(matrix).sum(axis=1)
     if elevation == "lapse":
-        rates = np.full(n_times, rate_fixed)
+        rates = np.full(n_times, model.lapse_rate)
 
-    return _dataset(
-        xr,
-        grid,
-        cube,
-        time_index,
-        value=value,
-        n_used=n_used,
-        rates=rates,
-        attrs={
-            "method": method,
-            "elevation": "none" if elevation is None else elevation,
-            "params": json.dumps(
-                {k: v for k, v in params.items() if k != "variogram_parameters"}, default=str
-            ),
-            **attrs,
-        },
-    )
+    grid_attrs: dict[str, Any] = {
+        "method": method,
+        "params": {k: v for k, v in params.items() if k != "variogram_parameters"},
+        "elevation": elevation,
+        "value": value,
+        "n_stations": n_used,
+        "station_ids": [i.item() if isinstance(i, np.generic) else i for i in ids[keep]],
+        **attrs,
+    }
+    if rates is not None:
+        grid_attrs["lapse_rate_k_per_km"] = rates
+    return grid.copy(values=cube, name=value, attrs=grid_attrs, time=np.asarray(time_index))
 
 
 # -- inputs ----------------------------------------------------------------------------
@@ -418,8 +409,7 @@ def _pooled_variogram(
     xy: np.ndarray,
     elev: np.ndarray | None,
     *,
-    elevation: str | None,
-    lapse_rate: float | None,
+    model: ElevationModel,
     params: dict[str, Any],
 ) -> Variogram:
     t = matrix.shape[0]
@@ -428,18 +418,9 @@ def _pooled_variogram(
     if _is_dask(sample):
         sample = sample.compute()
     sample = np.array(sample, dtype=float)
-    if elevation == "lapse":
-        sample += lapse_rate * elev / 1000.0
-    elif elevation == "fit":
-        for i, row in enumerate(sample):
-            ok = np.isfinite(row)
-            try:
-                rate = fit_lapse_rate(elev[ok], row[ok], xy[ok])
-            except InterpolationError:
-                sample[i] = np.nan
-                continue
-            sample[i] += rate * elev / 1000.0
-    elif elevation == "drift":
+    if model.shifts:  # a row whose rate cannot be fitted becomes NaN
+        sample = model.reduce(sample, elev, model.rates(sample, elev, xy)[:, None])
+    elif model.mode == "drift":
         for i, row in enumerate(sample):
             ok = np.isfinite(row)
             if ok.sum() < 3:
@@ -474,15 +455,15 @@ class _Engine:
         elev: np.ndarray | None,
         cells: np.ndarray,
         z_cells: np.ndarray | None,
-        elevation: str | None,
-        lapse_rate: float | None,
+        model: ElevationModel,
         on_invalid: str,
         time_index: pd.Index,
     ) -> None:
         self.method, self.params = method, params
         self.xy, self.elev = xy, elev
         self.cells, self.z_cells = cells, z_cells
-        self.elevation, self.lapse_rate = elevation, lapse_rate
+        self.model = model
+        self.elevation = model.mode
         self.on_invalid = on_invalid
         self.time_index = time_index
 
@@ -497,18 +478,8 @@ class _Engine:
             warnings.warn(msg + "; their maps are NaN", KwxmapWarning, stacklevel=4)
 
     def rates(self, v: np.ndarray, *, first: int = 0) -> np.ndarray:
-        """Per-row lapse rates (K/km) for ``elevation='fit'`` (NaN where it cannot be fitted)."""
-        out = np.full(v.shape[0], np.nan)
-        if self.elevation == "lapse":
-            out[:] = self.lapse_rate
-            return out
-        for i, row in enumerate(v):
-            ok = np.isfinite(row)
-            try:
-                out[i] = fit_lapse_rate(self.elev[ok], row[ok], self.xy[ok])
-            except InterpolationError:
-                pass
-        return out
+        """Per-row lapse rates (K/km) (NaN where one cannot be fitted)."""
+        return self.model.rates(v, self.elev, self.xy)
 
     def run(
         self,
@@ -523,18 +494,13 @@ class _Engine:
         v = np.asarray(v, dtype=np.float64)
         t = v.shape[0]
         out = np.full((t, shape[0] * shape[1]), np.nan, dtype=dtype)
-        rates = None
-        reduced = v
+        rates = self.rates(v, first=first)
         flagged = np.zeros(0, dtype=int)
-        if self.elevation == "lapse":
-            reduced = v + self.lapse_rate * self.elev / 1000.0
-        elif self.elevation == "fit":
-            rates = self.rates(v, first=first)
-            bad = np.flatnonzero(~np.isfinite(rates) & np.isfinite(v).any(axis=1))
-            if bad.size:
-                self._invalid(bad, first, "no lapse rate can be fitted")
-            reduced = v + rates[:, None] * self.elev / 1000.0
-            flagged = bad
+        if self.elevation == "fit":
+            flagged = np.flatnonzero(~np.isfinite(rates) & np.isfinite(v).any(axis=1))
+            if flagged.size:
+                self._invalid(flagged, first, "no lapse rate can be fitted")
+        reduced = v if rates is None else self.model.reduce(v, self.elev, rates[:, None])
         finite = np.isfinite(reduced)
         if t == 0:
             return out.reshape(t, *shape), rates
@@ -623,10 +589,8 @@ class _Engine:
             block = g @ a_all + c_all[0]  # (cells, T)
             if self.elevation == "drift":
                 block += self.z_cells[sl, None] * c_all[1]
-            elif self.elevation == "lapse":
-                block -= self.lapse_rate * self.z_cells[sl, None] / 1000.0
-            elif self.elevation == "fit":
-                block -= self.z_cells[sl, None] * (np.nan_to_num(rates) / 1000.0)[None, :]
+            elif rates is not None:
+                block = self.model.restore(block, self.z_cells[sl, None], np.nan_to_num(rates))
             if rows.size == t:
                 out[:, flat_cells[sl]] = block.T
             else:
@@ -651,70 +615,6 @@ class _Engine:
             cell_drift = None if drift is None else self.z_cells[sl, None]
             w = est.weights(self.cells[sl], drift=cell_drift)
             block = np.asarray(w @ vals.T)  # (cells, rows); sparse weights give ndarray
-            if self.elevation == "lapse":
-                block -= self.lapse_rate * self.z_cells[sl, None] / 1000.0
-            elif self.elevation == "fit":
-                block -= self.z_cells[sl, None] * (rates[rows] / 1000.0)[None, :]
+            if rates is not None:
+                block = self.model.restore(block, self.z_cells[sl, None], rates[rows])
             out[np.ix_(rows, flat_cells[sl])] = block.T
-
-
-# -- output ---------------------------------------------------------------------------------------
-
-
-def _dataset(
-    xr: Any,
-    grid: Grid,
-    cube: Any,
-    time_index: pd.Index,
-    *,
-    value: str,
-    n_used: Any,
-    rates: Any,
-    attrs: dict[str, Any],
-) -> Any:
-    epsg = grid.crs.to_epsg()
-    wkt = grid.crs.to_wkt()
-    lon, lat = grid.lonlat()
-    data_vars: dict[str, Any] = {
-        value: (
-            ("time", "y", "x"),
-            cube,
-            {"grid_mapping": "spatial_ref", "coordinates": "lon lat"},
-        ),
-        "n_stations": (("time",), n_used, {"long_name": "stations reporting"}),
-        "spatial_ref": (
-            (),
-            np.int32(0),
-            {
-                "crs_wkt": wkt,
-                "spatial_ref": wkt,
-                "epsg_code": f"EPSG:{epsg}" if epsg else "",
-            },
-        ),
-    }
-    if value.endswith("_c"):
-        data_vars[value][2]["units"] = "degC"
-    if rates is not None:
-        data_vars["lapse_rate_k_per_km"] = (
-            ("time",),
-            rates,
-            {"units": "K km-1", "long_name": "lapse rate used (positive: colder aloft)"},
-        )
-    ds = xr.Dataset(
-        data_vars,
-        coords={
-            "time": ("time", np.asarray(time_index)),
-            "y": ("y", grid.y, {"units": "m", "standard_name": "projection_y_coordinate"}),
-            "x": ("x", grid.x, {"units": "m", "standard_name": "projection_x_coordinate"}),
-            "lon": (("y", "x"), lon, {"units": "degrees_east", "standard_name": "longitude"}),
-            "lat": (("y", "x"), lat, {"units": "degrees_north", "standard_name": "latitude"}),
-        },
-        attrs={
-            "Conventions": "CF-1.8",
-            "crs": f"EPSG:{epsg}" if epsg else grid.crs.to_string(),
-            "resolution_m": float(grid.resolution),
-            "source": "kwxmap.interpolate_many",
-            **attrs,
-        },
-    )
-    return ds
