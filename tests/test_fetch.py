@@ -358,3 +358,25 @@ def test_bad_options(tmp_path, kw, match):
     args.update(kw)
     with pytest.raises(InputError, match=match):
         fetch_readings(**args)
+
+
+# --- end to end -------------------------------------------------------------------------
+
+
+def test_fetched_readings_join_the_updated_registry(server, tmp_path, waits, monkeypatch):
+    from kwxmap import join_readings, load_stations, update_stations
+
+    monkeypatch.setenv("KWXMAP_CACHE_DIR", str(tmp_path / "kwx"))
+    update_stations(FIXTURES / "stn_inf_aws_utf8.txt", date="2026-11-20")  # adds AWS 997
+    server.replies = [(200, AWS2_MIN)]
+    readings = fetch(server, tmp_path, waits).readings()
+    assert readings["station_id"].tolist() == [108, 400, 997]
+    assert readings["temperature_c"].tolist()[:2] == [-3.2, -4.0]
+    assert readings["temperature_c"].isna().tolist()[2]  # KMA's -99.0: no observation
+    joined = join_readings(readings, load_stations("all"), as_of="2026-12-01")
+    placed = dict(zip(joined["station_id"], zip(joined.geometry.x, joined.geometry.y,
+                                                strict=True), strict=True))
+    assert placed[400] == (127.105, 37.51)  # the site of the merged list
+    assert placed[997] == (127.5, 36.5)  # new in the merged list
+    report = joined.attrs["join_report"]
+    assert report.missing_reasons.get("kma_code") == 1, report.summary()
