@@ -380,3 +380,60 @@ def test_fetched_readings_join_the_updated_registry(server, tmp_path, waits, mon
     assert placed[997] == (127.5, 36.5)  # new in the merged list
     report = joined.attrs["join_report"]
     assert report.missing_reasons.get("kma_code") == 1, report.summary()
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+def test_cli_fetch_writes_located_readings(server, tmp_path, capsys, monkeypatch):
+    from kwxmap.cli import main
+
+    monkeypatch.setenv("KMA_APIHUB_KEY", KEY)
+    server.replies = [(200, AWS2_MIN)]
+    out = tmp_path / "readings.csv"
+    code = main(["fetch", "--time", "2026-12-01T09:00", "--base-url", server.url,
+                 "-o", str(out)])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("station_id") or "station_id" in rows[0]
+    assert len(rows) == 1 + 2  # 108 and 400; 997 is unknown to the bundled registry
+    assert KEY not in err and KEY not in out.read_text(encoding="utf-8-sig")
+    assert "fetched" in err and "1 requests, 0 from the cache" in err
+    # errors: exit 1, one line, nothing written
+    server.replies = [(401, b"no")]
+    out2 = tmp_path / "again.csv"
+    code = main(["fetch", "--time", "2026-12-01T10:00", "--base-url", server.url,
+                 "-o", str(out2)])
+    _, err = capsys.readouterr()
+    assert code == 1 and not out2.exists()
+    assert err.splitlines() == [f"kwxmap: error: apihub: HTTP 401 Unauthorized for {server.url}"
+                                f"{AWS_PATH}?tm2=202612011000&stn=0&disp=0&help=1; the key was "
+                                "refused: check KMA_APIHUB_KEY (or --key) and that the key may "
+                                "use this API"]
+
+
+def test_cli_map_fetch_goes_straight_to_a_map(server, tmp_path, capsys):
+    from kwxmap.cli import main
+
+    # a handful of ASOS stations spread over the country, from the bundled registry
+    rows = [(108, -3.2), (105, -1.0), (133, -2.1), (143, 0.4), (156, 1.2), (159, 3.5),
+            (184, 6.0), (112, -2.5), (131, -4.1), (146, -1.3)]
+    lines = ["#START7777",
+             "# YYMMDDHHMI   STN    WD1    WS1    WDS    WSS   WD10   WS10     TA     RE RN-15m "
+             "RN-60m RN-12H RN-DAY     HM     PA     PS     TD",
+             "#        KST    ID    deg    m/s    deg    m/s    deg    m/s      C      1     mm "
+             "    mm     mm     mm      %    hPa    hPa     C"]
+    lines += [f"202612010900 {sid:5d}    0.0    0.0    0.0    0.0    0.0    0.0 {t:6.1f}    0.0"
+              "    0.0    0.0    0.0    0.0   50.0 1010.0 1020.0  -10.0" for sid, t in rows]
+    server.replies = [(200, ("\n".join(lines) + "\n#7777END\n").encode())]
+    html = tmp_path / "map.html"
+    code = main(["map", "--fetch", "--time", "2026-12-01T09:00", "--key", KEY,
+                 "--base-url", server.url, "--resolution", "10000", "-o", str(html)])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    page = html.read_text(encoding="utf-8")
+    assert "서울" in page and KEY not in page and KEY not in err
+    code = main(["map", "--time", "2026-12-01T09:00", "-o", str(tmp_path / "x.html")])
+    _, err = capsys.readouterr()
+    assert code == 1 and "give an INPUT file or --fetch --time TIME" in err
