@@ -15,7 +15,8 @@ How a list merges:
   list's coordinates and height; one farther away or renamed gets a new site
   period from ``date``; a new station is added (opening day unknown). A
   station the list leaves out is kept as it is (a list can be ASOS-only or
-  AWS-only).
+  AWS-only), and an ``inf=AWS`` list leaves ASOS stations alone (KMA lists
+  their AWS sensors, sometimes a few hundred metres from the ASOS site).
 - ``META_관측지점정보`` (dated periods): each station in the file gets the
   file's periods as its history; its current site and name are the open
   period's (or the last one's, closed on its end day).
@@ -207,6 +208,8 @@ def _merge_stn_inf(by_id: dict[int, dict], table: pd.DataFrame, day: str) -> dic
             out["added"].append(sid)
             continue
         feature = by_id[sid]
+        if feature["properties"]["network"] == "ASOS" and row.network == "AWS":
+            continue  # ASOS sites come from ASOS lists (inf=SFC, META), not the AWS one
         history = _history(feature["properties"], feature["geometry"])
         cur = history[-1]
         dist = _distance_m(cur, float(row.lon), float(row.lat))

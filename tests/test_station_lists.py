@@ -34,8 +34,8 @@ STN_INF_TABLE = RAW.parent.parent / "kma_stn_inf_stations_2024_2026.csv"
 def test_stn_inf_aws_list_with_addresses_reads_every_row():
     table = read_stn_inf(AWS_LIST.read_bytes())
     assert list(table.columns) == list(COLUMNS)
-    assert table["station_id"].tolist() == [400, 401, 402, 997]
-    row = table.iloc[3]
+    assert table["station_id"].tolist() == [108, 400, 401, 402, 997]
+    row = table.iloc[4]
     assert (row["name_ko"], row["lon"], row["lat"], row["elevation_m"]) == (
         "가온", 127.5, 36.5, 250.0)
     assert set(table["network"]) == {"AWS"} and table["start"].isna().all()
@@ -155,6 +155,8 @@ def test_stn_inf_update_moves_renames_and_adds(cache, caplog):
     assert after.as_of("2025-01-01").get(402).name_ko == "강동"
     # a new station, found by id and by name in the AWS registry
     assert load_stations("aws").lookup("가온").station_id == 997
+    # an AWS list leaves ASOS sites alone (108 is listed 0.9 km off)
+    assert (after.get(108).lon, after.get(108).history) == (126.9658, before.get(108).history)
     # ASOS names and the bundled file are untouched
     assert after.lookup("홍성(예)").station_id == 177
     assert load_stations("all", path=before_path()).get(400).lon == before.get(400).lon
