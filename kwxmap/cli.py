@@ -205,6 +205,11 @@ def _run_stations(args: argparse.Namespace) -> int:
               "from now on (delete it to go back to the bundled registry)", file=sys.stderr)
         return 0
     registry = load_stations(args.network)
+    from .station_update import local_registry_path
+
+    if local_registry_path().is_file():
+        print(f"stations from your local registry {local_registry_path()} "
+              "(kwxmap stations --update; delete it for the bundled one)", file=sys.stderr)
     if args.as_of is not None:
         try:
             registry = registry.as_of(args.as_of)

@@ -144,7 +144,9 @@ def test_update_merges_a_station_list_into_the_local_registry(capsys, tmp_path, 
     assert err == (f"merged {FIXTURES / 'stn_inf_aws_utf8.txt'} into {local}: "
                    "1 new, 1 moved, 1 renamed, 1 unchanged; kwxmap uses it from now on "
                    "(delete it to go back to the bundled registry)\n")
-    out = run(capsys, "stations", "--network", "aws")[1]
+    _, out, err = run(capsys, "stations", "--network", "aws")
+    assert err == (f"stations from your local registry {local} (kwxmap stations --update; "
+                   "delete it for the bundled one)\n")
     row = next(line for line in out.splitlines() if line.split()[0] == "997")
     assert "가온" in row and "127.5000" in row
     # a file that is not a station list: exit 1, one line, nothing written
