@@ -26,6 +26,7 @@ from .fetch import Fetched, fetch_readings
 from .grid import Grid, load_provinces, make_grid, resolve_region
 from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .join import JoinReport, join_readings
+from .options import MapOptions, ReadOptions, SurfaceOptions
 from .parse import parse_readings
 from .pipeline import Snapshot, snapshot
 from .render import (
@@ -79,6 +80,9 @@ __all__ = [
     "interpolate",
     "interpolate_many",
     "BatchResult",
+    "MapOptions",
+    "ReadOptions",
+    "SurfaceOptions",
     "Snapshot",
     "render_batch",
     "snapshot",

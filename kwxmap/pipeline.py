@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from .contours import contour_bands, contour_lines
 from .errors import InputError, OutputError
 from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
-from .join import JoinReport, join_readings
+from .join import PLAUSIBLE_RANGE_C, JoinReport, join_readings
 from .options import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
@@ -154,6 +155,36 @@ class Snapshot:
         return list(targets)
 
 
+def _check_registry_date(registry: StationRegistry | None, as_of: str) -> None:
+    """Refuse a date before any station of the registry opened (every name unknown)."""
+    from .stations import load_stations
+
+    full = registry if registry is not None else load_stations()
+    if len(full.as_of(as_of)) == 0:
+        starts = [s.start_date for s in full if s.start_date]
+        first = f" (the first opened on {min(starts)})" if starts else ""
+        raise InputError(
+            f"the station registry as of {as_of!r} has no stations{first}; use a later date"
+        )
+
+
+def _check_blanked(joined: gpd.GeoDataFrame) -> None:
+    """Say so when blanking implausible values leaves too few to map."""
+    report = joined.attrs.get("join_report")
+    if report is None or not report.implausible or report.on_implausible != "nan":
+        return
+    left = int(joined["temperature_c"].notna().sum()) if "temperature_c" in joined else 0
+    if left >= 3:
+        return
+    sid, line, value = report.implausible[0]
+    lo, hi = PLAUSIBLE_RANGE_C
+    raise InputError(
+        f"{len(report.implausible)} of {report.n_readings} temperatures are outside "
+        f"{lo:g}..{hi:g} °C (e.g. {value:g} at station {sid}, line {line}) and were left "
+        f"out, leaving {left}; a map needs at least 3. Are the values in °C? Fix the input"
+    )
+
+
 def _layer_folder(layers: str | os.PathLike[str]) -> Path:
     folder = Path(layers)
     if folder.exists() and not folder.is_dir():
@@ -200,6 +231,8 @@ def load_joined(
     if isinstance(readings, gpd.GeoDataFrame):
         joined = readings
     else:
+        if read.as_of is not None:
+            _check_registry_date(registry, read.as_of)
         if not isinstance(readings, pd.DataFrame):
             readings = parse_readings(
                 readings,
@@ -209,14 +242,19 @@ def load_joined(
                 input_format=read.input_format,
                 variable=read.variable,
             )
-        joined = join_readings(
-            readings,
-            registry,
-            as_of=read.as_of,
-            on_unknown=read.on_unknown,
-            on_implausible=read.on_implausible,
-            on_duplicate=read.on_duplicate,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            joined = join_readings(
+                readings,
+                registry,
+                as_of=read.as_of,
+                on_unknown=read.on_unknown,
+                on_implausible=read.on_implausible,
+                on_duplicate=read.on_duplicate,
+            )
+        _check_blanked(joined)  # its error says what the warnings would
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if one_time and "time" in joined.columns and "station_id" in joined.columns:
         times = pd.to_datetime(joined["time"]).dropna()
         if times.nunique() > 1 and joined["station_id"].duplicated().any():

@@ -145,6 +145,16 @@ def test_sniffing_order_every_fixture_is_its_own_format_and_no_other(name):
     assert others == []
 
 
+def test_a_missing_file_hint_only_for_files_that_do_not_exist(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("오늘은 맑습니다\n", encoding="utf-8")
+    with pytest.raises(ParseError) as err:
+        parse_readings(str(path))
+    assert "no such file" not in str(err.value)
+    with pytest.raises(ParseError, match="was read as text: no such file"):
+        parse_readings(str(tmp_path / "missing.txt"))
+
+
 def test_forcing_a_format_reads_with_that_reader_only():
     df = parse_readings(FIXTURES / "aws2_min_disp0.txt", input_format="aws2_min")
     assert len(df) == 5
@@ -235,6 +245,10 @@ def _text(name: str) -> str:
         # a station list is not readings
         (lambda: "# STN LON LAT STN_SP HT\n 90 128.56 38.25 0 18.1\n", {}, ParseError,
          "kwxmap stations --update FILE"),
+        (lambda: "STN,LON,LAT,STN_SP,HT\n   90  128.5  38.2 35100 17.5\n", {}, ParseError,
+         "a KMA station list"),
+        (lambda: "지점,시작일,종료일,지점명,지점주소,관리관서,위도,경도\n"
+                 "90,1968-01-01,,속초,,,38.2,128.5\n", {}, ParseError, "a KMA station list"),
     ],
 )
 def test_bad_inputs_are_one_clear_error(source, kwargs, error, match):

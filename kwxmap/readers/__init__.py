@@ -88,7 +88,9 @@ INPUT_FORMATS: tuple[str, ...] = tuple(r.name for r in READERS)
 
 # Station lists are not readings: `kwxmap stations --update FILE` merges them.
 _STATION_LIST = re.compile(
-    r"^#\s*STN\s+LON\s+LAT\b|^지점,시작일,종료일,지점명", re.MULTILINE
+    r"^\ufeff?(?:#\s*STN\s+LON\s+LAT\b|STN,LON,LAT,|지점,시작일,종료일,지점명|지점번호,지점명,"
+    r"[^\n]{0,80}위도,경도)",
+    re.MULTILINE,
 )
 _TITLE = re.compile(r"<title[^>]{0,200}>([^<]{0,200})", re.IGNORECASE)
 
@@ -173,7 +175,11 @@ def _nothing_found(reader: str, text: str, source: object, invalid: list[Any]) -
             f"{skipped}; is it an error page instead of data? Download the data again"
         )
     hint = ""
-    if isinstance(source, str) and PATHLIKE_SUFFIX.search(source.strip()):
+    if (
+        isinstance(source, str)
+        and PATHLIKE_SUFFIX.search(source.strip())
+        and not os.path.exists(source.strip())
+    ):
         hint = f" ({source!r} was read as text: no such file)"
     return ParseError(
         f"no readings found in the input{hint}{skipped}; a reading looks "
