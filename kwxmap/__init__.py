@@ -11,6 +11,7 @@ from __future__ import annotations
 from .contours import contour_bands, contour_lines, resolve_levels
 from .errors import (
     DataError,
+    FetchError,
     InputError,
     InterpolationError,
     JoinError,
@@ -21,6 +22,7 @@ from .errors import (
     RegionError,
     UnknownStationError,
 )
+from .fetch import Fetched, fetch_readings
 from .grid import Grid, load_provinces, make_grid, resolve_region
 from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .join import JoinReport, join_readings
@@ -36,6 +38,7 @@ from .render import (
     write_html,
 )
 from .series import BatchResult, render_batch
+from .station_update import StationUpdate, update_stations
 from .stations import Station, StationRegistry, load_stations, write_stations
 
 __version__ = "0.1.0"
@@ -83,4 +86,9 @@ __all__ = [
     "Snapshot",
     "render_batch",
     "snapshot",
+    "FetchError",
+    "Fetched",
+    "fetch_readings",
+    "StationUpdate",
+    "update_stations",
 ]

@@ -16,6 +16,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from ._atomic import check_writable
@@ -178,6 +179,17 @@ def _add_stations(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--active-only", action="store_true", help="leave out closed stations")
     p.add_argument("--as-of", metavar="DATE", help="the registry as it stood on YYYY-MM-DD")
+    p.add_argument(
+        "--update",
+        metavar="FILE",
+        help="merge a newer KMA station list (API Hub stn_inf, or the portal's "
+        "META_관측지점정보 export) into your local registry, used from then on",
+    )
+    p.add_argument(
+        "--date",
+        metavar="DATE",
+        help="with --update: the day a stn_inf list describes (default: today)",
+    )
     p.set_defaults(run=_run_stations)
 
 
@@ -187,7 +199,19 @@ def _run_stations(args: argparse.Namespace) -> int:
     if args.format is not None and args.output is None:
         _err("--format needs -o FILE")
         return 2
+    if args.update is not None:
+        from .station_update import update_stations
+
+        result = update_stations(args.update, date=args.date)
+        print(f"merged {args.update} into {result.path}: {result.summary()}; kwxmap uses it "
+              "from now on (delete it to go back to the bundled registry)", file=sys.stderr)
+        return 0
     registry = load_stations(args.network)
+    from .station_update import local_registry_path
+
+    if local_registry_path().is_file():
+        print(f"stations from your local registry {local_registry_path()} "
+              "(kwxmap stations --update; delete it for the bundled one)", file=sys.stderr)
     if args.as_of is not None:
         try:
             registry = registry.as_of(args.as_of)
@@ -381,7 +405,10 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
         help="readings to an HTML map (parse, join, interpolate, contour, render)",
         description="Make a temperature map from scraped readings.",
     )
-    p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
+    p.add_argument(
+        "input", metavar="INPUT", nargs="?",
+        help="widget text, HTML, a KMA file or table; '-' for stdin (none with --fetch)",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -392,6 +419,8 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     _add_surface_options(p)
     _add_grid_options(p)
     _add_read_options(p)
+    p.add_argument("--fetch", action="store_true", help="fetch the readings from KMA (see fetch)")
+    _add_fetch_options(p, required=False)
     p.add_argument(
         "--geojson-dir",
         metavar="DIR",
@@ -410,10 +439,18 @@ def _run_map(args: argparse.Namespace) -> int:
 
     read, surface, style = _read_options(args), _surface_options(args), _map_options(args)
     check_writable(args.output)  # fail before the work
+    if args.fetch == (args.input is not None):
+        raise InputError("give an INPUT file or --fetch --time TIME, not both or neither")
     static = Path(args.output).suffix.lower() in STATIC_FORMATS
     if static:
         find_cjk_font()  # no matplotlib or no Korean font: say so before writing anything
-    snap = snapshot(_read_input(args.input), read=read, surface=surface, style=style, cv=args.cv)
+    registry = None
+    if args.fetch:
+        source, read, registry = _fetched(args, read)
+    else:
+        source = _read_input(args.input)
+    snap = snapshot(source, read=read, surface=surface, style=style, cv=args.cv,
+                    registry=registry)
     figure = None
     if static:
         figure = render_static(
@@ -623,6 +660,85 @@ def _run_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_fetch_options(p: argparse.ArgumentParser, *, required: bool) -> None:
+    """Where and what to fetch: shared by ``fetch`` and ``map --fetch``."""
+    from .fetch import KEY_ENV, NETWORKS, SOURCES
+
+    p.add_argument("--source", choices=list(SOURCES), default="apihub",
+                   help="KMA API Hub (default) or 공공데이터포털 data.go.kr (ASOS only)")
+    p.add_argument("--time", required=required, metavar="TIME",
+                   help="observation time in KST, e.g. 2026-12-01T09:00 (the day, with --daily)")
+    p.add_argument("--network", choices=NETWORKS,
+                   help="stations (default: all for apihub, asos for data-go-kr)")
+    p.add_argument("--daily", action="store_true", help="daily values (ASOS)")
+    p.add_argument("--key", help="API key (default: $" + " / $".join(KEY_ENV.values())
+                   + "; a key on the command line shows in the process list)")
+    p.add_argument("--base-url", metavar="URL", help="another server (default: KMA's)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="ask the server even when the reply is cached")
+
+
+def _fetched(args: argparse.Namespace, read: ReadOptions) -> tuple[bytes, ReadOptions, Any]:
+    """Fetch what the options ask for; return the body, how to read it, and the registry.
+
+    The registry holds ASOS and AWS stations: API Hub replies cover both.
+    """
+    from dataclasses import replace
+
+    from .fetch import fetch_readings
+    from .stations import load_stations
+
+    if args.time is None:
+        raise InputError("--fetch needs --time TIME, e.g. --time 2026-12-01T09:00")
+    got = fetch_readings(
+        args.source, time=args.time, network=args.network, daily=args.daily, key=args.key,
+        base_url=args.base_url, use_cache=not args.no_cache,
+    )
+    print(f"fetched {len(got.body)} bytes from {args.source} ({got.requests} requests, "
+          f"{got.cache_hits} from the cache)", file=sys.stderr)
+    return (got.body, replace(read, input_format=got.input_format,
+                              as_of=read.as_of or args.time[:10]), load_stations("all"))
+
+
+def _add_fetch(sub: argparse._SubParsersAction) -> None:
+    from .pipeline import READINGS_FORMATS
+
+    p = sub.add_parser(
+        "fetch",
+        help="fetch readings from KMA (API Hub or data.go.kr) to a table",
+        description="Fetch one time's readings from the KMA API Hub or the 공공데이터포털 open "
+        "API (retries, rate limit, on-disk cache), join them to the station registry and "
+        "write CSV, JSON or GeoJSON.",
+    )
+    _add_fetch_options(p, required=True)
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    p.add_argument("--format", choices=sorted(set(READINGS_FORMATS.values())),
+                   help="output format (default: from OUT's extension, else csv)")
+    p.add_argument("--on-unknown", choices=ON_UNKNOWN, default="warn",
+                   help="stations the registry does not know: fail, warn and leave out "
+                   "(default), or leave out")
+    p.add_argument("--variable", choices=VARIABLES, default="tavg",
+                   help="with --daily: mean (default), minimum or maximum")
+    p.set_defaults(run=_run_fetch)
+
+
+def _run_fetch(args: argparse.Namespace) -> int:
+    from .pipeline import format_readings, load_joined, write_readings
+
+    if args.output is not None:
+        check_writable(args.output)
+    read = ReadOptions(on_unknown=args.on_unknown, on_invalid="warn", on_implausible="nan",
+                       variable=args.variable)
+    body, read, registry = _fetched(args, read)
+    joined = load_joined(body, read, registry=registry)
+    if args.output is None:
+        _print(format_readings(joined, args.format or "csv"), end="")
+    else:
+        write_readings(joined, args.output, format=args.format)
+    print(joined.attrs["join_report"].summary(), file=sys.stderr)
+    return 0
+
+
 def _print(text: str, *, end: str = "\n") -> None:
     sys.stdout.write(text + end)
     sys.stdout.flush()
@@ -631,6 +747,7 @@ def _print(text: str, *, end: str = "\n") -> None:
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_stations,
     _add_parse,
+    _add_fetch,
     _add_cv,
     _add_map,
     _add_point,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "DataError",
+    "FetchError",
     "InputError",
     "InterpolationError",
     "JoinError",
@@ -111,3 +112,7 @@ class OutputError(KwxmapError, OSError):
 
 class MissingDependencyError(KwxmapError, ImportError):
     """An optional dependency a feature needs is not installed (the message says which extra)."""
+
+
+class FetchError(KwxmapError, OSError):
+    """A KMA server that refused or failed a request (HTTP, key, quota, error body)."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import json
+import logging
 import math
 import numbers
 import os
@@ -316,8 +317,10 @@ def load_stations(
         ``"asos"`` (the 105 synoptic stations), ``"aws"`` (automatic
         stations) or ``"all"`` (both; ASOS names win over AWS names).
     path
-        A station GeoJSON in the same schema; the bundled
-        ``stations.geojson`` when None.
+        A station GeoJSON in the same schema. When None: the user's local
+        registry if ``kwxmap stations --update`` (:func:`kwxmap.update_stations`)
+        has written one (logged at INFO level on the ``kwxmap`` logger), else
+        the bundled ``stations.geojson``.
 
     Returns
     -------
@@ -342,7 +345,7 @@ def load_stations(
     if not isinstance(network, str) or network.lower() not in NETWORKS:
         raise InputError(f"network {network!r} is not one of {', '.join(map(repr, NETWORKS))}")
     network = network.lower()
-    file = Path(path) if path is not None else data_path("stations.geojson")
+    file = Path(path) if path is not None else _default_file()
     try:
         st = file.stat()
     except OSError as exc:
@@ -351,6 +354,18 @@ def load_stations(
     if network != "all":
         stations = tuple(s for s in stations if s.network == network.upper())
     return StationRegistry(stations)
+
+
+def _default_file() -> Path:
+    from .station_update import local_registry_path
+
+    local = local_registry_path()
+    if local.is_file():
+        logging.getLogger("kwxmap").info(
+            "stations from the local registry %s (kwxmap stations --update); delete it to "
+            "use the bundled list", local)
+        return local
+    return data_path("stations.geojson")
 
 
 class StationRegistry:

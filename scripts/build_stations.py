@@ -11,7 +11,9 @@ Inputs (all in ``scripts/sources/``, copied from KMA metadata exports; see
 - ``kma_asos_stations.csv``: the 105 ASOS stations (current site, dates, romanized name)
 - ``kma_asos_station_history.csv``: every site/name period of each ASOS station
 - ``kma_currentweather_2017_95names_to_ids.csv``: names as KMA's current-weather table printed them
-- ``kma_aws_stations.csv``: AWS and other KMA stations
+- ``kma_aws_stations.csv``: AWS and other KMA stations (the 2022 station-history export)
+- ``kma_stn_inf_stations_2024_2026.csv``: three later KMA API Hub ``stn_inf`` lists
+  (2024-12-13, 2025-08-09, 2026-08-11) that date the AWS sites, names and closures since
 - ``data/provinces.geojson``: KOSTAT 2018 provinces, for the province of stations without an address
 
 The output is one RFC 7946 FeatureCollection, ASOS first then AWS, each by
@@ -23,11 +25,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import math
 import sys
 from pathlib import Path
 
+from pyproj import Geod
 from shapely import STRtree
 from shapely.geometry import Point, shape
 
@@ -46,6 +50,14 @@ PROVINCE_RENAMES = {"강원특별자치도": "강원도", "전북특별자치도
 # How far (degrees, about 5 km) outside every province polygon a station
 # without an address may be and still be given the nearest province.
 MAX_OFFSHORE_DEG = 0.05
+# The 2022 AWS export lists sites that opened up to 2022-03-17: it is the
+# network as of that day.
+AWS_2022_DATE = "2022-03-17"
+# A later list that puts a station within this many metres of its previous
+# site, under the same name, describes the same site (re-surveyed, or given
+# with more decimals); farther away, or renamed, it is a new site period.
+SAME_SITE_M = 100.0
+_GEOD = Geod(ellps="WGS84")
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -185,6 +197,7 @@ def build_asos(finder: ProvinceFinder) -> list[dict]:
             if len(live) == 1:
                 claims[:] = [(lv if sid == live[0] else lv + 1, sid) for lv, sid in claims]
 
+    aws_lists, lists = aws_sightings(), list_dates()
     features = []
     for r in stations:
         sid = int(r["stn_id"])
@@ -204,6 +217,12 @@ def build_asos(finder: ProvinceFinder) -> list[dict]:
                 if bare and bare != r["name_ko"] and bare not in aliases:
                     aliases.append(bare)
         lon, lat = float(r["lon"]), float(r["lat"])
+        periods = history_periods(history.get(sid, []))
+        if sid in aws_lists:
+            periods = sorted(
+                periods + outside_asos(aws_periods(aws_lists[sid], lists), periods),
+                key=lambda p: p["start"] or "",
+            )
         features.append(
             feature(
                 lon,
@@ -220,7 +239,7 @@ def build_asos(finder: ProvinceFinder) -> list[dict]:
                     "address": r["address"] or None,
                     "province": finder(sid, r["address"], lon, lat),
                     "aliases": aliases,
-                    "history": history_periods(history.get(sid, [])),
+                    "history": periods,
                 },
             )
         )
@@ -237,43 +256,131 @@ def _display_form(source: str, key: str) -> str | None:
     return key
 
 
-def build_aws(finder: ProvinceFinder, asos_ids: set[int]) -> list[dict]:
-    features = []
+def aws_sightings() -> dict[int, list[tuple[str, dict]]]:
+    """Every dated view of each AWS station: the 2022 export, then the stn_inf lists."""
+    seen: dict[int, list[tuple[str, dict]]] = {}
     for r in read_csv("kma_aws_stations.csv"):
-        sid = int(r["stn_id"])
+        address = " ".join(r["address"].split()) or None
+        seen.setdefault(int(r["stn_id"]), []).append((AWS_2022_DATE, {
+            "name_ko": r["name_ko"], "lon": float(r["lon"]), "lat": float(r["lat"]),
+            "elevation_m": num(r["elevation_m"]), "address": address,
+            "since": r["current_since"] or None,
+        }))
+    for r in read_csv("kma_stn_inf_stations_2024_2026.csv"):
+        if r["inf"] != "AWS":
+            continue
+        seen.setdefault(int(r["stn_id"]), []).append((r["version"], {
+            "name_ko": r["name_ko"], "lon": float(r["lon"]), "lat": float(r["lat"]),
+            "elevation_m": num(r["elev_m"]), "address": None, "since": None,
+        }))
+    return {sid: sorted(v, key=lambda x: x[0]) for sid, v in seen.items()}
+
+
+def midpoint(a: str, b: str) -> str:
+    """The day halfway between two ISO days (rounded down)."""
+    da, db = dt.date.fromisoformat(a), dt.date.fromisoformat(b)
+    return (da + (db - da) // 2).isoformat()
+
+
+def next_day(day: str) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+
+
+def aws_periods(sightings: list[tuple[str, dict]], lists: list[str]) -> list[dict]:
+    """Site periods of one AWS station from its dated sightings.
+
+    ``lists`` are the dates of every station list, oldest first. A site a list
+    shows is taken from the day halfway to the previous list that showed it
+    elsewhere or under another name (the list nearest in time wins). A station
+    new in a list counts from the day after the previous list; one missing
+    from a list ends on that list's date (a list that omits a station only
+    proves it was gone by then, and readings from before that day still need
+    a place).
+    """
+    periods: list[dict] = []
+    last_date = None
+    for date, v in sightings:
+        period = {"start": v["since"], "end": None, "name_ko": v["name_ko"], "lon": v["lon"],
+                  "lat": v["lat"], "elevation_m": v["elevation_m"], "address": v["address"]}
+        if not periods:
+            if period["start"] is None:
+                earlier = [d for d in lists if d < date]
+                period["start"] = next_day(earlier[-1]) if earlier else None
+            periods.append(period)
+        else:
+            cur = periods[-1]
+            _, _, dist = _GEOD.inv(cur["lon"], cur["lat"], v["lon"], v["lat"])
+            if dist <= SAME_SITE_M and cur["name_ko"] == v["name_ko"]:
+                # same site: keep its opening day, take the newer survey
+                cur.update(lon=v["lon"], lat=v["lat"], elevation_m=v["elevation_m"],
+                           address=v["address"] or cur["address"])
+            else:
+                boundary = midpoint(last_date, date)
+                cur["end"] = boundary
+                period["start"] = boundary
+                # a renamed station on the same site keeps its address
+                period["address"] = v["address"] or (
+                    cur["address"] if dist <= SAME_SITE_M else None)
+                periods.append(period)
+        last_date = date
+    later = [d for d in lists if d > last_date]
+    if later:
+        periods[-1]["end"] = later[0]
+    return periods
+
+
+def list_dates() -> list[str]:
+    """The dates of the AWS station lists, oldest first."""
+    return sorted({AWS_2022_DATE} | {r["version"] for r in read_csv(
+        "kma_stn_inf_stations_2024_2026.csv") if r["inf"] == "AWS"})
+
+
+def outside_asos(periods: list[dict], asos: list[dict]) -> list[dict]:
+    """The parts of AWS-list periods before an ASOS station opened or after it closed.
+
+    Some ASOS numbers live on as AWS sites (116 관악산 → 관악(레), 175 진도(첨찰산)
+    → 진도(레)) or were AWS sites before (296 북부산): the AWS lists date those
+    days, the ASOS history all the others.
+    """
+    first, last = asos[0]["start"], asos[-1]["end"]
+    out = []
+    for p in periods:
+        if first and (p["start"] is None or p["start"] < first):
+            before = dict(p, end=first if p["end"] is None else min(p["end"], first))
+            if before["start"] is None or before["start"] < before["end"]:
+                out.append(before)
+        if last and (p["end"] is None or p["end"] > last):
+            after = dict(p, start=last if p["start"] is None else max(p["start"], last))
+            out.append(after)
+    return out
+
+
+def build_aws(finder: ProvinceFinder, asos_ids: set[int]) -> list[dict]:
+    lists = list_dates()
+    features = []
+    for sid, sightings in sorted(aws_sightings().items()):
         if sid in asos_ids:
             continue
-        lon, lat = float(r["lon"]), float(r["lat"])
-        address = " ".join(r["address"].split()) or None
-        name_en = romanize(r["name_ko"])
-        start = r["current_since"] or None
+        history = aws_periods(sightings, lists)
+        cur = history[-1]
+        lon, lat = cur["lon"], cur["lat"]
         features.append(
             feature(
                 lon,
                 lat,
                 {
                     "station_id": sid,
-                    "name_ko": r["name_ko"],
-                    "name_en": name_en,
-                    "elevation_m": num(r["elevation_m"]),
+                    "name_ko": cur["name_ko"],
+                    "name_en": romanize(cur["name_ko"]),
+                    "elevation_m": cur["elevation_m"],
                     "network": "AWS",
-                    "active": True,
-                    "start_date": start,
-                    "end_date": None,
-                    "address": address,
-                    "province": finder(sid, address or "", lon, lat),
+                    "active": cur["end"] is None,
+                    "start_date": history[0]["start"],
+                    "end_date": cur["end"],
+                    "address": cur["address"],
+                    "province": finder(sid, cur["address"] or "", lon, lat),
                     "aliases": [],
-                    "history": [
-                        {
-                            "start": start,
-                            "end": None,
-                            "name_ko": r["name_ko"],
-                            "lon": lon,
-                            "lat": lat,
-                            "elevation_m": num(r["elevation_m"]),
-                            "address": address,
-                        }
-                    ],
+                    "history": history,
                 },
             )
         )

@@ -217,3 +217,15 @@ def open_map(browser):
     yield _open
     for context in pages:
         context.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Keep a developer's local registry and fetch cache out of every test."""
+    old = os.environ.get("KWXMAP_CACHE_DIR")
+    os.environ["KWXMAP_CACHE_DIR"] = str(tmp_path_factory.mktemp("kwxmap-cache"))
+    yield
+    if old is None:
+        os.environ.pop("KWXMAP_CACHE_DIR", None)
+    else:
+        os.environ["KWXMAP_CACHE_DIR"] = old

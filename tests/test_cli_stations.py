@@ -37,7 +37,7 @@ def test_table_on_stdout(capsys):
 def test_table_filters(capsys):
     assert run(capsys, "stations", "--active-only")[1].splitlines()[-1] == "97 stations, 97 active"
     out = run(capsys, "stations", "--network", "all")[1]
-    assert out.splitlines()[-1].startswith("726 stations")
+    assert out.splitlines()[-1].startswith("766 stations")
     out = run(capsys, "stations", "--as-of", "2016-01-01")[1]
     assert "홍성(예)" in out
 
@@ -80,7 +80,7 @@ def test_export_options(capsys, tmp_path):
     assert info["crs"] == "EPSG:5186" and info["features"] > 600
     path = tmp_path / "all.gpkg"
     assert run(capsys, "stations", "-o", str(path), "--network", "all")[0] == 0
-    assert pyogrio.read_info(path)["features"] == 726
+    assert pyogrio.read_info(path)["features"] == 766
 
 
 @pytest.mark.parametrize(
@@ -130,3 +130,43 @@ def test_subprocess(tmp_path):
         [sys.executable, "-m", "kwxmap", "--version"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and proc.stdout.strip() == f"kwxmap {__version__}"
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def test_update_merges_a_station_list_into_the_local_registry(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KWXMAP_CACHE_DIR", str(tmp_path))
+    code, out, err = run(capsys, "stations", "--update", str(FIXTURES / "stn_inf_aws_utf8.txt"),
+                         "--date", "2026-11-20")
+    assert code == 0 and out == ""
+    local = tmp_path / "stations.geojson"
+    assert err == (f"merged {FIXTURES / 'stn_inf_aws_utf8.txt'} into {local}: "
+                   "1 new, 1 moved, 1 renamed, 1 unchanged; kwxmap uses it from now on "
+                   "(delete it to go back to the bundled registry)\n")
+    _, out, err = run(capsys, "stations", "--network", "aws")
+    assert err == (f"stations from your local registry {local} (kwxmap stations --update; "
+                   "delete it for the bundled one)\n")
+    row = next(line for line in out.splitlines() if line.split()[0] == "997")
+    assert "가온" in row and "127.5000" in row
+    # a file that is not a station list: exit 1, one line, nothing written
+    bad = tmp_path / "page.html"
+    bad.write_text("<html><title>x</title></html>", encoding="utf-8")
+    before = (tmp_path / "stations.geojson").read_bytes()
+    code, out, err = run(capsys, "stations", "--update", str(bad))
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"kwxmap: error: {str(bad)!r}: not a KMA station list")
+    assert (tmp_path / "stations.geojson").read_bytes() == before
+
+
+def test_update_as_a_subprocess(tmp_path):
+    env = {**os.environ, "KWXMAP_CACHE_DIR": str(tmp_path),
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "stations", "--update",
+         str(FIXTURES / "portal_meta_cp949.csv")],
+        capture_output=True, text=True, env=env, check=False, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert ": 1 new, 1 moved, 0 renamed, 0 unchanged;" in proc.stderr
+    assert (tmp_path / "stations.geojson").is_file()

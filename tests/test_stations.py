@@ -112,16 +112,76 @@ def test_asos_counts_and_values_match_the_kma_table(reg):
 
 
 def test_aws_network_is_separate_and_complete(reg_all):
-    rows = read_source("kma_aws_stations.csv")
+    asos_ids = {int(r["stn_id"]) for r in read_source("kma_asos_stations.csv")}
+    ids = {int(r["stn_id"]) for r in read_source("kma_aws_stations.csv")}
+    ids |= {int(r["stn_id"]) for r in read_source("kma_stn_inf_stations_2024_2026.csv")
+            if r["inf"] == "AWS"}
     aws = load_stations("aws")
-    assert len(aws) == len(rows) and {s.network for s in aws} == {"AWS"}
-    assert len(reg_all) == 105 + len(rows)
+    assert set(aws.ids) == ids - asos_ids and {s.network for s in aws} == {"AWS"}
+    assert len(reg_all) == 105 + len(aws) == 766
     assert all(s.name_en and s.name_en.isascii() for s in aws)
+
+
+def test_aws_lists_date_moves_renames_and_closures(reg_all):
+    # 덕적도 513 moved ~21 km and became 덕적지도 between the 2022 export and
+    # the 2024-12-13 list: the site changes halfway between the two lists.
+    s = reg_all.get(513)
+    old, new = s.history
+    assert (old.name_ko, new.name_ko, old.end, new.start) == (
+        "덕적도", "덕적지도", "2023-07-31", "2023-07-31")
+    assert 20 < km(old.lon, old.lat, new.lon, new.lat) < 23
+    assert reg_all.as_of("2023-07-30").get(513).name_ko == "덕적도"
+    assert (reg_all.as_of("2024-10-24").get(513).lon, s.name_ko) == (new.lon, "덕적지도")
+    # 오창 693 is in no list after 2022: it ends on the first list without it
+    closed = reg_all.get(693)
+    assert (closed.active, closed.end_date) == (False, "2024-12-13")
+    assert 693 in reg_all.as_of("2024-12-12") and 693 not in reg_all.as_of("2024-12-13")
+    # a station new in the 2025-08-09 list counts from the day after the previous list
+    new_ids = {int(r["stn_id"]) for r in read_source("kma_stn_inf_stations_2024_2026.csv")
+               if r["version"] == "2025-08-09"} - {
+        int(r["stn_id"]) for r in read_source("kma_stn_inf_stations_2024_2026.csv")
+        if r["version"] == "2024-12-13"}
+    assert new_ids and {reg_all.get(i).start_date for i in new_ids} == {"2024-12-14"}
+
+
+def test_asos_numbers_that_are_aws_sites_outside_their_asos_years(reg_all):
+    # 관악산 116 closed as ASOS in 1990; the AWS lists show 관악(레) on the same hill
+    assert reg_all.as_of("1989-01-01").get(116).name_ko == "관악산"
+    assert 116 not in reg_all.as_of("2000-01-01")
+    assert reg_all.as_of("2024-10-24").get(116).name_ko == "관악(레)"
+    # 북부산 296 was an AWS site before its ASOS period began on 2025-04-25
+    before, asos = reg_all.get(296).history
+    assert (before.end, asos.start, asos.address) == ("2025-04-25", "2025-04-25",
+                                                      "부산광역시 강서구 대저1동")
+
+
+SNAPSHOTS = ROOT.parent / "shared" / "reference" / "obs" / "kma_aws_snapshots.csv"
+
+
+@pytest.mark.skipif(not SNAPSHOTS.exists(), reason=f"{SNAPSHOTS} (../shared) is absent")
+def test_every_snapshot_station_is_placed_as_of_its_time(reg_all):
+    # KMA whole-network one-minute snapshots (2024-10, 2025-08) with each
+    # station's position from the station list nearest in time: every station
+    # must be in the registry as of that day, within 1 km of that position.
+    with open(SNAPSHOTS, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_day: dict[str, StationRegistry] = {}
+    far = []
+    for r in rows:
+        day = r["time"][:10]
+        then = by_day.setdefault(day, reg_all.as_of(day))
+        s = then.get(int(r["stn_id"]))  # UnknownStationError fails the test
+        d = km(s.lon, s.lat, float(r["lon"]), float(r["lat"]))
+        if d > 1.0:
+            far.append((r["time"], s.station_id, round(d, 2)))
+    assert len(rows) > 11000 and len(by_day) >= 5
+    assert far == []
 
 
 def test_history_has_all_146_periods_in_order(reg):
     rows = read_source("kma_asos_station_history.csv")
-    assert sum(len(s.history) for s in reg) == len(rows) == 146
+    # plus the AWS-list periods of 116, 175 and 296 outside their ASOS years
+    assert sum(len(s.history) for s in reg) == len(rows) + 3 == 149
     for s in reg:
         starts = [p.start for p in s.history]
         assert starts == sorted(starts)
@@ -150,7 +210,7 @@ def test_provinces_use_the_2018_names_and_contain_the_station(reg_all):
         if polys[s.province].distance(Point(s.lon, s.lat)) > 0.05:
             head = s.address.removeprefix("(산지)").split()[0]
             assert renamed.get(head, head) == s.province, s
-    assert len(unplaced) < 10 and all(s.province for s in reg_all.select(network="asos"))
+    assert len(unplaced) < 15 and all(s.province for s in reg_all.select(network="asos"))
 
 
 # --- independent lists ---------------------------------------------------------------
@@ -430,7 +490,8 @@ def test_as_of_boundaries_and_reused_names(reg):
 
 def test_as_of_today_is_the_active_set(reg):
     today = reg.as_of(dt.date.today())
-    assert {s.station_id for s in today} == {s.station_id for s in reg if s.active}
+    # 116 and 175 closed as ASOS stations; their numbers are AWS sites today
+    assert {s.station_id for s in today} == {s.station_id for s in reg if s.active} | {116, 175}
 
 
 @pytest.mark.parametrize("bad", ["2016-13-01", "yesterday", "", None, 2016])

@@ -1,0 +1,456 @@
+"""Fetch readings from KMA: the API Hub and the 공공데이터포털 open API.
+
+:func:`fetch_readings` builds the documented request, retries transient
+failures with exponential backoff, keeps a minimum interval between
+requests, caches every successful response on disk by request, and turns
+HTTP, authentication, quota and API errors into one :class:`FetchError`
+line. It returns the raw body with the reader name that reads it
+(:meth:`Fetched.readings` hands both to :func:`kwxmap.parse_readings`).
+
+Requests (``time`` in KST, ``YYYYMMDDHHMI``):
+
+``source="apihub"`` — KMA API Hub (https://apihub.kma.go.kr, 인증키 ``authKey``;
+the typ01 URL pattern ``/api/typ01/url/{endpoint}?authKey=…`` and
+``/api/typ01/cgi-bin/url/nph-aws2_min`` as listed in the API Hub's
+지상관측 menu):
+
+- ``network="aws"`` or ``"all"``: ``/api/typ01/cgi-bin/url/nph-aws2_min?tm2=
+  {time}&stn=0&disp=0&help=1`` — one-minute data of every AWS site, ASOS
+  sites included (reader ``aws2_min``);
+- ``network="asos"``: ``/api/typ01/url/kma_sfctm2.php?tm={time}&stn=0&help=1``
+  — ASOS hourly (reader ``sfctm2``);
+- ``daily=True`` (ASOS): ``/api/typ01/url/kma_sfcdd.php?tm={YYYYMMDD}&stn=0
+  &help=1`` (reader ``sfcdd``).
+
+``source="data-go-kr"`` — 공공데이터포털 기상청 지상(종관, ASOS) 시간자료/일자료
+조회서비스 (``serviceKey``; ASOS only, one station per request):
+``https://apis.data.go.kr/1360000/AsosHourlyInfoService/getWthrDataList?
+dataType=JSON&dataCd=ASOS&dateCd=HR&startDt={YYYYMMDD}&startHh={HH}&endDt=…
+&endHh=…&stnIds={id}&numOfRows=10&pageNo=1`` and ``AsosDalyInfoService/
+getWthrDataList`` with ``dateCd=DAY`` (daily). Each station's reply is
+merged into one ``response.body.items.item[]`` JSON body (reader
+``datagokr_json``). The gateway's error envelope (``OpenAPI_ServiceResponse``
+with ``returnReasonCode``: 22 ``LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_
+ERROR``, 30 ``SERVICE_KEY_IS_NOT_REGISTERED_ERROR``, …) and a ``resultCode``
+other than ``00`` (``03`` no data is skipped) become a FetchError.
+
+The key comes from ``KMA_APIHUB_KEY`` or ``DATA_GO_KR_KEY`` unless given. It
+is sent only in the request: it is never logged, never in an error message,
+never part of a cache file's name or content.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import http.client
+import json
+import logging
+import os
+import re
+import time as _time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import FetchError, InputError
+
+__all__ = ["KEY_ENV", "SOURCES", "Fetched", "fetch_readings"]
+
+#: Where each source is, and which environment variable holds its key.
+SOURCES = {
+    "apihub": "https://apihub.kma.go.kr",
+    "data-go-kr": "https://apis.data.go.kr",
+}
+KEY_ENV = {"apihub": "KMA_APIHUB_KEY", "data-go-kr": "DATA_GO_KR_KEY"}
+NETWORKS = ("aws", "asos", "all")
+
+_KST = _dt.timezone(_dt.timedelta(hours=9))
+_log = logging.getLogger("kwxmap")
+_TRANSIENT_HTTP = (500, 502, 503, 504)
+_GATEWAY_CODES = {
+    "1": "APPLICATION_ERROR", "4": "HTTP_ERROR", "12": "NO_OPENAPI_SERVICE_ERROR",
+    "20": "SERVICE_ACCESS_DENIED_ERROR", "22": "LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR",
+    "30": "SERVICE_KEY_IS_NOT_REGISTERED_ERROR", "31": "DEADLINE_HAS_EXPIRED_ERROR",
+    "32": "UNREGISTERED_IP_ERROR", "99": "UNKNOWN_ERROR",
+}
+_FIXES = {
+    "20": "apply for this service (활용신청) on data.go.kr",
+    "22": "the daily request quota is used up; wait until tomorrow or ask data.go.kr for more",
+    "30": "the service key is not registered for this service (a new key takes up to an hour "
+          "to work); use the 일반 인증키 (Decoding) shown on data.go.kr",
+    "31": "the key's period of use has ended; extend it on data.go.kr",
+    "32": "the key is bound to other IP addresses; add this one on data.go.kr",
+}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched response.
+
+    Attributes
+    ----------
+    body
+        The response body as KMA sent it (data.go.kr: one JSON body holding
+        the items of every station's reply).
+    input_format
+        The reader that reads it (``aws2_min``, ``sfctm2``, ``sfcdd``,
+        ``datagokr_json``).
+    requests
+        HTTP requests made (retries included); 0 when all came from the cache.
+    cache_hits
+        Requests answered from the cache.
+    """
+
+    body: bytes
+    input_format: str
+    requests: int
+    cache_hits: int
+
+    def readings(self, **kwargs: Any) -> Any:
+        """Return ``parse_readings(body, input_format=...)`` (keyword arguments pass on)."""
+        from . import parse_readings
+
+        return parse_readings(self.body, input_format=self.input_format, **kwargs)
+
+
+@dataclass
+class _Client:
+    """One call's requests: retries, backoff, the rate limit and the cache."""
+
+    key: str
+    source: str
+    cache: Path
+    read_cache: bool
+    timeout: float
+    retries: int
+    backoff: float
+    min_interval: float
+    sleep: Callable[[float], None]
+    requests: int = 0
+    cache_hits: int = 0
+    _last: float | None = None
+
+    def redact(self, text: str) -> str:
+        for form in {self.key, urllib.parse.quote(self.key, safe=""), urllib.parse.quote(self.key)}:
+            if form:
+                text = text.replace(form, "***")
+        return text
+
+    def get(self, url: str, params: dict[str, str], key_param: str,
+            check: Callable[[bytes], None]) -> bytes:
+        query = urllib.parse.urlencode(params)
+        shown = f"{url}?{query}"
+        digest = hashlib.sha256(shown.encode("utf-8")).hexdigest()[:32]
+        cache_file = self.cache / f"{self.source}-{digest}.body"
+        if self.read_cache and cache_file.is_file():
+            self.cache_hits += 1
+            _log.debug("kwxmap fetch: cached %s", shown)
+            return cache_file.read_bytes()
+        key = self.key if "%" in self.key else urllib.parse.quote(self.key, safe="")
+        full = f"{shown}&{key_param}={key}"
+        attempt = 0
+        while True:
+            self._wait()
+            self.requests += 1
+            _log.debug("kwxmap fetch: GET %s (key hidden)", shown)
+            try:
+                body = self._once(full, shown)
+                check(body)
+            except _Transient as exc:
+                if attempt >= self.retries:
+                    tries = "1 try" if attempt == 0 else f"{attempt + 1} tries"
+                    raise FetchError(self.redact(
+                        f"{self.source}: {exc} after {tries} ({shown}); "
+                        "KMA's server is slow or down: try again later")) from None
+                delay = self.backoff * 2 ** attempt
+                _log.info("kwxmap fetch: %s; retrying in %.1f s", self.redact(str(exc)), delay)
+                self.sleep(delay)
+                attempt += 1
+                continue
+            break
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp")
+            tmp.write_bytes(body)
+            tmp.replace(cache_file)
+        except OSError as exc:  # a read-only cache only costs the next request
+            _log.warning("kwxmap fetch: cannot cache the reply in %s: %s", self.cache, exc)
+        return body
+
+    def _wait(self) -> None:
+        now = _time.monotonic()
+        if self._last is not None and now - self._last < self.min_interval:
+            self.sleep(self.min_interval - (now - self._last))
+        self._last = _time.monotonic()
+
+    def _once(self, full: str, shown: str) -> bytes:
+        request = urllib.request.Request(full, headers={"User-Agent": "kwxmap"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code in _TRANSIENT_HTTP:
+                raise _Transient(f"HTTP {exc.code} {exc.reason}") from None
+            raise FetchError(self.redact(_http_message(self.source, exc.code, exc.reason,
+                                                       shown))) from None
+        except TimeoutError:
+            raise _Transient(f"no answer within {self.timeout:g} s") from None
+        except ConnectionRefusedError:
+            raise FetchError(self.redact(f"{self.source}: cannot reach {shown}: connection "
+                                         "refused; check the network or --base-url")) from None
+        except (http.client.IncompleteRead, http.client.RemoteDisconnected,
+                ConnectionError) as exc:
+            raise _Transient(f"connection broken ({type(exc).__name__})") from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, TimeoutError):
+                raise _Transient(f"no answer within {self.timeout:g} s") from None
+            if isinstance(reason, ConnectionError) and not isinstance(
+                    reason, ConnectionRefusedError):
+                raise _Transient(f"connection broken ({type(reason).__name__})") from None
+            raise FetchError(self.redact(f"{self.source}: cannot reach {shown}: {reason}; "
+                                         "check the network or --base-url")) from None
+
+
+class _Transient(Exception):
+    """A failure worth retrying: timeout, 5xx, a broken or truncated reply."""
+
+
+def _http_message(source: str, code: int, reason: str, shown: str) -> str:
+    env = KEY_ENV[source]
+    if code in (401, 403):
+        fix = f"the key was refused: check {env} (or --key) and that the key may use this API"
+    elif code == 429:
+        fix = "too many requests (quota or rate limit): wait, or raise min_interval"
+    elif code == 404:
+        fix = "the endpoint does not exist: check --base-url"
+    else:
+        fix = "the request was refused"
+    return f"{source}: HTTP {code} {reason} for {shown}; {fix}"
+
+
+def _kst(time: str | _dt.datetime) -> _dt.datetime:
+    if isinstance(time, str):
+        try:
+            value = _dt.datetime.fromisoformat(time.strip())
+        except ValueError:
+            raise InputError(f"time {time!r} is not a time; give e.g. '2026-12-01T09:00' "
+                             "(KST unless it has a zone)") from None
+    elif isinstance(time, _dt.datetime):
+        value = time
+    else:
+        raise InputError(f"time {time!r} is not a time; give e.g. '2026-12-01T09:00'")
+    return value.replace(tzinfo=_KST) if value.tzinfo is None else value.astimezone(_KST)
+
+
+def _html_title(body: bytes) -> str | None:
+    head = body[:2048].decode("utf-8", "replace")
+    if not re.search(r"<!doctype html|<html", head, re.IGNORECASE):
+        return None
+    m = re.search(r"<title[^>]*>([^<]{0,120})", head, re.IGNORECASE)
+    return m.group(1).strip() if m else ""
+
+
+def _check_apihub(body: bytes) -> None:
+    title = _html_title(body)
+    if title is not None:
+        raise FetchError(f"apihub: returned an HTML page ({title!r}) instead of data; the key "
+                         "or the request is wrong, or the API Hub is down")
+    text = body.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            message = json.dumps(json.loads(text), ensure_ascii=False)[:160]
+        except ValueError:
+            message = text[:160]
+        raise FetchError(f"apihub: returned an error instead of data: {message}")
+    if "#7777END" not in text[-200:]:
+        raise _Transient("truncated reply (no '#7777END' line)")
+
+
+def _gateway_error(body: bytes) -> FetchError | None:
+    text = body.decode("utf-8", "replace")
+    if "<OpenAPI_ServiceResponse" not in text[:500]:
+        return None
+    code = (re.search(r"<returnReasonCode>\s*(\d+)", text) or [None, "?"])[1]
+    auth = (re.search(r"<returnAuthMsg>([^<]*)", text) or [None, ""])[1].strip()
+    code = str(int(code)) if code.isdigit() else code
+    name = auth or _GATEWAY_CODES.get(code, "SERVICE ERROR")
+    fix = _FIXES.get(code, "check the service key and the request")
+    return FetchError(f"data-go-kr: service error {code} {name}; {fix}")
+
+
+def _datagokr_items(body: bytes) -> list[dict]:
+    error = _gateway_error(body)
+    if error is not None:
+        raise error
+    title = _html_title(body)
+    if title is not None:
+        raise FetchError(f"data-go-kr: returned an HTML page ({title!r}) instead of data; "
+                         "check the service key and the request")
+    try:
+        data = json.loads(body.decode("utf-8"))
+        header = data["response"]["header"]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise _Transient("truncated or malformed JSON reply") from None
+    code, message = str(header.get("resultCode", "")), header.get("resultMsg", "")
+    if code == "03":  # NO_DATA: nothing for this station and time
+        return []
+    if code not in ("00", "0"):
+        fix = _FIXES.get(str(int(code)) if code.isdigit() else code,
+                         "check the dates and station ids of the request")
+        raise FetchError(f"data-go-kr: resultCode {code} {message}; {fix}")
+    items = (data["response"].get("body") or {}).get("items") or {}
+    item = items.get("item", []) if isinstance(items, dict) else []
+    return [item] if isinstance(item, dict) else list(item)
+
+
+def fetch_readings(
+    source: str = "apihub",
+    *,
+    time: str | _dt.datetime,
+    network: str | None = None,
+    daily: bool = False,
+    key: str | None = None,
+    base_url: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    stations: Sequence[int] | None = None,
+    timeout: float = 30.0,
+    retries: int = 3,
+    backoff: float = 1.0,
+    min_interval: float = 0.2,
+    sleep: Callable[[float], None] = _time.sleep,
+) -> Fetched:
+    """Fetch the readings of one time from KMA.
+
+    Parameters
+    ----------
+    source
+        ``"apihub"`` (KMA API Hub) or ``"data-go-kr"`` (공공데이터포털).
+    time
+        The observation time, KST unless it carries a zone
+        (``"2026-12-01T09:00"``). The day, for ``daily``.
+    network
+        ``"aws"``, ``"asos"`` or ``"all"``; default ``"all"`` for the API Hub
+        (``nph-aws2_min`` holds every station) and ``"asos"`` for data.go.kr,
+        which serves ASOS only.
+    daily
+        Daily values (``kma_sfcdd`` / ``AsosDalyInfoService``; ASOS only).
+    key
+        The API key; ``$KMA_APIHUB_KEY`` / ``$DATA_GO_KR_KEY`` when None.
+    base_url
+        Another server (a mirror, or a local test server); :data:`SOURCES` when None.
+    cache_dir
+        Where responses are cached; ``fetch/`` in the kwxmap cache folder
+        (:func:`kwxmap.station_update.user_cache_dir`) when None.
+    use_cache
+        False: always ask the server (the answer still refreshes the cache).
+        The cache file name is a hash of the request without the key.
+    stations
+        data.go.kr station ids (one request each); the ASOS stations
+        observing at ``time`` when None.
+    timeout, retries, backoff
+        Seconds to wait for an answer; how often a timeout, a 5xx reply, a
+        broken connection or a truncated body is retried, after ``backoff``,
+        ``2*backoff``, ``4*backoff`` … seconds.
+    min_interval
+        Seconds at least between two requests.
+    sleep
+        The function that waits (tests pass a recorder).
+
+    Returns
+    -------
+    Fetched
+        The body, its reader name, and how many requests it took.
+
+    Raises
+    ------
+    InputError
+        Unknown source or network, a bad time, no key.
+    FetchError
+        The server refused or failed (one line, the key never in it).
+
+    Examples
+    --------
+    >>> fetch_readings("data-go-kr", time="2026-12-01T09:00", network="aws", key="k")
+    Traceback (most recent call last):
+    ...
+    kwxmap.errors.InputError: data-go-kr serves ASOS stations only, not network 'aws'; use source='apihub' for AWS
+    """  # noqa: E501
+    if source not in SOURCES:
+        raise InputError(f"source {source!r} is not one of {', '.join(map(repr, SOURCES))}")
+    network = network or ("all" if source == "apihub" else "asos")
+    if network not in NETWORKS:
+        raise InputError(f"network {network!r} is not one of {', '.join(map(repr, NETWORKS))}")
+    if source == "data-go-kr" and network != "asos":
+        raise InputError(f"data-go-kr serves ASOS stations only, not network {network!r}; "
+                         "use source='apihub' for AWS")
+    if daily and network != "asos":
+        raise InputError(f"daily values are ASOS only, not network {network!r}; "
+                         "pass network='asos'")
+    when = _kst(time)
+    key = key if key is not None else os.environ.get(KEY_ENV[source], "")
+    if not key.strip():
+        raise InputError(f"no {source} key: set {KEY_ENV[source]} or pass key= (--key)")
+    if cache_dir is None:
+        from .station_update import user_cache_dir
+
+        cache_dir = user_cache_dir() / "fetch"
+    client = _Client(key=key.strip(), source=source, cache=Path(cache_dir),
+                     read_cache=use_cache, timeout=timeout, retries=retries,
+                     backoff=backoff, min_interval=min_interval, sleep=sleep)
+    base = (base_url or SOURCES[source]).rstrip("/")
+    if source == "apihub":
+        body, fmt = _apihub(client, base, when, network, daily)
+    else:
+        body, fmt = _datagokr(client, base, when, daily, stations)
+    return Fetched(body, fmt, client.requests, client.cache_hits)
+
+
+def _apihub(client: _Client, base: str, when: _dt.datetime, network: str,
+            daily: bool) -> tuple[bytes, str]:
+    if daily:
+        url, params, fmt = (f"{base}/api/typ01/url/kma_sfcdd.php",
+                            {"tm": when.strftime("%Y%m%d"), "stn": "0", "help": "1"}, "sfcdd")
+    elif network == "asos":
+        url, params, fmt = (f"{base}/api/typ01/url/kma_sfctm2.php",
+                            {"tm": when.strftime("%Y%m%d%H%M"), "stn": "0", "help": "1"},
+                            "sfctm2")
+    else:
+        url, params, fmt = (f"{base}/api/typ01/cgi-bin/url/nph-aws2_min",
+                            {"tm2": when.strftime("%Y%m%d%H%M"), "stn": "0", "disp": "0",
+                             "help": "1"}, "aws2_min")
+    return client.get(url, params, "authKey", _check_apihub), fmt
+
+
+def _datagokr(client: _Client, base: str, when: _dt.datetime, daily: bool,
+              stations: Sequence[int] | None) -> tuple[bytes, str]:
+    if stations is None:
+        from .stations import load_stations
+
+        stations = load_stations("asos").as_of(when.date()).ids
+    service = "AsosDalyInfoService" if daily else "AsosHourlyInfoService"
+    url = f"{base}/1360000/{service}/getWthrDataList"
+    day = when.strftime("%Y%m%d")
+    items: list[dict] = []
+    for sid in stations:
+        params = {"pageNo": "1", "numOfRows": "10", "dataType": "JSON", "dataCd": "ASOS",
+                  "dateCd": "DAY" if daily else "HR", "startDt": day}
+        if not daily:
+            params |= {"startHh": when.strftime("%H"), "endDt": day,
+                       "endHh": when.strftime("%H")}
+        else:
+            params["endDt"] = day
+        params["stnIds"] = str(int(sid))
+        body = client.get(url, params, "serviceKey", _datagokr_items)
+        items += _datagokr_items(body)
+    merged = {"response": {"header": {"resultCode": "00", "resultMsg": "NORMAL_SERVICE"},
+                           "body": {"dataType": "JSON", "items": {"item": items},
+                                    "pageNo": 1, "numOfRows": len(items),
+                                    "totalCount": len(items)}}}
+    return json.dumps(merged, ensure_ascii=False).encode("utf-8"), "datagokr_json"
