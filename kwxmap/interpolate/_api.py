@@ -16,7 +16,6 @@ Decisions (documented in :func:`interpolate`):
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from typing import Any
 
@@ -28,26 +27,18 @@ from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError, KwxmapWarning
 from ..grid import Grid, make_grid, resolve_region
-from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator, check_choice
-from .elevation import (
-    STANDARD_LAPSE_RATE,
-    fit_lapse_rate,
-    reduce_to_sea_level,
-    restore_from_sea_level,
-)
+from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
+from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
+from .elevation import ELEVATION_MODES, ElevationModel
 
-__all__ = ["DEFAULT_METHOD", "ELEVATION_MODES", "STATION_BUFFER_M", "interpolate"]
+__all__ = [
+    "DEFAULT_ELEVATION",
+    "DEFAULT_METHOD",
+    "ELEVATION_MODES",
+    "STATION_BUFFER_M",
+    "interpolate",
+]
 
-#: Method used when none is given. Chosen from ``benchmarks/bench_skill.py``
-#: (leave-one-out on the KMA ASOS daily means of 106 days, Aug-Dec 2020): the
-#: smoothed thin-plate spline with ``elevation="lapse"`` has mean RMSE
-#: 0.923 °C, tied with kriging + lapse (0.922 °C) at 1/60 of the cost and with
-#: weights that do not depend on the values; 22.5% below PyKrige's auto-fitted
-#: ordinary kriging (1.191 °C) and 27% below plain IDW (1.263 °C).
-#: Use it with ``elevation="lapse"``.
-DEFAULT_METHOD = "spline"
-#: Values of ``elevation=``.
-ELEVATION_MODES = (None, "lapse", "fit", "drift")
 #: Stations farther than this from the region (metres) are ignored with a warning.
 STATION_BUFFER_M = 200_000.0
 
@@ -98,24 +89,7 @@ def make_estimator(method: str, params: dict[str, Any]) -> Interpolator:
 
 def check_elevation(elevation: Any, lapse_rate: Any) -> float | None:
     """Validate ``elevation``/``lapse_rate``; return the fixed rate for ``"lapse"``."""
-    check_choice("elevation", elevation, ELEVATION_MODES)
-    if lapse_rate is not None and elevation != "lapse":
-        raise InterpolationError(
-            f"lapse_rate={lapse_rate!r} is only used with elevation='lapse'; got "
-            f"elevation={elevation!r}"
-        )
-    if elevation != "lapse":
-        return None
-    if lapse_rate is None:
-        return STANDARD_LAPSE_RATE
-    if isinstance(lapse_rate, bool) or not isinstance(lapse_rate, int | float | np.number):
-        raise InterpolationError(f"lapse_rate must be a number in K/km, got {lapse_rate!r}")
-    if not math.isfinite(float(lapse_rate)) or abs(float(lapse_rate)) > 30:
-        raise InterpolationError(
-            f"lapse_rate={lapse_rate!r} K/km is implausible; use a value like 6.5 (K/km, "
-            f"positive = colder aloft)"
-        )
-    return float(lapse_rate)
+    return ElevationModel(elevation, lapse_rate).lapse_rate
 
 
 def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = False) -> Stations:
@@ -258,7 +232,7 @@ def interpolate(
     resolution: float = 1000.0,
     region: Any = "south-korea",
     crs: Any = 5179,
-    elevation: str | None = None,
+    elevation: str | None = DEFAULT_ELEVATION,
     dem: Any = None,
     lapse_rate: float | None = None,
     return_variance: bool = False,
@@ -287,14 +261,16 @@ def interpolate(
     crs
         Grid CRS, EPSG 5179 (default) or 5186.
     elevation
-        ``None``; ``"lapse"``: reduce to sea level with a fixed rate
-        (``lapse_rate``, default 6.5 K/km), interpolate, restore with the
+        ``"lapse"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`): reduce
+        to sea level with a fixed rate (``lapse_rate``, default 6.5 K/km),
+        interpolate, restore with the
         grid's DEM elevation; ``"fit"``: the same with a rate fitted robustly
         from the stations (:func:`~kwxmap.interpolate.elevation.fit_lapse_rate`,
         can be negative on an inversion night; stored in
         ``grid.attrs["lapse_rate_k_per_km"]``); ``"drift"``: elevation as an
-        external drift (kriging only). Station elevations come from the
-        ``elevation_m`` column (the registry), grid elevations from ``dem``.
+        external drift (kriging only); ``None``: no correction. Station
+        elevations come from the ``elevation_m`` column (the registry), grid
+        elevations from ``dem``.
     dem
         ``None`` for the shipped coarse (~9 km) DEM, or a GeoTIFF path (any CRS,
         needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
@@ -345,9 +321,10 @@ def interpolate(
     ...     geometry=[Point(127.0, 37.5), Point(127.5, 36.5), Point(126.9, 35.2),
     ...               Point(128.7, 37.7)], crs=4326)
     >>> g = interpolate(gdf, "idw", resolution=20_000, region="충북")
-    >>> g.name, g.attrs["method"], g.attrs["n_stations"]
-    ('temperature_c', 'idw', 4)
-    >>> bool(np.nanmin(g.values) >= 10.0 and np.nanmax(g.values) <= 14.0)
+    >>> g.name, g.attrs["method"], g.attrs["n_stations"], g.attrs["elevation"]
+    ('temperature_c', 'idw', 4, 'lapse')
+    >>> g = interpolate(gdf, "idw", resolution=20_000, region="충북", elevation=None)
+    >>> bool(np.nanmin(g.values) >= 10.0 and np.nanmax(g.values) <= 14.0)  # IDW is bounded
     True
     >>> interpolate(gdf, "linear")
     Traceback (most recent call last):
@@ -355,14 +332,14 @@ def interpolate(
     kwxmap.errors.InterpolationError: unknown method 'linear'; use one of ...
     """
     check_method(method)
-    rate_fixed = check_elevation(elevation, lapse_rate)
+    model = ElevationModel(elevation, lapse_rate)
     if dem is not None and elevation is None:
         raise InterpolationError(
             "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
             "or drop dem="
         )
     if method != "auto":
-        make_estimator(method, params)  # fail fast on unknown parameters
+        _check_variance(make_estimator(method, params), method, return_variance)  # fail fast
         if elevation == "drift" and not METHODS[method].accepts_drift:
             raise InterpolationError(
                 f"elevation='drift' needs a method that takes an external drift (kriging); "
@@ -401,7 +378,7 @@ def interpolate(
     if method == "auto":
         from .cv import choose_method
 
-        method, scores = choose_method(st, elevation=elevation, lapse_rate=rate_fixed)
+        method, scores = choose_method(st, elevation=elevation, lapse_rate=model.lapse_rate)
         attrs["cv_scores"] = scores
 
     cells = grid.cell_xy()
@@ -412,11 +389,8 @@ def interpolate(
         z_grid = grid_elevation(grid, dem=dem)[grid.mask]
 
     est = make_estimator(method, params)
-    if return_variance and not hasattr(est, "variance"):
-        raise InterpolationError(
-            f"return_variance=True needs method='kriging'; {method!r} has no variance"
-        )
-    pred, rate = fit_predict(est, st, cells, z_grid, elevation=elevation, lapse_rate=rate_fixed)
+    _check_variance(est, method, return_variance)
+    pred, rate = fit_predict(est, st, cells, z_grid, model=model)
     values = np.full(grid.shape, np.nan)
     values[grid.mask] = pred
     holes = int(np.isnan(pred).sum())
@@ -445,13 +419,19 @@ def interpolate(
     if elevation is None:
         attrs.pop("dem")
     if return_variance:
-        drift = None if elevation != "drift" else np.asarray(z_grid)[:, None]
         var = np.full(grid.shape, np.nan)
-        var[grid.mask] = est.variance(cells, drift=drift)  # type: ignore[attr-defined]
+        var[grid.mask] = est.variance(cells, drift=model.drift(z_grid))  # type: ignore[attr-defined]
         attrs["variance"] = grid.copy(
             values=var, name=f"{value}_variance", attrs={"method": method, "units": "degC2"}
         )
     return grid.copy(values=values, name=value, attrs=attrs)
+
+
+def _check_variance(est: Interpolator, method: str, return_variance: bool) -> None:
+    if return_variance and not hasattr(est, "variance"):
+        raise InterpolationError(
+            f"return_variance=True needs method='kriging'; {method!r} has no variance"
+        )
 
 
 def _plain(v: Any) -> Any:
@@ -464,20 +444,13 @@ def fit_predict(
     xy: np.ndarray,
     z: np.ndarray | None,
     *,
-    elevation: str | None,
-    lapse_rate: float | None,
+    model: ElevationModel,
 ) -> tuple[np.ndarray, float | None]:
-    """Fit ``est`` to the stations (with the elevation mode) and predict at ``xy``.
+    """Fit ``est`` to the stations (with the elevation model) and predict at ``xy``.
 
-    ``z`` is the ground elevation at ``xy`` (needed unless ``elevation`` is None).
+    ``z`` is the ground elevation at ``xy`` (needed when the model uses elevation).
     Returns ``(predictions, lapse rate used or None)``.
     """
-    if elevation is None:
-        est.fit(st.xy, st.values)
-        return est.predict(xy), None
-    if elevation == "drift":
-        est.fit(st.xy, st.values, drift=st.elevation[:, None])
-        return est.predict(xy, drift=np.asarray(z)[:, None]), None
-    rate = lapse_rate if elevation == "lapse" else fit_lapse_rate(st.elevation, st.values, st.xy)
-    est.fit(st.xy, reduce_to_sea_level(st.values, st.elevation, rate))
-    return restore_from_sea_level(est.predict(xy), z, rate), rate
+    rate = model.rate(st.elevation, st.values, st.xy)
+    est.fit(st.xy, model.reduce(st.values, st.elevation, rate), drift=model.drift(st.elevation))
+    return model.restore(est.predict(xy, drift=model.drift(z)), z, rate), rate

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..errors import InterpolationError
 from ._api import (
+    DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     Stations,
     check_elevation,
@@ -33,7 +34,7 @@ from ._api import (
     prepare_stations,
 )
 from ._base import METHODS, Interpolator, check_number
-from .elevation import fit_lapse_rate, reduce_to_sea_level
+from .elevation import ElevationModel, fit_lapse_rate, reduce_to_sea_level
 
 __all__ = ["AUTO_CANDIDATES", "CVReport", "cross_validate", "loo_weights"]
 
@@ -176,9 +177,10 @@ def _loo_rates(st: Stations) -> np.ndarray:
     n = len(st.values)
     keep = np.ones(n, dtype=bool)
     out = np.empty(n)
+    fit = ElevationModel("fit")
     for i in range(n):
         keep[i] = False
-        out[i] = fit_lapse_rate(st.elevation[keep], st.values[keep], st.xy[keep])
+        out[i] = fit.rate(st.elevation[keep], st.values[keep], st.xy[keep])
         keep[i] = True
     return out
 
@@ -263,6 +265,7 @@ def _predictions(
         rate = rates if elevation == "fit" else lapse_rate
         pred = np.asarray(w @ st.values).reshape(-1)
         return pred + np.asarray(rate) / 1000.0 * (np.asarray(w @ z).reshape(-1) - z)
+    model = ElevationModel(elevation, lapse_rate)
     pred = np.full(n, np.nan)
     for test in test_sets:
         train = np.ones(n, dtype=bool)
@@ -275,9 +278,7 @@ def _predictions(
         sub = st.subset(train)
         z = None if st.elevation is None else st.elevation[test]
         est = make_estimator(method, params)
-        pred[test], _ = fit_predict(
-            est, sub, st.xy[test], z, elevation=elevation, lapse_rate=lapse_rate
-        )
+        pred[test], _ = fit_predict(est, sub, st.xy[test], z, model=model)
     return pred
 
 
@@ -348,7 +349,7 @@ def cross_validate(
     *,
     value: str = "temperature_c",
     folds: str | int = "loo",
-    elevation: str | None = None,
+    elevation: str | None = DEFAULT_ELEVATION,
     lapse_rate: float | None = None,
     crs: Any = 5179,
     block_size: float = 100_000.0,
@@ -396,7 +397,7 @@ def cross_validate(
     >>> lat = [37.6, 36.4, 35.9, 35.1, 35.2, 37.9, 33.5, 36.6]
     >>> gdf = gpd.GeoDataFrame({"station_id": range(8), "temperature_c": [5.0] * 8},
     ...                        geometry=[Point(a, b) for a, b in zip(lon, lat)], crs=4326)
-    >>> rep = cross_validate(gdf, "idw")
+    >>> rep = cross_validate(gdf, "idw", elevation=None)
     >>> rep.n, round(rep.rmse, 9)  # a constant field is predicted exactly
     (8, 0.0)
     >>> sorted(rep.to_dict())[:5]
