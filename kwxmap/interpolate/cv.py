@@ -219,8 +219,7 @@ def loo_weights(est: Interpolator, xy: Any, values: Any, *, drift: Any = None) -
     ([0.0, 0.0, 0.0, 0.0, 0.0], True)
     """
     est.fit(xy, values, drift=drift)
-    if not est.linear:
-        est = est.frozen().fit(xy, values, drift=drift)
+    # the weights of this fit are those of its fitted parameters (est.frozen()'s)
     w = est._loo_weights()
     if w is None:  # no closed form: refit without each station
         xy, v = est.xy_, est.values_
