@@ -146,7 +146,14 @@ def fields(quick: bool):
         tab = pd.read_csv(OBS / name)
         all_days = sorted(tab["time"].unique())
         for var, col in VARS.items():
-            picked = _spread(all_days[var == "tmin" :], count)  # shifted: other days per var
+            # `count` days per variable and half, spread over the period; tmin one day later
+            picked = [
+                day
+                for half in ("dev", "held")
+                for day in _spread(
+                    [d for d in all_days[var == "tmin" :] if _half(d) == half], count // 2
+                )
+            ]
             for day in picked:
                 d = tab[tab["time"] == day]
                 ok = (
@@ -296,6 +303,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cap", type=int, default=12, help="scored stations on big fields")
     ap.add_argument("--csv", help="write every error to this CSV")
     ap.add_argument("--no-peers", action="store_true", help="kwxmap configurations only")
+    ap.add_argument("--kinds", nargs="*", default=(), help="only these kinds (prefixes)")
     args = ap.parse_args(argv)
     if not OBS.is_dir():
         print(f"skipped: {OBS} not found (the shared reference data beside the repo)")
@@ -309,7 +317,7 @@ def main(argv=None) -> int:
     rows = []
     notes = []
     for kind, field, half, frame in fields(args.quick):
-        if half != args.half:
+        if half != args.half or (args.kinds and not kind.startswith(tuple(args.kinds))):
             continue
         f = clean(frame)
         if len(f) < 10:
