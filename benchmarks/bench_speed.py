@@ -15,7 +15,10 @@ the same numbers (max |difference|), and prints the times and the speed-up:
 - peak memory (VmHWM of a fresh process) of ``kwxmap.interpolate`` on the
   national 250 m grid (1.6M cells in the country);
 - ``interpolate_many`` over 744 hourly timestamps (a month, some hours with
-  stations missing) vs a loop of PyKrige calls.
+  stations missing) vs a loop of PyKrige calls;
+- leave-one-out of every method on the ~700 stations in closed form
+  (:func:`kwxmap.interpolate.cv.loo_weights`) vs refitting per fold with the
+  variogram/penalty held fixed (``--only loo``).
 
 Values are synthetic but realistic, at the real station locations: a
 south-north gradient, a 6.5 K/km lapse rate with the stations' elevations, a
@@ -49,7 +52,7 @@ from kwxmap.interpolate import METHODS, interpolate_many
 
 SEED = 20261125
 VARIOGRAM = {"psill": 6.0, "range": 180_000.0, "nugget": 0.1}
-SECTIONS = ("kriging", "local", "barnes", "spline", "dense", "memory", "batch")
+SECTIONS = ("kriging", "local", "barnes", "spline", "dense", "memory", "batch", "loo")
 
 rows: list[dict[str, Any]] = []
 
@@ -384,6 +387,57 @@ def bench_batch(gdf, xy, elev, res: float, n_times: int, repeat: int):
     )
 
 
+def bench_loo(xy, elev, values, label, folds=20):
+    """Closed-form leave-one-out per method vs refitting per fold (variogram/penalty held).
+
+    The refit time is measured on ``folds`` evenly spaced stations and scaled to
+    all N (marked "est."); max|diff| compares the two on those stations.
+    """
+    from kwxmap.interpolate.cv import loo_weights
+    from kwxmap.predictors import Predictors
+
+    drift = Predictors().matrix(xy, elev)
+    n = len(values)
+    sample = np.linspace(0, n - 1, folds).round().astype(int)
+    cases = [
+        ("nearest", {}, None),
+        ("idw", {}, None),
+        ("barnes", {}, None),
+        ("cressman", {}, None),
+        ("spline", {}, None),
+        ("spline", {}, drift),
+        ("kriging", {}, None),
+        ("kriging", {}, drift),
+    ]
+    for name, params, d in cases:
+        est = METHODS[name](**params)
+
+        def ours(est=est, d=d):
+            return np.asarray(loo_weights(est, xy, values, drift=d) @ values).reshape(-1)
+
+        t_ours, fast = best_of(ours, 1)
+        fixed = est.fit(xy, values, drift=d)
+        fixed = fixed.frozen() if not fixed.linear else fixed
+        if name in ("barnes", "cressman"):  # spacing and radius of the full set, as in LOO
+            fixed = METHODS[name](**fixed.get_params())
+            fixed.fit(xy, values)
+            keep_kw = {"search_radius": fixed.search_radius_}
+            if name == "barnes":
+                keep_kw["kappa"] = fixed.kappa_
+            fixed = METHODS[name](**{**fixed.get_params(), **keep_kw})
+        slow = np.empty(len(sample))
+        t0 = time.perf_counter()
+        for j, i in enumerate(sample):
+            keep = np.arange(n) != i
+            m = METHODS[name](**fixed.get_params())
+            m.fit(xy[keep], values[keep], drift=None if d is None else d[keep])
+            slow[j] = m.predict(xy[i : i + 1], drift=None if d is None else d[i : i + 1])[0]
+        t_refit = (time.perf_counter() - t0) * n / len(sample)
+        diff = max_diff(fast[sample], slow)
+        tag = f"{name}{' + predictors' if d is not None else ''}"
+        add(f"LOO {tag}, {label}", t_ours, "refit per fold (est.)", t_refit, "<=2s", f"{diff:.1e}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="5 km grids, 200 timestamps")
@@ -440,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
         bench_memory(1000.0 if args.quick else 250.0, ["kriging", "spline", "idw"])
     if "batch" in only:
         bench_batch(asos, xy, elev, batch_res, n_times, args.repeat)
+    if "loo" in only:
+        _, xy3, elev3, values3 = stations("all")
+        bench_loo(xy3, elev3, values3, f"{len(values3)} ASOS+AWS")
     print()
     print(f"{'case':<58} {'kwxmap':>9} {'peer':>9} {'speed-up':>9}  target  max|diff|")
     for r in rows:

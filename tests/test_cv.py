@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from kwxmap import CVReport, InterpolationError, cross_validate, load_stations
-from kwxmap.interpolate import METHODS
+from kwxmap.interpolate import METHODS, Kriging
 from kwxmap.interpolate._api import prepare_stations
-from kwxmap.interpolate.cv import _predictions
+from kwxmap.interpolate.cv import _predictions, loo_weights
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,6 +42,8 @@ def _brute_loo(name, params, st, elevation, rate):
         ("barnes", {"kappa": 4e8, "search_radius": 150_000.0}),
         ("spline", {}),
         ("spline", {"smoothing": 0.0}),
+        ("kriging", {"variogram_parameters": [6.0, 150_000.0, 0.3]}),
+        ("kriging", {"variogram_parameters": [6.0, 150_000.0, 0.3], "neighbors": 12}),
     ],
 )
 @pytest.mark.parametrize("elevation", [None, "lapse", "fit"])
@@ -50,7 +52,45 @@ def test_fast_loo_equals_refitting(day_gdf, name, params, elevation):
     rate = 6.5 if elevation == "lapse" else None
     fast = _predictions(name, params, st, None, elevation=elevation, lapse_rate=rate)
     slow = _brute_loo(name, params, st, elevation, rate)
-    np.testing.assert_allclose(fast, slow, atol=1e-7, equal_nan=True)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-8, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("kriging", {"variogram_parameters": [6.0, 150_000.0, 0.3]}),
+        ("kriging", {"variogram_parameters": [6.0, 150_000.0, 0.3], "neighbors": 15}),
+        ("spline", {}),
+    ],
+)
+def test_closed_form_loo_with_predictors_equals_refitting(day_gdf, name, params):
+    # drift columns (elevation, coast, terrain): closed form vs refit without each station
+    from kwxmap.predictors import Predictors
+
+    st = prepare_stations(day_gdf, value="temperature_c", crs=5179, need_elevation=True)
+    drift = Predictors().matrix(st.xy, st.elevation)
+    w = loo_weights(METHODS[name](**params), st.xy, st.values, drift=drift)
+    fast = np.asarray(w @ st.values).reshape(-1)
+    n = len(st.values)
+    slow = np.empty(n)
+    for i in range(n):
+        keep = np.arange(n) != i
+        est = METHODS[name](**params).fit(st.xy[keep], st.values[keep], drift=drift[keep])
+        slow[i] = est.predict(st.xy[i : i + 1], drift=drift[i : i + 1])[0]
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-8)
+
+
+def test_auto_fitted_variogram_is_estimated_once(day_gdf):
+    # LOO of kriging with an automatic variogram: the variogram of the full snapshot is
+    # held fixed in every fold (not nested), so it equals refitting with that variogram
+    st = prepare_stations(day_gdf, value="temperature_c", crs=5179, need_elevation=True)
+    full = Kriging().fit(st.xy, st.values, drift=st.elevation[:, None])
+    fast = _predictions("kriging", {}, st, None, elevation="drift", lapse_rate=None)
+    fixed = {"variogram_parameters": full.variogram_}
+    slow = _brute_loo("kriging", fixed, st, "drift", None)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-8)
+    refit = _brute_loo("kriging", {}, st, "drift", None)  # nested: close, not equal
+    assert 0 < np.abs(fast - refit).max() < 0.5
 
 
 def test_report_fields_and_scores(day_gdf):
@@ -58,7 +98,7 @@ def test_report_fields_and_scores(day_gdf):
     assert isinstance(rep, CVReport)
     assert rep.method == "idw" and rep.folds == "loo" and rep.elevation == "lapse"
     t = rep.table
-    assert list(t.columns) == ["station_id", "name_ko", "observed", "predicted", "error"]
+    assert list(t.columns) == ["station_id", "name_ko", "observed", "predicted", "error", "scored"]
     assert len(t) == len(day_gdf) == rep.n
     np.testing.assert_allclose(t["error"], t["predicted"] - t["observed"])
     assert rep.rmse == pytest.approx(np.sqrt((t["error"] ** 2).mean()))
@@ -86,7 +126,14 @@ def test_to_dict_is_json_ready(day_gdf):
     assert d["n"] < len(gdf)  # scores only over predicted stations
     assert any(s["predicted"] is None for s in d["stations"])
     assert "NaN" not in text
-    assert set(d["stations"][0]) == {"station_id", "name_ko", "observed", "predicted", "error"}
+    assert set(d["stations"][0]) == {
+        "station_id",
+        "name_ko",
+        "observed",
+        "predicted",
+        "error",
+        "scored",
+    }
 
 
 def test_to_text(day_gdf):
@@ -121,6 +168,27 @@ def test_auto_reports_best(day_gdf):
     assert rep.method == min(rep.scores, key=lambda m: rep.scores[m]["rmse"])
     assert {"idw", "barnes", "cressman", "spline"} <= set(rep.scores)
     assert rep.to_dict()["scores"][rep.method]["rmse"] == rep.scores[rep.method]["rmse"]
+
+
+def test_auto_scores_every_method_on_the_same_stations(day_gdf):
+    # barnes with its default radius leaves far islands unpredicted; every method's
+    # score must then be recomputed from its own cross_validate table on the same
+    # stations, and the headline must be the chosen method's row of that comparison
+    rep = cross_validate(day_gdf, "auto", elevation="lapse")
+    scored = rep.table["scored"].to_numpy()
+    assert set(rep.scores) == {"nearest", "idw", "barnes", "cressman", "spline", "kriging"}
+    assert {s["n"] for s in rep.scores.values()} == {int(scored.sum())} == {rep.n}
+    for name, s in rep.scores.items():
+        own = cross_validate(day_gdf, name, elevation="lapse").table
+        err = own["error"].to_numpy()[scored]
+        assert s["rmse"] == pytest.approx(float(np.sqrt(np.mean(err**2))), rel=1e-9), name
+    assert (rep.rmse, rep.mae, rep.n) == (
+        rep.scores[rep.method]["rmse"],
+        rep.scores[rep.method]["mae"],
+        rep.scores[rep.method]["n"],
+    )
+    assert f"n={rep.n} RMSE {rep.rmse:.2f}" in rep.to_text()
+    assert f"{rep.method:<10} RMSE {rep.rmse:.2f}" in rep.to_text()
 
 
 def test_auto_leaves_out_a_method_that_cannot_fit(day_gdf):

@@ -231,7 +231,7 @@ def check_stations(
         if not accepts_drift:
             raise InterpolationError(
                 f"{label}method does not use an external drift; drift is only for kriging "
-                f"(use elevation='lapse' or 'fit' with other methods)"
+                f"and spline (use elevation='lapse' or 'fit' with other methods)"
             )
         drift = _as_drift(drift, xy.shape[0], "station")
     return xy, vals, drift
@@ -268,7 +268,7 @@ class Interpolator(abc.ABC):
     exact : bool
         True when predictions at the stations reproduce the station values.
     accepts_drift : bool
-        True when ``fit``/``predict`` take an external-drift ``drift`` (kriging).
+        True when ``fit``/``predict`` take an external-drift ``drift`` (kriging, spline).
     xy_, values_, drift_
         Fitted station coordinates ``(N, 2)``, values ``(N,)`` and drift
         ``(N, k)`` or None.
@@ -297,6 +297,25 @@ class Interpolator(abc.ABC):
     def linear(self) -> bool:
         """True when the weights do not depend on the values (``predict == weights @ values``)."""
         return True
+
+    def frozen(self) -> Interpolator:
+        """Return an unfitted copy with the data-dependent parameters fixed at this fit.
+
+        The copy is :attr:`linear`: for kriging with an automatically fitted
+        variogram, the variogram becomes a fixed parameter. Leave-one-out then
+        keeps it for every fold (estimated once per snapshot, not nested).
+        Methods whose parameters never depend on the values return a plain copy.
+        """
+        self._check_fitted()
+        return type(self)(**self.get_params())
+
+    def _loo_weights(self) -> Any:
+        """``(N, N)`` leave-one-out weights of a linear fit, or None without a closed form.
+
+        Row ``i`` predicts station ``i`` from the others with the parameters of
+        this fit; :func:`kwxmap.interpolate.cv.loo_predict` uses it.
+        """
+        return None
 
     # -- fitting ------------------------------------------------------------------
     def fit(self, xy: Any, values: Any, *, drift: Any = None) -> Interpolator:

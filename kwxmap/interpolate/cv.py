@@ -33,13 +33,13 @@ from ._api import (
     make_estimator,
     prepare_stations,
 )
-from ._base import METHODS, check_number
-from .elevation import ElevationModel
+from ._base import METHODS, Interpolator, check_number
+from .elevation import ElevationModel, fit_lapse_rate, reduce_to_sea_level
 
-__all__ = ["AUTO_CANDIDATES", "CVReport", "cross_validate"]
+__all__ = ["AUTO_CANDIDATES", "CVReport", "cross_validate", "loo_weights"]
 
-#: Methods ``method="auto"`` compares (those registered; kriging when available).
-AUTO_CANDIDATES = ("idw", "barnes", "cressman", "spline", "kriging")
+#: Methods ``method="auto"`` compares (those registered), all on the same stations.
+AUTO_CANDIDATES = ("nearest", "idw", "barnes", "cressman", "spline", "kriging")
 
 
 @dataclasses.dataclass
@@ -57,7 +57,9 @@ class CVReport:
         (``predicted - observed``, positive = map too warm).
     table
         One row per station: ``station_id``, ``name_ko`` (if known),
-        ``observed``, ``predicted``, ``error``.
+        ``observed``, ``predicted``, ``error``, ``scored`` (the station counts
+        in the scores: it has a prediction, and for ``method="auto"`` every
+        candidate predicted it).
     folds
         ``"loo"``, the number of folds, or ``"block"``.
     elevation
@@ -66,7 +68,9 @@ class CVReport:
         The method parameters.
     scores
         For ``method="auto"``: ``{method: {"rmse", "mae", "bias", "n"}}`` of every
-        candidate, on the stations all candidates could predict.
+        candidate, all on the same stations (those every candidate could
+        predict, ``table["scored"]``); the headline scores are the chosen
+        method's entry.
     """
 
     method: str
@@ -118,7 +122,15 @@ class CVReport:
             f"method {self.method} (elevation {elev}, folds {self.folds}): n={self.n} "
             f"RMSE {self.rmse:.2f}  MAE {self.mae:.2f}  bias {self.bias:+.2f}"
         ]
+        left = self.table[~self.table["scored"]] if "scored" in self.table else self.table[:0]
+        if len(left):
+            ids = ", ".join(str(i) for i in left["station_id"].head(8))
+            lines.append(
+                f"  scored on {self.n} of {len(self.table)} stations; not scored (no "
+                f"prediction from every method): {ids}"
+            )
         if self.scores:
+            lines.append(f"  every method on the same {self.n} stations:")
             for name, s in sorted(self.scores.items(), key=lambda kv: kv[1]["rmse"]):
                 lines.append(f"  {name:<10} RMSE {s['rmse']:.2f}  MAE {s['mae']:.2f}")
         worst = self.table.reindex(
@@ -173,6 +185,57 @@ def _loo_rates(st: Stations) -> np.ndarray:
     return out
 
 
+def loo_weights(est: Interpolator, xy: Any, values: Any, *, drift: Any = None) -> Any:
+    """Leave-one-out weights ``(N, N)`` of a method in closed form, from one fit.
+
+    Row ``i`` predicts station ``i`` from the other stations; the predictions
+    are ``W @ values``. Data-dependent parameters are estimated **once** from
+    all stations and then held fixed for every fold (not nested): the kriging
+    variogram (:meth:`Interpolator.frozen`), the Barnes/Cressman spacing.
+    Everything else is refitted per fold exactly: kriging's drift coefficients
+    and unbiasedness (Dubrule 1983: ``e_i = alpha_i / (A^-1)_ii``), the
+    spline's polynomial and drift part (Rippa 1999), IDW's and nearest's
+    neighbours. With those parameters held fixed this equals refitting
+    without each station (``tests/test_cv.py``).
+
+    Parameters
+    ----------
+    est
+        An unfitted or fitted :class:`Interpolator` (it is (re)fitted here).
+    xy, values, drift
+        As for :meth:`Interpolator.fit`.
+
+    Returns
+    -------
+    numpy.ndarray or scipy.sparse matrix
+        ``(N, N)``, zero diagonal.
+
+    Examples
+    --------
+    >>> from kwxmap.interpolate import Kriging
+    >>> xy = np.array([[0.0, 0.0], [10e3, 0.0], [0.0, 10e3], [10e3, 10e3], [5e3, 4e3]])
+    >>> w = loo_weights(Kriging(variogram_parameters=[2.0, 30e3, 0.1]), xy, [1, 2, 3, 4, 2.5])
+    >>> np.diag(w).tolist(), np.allclose(w.sum(axis=1), 1.0)
+    ([0.0, 0.0, 0.0, 0.0, 0.0], True)
+    """
+    est.fit(xy, values, drift=drift)
+    # the weights of this fit are those of its fitted parameters (est.frozen()'s)
+    w = est._loo_weights()
+    if w is None:  # no closed form: refit without each station
+        xy, v = est.xy_, est.values_
+        n = len(v)
+        w = np.zeros((n, n))
+        for i in range(n):
+            keep = np.arange(n) != i
+            sub = est.frozen().fit(
+                xy[keep], v[keep], drift=None if drift is None else est.drift_[keep]
+            )
+            w[i, keep] = sub.weights(
+                xy[i : i + 1], drift=None if drift is None else est.drift_[i : i + 1]
+            )[0]
+    return w
+
+
 def _predictions(
     method: str,
     params: dict[str, Any],
@@ -183,30 +246,25 @@ def _predictions(
     lapse_rate: float | None,
     rates: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Cross-validated predictions at every station."""
+    """Cross-validated predictions at every station (leave-one-out in closed form)."""
     n = len(st.values)
-    model = ElevationModel(elevation, lapse_rate)
-    est = make_estimator(method, params)
-    fast = (
-        test_sets is None
-        and elevation != "drift"
-        and hasattr(est, "_loo_weights")
-        and getattr(est, "linear", False)
-    )
-    if fast:
+    if test_sets is None:
+        est = make_estimator(method, params)
+        z = st.elevation
+        if elevation == "drift":
+            w = loo_weights(est, st.xy, st.values, drift=z[:, None])
+            return np.asarray(w @ st.values).reshape(-1)
+        if elevation is None:
+            w = loo_weights(est, st.xy, st.values)
+            return np.asarray(w @ st.values).reshape(-1)
         if elevation == "fit" and rates is None:
             rates = _loo_rates(st)
-        est.fit(st.xy, st.values)
-        weights = est._loo_weights()
-        pred = np.asarray(weights @ st.values).reshape(-1)
-        if model.shifts:  # W @ reduce(v, z, r) == reduce(W @ v, W @ z, r): r held out too
-            z = st.elevation
-            rate = rates if elevation == "fit" else lapse_rate
-            wz = np.asarray(weights @ z).reshape(-1)
-            pred = model.restore(model.reduce(pred, wz, rate), z, rate)
-        return pred
-    if test_sets is None:
-        test_sets = [np.array([i]) for i in range(n)]
+        full = lapse_rate if elevation == "lapse" else fit_lapse_rate(z, st.values, st.xy)
+        w = loo_weights(est, st.xy, reduce_to_sea_level(st.values, z, full))
+        rate = rates if elevation == "fit" else lapse_rate
+        pred = np.asarray(w @ st.values).reshape(-1)
+        return pred + np.asarray(rate) / 1000.0 * (np.asarray(w @ z).reshape(-1) - z)
+    model = ElevationModel(elevation, lapse_rate)
     pred = np.full(n, np.nan)
     for test in test_sets:
         train = np.ones(n, dtype=bool)
@@ -241,10 +299,18 @@ def _candidates() -> list[str]:
 
 
 def _compare(
-    st: Stations, *, elevation: str | None, lapse_rate: float | None
-) -> tuple[str, dict[str, dict[str, float]], dict[str, np.ndarray]]:
-    """LOO every candidate; rank on the stations all of them predict."""
-    rates = _loo_rates(st) if elevation == "fit" else None
+    st: Stations,
+    *,
+    elevation: str | None,
+    lapse_rate: float | None,
+    test_sets: list[np.ndarray] | None = None,
+) -> tuple[str, dict[str, dict[str, float]], dict[str, np.ndarray], np.ndarray]:
+    """Cross-validate every candidate; rank them on the stations all of them predict.
+
+    Returns the best method, the scores of every candidate, their predictions
+    and the boolean mask of the scored stations (one set for every method).
+    """
+    rates = _loo_rates(st) if elevation == "fit" and test_sets is None else None
     preds: dict[str, np.ndarray] = {}
     failed: InterpolationError | None = None
     for name in _candidates():
@@ -252,7 +318,7 @@ def _compare(
             continue
         try:
             preds[name] = _predictions(
-                name, {}, st, None, elevation=elevation, lapse_rate=lapse_rate, rates=rates
+                name, {}, st, test_sets, elevation=elevation, lapse_rate=lapse_rate, rates=rates
             )
         except InterpolationError as exc:
             # a method that cannot be fitted to this station set (e.g. kriging on three
@@ -265,14 +331,14 @@ def _compare(
     common = np.logical_and.reduce([np.isfinite(p) for p in preds.values()])
     scores = {name: _scores(st.values[common], p[common]) for name, p in preds.items()}
     best = min(scores, key=lambda m: (scores[m]["rmse"], m))
-    return best, scores, preds
+    return best, scores, preds, common
 
 
 def choose_method(
     st: Stations, *, elevation: str | None, lapse_rate: float | None
 ) -> tuple[str, dict[str, dict[str, float]]]:
     """Pick the candidate method with the lowest LOO RMSE (used by ``method="auto"``)."""
-    best, scores, _ = _compare(st, elevation=elevation, lapse_rate=lapse_rate)
+    best, scores, _, _ = _compare(st, elevation=elevation, lapse_rate=lapse_rate)
     return best, scores
 
 
@@ -353,23 +419,12 @@ def cross_validate(
     st = prepare_stations(gdf, value=value, crs=crs, need_elevation=elevation is not None)
     test_sets = _folds(st, folds, seed=seed, block_size=block_size)
     scores = None
+    scored = None
     if method == "auto":
-        if test_sets is None:
-            method, scores, preds = _compare(st, elevation=elevation, lapse_rate=rate_fixed)
-            pred = preds[method]
-        else:
-            scores = {}
-            preds = {}
-            for name in _candidates():
-                if elevation == "drift" and not METHODS[name].accepts_drift:
-                    continue
-                preds[name] = _predictions(
-                    name, {}, st, test_sets, elevation=elevation, lapse_rate=rate_fixed
-                )
-            common = np.logical_and.reduce([np.isfinite(p) for p in preds.values()])
-            scores = {m: _scores(st.values[common], p[common]) for m, p in preds.items()}
-            method = min(scores, key=lambda m: (scores[m]["rmse"], m))
-            pred = preds[method]
+        method, scores, preds, scored = _compare(
+            st, elevation=elevation, lapse_rate=rate_fixed, test_sets=test_sets
+        )
+        pred = preds[method]
     else:
         pred = _predictions(
             method, params, st, test_sets, elevation=elevation, lapse_rate=rate_fixed
@@ -380,7 +435,10 @@ def cross_validate(
     table["observed"] = st.values
     table["predicted"] = pred
     table["error"] = pred - st.values
-    s = _scores(st.values, pred)
+    if scored is None:
+        scored = np.isfinite(pred)
+    table["scored"] = scored
+    s = _scores(st.values[scored], pred[scored])
     return CVReport(
         method=method,
         n=s["n"],

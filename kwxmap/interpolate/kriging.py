@@ -183,6 +183,11 @@ class Kriging(Interpolator):
         """True when the variogram is fixed (then ``predict == weights @ values``)."""
         return self.variogram_parameters is not None
 
+    def frozen(self) -> Kriging:
+        """Return an unfitted copy with the fitted variogram as a fixed parameter (linear)."""
+        self._check_fitted()
+        return type(self)(**{**self.get_params(), "variogram_parameters": self.variogram_})
+
     # -- fitting ----------------------------------------------------------------------
     def _fit(self) -> None:
         xy, z, drift = self.xy_, self.values_, self.drift_

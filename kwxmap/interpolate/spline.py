@@ -1,4 +1,4 @@
-"""Thin-plate spline with optional smoothing (same numbers as scipy's RBFInterpolator).
+"""Thin-plate spline with optional smoothing and drift columns (scipy's RBFInterpolator numbers).
 
 The spline is ``s(x) = sum_j c_j phi(|x - x_j|) + a0 + a1 x + a2 y`` with
 ``phi(r) = r**2 log r``, fitted by solving the ``(N + 3)`` saddle-point system
@@ -52,6 +52,16 @@ class Spline(Interpolator):
         the ASOS network's spacing (~30 km); for much denser networks check
         it with :func:`kwxmap.cross_validate`.
 
+    Notes
+    -----
+    ``fit(xy, values, drift=D)`` adds the ``D`` columns (e.g. elevation and
+    the other :mod:`kwxmap.predictors`) to the polynomial part: ``s(x) = sum_j
+    c_j phi(|x - x_j|) + a0 + a1 x + a2 y + b @ D(x)`` (a partial thin-plate
+    spline; the ``b`` are fitted jointly with the spline, like the drift
+    coefficients of kriging with external drift). ``predict(xy, drift=D0)``
+    then needs the columns at the targets. Drift columns are centred and
+    scaled internally; the spline does not change.
+
     Examples
     --------
     >>> xy = np.array([[0.0, 0.0], [10e3, 0.0], [0.0, 10e3], [10e3, 10e3], [4e3, 6e3]])
@@ -64,6 +74,7 @@ class Spline(Interpolator):
 
     name = "spline"
     exact = False  # exact only with smoothing=0
+    accepts_drift = True
 
     def __init__(self, *, smoothing: float = 2e10):
         self.smoothing = smoothing
@@ -92,12 +103,27 @@ class Spline(Interpolator):
                 "spline: all stations lie on one straight line, so the plane of the thin-plate "
                 "spline is undetermined; add stations off the line or use idw/nearest"
             )
-        lhs = np.zeros((n + 3, n + 3))
+        if self.drift_ is not None:
+            self.drift_shift_ = self.drift_.mean(axis=0)
+            scale = self.drift_.std(axis=0)
+            if not (scale > 0).all():
+                raise InterpolationError(
+                    f"spline: drift column(s) {np.flatnonzero(~(scale > 0)).tolist()} are "
+                    f"constant over the stations; drop them"
+                )
+            self.drift_scale_ = scale
+        poly = self._poly(s, self.drift_)
+        m = poly.shape[1]
+        if np.linalg.matrix_rank(poly, tol=1e-9) < m:
+            raise InterpolationError(
+                f"spline: the {m} polynomial/drift columns are linearly dependent over the "
+                f"{n} stations; drop redundant drift columns"
+            )
+        lhs = np.zeros((n + m, n + m))
         lhs[:n, :n] = self._kernel(s, s)
         lhs[:n, :n][np.diag_indices(n)] += float(self.smoothing) / self.scale_**2
-        lhs[:n, n] = lhs[n, :n] = 1.0
-        lhs[:n, n + 1 :] = s
-        lhs[n + 1 :, :n] = s.T
+        lhs[:n, n:] = poly
+        lhs[n:, :n] = poly.T
         with warnings.catch_warnings():
             warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
             try:
@@ -110,7 +136,7 @@ class Spline(Interpolator):
         # (the same spline): a uniform reading then gives exactly that value everywhere
         # rather than 2.9999999999999973..3.000000000000001 and a second isotherm band.
         level = float(self.values_[0])
-        rhs = np.zeros(n + 3)
+        rhs = np.zeros(n + m)
         rhs[:n] = self.values_ - level
         coef = scipy.linalg.lu_solve(self.lu_, rhs, check_finite=False)
         coef[n] += level
@@ -120,9 +146,16 @@ class Spline(Interpolator):
             )
         self.coef_ = coef
 
-    def _design(self, s: np.ndarray) -> np.ndarray:
+    def _poly(self, s: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
+        """Polynomial part ``[1, x, y, drift...]`` at scaled points (drift centred/scaled)."""
+        cols = [np.ones((len(s), 1)), s]
+        if drift is not None:
+            cols.append((drift - self.drift_shift_) / self.drift_scale_)
+        return np.hstack(cols)
+
+    def _design(self, s: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
         ss = self._scaled(self.xy_)
-        return np.hstack([self._kernel(s, ss), np.ones((len(s), 1)), s])
+        return np.hstack([self._kernel(s, ss), self._poly(s, drift)])
 
     def _predict(self, xy: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
         s = self._scaled(xy)
@@ -139,21 +172,22 @@ class Spline(Interpolator):
             d2 += (p * p).sum(1)[:, None]
             d2 += sn
             np.maximum(d2, 0.0, out=d2)
-            out[start : start + len(p)] = _tps(d2) @ c + a[0] + p @ a[1:]
+            dr = None if drift is None else drift[start : start + step]
+            out[start : start + len(p)] = _tps(d2) @ c + self._poly(p, dr) @ a
         return out
 
     def _weights(self, xy: np.ndarray, drift: np.ndarray | None) -> np.ndarray:
         n = self.xy_.shape[0]
         if not hasattr(self, "cardinal_"):
-            eye = np.zeros((n + 3, n))
+            eye = np.zeros((self.lu_[0].shape[0], n))
             eye[:n] = np.eye(n)
             self.cardinal_ = scipy.linalg.lu_solve(self.lu_, eye, check_finite=False)
-        return self._design(self._scaled(xy)) @ self.cardinal_
+        return self._design(self._scaled(xy), drift) @ self.cardinal_
 
     def _loo_weights(self) -> np.ndarray:
         """Leave-one-out weights in closed form (Rippa 1999): ``I - diag(B)^-1 B``."""
         n = self.xy_.shape[0]
-        self._weights(self.xy_[:1], None)  # ensure cardinal_
+        self._weights(self.xy_[:1], None if self.drift_ is None else self.drift_[:1])
         b = self.cardinal_[:n]  # (A^-1)[:n, :n]
         diag = np.diag(b).copy()
         if np.any(diag == 0):  # pragma: no cover - cannot happen for distinct stations
