@@ -156,7 +156,7 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], what: str,
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=900, check=False)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-4:]
         return [f"{what}: exit {proc.returncode}: " + " | ".join(tail)]
     missing = _missing(promises, cwd)
     return [f"{what}: exit 0 but did not write {missing}"] if missing else []
