@@ -316,3 +316,94 @@ def test_readme_has_no_relative_links():
     links = re.findall(r"!?\[[^\]]*\]\(([^)\s]+)", text)
     relative = [u for u in links if not re.match(r"(https?:|mailto:|#)", u)]
     assert relative == [], f"use an absolute URL or name the path in text: {relative}"
+
+
+# ------------------------------------------------------------- README synopsis == --help
+
+
+def _help(argv: list[str]) -> str:
+    """The text ``kwxmap ARGV --help`` prints, from the parser itself (public argparse API)."""
+    import contextlib
+    import io
+
+    from kwxmap.cli import _build_parser
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        _build_parser().parse_args([*argv, "--help"])
+    return out.getvalue()
+
+
+def help_subcommands() -> list[str]:
+    """Subcommand names listed by ``kwxmap --help``."""
+    text = _help([])
+    section = text.split("positional arguments:", 1)[1].split("options:", 1)[0]
+    return re.findall(r"^ {4}([a-z][\w-]*)\b", section, flags=re.MULTILINE)
+
+
+def help_options(sub: str) -> dict[frozenset[str], set[str] | None]:
+    """Options of ``kwxmap SUB --help``: their aliases -> their choices (None: free value)."""
+    text = _help([sub])
+    found: dict[frozenset[str], set[str] | None] = {}
+    for line in text.splitlines():
+        if not re.match(r"^ {2}-", line):
+            continue
+        entry = re.split(r" {2,}", line.strip())[0]
+        aliases = frozenset(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", entry))
+        if aliases & {"-h", "--help"}:
+            continue
+        choices = re.search(r"\{([^}]*)\}", entry)
+        found[aliases] = set(choices[1].split(",")) if choices else None
+    return found
+
+
+def readme_synopsis(text: str) -> dict[str, dict[str, set[str] | None]]:
+    """The README's ``kwxmap SUB ...`` synopsis: SUB -> {option: README's choices or None}."""
+    block = next(b for b in readme_blocks(text) if re.match(r"kwxmap \w", b.text))
+    subs: dict[str, dict[str, set[str] | None]] = {}
+    current = None
+    for line in block.text.splitlines():
+        head = re.match(r"^kwxmap ([\w-]+)", line)
+        if head:
+            current = subs.setdefault(head[1], {})
+        if current is None:
+            continue
+        for flag, value in re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)(?:[ =]([^\s\]]+))?", line):
+            choices = set(value.split("|")) if value and "|" in value else None
+            current[flag] = choices
+    return subs
+
+
+def test_readme_synopsis_lists_every_subcommand_and_option_of_the_help():
+    synopsis = readme_synopsis((REPO / "README.md").read_text(encoding="utf-8"))
+    subs = help_subcommands()
+    assert subs, "no subcommands found in kwxmap --help"
+    assert sorted(synopsis) == sorted(subs)
+    problems = []
+    for sub in subs:
+        documented = synopsis[sub]
+        options = help_options(sub)
+        for aliases, choices in options.items():
+            named = aliases & set(documented)
+            if not named:
+                problems.append(f"kwxmap {sub}: {'/'.join(sorted(aliases))} is not in the README")
+                continue
+            readme_choices = documented[min(named)]
+            if choices is not None and readme_choices is not None and readme_choices != choices:
+                problems.append(f"kwxmap {sub} {min(named)}: README says "
+                                f"{'|'.join(sorted(readme_choices))}, --help says "
+                                f"{'|'.join(sorted(choices))}")
+        known = set().union(*options) if options else set()
+        problems += [f"kwxmap {sub}: README lists {flag}, which --help does not have"
+                     for flag in documented if flag not in known]
+    assert not problems, "\n".join(problems)
+
+
+def test_synopsis_reader_sees_options_and_choices():
+    text = ("<!-- not-run: synopsis -->\n```\nkwxmap map INPUT -o map.html [--tiles osm|none]\n"
+            "                [--region NAME | --bbox W,S,E,N] [--cv]\nkwxmap parse -\n```\n")
+    assert readme_synopsis(text) == {
+        "map": {"-o": None, "--tiles": {"osm", "none"}, "--region": None, "--bbox": None,
+                "--cv": None},
+        "parse": {},
+    }
