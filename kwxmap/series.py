@@ -14,7 +14,6 @@ import os
 import sys
 import time as _time
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,8 @@ from .contours import contour_bands, contour_lines, resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import make_grid
 from .interpolate import interpolate_many
-from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, load_joined
+from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
+from .pipeline import load_joined
 from .render import render_map, write_html
 
 __all__ = ["BatchResult", "render_batch"]
@@ -104,23 +104,13 @@ def render_batch(
     table: Any,
     directory: str | os.PathLike[str],
     *,
-    method: str = DEFAULT_METHOD,
-    resolution: float = 1000.0,
-    region: Any = "south-korea",
-    elevation: str | None = DEFAULT_ELEVATION,
-    dem: str | os.PathLike[str] | None = None,
-    levels: str | Sequence[float] | None = None,
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
+    read: ReadOptions | None = None,
+    surface: SurfaceOptions | None = None,
+    style: MapOptions | None = None,
     animate: bool = False,
     netcdf: bool = False,
-    encoding: str | None = None,
-    on_unknown: str = "raise",
-    on_invalid: str = "raise",
-    on_implausible: str = "raise",
-    on_duplicate: str = "raise",
     progress: bool = False,
-    **params: Any,
+    **options: Any,
 ) -> BatchResult:
     """Render one map per timestamp of a long table.
 
@@ -132,39 +122,31 @@ def render_batch(
         or a parsed readings DataFrame with ``time``.
     directory
         Output folder; created when its parent exists.
-    method, resolution, region, elevation, dem, params
-        As for :func:`~kwxmap.interpolate_many`.
-    levels
-        Isotherm levels shared by every map (default: nice steps over the
-        whole series, so the maps compare).
-    title
-        Title prefix; each map adds its time.
-    tiles
-        Base map, or None.
+    read, surface, style
+        The option groups, as for :func:`~kwxmap.snapshot`; ``style.levels``
+        are shared by every map (default: nice steps over the whole series,
+        so the maps compare) and ``style.title`` is a prefix to each map's time.
     animate
         Write one ``animation.html`` with a time slider instead of one page
         per timestamp.
     netcdf
         Also write ``grids.nc`` (needs ``kwxmap[xarray]``).
-    encoding, on_unknown, on_invalid, on_implausible, on_duplicate
-        As for :func:`~kwxmap.parse_readings` / :func:`~kwxmap.join_readings`.
     progress
         Print a progress line on stderr.
+    **options
+        Single fields of the option groups and method parameters, as for
+        :func:`~kwxmap.snapshot`.
 
     Returns
     -------
     BatchResult
     """
     start = _time.perf_counter()
+    read, surface, style, params = split_options(options, read=read, surface=surface, style=style)
+    method, resolution, region = surface.method, surface.resolution, surface.region
+    levels, title, tiles = style.levels, style.title, style.folium_tiles
     folder = _output_folder(directory, create=False)  # created once the inputs are good
-    joined = load_joined(
-        table,
-        encoding=encoding,
-        on_unknown=on_unknown,
-        on_invalid=on_invalid,
-        on_implausible=on_implausible,
-        on_duplicate=on_duplicate,
-    )
+    joined = load_joined(table, read)
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(
             "a batch needs a time column (KMA portal CSV 일시, or time,station_id,temperature_c); "
@@ -188,15 +170,16 @@ def render_batch(
             method=method,
             resolution=resolution,
             region=region,
-            elevation=elevation,
-            dem=dem,
+            elevation=surface.elevation,
+            dem=surface.dem,
+            crs=surface.crs,
             on_invalid="warn",
             **params,
         )
     reporting = np.isfinite(values.to_numpy(dtype=float)).sum(axis=1)
     field_name = "temperature_c"
     cube = np.asarray(ds[field_name].values)
-    template = make_grid(region, resolution=resolution)
+    template = make_grid(region, resolution=resolution, crs=surface.crs)
     finite = cube[np.isfinite(cube)]
     if finite.size == 0:
         raise InputError("no timestamp produced a surface: every value is missing")
