@@ -207,6 +207,13 @@ SHARES = {"bytes": 0.15, "text": 0.15, "mutate": 0.25, "lines": 0.15, "encodings
           "html": 0.08, "table": 0.1, "long": 0.002}
 
 
+def sample(gen: str, n: int, seed: int) -> list[Input]:
+    """*n* inputs of one generator (reproducible from *seed*)."""
+    fz = Fuzzer(seed, real_inputs())
+    make = getattr(fz, f"gen_{gen}")
+    return [make() for _ in range(n)]
+
+
 class Timeout(Exception):
     """An input ran past its time limit."""
 
