@@ -171,3 +171,10 @@ def test_fit_weights_bins_by_their_pair_counts():
     # the same bins counted equally give a fit that is clearly worse by the criterion
     equal = fit_variogram(EmpiricalVariogram(lags, gamma, np.ones(8), 160_000.0), "exponential")
     assert _cressie_objective(equal.params, ev) > 1.05 * _cressie_objective(fit.params, ev)
+
+
+def test_a_pair_exactly_at_max_lag_falls_in_the_last_bin():
+    ev = empirical_variogram(LINE_XY, LINE_Z, nlags=2, max_lag=2000.0)
+    # bins [0, 1000) and [1000, 2000]: d=1000 -> bin 1; d=2000 (= max_lag) -> bin 1 too
+    assert ev.counts.tolist() == [3]
+    assert ev.semivariance.tolist() == [pytest.approx(13.0 / 3.0)]  # (0.5 + 4.5 + 8) / 3
