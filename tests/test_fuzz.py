@@ -34,7 +34,7 @@ KNOWN_BAD = {
 
 
 def _check(gen: str) -> list[str]:
-    signal.signal(signal.SIGALRM, fuzz_inputs._alarm)
+    signal.signal(signal.SIGPROF, fuzz_inputs._alarm)
     problems = []
     for i, data in enumerate(fuzz_inputs.sample(gen, N, SEED)):
         outcome, seconds, tb = fuzz_inputs.run_one(data, 10.0, None)
