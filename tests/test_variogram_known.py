@@ -78,7 +78,10 @@ def _exponential(p, h):
 
 
 def _cressie_objective(p, ev):
-    return float(np.sum(ev.counts * (ev.semivariance / _exponential(p, ev.lags) - 1.0) ** 2))
+    model = _exponential(p, ev.lags)
+    if not (model > 0).all():  # a zero model semivariance: the criterion is undefined
+        return 1e200  # finite, so the finite-difference gradient stays defined
+    return float(np.sum(ev.counts * (ev.semivariance / model - 1.0) ** 2))
 
 
 def _independent_fit(ev):
