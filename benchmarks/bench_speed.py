@@ -29,6 +29,10 @@ Usage::
     python benchmarks/bench_speed.py            # everything (a few minutes)
     python benchmarks/bench_speed.py --quick    # 5 km grids, 200 timestamps
     python benchmarks/bench_speed.py --only kriging,local,batch
+
+A speed-up is printed only for rows whose outputs agree within
+:data:`TOLERANCE` (1e-6 °C, or °C² for variances); any other row says
+MISMATCH and the script exits 1.
 """
 
 from __future__ import annotations
@@ -54,6 +58,12 @@ SEED = 20261125
 VARIOGRAM = {"psill": 6.0, "range": 180_000.0, "nugget": 0.1}
 SECTIONS = ("kriging", "local", "barnes", "spline", "dense", "memory", "batch", "loo")
 
+#: Largest max|kwxmap - peer| (°C, or °C² for variances) for which a speed-up is
+#: reported; beyond it the row says MISMATCH and the script exits 1.
+TOLERANCE = 1e-6
+#: Added to every kwxmap output before the comparison (``--perturb-kwxmap``).
+PERTURB = 0.0
+
 rows: list[dict[str, Any]] = []
 
 
@@ -67,7 +77,11 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def max_diff(a: Any, b: Any) -> float:
-    a = np.asarray(a, dtype=float).ravel()
+    """Max |a - b| over cells finite in both; inf when they differ in which are finite.
+
+    ``a`` is kwxmap's output; ``--perturb-kwxmap`` shifts it first.
+    """
+    a = np.asarray(a, dtype=float).ravel() + PERTURB
     b = np.asarray(b, dtype=float).ravel()
     both = np.isfinite(a) & np.isfinite(b)
     if (np.isfinite(a) != np.isfinite(b)).any():
@@ -75,25 +89,57 @@ def max_diff(a: Any, b: Any) -> float:
     return float(np.max(np.abs(a[both] - b[both]))) if both.any() else 0.0
 
 
-def add(case: str, ours: float, peer: str, theirs: float, target: str, diff: str, note=""):
+def add(
+    case: str,
+    ours: float,
+    peer: str,
+    theirs: float,
+    target: str,
+    diff: tuple[float, str],
+    note: str = "",
+) -> None:
+    """Record a row; its speed-up counts only when the outputs agree within TOLERANCE."""
+    value, unit = diff
+    agree = bool(value <= TOLERANCE)
     rows.append(
         {
             "case": case,
             "kwxmap_s": ours,
             "peer": peer,
             "peer_s": theirs,
-            "speedup": theirs / ours if ours > 0 else float("nan"),
+            "speedup": theirs / ours if ours > 0 and agree else float("nan"),
+            "agree": agree,
             "target": target,
-            "diff": diff,
+            "diff": f"{value:.1e} {unit}",
             "note": note,
         }
     )
     r = rows[-1]
+    ratio = f"x{r['speedup']:6.1f}" if agree else "MISMATCH"
     print(
         f"  {case:<44} {ours:8.3f} s  {peer:<26} {theirs:8.3f} s  "
-        f"x{r['speedup']:6.1f}  {target:<6} {diff} {note}",
+        f"{ratio:>8}  {target:<6} {r['diff']} {note}",
         flush=True,
     )
+
+
+def print_table() -> int:
+    """Print the summary table; return 1 when any row's outputs disagree, else 0."""
+    print()
+    print(f"outputs must agree within {TOLERANCE:g} (C or C2) for a speed-up to be shown")
+    print(f"{'case':<58} {'kwxmap':>9} {'peer':>9} {'speed-up':>9}  target  max|diff|")
+    for r in rows:
+        ratio = f"{r['speedup']:8.1f}x" if r["agree"] else " MISMATCH"
+        print(
+            f"{r['case'][:58]:<58} {r['kwxmap_s']:8.3f}s {r['peer_s']:8.3f}s "
+            f"{ratio}  {r['target']:<6}  {r['diff']}"
+        )
+    bad = [r["case"] for r in rows if not r["agree"]]
+    if bad:
+        print(f"MISMATCH in {len(bad)} of {len(rows)} rows: kwxmap and the peer disagree "
+              f"beyond {TOLERANCE:g}; no speed-up is claimed for them", file=sys.stderr)
+        return 1
+    return 0
 
 
 def stations(network: str) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
@@ -164,7 +210,7 @@ def bench_kriging(xy, values, gx, gy, repeat, label):
         "PyKrige vectorized",
         t_pk,
         ">=15x",
-        f"{max_diff(pred, z):.1e} C",
+        (max_diff(pred, z), "C"),
         note,
     )
     add(
@@ -173,7 +219,7 @@ def bench_kriging(xy, values, gx, gy, repeat, label):
         "PyKrige vectorized",
         t_pk,
         "",
-        f"{max(max_diff(pred2, z), max_diff(var, s)):.1e} C/C2",
+        (max(max_diff(pred2, z), max_diff(var, s)), "C/C2"),
         note,
     )
 
@@ -208,7 +254,7 @@ def bench_local(xy, values, gx, gy, repeat, label, ks=(10, 20)):
             "PyKrige C n_closest",
             t_pk,
             ">1x",
-            f"{max(max_diff(p, z), max_diff(v, s)):.1e} C/C2",
+            (max(max_diff(p, z), max_diff(v, s)), "C/C2"),
         )
 
 
@@ -245,7 +291,7 @@ def bench_barnes(xy, values, gx, gy, repeat, label):
             "MetPy inverse_distance",
             t_mp,
             ">=20x",
-            f"{max_diff(pred, z):.1e} C",
+            (max_diff(pred, z), "C"),
         )
 
 
@@ -277,7 +323,7 @@ def bench_spline(xy, values, gx, gy, repeat, label):
             "scipy RBFInterpolator",
             t_sc,
             ">=2x",
-            f"{max_diff(pred, z):.1e} C",
+            (max_diff(pred, z), "C"),
         )
 
 
@@ -382,7 +428,7 @@ def bench_batch(gdf, xy, elev, res: float, n_times: int, repeat: int):
         "PyKrige loop",
         t_pk,
         ">=60x",
-        f"{max_diff(cube, z):.1e} C",
+        (max_diff(cube, z), "C"),
         f"({res / 1000:g} km national grid)",
     )
 
@@ -435,7 +481,7 @@ def bench_loo(xy, elev, values, label, folds=20):
         t_refit = (time.perf_counter() - t0) * n / len(sample)
         diff = max_diff(fast[sample], slow)
         tag = f"{name}{' + predictors' if d is not None else ''}"
-        add(f"LOO {tag}, {label}", t_ours, "refit per fold (est.)", t_refit, "<=2s", f"{diff:.1e}")
+        add(f"LOO {tag}, {label}", t_ours, "refit per fold (est.)", t_refit, "<=2s", (diff, "C"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -444,7 +490,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {SECTIONS}")
     p.add_argument("--repeat", type=int, default=3, help="best of N for kwxmap (default 3)")
     p.add_argument("--batch-resolution", type=float, default=None, help="metres (default 2000)")
+    p.add_argument("--perturb-kwxmap", type=float, default=0.0, metavar="DELTA",
+                   help="add DELTA to every kwxmap output before comparing (checks the "
+                        "MISMATCH guard; the script must then exit 1)")
     args = p.parse_args(argv)
+    global PERTURB
+    PERTURB = args.perturb_kwxmap
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(SECTIONS)
     if unknown:
@@ -497,14 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     if "loo" in only:
         _, xy3, elev3, values3 = stations("all")
         bench_loo(xy3, elev3, values3, f"{len(values3)} ASOS+AWS")
-    print()
-    print(f"{'case':<58} {'kwxmap':>9} {'peer':>9} {'speed-up':>9}  target  max|diff|")
-    for r in rows:
-        print(
-            f"{r['case'][:58]:<58} {r['kwxmap_s']:8.3f}s {r['peer_s']:8.3f}s "
-            f"{r['speedup']:8.1f}x  {r['target']:<6}  {r['diff']}"
-        )
-    return 0
+    return print_table()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Run from the repository root::
 
     python examples/regional_snapshot.py
 
-Writes ``out/chungbuk/`` with ``map.html`` and the three GeoJSON layers
+Writes ``out/chungbuk/map.html`` and the three GeoJSON layers beside it
 (open them in QGIS). Stations outside 충청북도 still shape the surface near
 its border; the bands are clipped to the province.
 """

@@ -5,6 +5,11 @@ playwright; every request the page makes is answered from the npm copies in
 ``tests/browser/node_modules`` (CI has no internet). They skip with a reason
 when chromium, playwright or the npm copies are missing, except under CI
 (``CI`` set to ``true``/``1``), where a missing browser fails the test.
+
+Under CI every skip of any kind (``pytest.skip``, ``skipif``, ``importorskip``
+at module level, a fixture that skips) is turned into a failure unless its
+reason matches an entry of :data:`ALLOWED_SKIPS`, the one list of skips CI
+accepts, each with why it is acceptable.
 """
 
 from __future__ import annotations
@@ -75,11 +80,58 @@ def seed_grid(seed_stations):
     return interpolate_seed(seed_stations, 1000.0)
 
 
-# --------------------------------------------------------------------------- browser
+# --------------------------------------------------------------------------- skips in CI
+
+#: The skips CI accepts: a regex searched in the skip reason -> why it is acceptable.
+#: Everything else that skips under ``CI=true`` fails the run. Today CI installs
+#: everything the suite needs (``.ci/run``), so no skip is acceptable.
+ALLOWED_SKIPS: dict[str, str] = {}
 
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def skip_is_allowed(reason: str) -> bool:
+    """True when *reason* matches an entry of :data:`ALLOWED_SKIPS`."""
+    return any(re.search(pattern, reason) for pattern in ALLOWED_SKIPS)
+
+
+def _fail_unlisted_skip(report) -> None:
+    if not (_in_ci() and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if skip_is_allowed(reason):
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"skipped under CI: {reason}\n(install what it needs, or list the reason with why "
+        "in ALLOWED_SKIPS in tests/conftest.py)"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI, a test skipped for a reason not in ALLOWED_SKIPS fails."""
+    outcome = yield
+    _fail_unlisted_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """Under CI, a module skipped at collection (``importorskip``) fails too."""
+    outcome = yield
+    _fail_unlisted_skip(outcome.get_result())
+
+
+# --------------------------------------------------------------------------- browser
 
 
 def _skip_or_fail(reason: str) -> None:

@@ -431,7 +431,11 @@ def fit_variogram(
     physical: ``0 <= nugget <= max(gamma_hat)``, ``0 <= psill <= 10 max(gamma_hat)``,
     ``max_lag/1000 <= range <= 4 max_lag``; ``0.001 <= exponent <= 1.999``
     (power). Bounded models start from three ranges (``max_lag`` × 0.25, 0.5, 1)
-    and keep the best fit.
+    and keep the best fit. A range on its upper bound means the empirical
+    variogram still rises at ``max_lag`` (no sill, e.g. a steady north-south
+    gradient): the criterion would take the range to infinity, where the model
+    becomes a linear variogram; the bound keeps a bounded model with that
+    initial slope instead (``variogram_model="linear"`` gives the limit).
 
     Parameters
     ----------
