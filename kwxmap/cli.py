@@ -291,7 +291,7 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
 def _run_map(args: argparse.Namespace) -> int:
     from ._atomic import check_writable
     from .pipeline import snapshot, write_layers
-    from .render import write_html
+    from .io import write_html
 
     out = check_writable(args.output)
     if args.geojson_dir is not None:
