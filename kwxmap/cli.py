@@ -10,17 +10,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
+from ._atomic import check_writable
+from .errors import InputError, KwxmapError, KwxmapWarning
+from .options import (
+    CRS_CHOICES,
+    DEFAULT_ELEVATION,
+    DEFAULT_METHOD,
+    ELEVATIONS,
+    ON_DUPLICATE,
+    ON_UNKNOWN,
+    TILES,
+    MapOptions,
+    ReadOptions,
+    SurfaceOptions,
+    method_choices,
+)
 
 __all__ = ["main"]
 
 _Runner = Callable[[argparse.Namespace], int]
+
+#: Options whose value may start with '-' (a negative number): ``--bbox -500,…``.
+_SIGNED_VALUES = ("--bbox", "--levels", "--at")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -40,6 +59,41 @@ def _err(message: str) -> None:
     print(f"kwxmap: error: {message}", file=sys.stderr)
 
 
+def _join_signed(argv: Sequence[str]) -> list[str]:
+    """Glue ``--bbox -5,…`` into ``--bbox=-5,…`` so argparse does not take it for an option."""
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        if args[i] in _SIGNED_VALUES and i + 1 < len(args) and re.match(r"-[\d.]", args[i + 1]):
+            out.append(f"{args[i]}={args[i + 1]}")
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
+def _cli_spelling(message: str) -> str:
+    """Say ``--on-duplicate first`` where a library message says ``on_duplicate='first'``."""
+
+    def option(m: re.Match[str]) -> str:
+        return f"--{m.group(1).replace('_', '-')} " + m.group(2).replace("'", "")
+
+    return re.sub(
+        r"\b(on_unknown|on_duplicate|as_of|encoding|method|elevation|dem)="
+        r"('[^']*'(?:(?:, | or )'[^']*')*)",
+        option,
+        message,
+    )
+
+
+def _quiet_stdout() -> None:
+    """Send the rest of stdout to /dev/null: its reader has gone (``| head``)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
 
@@ -51,29 +105,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 on a kwxmap error (message on stderr), 2 on a usage error.
+        0 on success (also when stdout's reader has gone), 1 on a kwxmap
+        error or when memory runs out (one line on stderr, after the
+        warnings that led to it), 2 on a usage error, 130 when interrupted.
     """
     parser = _build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_join_signed(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors 2
         return int(exc.code or 0)
     runner: _Runner = args.run
+    error = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KwxmapWarning)
         try:
             code = runner(args)
         except KwxmapError as exc:
-            code = 1
-            _err(str(exc))
+            code, error = 1, _cli_spelling(str(exc))
+        except MemoryError:
+            code, error = (
+                1,
+                (
+                    "out of memory; use a coarser --resolution, a smaller --region or fewer "
+                    "timestamps"
+                ),
+            )
+        except BrokenPipeError:
+            _quiet_stdout()
+            code = 0
         except KeyboardInterrupt:
-            code = 130
-            _err("interrupted")
+            code, error = 130, "interrupted"
     for w in caught:
         if issubclass(w.category, KwxmapWarning):
-            print(f"kwxmap: warning: {w.message}", file=sys.stderr)
+            print(f"kwxmap: warning: {_cli_spelling(str(w.message))}", file=sys.stderr)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if error is not None:
+        _err(error)
     return code
 
 
@@ -111,8 +179,6 @@ def _add_stations(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_stations(args: argparse.Namespace) -> int:
-    import os
-
     from .stations import load_stations, write_stations
 
     if args.format is not None and args.output is None:
@@ -145,12 +211,7 @@ def _run_stations(args: argparse.Namespace) -> int:
             f"{elev:>7}  {s.network:<7} {'yes' if s.active else 'no':<6}  {s.province or ''}"
         )
     lines.append(f"{len(registry)} stations, {sum(s.active for s in registry)} active")
-    try:
-        sys.stdout.write("\n".join(lines) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:  # `kwxmap stations | head`: the reader has gone
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    _print("\n".join(lines))
     return 0
 
 
@@ -166,41 +227,69 @@ def _read_input(name: str) -> bytes | Path:
     return path
 
 
-def _add_surface_options(p: argparse.ArgumentParser, *, default_method: str) -> None:
-    """Options shared by ``map``, ``cv`` and ``batch``: how to make the surface."""
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    """How to read the input: encoding and what to do with unknown or repeated stations."""
     p.add_argument(
-        "--method",
-        default=default_method,
-        help=f"interpolation method, or 'auto' to pick by leave-one-out (default {default_method})",
+        "--encoding", metavar="ENC", help="input encoding (default: declared, UTF-8, then CP949)"
     )
-    p.add_argument(
-        "--elevation",
-        choices=["lapse", "fit", "none"],
-        default="lapse",
-        help="elevation correction: fixed lapse rate, rate fitted per snapshot, or none "
-        "(default lapse)",
-    )
-    p.add_argument("--dem", metavar="PATH", help="a finer DEM GeoTIFF (needs kwxmap[raster])")
-    p.add_argument("--encoding", help="input encoding (default: declared, UTF-8, then CP949)")
     p.add_argument(
         "--on-unknown",
-        choices=["raise", "warn", "ignore"],
+        choices=ON_UNKNOWN,
         default="warn",
-        help="what to do with station names the registry does not know (default warn)",
+        help="station names the registry does not know: fail, warn and leave out (default), "
+        "or leave out",
     )
     p.add_argument(
         "--on-duplicate",
-        choices=["raise", "first", "last", "mean"],
+        choices=ON_DUPLICATE,
         default="raise",
         help="a station read twice (e.g. a page repeating its widget): fail (default) or "
         "keep the first, last or mean reading",
     )
+    p.add_argument("--as-of", metavar="DATE", help="use the station registry of YYYY-MM-DD")
 
 
-def _add_map_options(p: argparse.ArgumentParser) -> None:
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+    """Return the reading options; lenient where the library is strict.
+
+    Malformed lines are warned about and skipped, implausible values blanked
+    with a warning.
+    """
+    return ReadOptions(
+        encoding=args.encoding,
+        on_unknown=args.on_unknown,
+        on_invalid="warn",
+        on_implausible="nan",
+        on_duplicate=args.on_duplicate,
+        as_of=args.as_of,
+    )
+
+
+def _add_surface_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``map``, ``cv``, ``point`` and ``batch``: how to make the surface."""
+    p.add_argument(
+        "--method",
+        default=DEFAULT_METHOD,
+        choices=method_choices(),
+        help=f"interpolation method, or 'auto' to pick by leave-one-out (default {DEFAULT_METHOD})",
+    )
+    p.add_argument(
+        "--elevation",
+        choices=ELEVATIONS,
+        default=DEFAULT_ELEVATION,
+        help="elevation correction: fixed lapse rate, rate fitted per snapshot, external "
+        f"drift (kriging), or none (default {DEFAULT_ELEVATION})",
+    )
+    p.add_argument("--dem", metavar="PATH", help="a finer DEM GeoTIFF (needs kwxmap[raster])")
+
+
+def _add_grid_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``map`` and ``batch``: the grid, region, levels and look."""
     p.add_argument(
         "--resolution", type=float, default=1000.0, help="grid cell size in metres (default 1000)"
+    )
+    p.add_argument(
+        "--crs", type=int, choices=CRS_CHOICES, default=5179, help="grid CRS (default 5179)"
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -211,62 +300,41 @@ def _add_map_options(p: argparse.ArgumentParser) -> None:
     where.add_argument("--bbox", metavar="W,S,E,N", help="lon/lat bounding box")
     p.add_argument("--levels", help="isotherm levels: 'a,b,c' or 'start:stop:step' (°C)")
     p.add_argument("--title", help="map title")
-    p.add_argument("--tiles", choices=["osm", "none"], default="osm", help="base map (default osm)")
+    p.add_argument("--tiles", choices=TILES, default="osm", help="base map (default osm)")
 
 
-def _region(args: argparse.Namespace) -> object:
-    if args.bbox is None:
-        return args.region
+def _numbers(option: str, text: str, n: int | None, what: str) -> tuple[float, ...]:
     try:
-        parts = tuple(float(v) for v in args.bbox.split(","))
+        parts = tuple(float(v) for v in text.split(","))
     except ValueError:
         parts = ()
-    if len(parts) != 4:
-        raise InputError(f"--bbox must be four numbers W,S,E,N in degrees, got {args.bbox!r}")
+    if not parts or (n is not None and len(parts) != n):
+        raise InputError(f"{option} must be {what}, got {text!r}")
     return parts
 
 
-def _levels(text: str | None) -> str | list[float] | None:
-    if text is None or ":" in text:
-        return text
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise InputError(
-            f"--levels must be 'a,b,c' or 'start:stop:step' in °C, got {text!r}"
-        ) from None
-
-
-def _elevation(args: argparse.Namespace) -> str | None:
-    return None if args.elevation == "none" else args.elevation
-
-
-def _map_options(args: argparse.Namespace) -> dict[str, object]:
-    """Keyword arguments shared by ``snapshot`` and ``render_batch``.
-
-    The command line is lenient where the library is strict: malformed lines
-    are warned about and skipped, implausible values blanked with a warning.
-    """
-    return dict(
-        region=_region(args),
+def _surface_options(args: argparse.Namespace) -> SurfaceOptions:
+    region: object = getattr(args, "region", "south-korea")
+    if getattr(args, "bbox", None) is not None:
+        region = _numbers("--bbox", args.bbox, 4, "four numbers W,S,E,N in degrees")
+    return SurfaceOptions(
         method=args.method,
-        resolution=args.resolution,
-        elevation=_elevation(args),
+        elevation=args.elevation,
+        resolution=getattr(args, "resolution", 1000.0),
+        region=region,
+        crs=getattr(args, "crs", 5179),
         dem=args.dem,
-        levels=_levels(args.levels),
-        title=args.title,
-        tiles=None if args.tiles == "none" else "OpenStreetMap",
-        encoding=args.encoding,
-        on_unknown=args.on_unknown,
-        on_invalid="warn",
-        on_implausible="nan",
-        on_duplicate=args.on_duplicate,
     )
 
 
-def _add_map(sub: argparse._SubParsersAction) -> None:
-    from .pipeline import DEFAULT_METHOD
+def _map_options(args: argparse.Namespace) -> MapOptions:
+    levels: str | tuple[float, ...] | None = args.levels
+    if levels is not None and ":" not in levels:
+        levels = _numbers("--levels", levels, None, "'a,b,c' or 'start:stop:step' in °C")
+    return MapOptions(levels=levels, title=args.title, tiles=args.tiles)
 
+
+def _add_map(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "map",
         help="readings to an HTML map (parse, join, interpolate, contour, render)",
@@ -274,9 +342,9 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
     p.add_argument("-o", "--output", required=True, metavar="HTML", help="the map to write")
-    _add_surface_options(p, default_method=DEFAULT_METHOD)
-    _add_map_options(p)
-    p.add_argument("--as-of", help="use the station registry as it stood on this date")
+    _add_surface_options(p)
+    _add_grid_options(p)
+    _add_read_options(p)
     p.add_argument(
         "--geojson-dir",
         metavar="DIR",
@@ -289,24 +357,12 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_map(args: argparse.Namespace) -> int:
-    from ._atomic import check_writable
-    from .pipeline import snapshot, write_layers
-    from .io import write_html
+    from .pipeline import snapshot
 
-    out = check_writable(args.output)
-    if args.geojson_dir is not None:
-        folder = Path(args.geojson_dir)
-        if not folder.is_dir():
-            raise OutputError(f"--geojson-dir {args.geojson_dir!r} does not exist; create it first")
-        for name in ("bands.geojson", "isolines.geojson", "stations.geojson"):
-            check_writable(folder / name)
-    source = _read_input(args.input)
-    snap = snapshot(source, as_of=args.as_of, cv=args.cv, **_map_options(args))
-    written = []
-    if args.geojson_dir is not None:
-        written += write_layers(snap, Path(args.geojson_dir))
-    write_html(snap.map, out)
-    written.append(out)
+    read, surface, style = _read_options(args), _surface_options(args), _map_options(args)
+    check_writable(args.output)  # fail before the work
+    snap = snapshot(_read_input(args.input), read=read, surface=surface, style=style, cv=args.cv)
+    written = snap.write(html=args.output, layers=args.geojson_dir)
     if snap.cv is not None:
         print(snap.cv.to_text(), file=sys.stderr)
     report = snap.report
@@ -320,15 +376,14 @@ def _run_map(args: argparse.Namespace) -> int:
 
 
 def _add_cv(sub: argparse._SubParsersAction) -> None:
-    from .pipeline import DEFAULT_METHOD
-
     p = sub.add_parser(
         "cv",
         help="cross-validate an interpolation method on readings",
         description="Leave-one-out (or k-fold / spatial-block) cross-validation.",
     )
     p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
-    _add_surface_options(p, default_method=DEFAULT_METHOD)
+    _add_surface_options(p)
+    _add_read_options(p)
     p.add_argument(
         "--folds", default="loo", help="'loo' (default), a number k, or 'block' (spatial blocks)"
     )
@@ -338,39 +393,30 @@ def _add_cv(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_cv(args: argparse.Namespace) -> int:
-    from ._atomic import atomic_path, check_writable
     from .interpolate import cross_validate
-    from .pipeline import load_joined
+    from .pipeline import load_joined, write_text
 
+    read, surface = _read_options(args), _surface_options(args)
     if args.output is not None:
         check_writable(args.output)
     folds: str | int = int(args.folds) if args.folds.isdecimal() else args.folds
-    stations = load_joined(
-        _read_input(args.input),
-        encoding=args.encoding,
-        on_unknown=args.on_unknown,
-        on_invalid="warn",
-        on_implausible="nan",
-        on_duplicate=args.on_duplicate,
-        one_time=True,
+    stations = load_joined(_read_input(args.input), read, one_time=True)
+    report = cross_validate(
+        stations, method=surface.method, elevation=surface.elevation, folds=folds
     )
-    report = cross_validate(stations, method=args.method, elevation=_elevation(args), folds=folds)
     text = (
         json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
         if args.format == "json"
         else report.to_text()
     )
     if args.output is None:
-        print(text)
+        _print(text)
     else:
-        with atomic_path(args.output) as tmp:
-            tmp.write_text(text + "\n", encoding="utf-8")
+        write_text(text + "\n", args.output)
     return 0
 
 
 def _add_batch(sub: argparse._SubParsersAction) -> None:
-    from .pipeline import DEFAULT_METHOD
-
     p = sub.add_parser(
         "batch",
         help="one map per timestamp of a table, plus an index page",
@@ -385,8 +431,9 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
         metavar="OUTDIR",
         help="output folder (created if its parent exists)",
     )
-    _add_surface_options(p, default_method=DEFAULT_METHOD)
-    _add_map_options(p)
+    _add_surface_options(p)
+    _add_grid_options(p)
+    _add_read_options(p)
     p.add_argument("--animate", action="store_true", help="one HTML with a time slider")
     p.add_argument("--netcdf", action="store_true", help="also write grids.nc (needs xarray)")
     p.add_argument(
@@ -404,10 +451,12 @@ def _run_batch(args: argparse.Namespace) -> int:
     result = render_batch(
         _read_input(args.table),
         args.output,
+        read=_read_options(args),
+        surface=_surface_options(args),
+        style=_map_options(args),
         animate=args.animate,
         netcdf=args.netcdf,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
-        **_map_options(args),
     )
     if not result.maps:
         raise InputError(f"no timestamp could be rendered: {result.summary()}")
@@ -416,6 +465,8 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 
 def _add_parse(sub: argparse._SubParsersAction) -> None:
+    from .pipeline import READINGS_FORMATS
+
     p = sub.add_parser(
         "parse",
         help="scraped readings to a table of located readings",
@@ -426,115 +477,31 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     p.add_argument(
         "--format",
-        choices=sorted(set(_PARSE_FORMATS.values())),
+        choices=sorted(set(READINGS_FORMATS.values())),
         help="output format (default: from OUT's extension, else csv)",
     )
-    p.add_argument(
-        "--encoding", metavar="ENC", help="input encoding (default: declared, UTF-8, CP949)"
-    )
-    p.add_argument(
-        "--on-unknown",
-        choices=["raise", "warn", "ignore"],
-        default="warn",
-        help="unknown station names: fail, warn and leave out (default), or leave out",
-    )
-    p.add_argument(
-        "--on-duplicate",
-        choices=["raise", "first", "last", "mean"],
-        default="raise",
-        help="a station read twice: fail (default) or keep the first, last or mean",
-    )
-    p.add_argument("--as-of", metavar="DATE", help="use station names and sites of this day")
+    _add_read_options(p)
     p.set_defaults(run=_run_parse)
 
 
-_PARSE_FORMATS = {".csv": "csv", ".json": "json", ".geojson": "geojson"}
-_PARSE_COLUMNS = [
-    "station_id",
-    "station_name",
-    "condition",
-    "condition_en",
-    "temperature_c",
-    "lon",
-    "lat",
-    "name_ko",
-    "name_en",
-    "elevation_m",
-    "line",
-]
-
-
 def _run_parse(args: argparse.Namespace) -> int:
-    import math
+    from .pipeline import format_readings, load_joined, write_readings
 
-    from ._atomic import atomic_path, check_writable
-    from .join import join_readings
-    from .parse import parse_readings
-
-    fmt = args.format
-    if fmt is None and args.output is not None:
-        fmt = _PARSE_FORMATS.get(Path(args.output).suffix.lower())
-        if fmt is None:
-            raise InputError(
-                f"cannot tell the format of {args.output!r} from its extension; "
-                "pass --format csv, json or geojson"
-            )
-    fmt = fmt or "csv"
+    read = _read_options(args)
     if args.output is not None:
         check_writable(args.output)
-    readings = parse_readings(_read_input(args.input), encoding=args.encoding, on_invalid="warn")
-    gdf = join_readings(
-        readings,
-        as_of=args.as_of,
-        on_unknown=args.on_unknown,
-        on_duplicate=args.on_duplicate,
-        on_implausible="nan",
-    )
-    table = gdf.drop(columns="geometry")
-    table["lon"] = gdf.geometry.x
-    table["lat"] = gdf.geometry.y
-    columns = _PARSE_COLUMNS + (["time"] if "time" in table else [])
-    table = table[columns]
-    if "time" in table:
-        table["time"] = table["time"].map(lambda t: None if t is None or t != t else t.isoformat())
-    if fmt == "csv":
-        text = table.to_csv(index=False, lineterminator="\n")
-    else:
-        records = [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-            for row in table.astype(object).to_dict(orient="records")
-        ]
-        if fmt == "json":
-            data: object = records
-        else:
-            data = {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "properties": rec,
-                        "geometry": {"type": "Point", "coordinates": [rec["lon"], rec["lat"]]},
-                    }
-                    for rec in records
-                ],
-            }
-        indent = 1 if fmt == "json" else None
-        text = json.dumps(data, ensure_ascii=False, indent=indent, default=_json_default) + "\n"
+    joined = load_joined(_read_input(args.input), read)
     if args.output is None:
-        sys.stdout.write(text)
+        _print(format_readings(joined, args.format or "csv"), end="")
     else:
-        with atomic_path(args.output) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    print(gdf.attrs["join_report"].summary(), file=sys.stderr)
+        write_readings(joined, args.output, format=args.format)
+    print(joined.attrs["join_report"].summary(), file=sys.stderr)
     return 0
 
 
-def _json_default(value: object) -> object:
-    """JSON for numpy scalars in a record."""
-    item = getattr(value, "item", None)
-    if callable(item):
-        return item()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+def _print(text: str, *, end: str = "\n") -> None:
+    sys.stdout.write(text + end)
+    sys.stdout.flush()
 
 
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

@@ -220,12 +220,13 @@ class Staging:
 
     def file(self, path: str | os.PathLike[str], writer: Writer) -> Path:
         """Write one file now into a temporary; it replaces ``path`` at the end."""
-        target = check_writable(path)
-        staged = self._folders.get(target.parent.resolve())
+        given = Path(path)
+        staged = self._folders.get(given.parent.resolve())
         if staged is not None:
-            final = staged.write(target.name, writer)
+            final = staged.write(given.name, writer)
             self.written.append(final)
             return final
+        target = check_writable(given)
         tmpdir = temp_sibling(target)
         self._files.append((tmpdir / target.name, target, tmpdir))
         _run(writer, tmpdir / target.name, target)
@@ -244,7 +245,8 @@ class Staging:
         except OSError as exc:
             self.discard()
             raise OutputError(f"cannot move the outputs into place: {exc.strerror or exc}") from exc
-        return list(dict.fromkeys(self.written))
+        self.written = list(dict.fromkeys(self.written))
+        return self.written
 
     def discard(self) -> None:
         """Remove every temporary; nothing is moved into place."""
@@ -589,7 +591,7 @@ def _field(col: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray | None]:
     kinds = {type(v) for v in col.dropna()}
     if kinds - {str}:
         bad = sorted(k.__name__ for k in kinds - {str})
-        raise OutputError(
+        raise ValueError(
             f"column {col.name!r} holds {', '.join(bad)} values, which {fmt} cannot store; "
             "convert them to text or numbers first"
         )

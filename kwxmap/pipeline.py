@@ -10,9 +10,12 @@ atomically.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +23,25 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from ._atomic import check_writable
+from . import io
 from .contours import contour_bands, contour_lines
-from .errors import InputError, OutputError
+from .errors import InputError
 from .grid import Grid
-from .interpolate import DEFAULT_METHOD, CVReport, cross_validate, interpolate
+from .interpolate import CVReport, cross_validate, interpolate
 from .join import JoinReport, join_readings
+from .options import (
+    DEFAULT_ELEVATION,
+    DEFAULT_METHOD,
+    MapOptions,
+    ReadOptions,
+    SurfaceOptions,
+    split_options,
+)
 from .parse import parse_readings
-from .render import render_map, write_geojson, write_html
+from .render import render_map
 from .stations import StationRegistry
 
-__all__ = ["DEFAULT_METHOD", "Snapshot", "snapshot"]
-
-#: Elevation handling used with :data:`DEFAULT_METHOD` (the skill benchmark,
-#: ``benchmarks/bench_skill.py``, chose the pair).
-DEFAULT_ELEVATION = "lapse"
+__all__ = ["DEFAULT_ELEVATION", "DEFAULT_METHOD", "Snapshot", "load_joined", "snapshot"]
 
 
 @dataclass
@@ -73,18 +80,27 @@ class Snapshot:
         *,
         html: str | None = "map.html",
         geojson: bool = True,
+        geotiff: str | None = None,
+        netcdf: str | None = None,
     ) -> list[Path]:
-        """Write the map and the GeoJSON layers into ``directory``.
+        """Write the map, its GeoJSON layers and grids into ``directory``, as one set.
+
+        The set lands all together or not at all (see :func:`kwxmap.io.write_set`):
+        files of the previous set that this one lacks are removed, other files
+        in the folder are kept.
 
         Parameters
         ----------
         directory
-            An existing folder.
+            The folder; created when its parent exists.
         html
             File name of the HTML map, or None for no HTML.
         geojson
             Also write ``bands.geojson``, ``isolines.geojson`` and
             ``stations.geojson``.
+        geotiff, netcdf
+            File names for the grid as a Cloud-Optimized GeoTIFF
+            (``kwxmap[raster]``) and as CF NetCDF (``kwxmap[xarray]``), or None.
 
         Returns
         -------
@@ -92,45 +108,90 @@ class Snapshot:
             The files written, in order.
         """
         folder = Path(directory)
-        if not folder.is_dir():
-            raise OutputError(f"output folder {str(folder)!r} does not exist; create it first")
-        written: list[Path] = []
-        if geojson:
-            written += write_layers(self, folder)
-        if html:
-            path = folder / html
-            write_html(self.map, path)
-            written.append(path)
-        return written
+        with io.Staging() as staging:
+            staging.folder(folder)
+            self._stage(
+                staging,
+                html=None if html is None else folder / html,
+                layers=folder if geojson else None,
+                geotiff=None if geotiff is None else folder / geotiff,
+                netcdf=None if netcdf is None else folder / netcdf,
+            )
+        return staging.written
+
+    def write(
+        self,
+        *,
+        html: str | os.PathLike[str] | None = None,
+        layers: str | os.PathLike[str] | None = None,
+        geotiff: str | os.PathLike[str] | None = None,
+        netcdf: str | os.PathLike[str] | None = None,
+    ) -> list[Path]:
+        """Write the HTML map, the GeoJSON layers and the grid, all or nothing.
+
+        Everything is written to temporaries first and moved into place last
+        (the layer folder in one rename), so a failure changes nothing.
+
+        Parameters
+        ----------
+        html
+            The HTML file, or None.
+        layers
+            A folder (created when its parent exists) for ``bands.geojson``,
+            ``isolines.geojson`` and ``stations.geojson``, or None.
+        geotiff
+            A Cloud-Optimized GeoTIFF of the grid, or None.
+        netcdf
+            A CF-1.8 NetCDF of the grid, or None.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written, in order.
+        """
+        with io.Staging() as staging:
+            self._stage(staging, html=html, layers=layers, geotiff=geotiff, netcdf=netcdf)
+        return staging.written
+
+    def _stage(
+        self,
+        staging: io.Staging,
+        *,
+        html: Any,
+        layers: Any,
+        geotiff: Any,
+        netcdf: Any,
+    ) -> None:
+        if layers is not None:
+            folder = staging.folder(layers)
+            for name, gdf in (
+                ("bands.geojson", self.bands),
+                ("isolines.geojson", self.lines),
+                ("stations.geojson", self.stations),
+            ):
+                staging.written.append(folder.write(name, partial(io.write_geojson, gdf)))
+        if geotiff is not None:
+            staging.file(geotiff, partial(io.write_geotiff, self.grid))
+        if netcdf is not None:
+            staging.file(netcdf, partial(io.write_netcdf, self.grid, time=_obs_time(self.stations)))
+        if html is not None:
+            staging.file(html, partial(io.write_html, self.map))
 
 
-def write_layers(snap: Snapshot, folder: Path) -> list[Path]:
-    """Write the three GeoJSON layers of a snapshot into ``folder``."""
-    layers = {
-        "bands.geojson": snap.bands,
-        "isolines.geojson": snap.lines,
-        "stations.geojson": snap.stations,
-    }
-    for name in layers:  # fail before writing anything
-        check_writable(folder / name)
-    paths = []
-    for name, gdf in layers.items():
-        write_geojson(gdf, folder / name)
-        paths.append(folder / name)
-    return paths
+def _obs_time(stations: pd.DataFrame) -> pd.Timestamp | None:
+    if "time" not in stations.columns:
+        return None
+    times = pd.to_datetime(stations["time"]).dropna().unique()
+    return pd.Timestamp(times[0]) if len(times) == 1 else None
 
 
 def load_joined(
     readings: str | bytes | os.PathLike[str] | pd.DataFrame | gpd.GeoDataFrame,
+    read: ReadOptions | None = None,
     *,
     registry: StationRegistry | None = None,
-    as_of: str | None = None,
-    encoding: str | None = None,
-    on_unknown: str = "raise",
-    on_invalid: str = "raise",
-    on_implausible: str = "raise",
-    on_duplicate: str = "raise",
     one_time: bool = False,
+    **changes: Any,
 ) -> gpd.GeoDataFrame:
     """Return joined readings from any accepted input.
 
@@ -139,21 +200,39 @@ def load_joined(
     With ``one_time``, readings that hold a station at several times (a
     table of many hours) are an :class:`~kwxmap.errors.InputError`: one map
     or cross-validation is one observation time.
+
+    Parameters
+    ----------
+    readings
+        Widget text, HTML, bytes, a path, parsed readings or joined readings.
+    read
+        How to read and join (:class:`~kwxmap.options.ReadOptions`);
+        ``changes`` (its field names) replace single fields.
+    registry
+        Station registry; the bundled ASOS registry by default.
+    one_time
+        Refuse readings of several times.
     """
+    read, _, _, unknown = split_options(changes, read=read)
+    if unknown:
+        raise InputError(
+            f"unknown reading option(s) {', '.join(map(repr, sorted(unknown)))}; valid: "
+            f"{', '.join(f.name for f in dataclasses.fields(ReadOptions))}"
+        )
     if isinstance(readings, gpd.GeoDataFrame):
         joined = readings
     else:
         if not isinstance(readings, pd.DataFrame):
             readings = parse_readings(
-                readings, encoding=encoding, on_invalid=on_invalid, registry=registry
+                readings, encoding=read.encoding, on_invalid=read.on_invalid, registry=registry
             )
         joined = join_readings(
             readings,
             registry,
-            as_of=as_of,
-            on_unknown=on_unknown,
-            on_implausible=on_implausible,
-            on_duplicate=on_duplicate,
+            as_of=read.as_of,
+            on_unknown=read.on_unknown,
+            on_implausible=read.on_implausible,
+            on_duplicate=read.on_duplicate,
         )
     if one_time and "time" in joined.columns and "station_id" in joined.columns:
         times = pd.to_datetime(joined["time"]).dropna()
@@ -169,23 +248,12 @@ def load_joined(
 def snapshot(
     readings: str | bytes | os.PathLike[str] | pd.DataFrame | gpd.GeoDataFrame,
     *,
-    region: Any = "south-korea",
-    method: str = DEFAULT_METHOD,
-    resolution: float = 1000.0,
-    elevation: str | None = DEFAULT_ELEVATION,
-    dem: str | os.PathLike[str] | None = None,
-    levels: str | Sequence[float] | None = None,
-    as_of: str | None = None,
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
+    read: ReadOptions | None = None,
+    surface: SurfaceOptions | None = None,
+    style: MapOptions | None = None,
     cv: bool = False,
     registry: StationRegistry | None = None,
-    encoding: str | None = None,
-    on_unknown: str = "raise",
-    on_invalid: str = "raise",
-    on_implausible: str = "raise",
-    on_duplicate: str = "raise",
-    **params: Any,
+    **options: Any,
 ) -> Snapshot:
     """Make a map from readings in one call.
 
@@ -194,65 +262,45 @@ def snapshot(
     readings
         Widget text, HTML, bytes, a path, a parsed readings DataFrame or a
         joined GeoDataFrame.
-    region
-        ``"south-korea"``, a province (Korean, short or English name), a
-        ``(W, S, E, N)`` lon/lat bbox or a geometry; see
-        :func:`~kwxmap.resolve_region`. Stations outside a regional frame
-        still inform the surface near its edge.
-    method, resolution, elevation, dem, params
-        Passed to :func:`~kwxmap.interpolate`.
-    levels
-        Isotherm levels (see :func:`~kwxmap.contour_bands`).
-    as_of
-        Use the registry as it stood on this date; default: the readings'
-        own time when they carry one.
-    title
-        Map title (escaped).
-    tiles
-        Base map, or None for none (no network needed to view).
+    read, surface, style
+        The option groups (:class:`~kwxmap.options.ReadOptions`,
+        :class:`~kwxmap.options.SurfaceOptions`,
+        :class:`~kwxmap.options.MapOptions`); defaults when None.
     cv
         Run leave-one-out cross-validation and show each station's error in
         its tooltip.
     registry
         Station registry; the bundled ASOS registry by default.
-    encoding
-        Input encoding override.
-    on_unknown, on_invalid, on_implausible, on_duplicate
-        Lenient modes of :func:`~kwxmap.parse_readings` and
-        :func:`~kwxmap.join_readings` for unknown names, malformed lines,
-        values outside -50..50 °C and a station read twice.
+    **options
+        Single fields of the groups (``region=``, ``method=``,
+        ``resolution=``, ``elevation=``, ``levels=``, ``tiles=``,
+        ``on_unknown=`` ...) replace those of ``read``/``surface``/``style``;
+        any other keyword is a method parameter (``power=`` ...). Stations
+        outside a regional frame still inform the surface near its edge.
 
     Returns
     -------
     Snapshot
     """
-    stations = load_joined(
-        readings,
-        registry=registry,
-        as_of=as_of,
-        encoding=encoding,
-        on_unknown=on_unknown,
-        on_invalid=on_invalid,
-        on_implausible=on_implausible,
-        on_duplicate=on_duplicate,
-        one_time=True,
-    )
+    read, surface, style, params = split_options(options, read=read, surface=surface, style=style)
+    stations = load_joined(readings, read, registry=registry, one_time=True)
     report = stations.attrs.get("join_report")
-    options = dict(method=method, resolution=resolution, region=region, elevation=elevation)
-    grid = interpolate(stations, dem=dem, **options, **params)
-    chosen = grid.attrs.get("method", method)
+    grid = interpolate(stations, **surface.interpolate_kwargs(), **params)
+    chosen = grid.attrs.get("method", surface.method)
     cv_report = None
     if cv:
-        cv_report = cross_validate(stations, method=chosen, elevation=elevation, **params)
+        cv_report = cross_validate(
+            stations, method=chosen, elevation=surface.elevation, crs=surface.crs, **params
+        )
         errors = cv_report.table.set_index("station_id")["error"]
         stations = stations.copy()
         stations["cv_error_c"] = stations["station_id"].map(errors)
     used = grid.attrs.get("station_ids")
     shown = stations if used is None else stations[stations["station_id"].isin(used)]
-    bands = contour_bands(grid, levels)
+    bands = contour_bands(grid, style.levels)
     lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
     time = _time_label(stations)
-    fmap = render_map(shown, bands, lines, title=title, time=time, tiles=tiles)
+    fmap = render_map(shown, bands, lines, title=style.title, time=time, tiles=style.folium_tiles)
     return Snapshot(
         stations=shown,
         grid=grid,
@@ -261,7 +309,12 @@ def snapshot(
         map=fmap,
         report=report,
         cv=cv_report,
-        options={**options, "method": chosen},
+        options={
+            "method": chosen,
+            "resolution": surface.resolution,
+            "region": surface.region,
+            "elevation": surface.elevation,
+        },
     )
 
 
@@ -272,3 +325,98 @@ def _time_label(stations: pd.DataFrame) -> str | None:
     if len(times) == 1:
         return pd.Timestamp(times[0]).isoformat(sep=" ", timespec="minutes")
     return None
+
+
+#: Formats of :func:`write_readings`, by file extension.
+READINGS_FORMATS = {".csv": "csv", ".json": "json", ".geojson": "geojson"}
+_READINGS_COLUMNS = [
+    "station_id",
+    "station_name",
+    "condition",
+    "condition_en",
+    "temperature_c",
+    "lon",
+    "lat",
+    "name_ko",
+    "name_en",
+    "elevation_m",
+    "line",
+]
+
+
+def format_readings(joined: gpd.GeoDataFrame, format: str = "csv") -> str:
+    r"""Return joined readings as CSV, JSON records or GeoJSON text (lon/lat, EPSG:4326).
+
+    Parameters
+    ----------
+    joined
+        Readings from :func:`~kwxmap.join_readings` (EPSG:4326).
+    format
+        ``"csv"``, ``"json"`` or ``"geojson"``.
+
+    Examples
+    --------
+    >>> from kwxmap import join_readings, parse_readings
+    >>> joined = join_readings(parse_readings("서울 맑음 3.5℃\n부산 흐림 8.0℃"))
+    >>> format_readings(joined).splitlines()[1][:7]
+    '108,서울,'
+    >>> format_readings(joined, "geojson")[:29]
+    '{"type": "FeatureCollection",'
+    """
+    if format not in READINGS_FORMATS.values():
+        raise InputError(f"format {format!r} is not one of csv, json, geojson")
+    table = joined.drop(columns="geometry")
+    table["lon"] = joined.geometry.x
+    table["lat"] = joined.geometry.y
+    columns = [c for c in _READINGS_COLUMNS if c in table] + (["time"] if "time" in table else [])
+    table = table[columns]
+    if "time" in table:
+        table["time"] = table["time"].map(lambda t: None if t is None or t != t else t.isoformat())
+    if format == "csv":
+        return table.to_csv(index=False, lineterminator="\n")
+    records = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in table.astype(object).to_dict(orient="records")
+    ]
+    if format == "json":
+        return json.dumps(records, ensure_ascii=False, indent=1, default=_json_scalar) + "\n"
+    features = [
+        {
+            "type": "Feature",
+            "properties": rec,
+            "geometry": {"type": "Point", "coordinates": [rec["lon"], rec["lat"]]},
+        }
+        for rec in records
+    ]
+    data = {"type": "FeatureCollection", "features": features}
+    return json.dumps(data, ensure_ascii=False, default=_json_scalar) + "\n"
+
+
+def write_readings(
+    joined: gpd.GeoDataFrame, path: str | os.PathLike[str], *, format: str | None = None
+) -> Path:
+    """Write joined readings atomically; the format comes from the extension unless given.
+
+    Returns the path written.
+    """
+    out = Path(path)
+    if format is None:
+        format = READINGS_FORMATS.get(out.suffix.lower())
+        if format is None:
+            raise InputError(
+                f"cannot tell the format of {str(path)!r} from its extension; "
+                "pass format csv, json or geojson (CLI: --format)"
+            )
+    text = format_readings(joined, format)
+    return io.write_text(text, out)
+
+
+write_text = io.write_text
+
+
+def _json_scalar(value: object) -> object:
+    """JSON for numpy scalars in a record."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -4,7 +4,10 @@
 the station set, interpolates every timestamp at once with
 :func:`~kwxmap.interpolate_many` (weights computed once per pattern of
 missing stations), then contours and renders each time. A timestamp that
-fails is reported and skipped; the others are still written.
+cannot be mapped (too few stations) is reported and skipped. The whole set
+(maps, index, grids) is written into a temporary folder and swapped in at the
+end (:class:`kwxmap.io.Staging`): a file that cannot be written stops the
+batch with an :class:`~kwxmap.errors.OutputError` and changes nothing.
 """
 
 from __future__ import annotations
@@ -14,21 +17,22 @@ import os
 import sys
 import time as _time
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_path
+from . import io
 from .contours import contour_bands, contour_lines, resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import make_grid
 from .interpolate import interpolate_many
-from .pipeline import DEFAULT_ELEVATION, DEFAULT_METHOD, load_joined
-from .render import render_map, write_html
+from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
+from .pipeline import load_joined
+from .render import render_map
 
 __all__ = ["BatchResult", "render_batch"]
 
@@ -58,6 +62,7 @@ class BatchResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     index: Path | None = None
     netcdf: Path | None = None
+    zarr: Path | None = None
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -70,28 +75,9 @@ class BatchResult:
             parts.append(f"index {self.index}")
         if self.netcdf is not None:
             parts.append(f"netcdf {self.netcdf}")
+        if self.zarr is not None:
+            parts.append(f"zarr {self.zarr}")
         return "; ".join(parts)
-
-
-def _output_folder(directory: str | os.PathLike[str], *, create: bool = True) -> Path:
-    """Check the output folder; create it unless ``create`` is False (a dry check)."""
-    folder = Path(directory)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"output {str(folder)!r} exists and is not a folder")
-    if not folder.exists():
-        if not folder.parent.is_dir():
-            raise OutputError(f"cannot create {str(folder)!r}: its parent folder does not exist")
-        if not create:
-            if not os.access(folder.parent, os.W_OK):
-                raise OutputError(f"cannot create {str(folder)!r}: its parent is not writable")
-            return folder
-        try:
-            folder.mkdir()
-        except OSError as exc:
-            raise OutputError(f"cannot create {str(folder)!r}: {exc.strerror}") from exc
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"output folder {str(folder)!r} is not writable")
-    return folder
 
 
 def _time_stem(t: pd.Timestamp) -> str:
@@ -104,23 +90,14 @@ def render_batch(
     table: Any,
     directory: str | os.PathLike[str],
     *,
-    method: str = DEFAULT_METHOD,
-    resolution: float = 1000.0,
-    region: Any = "south-korea",
-    elevation: str | None = DEFAULT_ELEVATION,
-    dem: str | os.PathLike[str] | None = None,
-    levels: str | Sequence[float] | None = None,
-    title: str | None = None,
-    tiles: str | None = "OpenStreetMap",
+    read: ReadOptions | None = None,
+    surface: SurfaceOptions | None = None,
+    style: MapOptions | None = None,
     animate: bool = False,
     netcdf: bool = False,
-    encoding: str | None = None,
-    on_unknown: str = "raise",
-    on_invalid: str = "raise",
-    on_implausible: str = "raise",
-    on_duplicate: str = "raise",
+    zarr: bool = False,
     progress: bool = False,
-    **params: Any,
+    **options: Any,
 ) -> BatchResult:
     """Render one map per timestamp of a long table.
 
@@ -132,39 +109,33 @@ def render_batch(
         or a parsed readings DataFrame with ``time``.
     directory
         Output folder; created when its parent exists.
-    method, resolution, region, elevation, dem, params
-        As for :func:`~kwxmap.interpolate_many`.
-    levels
-        Isotherm levels shared by every map (default: nice steps over the
-        whole series, so the maps compare).
-    title
-        Title prefix; each map adds its time.
-    tiles
-        Base map, or None.
+    read, surface, style
+        The option groups, as for :func:`~kwxmap.snapshot`; ``style.levels``
+        are shared by every map (default: nice steps over the whole series,
+        so the maps compare) and ``style.title`` is a prefix to each map's time.
     animate
         Write one ``animation.html`` with a time slider instead of one page
         per timestamp.
     netcdf
-        Also write ``grids.nc`` (needs ``kwxmap[xarray]``).
-    encoding, on_unknown, on_invalid, on_implausible, on_duplicate
-        As for :func:`~kwxmap.parse_readings` / :func:`~kwxmap.join_readings`.
+        Also write ``grids.nc``, CF-1.8 (needs ``kwxmap[xarray]``).
+    zarr
+        Also write the ``grids.zarr`` store, CF-1.8 (needs ``kwxmap[zarr]``).
     progress
         Print a progress line on stderr.
+    **options
+        Single fields of the option groups and method parameters, as for
+        :func:`~kwxmap.snapshot`.
 
     Returns
     -------
     BatchResult
     """
     start = _time.perf_counter()
-    folder = _output_folder(directory, create=False)  # created once the inputs are good
-    joined = load_joined(
-        table,
-        encoding=encoding,
-        on_unknown=on_unknown,
-        on_invalid=on_invalid,
-        on_implausible=on_implausible,
-        on_duplicate=on_duplicate,
-    )
+    read, surface, style, params = split_options(options, read=read, surface=surface, style=style)
+    method, resolution, region = surface.method, surface.resolution, surface.region
+    levels, title, tiles = style.levels, style.title, style.folium_tiles
+    io.output_folder(directory, create=False)  # fail before the work
+    joined = load_joined(table, read)
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(
             "a batch needs a time column (KMA portal CSV 일시, or time,station_id,temperature_c); "
@@ -188,64 +159,77 @@ def render_batch(
             method=method,
             resolution=resolution,
             region=region,
-            elevation=elevation,
-            dem=dem,
+            elevation=surface.elevation,
+            dem=surface.dem,
+            crs=surface.crs,
             on_invalid="warn",
             **params,
         )
     reporting = np.isfinite(values.to_numpy(dtype=float)).sum(axis=1)
     field_name = "temperature_c"
     cube = np.asarray(ds[field_name].values)
-    template = make_grid(region, resolution=resolution)
+    template = make_grid(region, resolution=resolution, crs=surface.crs)
     finite = cube[np.isfinite(cube)]
     if finite.size == 0:
         raise InputError("no timestamp produced a surface: every value is missing")
     edges = resolve_levels(levels, float(finite.min()), float(finite.max()))
 
-    folder = _output_folder(directory)
-    result = BatchResult(directory=folder)
+    staging = io.Staging()
+    staged = staging.folder(directory)
+    result = BatchResult(directory=staged.dest)
     frames = []
-    for i, t in enumerate(times):
-        label = t.isoformat(sep=" ", timespec="minutes")
-        if progress:
-            print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr, flush=True)
-        try:
-            if not np.isfinite(cube[i]).any():
-                raise InputError(
-                    f"{reporting[i]} station(s) reported; a map needs at least 3"
-                    if reporting[i] < 3
-                    else "no surface could be interpolated"
+    try:
+        for i, t in enumerate(times):
+            label = t.isoformat(sep=" ", timespec="minutes")
+            if progress:
+                print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr, flush=True)
+            try:
+                if not np.isfinite(cube[i]).any():
+                    raise InputError(
+                        f"{reporting[i]} station(s) reported; a map needs at least 3"
+                        if reporting[i] < 3
+                        else "no surface could be interpolated"
+                    )
+                grid = template.copy(values=_orient(cube[i], ds, template))
+                bands = contour_bands(grid, edges)
+                lines = contour_lines(grid, edges)
+                at_t = joined[joined["time"] == t]
+                frames.append((t, at_t, bands))
+                if animate:
+                    continue
+                heading = f"{title} {label}" if title else None
+                fmap = render_map(at_t, bands, lines, title=heading, time=label, tiles=tiles)
+                result.maps.append(
+                    staged.write(f"{_time_stem(t)}.html", partial(io.write_html, fmap))
                 )
-            grid = template.copy(values=_orient(cube[i], ds, template))
-            bands = contour_bands(grid, edges)
-            lines = contour_lines(grid, edges)
-            at_t = joined[joined["time"] == t]
-            frames.append((t, at_t, bands))
-            if animate:
-                continue
-            heading = f"{title} {label}" if title else None
-            fmap = render_map(at_t, bands, lines, title=heading, time=label, tiles=tiles)
-            path = folder / f"{_time_stem(t)}.html"
-            write_html(fmap, path)
-            result.maps.append(path)
-        except KwxmapError as exc:
-            result.failed.append((label, str(exc)))
-    if progress:
-        print(file=sys.stderr)
-    if animate and frames:
-        from .render import render_animation
+            except OutputError:
+                raise
+            except KwxmapError as exc:
+                result.failed.append((label, str(exc)))
+        if progress:
+            print(file=sys.stderr)
+        if animate and frames:
+            from .render import render_animation
 
-        path = folder / "animation.html"
-        write_html(render_animation(frames, title=title, tiles=tiles), path)
-        result.maps.append(path)
-        result.index = path
-    elif result.maps:
-        result.index = _write_index(folder, result.maps, times, joined, result.failed, title)
-    if netcdf:
-        path = folder / "grids.nc"
-        with atomic_path(path) as tmp:
-            ds.to_netcdf(tmp, engine="h5netcdf")
-        result.netcdf = path
+            page = render_animation(frames, title=title, tiles=tiles)
+            result.index = staged.write("animation.html", partial(io.write_html, page))
+            result.maps.append(result.index)
+        elif result.maps:
+            page = _index_page(result.maps, times, joined, result.failed, title)
+            result.index = staged.write("index.html", partial(io.write_text, page))
+        if netcdf:
+            result.netcdf = staged.write("grids.nc", partial(io.write_netcdf, ds))
+        if zarr:
+            result.zarr = staged.write("grids.zarr", partial(io.write_zarr, ds))
+    except OutputError as exc:
+        staging.discard()
+        raise OutputError(
+            f"batch stopped, nothing in {str(staged.dest)!r} was changed: {exc}"
+        ) from exc
+    except BaseException:
+        staging.discard()
+        raise
+    staging.commit()
     result.seconds = _time.perf_counter() - start
     return result
 
@@ -260,14 +244,13 @@ def _orient(values: np.ndarray, ds: Any, template: Any) -> np.ndarray:
     return values
 
 
-def _write_index(
-    folder: Path,
+def _index_page(
     maps: list[Path],
     times: pd.DatetimeIndex,
     joined: pd.DataFrame,
     failed: list[tuple[str, str]],
     title: str | None,
-) -> Path:
+) -> str:
     heading = html.escape(title or "kwxmap temperature maps")
     rows = []
     stems = {p.stem: p for p in maps}
@@ -297,7 +280,4 @@ def _write_index(
 <p>Data: KMA (기상청), KOGL Type 1. Boundaries: KOSTAT 2018. Made with kwxmap.</p>
 </body></html>
 """
-    path = folder / "index.html"
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return path
+    return page

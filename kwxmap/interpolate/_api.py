@@ -16,7 +16,6 @@ Decisions (documented in :func:`interpolate`):
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from typing import Any
 
@@ -28,13 +27,8 @@ from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError, KwxmapWarning
 from ..grid import Grid, make_grid, resolve_region
-from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator, check_choice
-from .elevation import (
-    STANDARD_LAPSE_RATE,
-    fit_lapse_rate,
-    reduce_to_sea_level,
-    restore_from_sea_level,
-)
+from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
+from .elevation import ELEVATION_MODES, ElevationModel
 
 __all__ = ["DEFAULT_METHOD", "ELEVATION_MODES", "STATION_BUFFER_M", "interpolate"]
 
@@ -46,8 +40,6 @@ __all__ = ["DEFAULT_METHOD", "ELEVATION_MODES", "STATION_BUFFER_M", "interpolate
 #: ordinary kriging (1.191 °C) and 27% below plain IDW (1.263 °C).
 #: Use it with ``elevation="lapse"``.
 DEFAULT_METHOD = "spline"
-#: Values of ``elevation=``.
-ELEVATION_MODES = (None, "lapse", "fit", "drift")
 #: Stations farther than this from the region (metres) are ignored with a warning.
 STATION_BUFFER_M = 200_000.0
 
@@ -98,24 +90,7 @@ def make_estimator(method: str, params: dict[str, Any]) -> Interpolator:
 
 def check_elevation(elevation: Any, lapse_rate: Any) -> float | None:
     """Validate ``elevation``/``lapse_rate``; return the fixed rate for ``"lapse"``."""
-    check_choice("elevation", elevation, ELEVATION_MODES)
-    if lapse_rate is not None and elevation != "lapse":
-        raise InterpolationError(
-            f"lapse_rate={lapse_rate!r} is only used with elevation='lapse'; got "
-            f"elevation={elevation!r}"
-        )
-    if elevation != "lapse":
-        return None
-    if lapse_rate is None:
-        return STANDARD_LAPSE_RATE
-    if isinstance(lapse_rate, bool) or not isinstance(lapse_rate, int | float | np.number):
-        raise InterpolationError(f"lapse_rate must be a number in K/km, got {lapse_rate!r}")
-    if not math.isfinite(float(lapse_rate)) or abs(float(lapse_rate)) > 30:
-        raise InterpolationError(
-            f"lapse_rate={lapse_rate!r} K/km is implausible; use a value like 6.5 (K/km, "
-            f"positive = colder aloft)"
-        )
-    return float(lapse_rate)
+    return ElevationModel(elevation, lapse_rate).lapse_rate
 
 
 def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = False) -> Stations:
@@ -355,7 +330,7 @@ def interpolate(
     kwxmap.errors.InterpolationError: unknown method 'linear'; use one of ...
     """
     check_method(method)
-    rate_fixed = check_elevation(elevation, lapse_rate)
+    model = ElevationModel(elevation, lapse_rate)
     if dem is not None and elevation is None:
         raise InterpolationError(
             "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
@@ -401,7 +376,7 @@ def interpolate(
     if method == "auto":
         from .cv import choose_method
 
-        method, scores = choose_method(st, elevation=elevation, lapse_rate=rate_fixed)
+        method, scores = choose_method(st, elevation=elevation, lapse_rate=model.lapse_rate)
         attrs["cv_scores"] = scores
 
     cells = grid.cell_xy()
@@ -416,7 +391,7 @@ def interpolate(
         raise InterpolationError(
             f"return_variance=True needs method='kriging'; {method!r} has no variance"
         )
-    pred, rate = fit_predict(est, st, cells, z_grid, elevation=elevation, lapse_rate=rate_fixed)
+    pred, rate = fit_predict(est, st, cells, z_grid, model=model)
     values = np.full(grid.shape, np.nan)
     values[grid.mask] = pred
     holes = int(np.isnan(pred).sum())
@@ -445,9 +420,8 @@ def interpolate(
     if elevation is None:
         attrs.pop("dem")
     if return_variance:
-        drift = None if elevation != "drift" else np.asarray(z_grid)[:, None]
         var = np.full(grid.shape, np.nan)
-        var[grid.mask] = est.variance(cells, drift=drift)  # type: ignore[attr-defined]
+        var[grid.mask] = est.variance(cells, drift=model.drift(z_grid))  # type: ignore[attr-defined]
         attrs["variance"] = grid.copy(
             values=var, name=f"{value}_variance", attrs={"method": method, "units": "degC2"}
         )
@@ -464,20 +438,13 @@ def fit_predict(
     xy: np.ndarray,
     z: np.ndarray | None,
     *,
-    elevation: str | None,
-    lapse_rate: float | None,
+    model: ElevationModel,
 ) -> tuple[np.ndarray, float | None]:
-    """Fit ``est`` to the stations (with the elevation mode) and predict at ``xy``.
+    """Fit ``est`` to the stations (with the elevation model) and predict at ``xy``.
 
-    ``z`` is the ground elevation at ``xy`` (needed unless ``elevation`` is None).
+    ``z`` is the ground elevation at ``xy`` (needed when the model uses elevation).
     Returns ``(predictions, lapse rate used or None)``.
     """
-    if elevation is None:
-        est.fit(st.xy, st.values)
-        return est.predict(xy), None
-    if elevation == "drift":
-        est.fit(st.xy, st.values, drift=st.elevation[:, None])
-        return est.predict(xy, drift=np.asarray(z)[:, None]), None
-    rate = lapse_rate if elevation == "lapse" else fit_lapse_rate(st.elevation, st.values, st.xy)
-    est.fit(st.xy, reduce_to_sea_level(st.values, st.elevation, rate))
-    return restore_from_sea_level(est.predict(xy), z, rate), rate
+    rate = model.rate(st.elevation, st.values, st.xy)
+    est.fit(st.xy, model.reduce(st.values, st.elevation, rate), drift=model.drift(st.elevation))
+    return model.restore(est.predict(xy, drift=model.drift(z)), z, rate), rate

@@ -27,13 +27,12 @@ from ..grid import Grid, make_grid
 from ._api import (
     DEFAULT_METHOD,
     STATION_BUFFER_M,
-    check_elevation,
     check_method,
     make_estimator,
     prepare_stations,
 )
 from ._base import check_choice
-from .elevation import fit_lapse_rate
+from .elevation import ElevationModel
 from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
 
 __all__ = ["interpolate_many"]
@@ -173,7 +172,7 @@ def interpolate_many(
         _require("dask", "dask")
     check_choice("on_invalid", on_invalid, ("raise", "warn", "ignore"))
     check_method(method, allow_auto=False)
-    rate_fixed = check_elevation(elevation, lapse_rate)
+    model = ElevationModel(elevation, lapse_rate)
     if dem is not None and elevation is None:
         raise InterpolationError(
             "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
@@ -215,9 +214,7 @@ def interpolate_many(
     if method == "kriging":
         given = params.get("variogram_parameters")
         if given is None:
-            variogram = _pooled_variogram(
-                matrix, xy, elev, elevation=elevation, lapse_rate=rate_fixed, params=params
-            )
+            variogram = _pooled_variogram(matrix, xy, elev, model=model, params=params)
             params["variogram_parameters"] = variogram
             attrs["variogram_fit"] = "pooled over standardised timestamps"
         elif isinstance(given, Variogram):
@@ -233,8 +230,7 @@ def interpolate_many(
         elev=elev,
         cells=cells,
         z_cells=z_cells,
-        elevation=elevation,
-        lapse_rate=rate_fixed,
+        model=model,
         on_invalid=on_invalid,
         time_index=time_index,
     )
@@ -279,7 +275,7 @@ def interpolate_many(
         cube, rates = engine.run(matrix, flat_cells, (ny, nx), out_dtype)
         n_used = np.isfinite(matrix).sum(axis=1)
     if elevation == "lapse":
-        rates = np.full(n_times, rate_fixed)
+        rates = np.full(n_times, model.lapse_rate)
 
     return _dataset(
         xr,
@@ -418,8 +414,7 @@ def _pooled_variogram(
     xy: np.ndarray,
     elev: np.ndarray | None,
     *,
-    elevation: str | None,
-    lapse_rate: float | None,
+    model: ElevationModel,
     params: dict[str, Any],
 ) -> Variogram:
     t = matrix.shape[0]
@@ -428,18 +423,9 @@ def _pooled_variogram(
     if _is_dask(sample):
         sample = sample.compute()
     sample = np.array(sample, dtype=float)
-    if elevation == "lapse":
-        sample += lapse_rate * elev / 1000.0
-    elif elevation == "fit":
-        for i, row in enumerate(sample):
-            ok = np.isfinite(row)
-            try:
-                rate = fit_lapse_rate(elev[ok], row[ok], xy[ok])
-            except InterpolationError:
-                sample[i] = np.nan
-                continue
-            sample[i] += rate * elev / 1000.0
-    elif elevation == "drift":
+    if model.shifts:  # a row whose rate cannot be fitted becomes NaN
+        sample = model.reduce(sample, elev, model.rates(sample, elev, xy)[:, None])
+    elif model.mode == "drift":
         for i, row in enumerate(sample):
             ok = np.isfinite(row)
             if ok.sum() < 3:
@@ -474,15 +460,15 @@ class _Engine:
         elev: np.ndarray | None,
         cells: np.ndarray,
         z_cells: np.ndarray | None,
-        elevation: str | None,
-        lapse_rate: float | None,
+        model: ElevationModel,
         on_invalid: str,
         time_index: pd.Index,
     ) -> None:
         self.method, self.params = method, params
         self.xy, self.elev = xy, elev
         self.cells, self.z_cells = cells, z_cells
-        self.elevation, self.lapse_rate = elevation, lapse_rate
+        self.model = model
+        self.elevation = model.mode
         self.on_invalid = on_invalid
         self.time_index = time_index
 
@@ -497,18 +483,8 @@ class _Engine:
             warnings.warn(msg + "; their maps are NaN", KwxmapWarning, stacklevel=4)
 
     def rates(self, v: np.ndarray, *, first: int = 0) -> np.ndarray:
-        """Per-row lapse rates (K/km) for ``elevation='fit'`` (NaN where it cannot be fitted)."""
-        out = np.full(v.shape[0], np.nan)
-        if self.elevation == "lapse":
-            out[:] = self.lapse_rate
-            return out
-        for i, row in enumerate(v):
-            ok = np.isfinite(row)
-            try:
-                out[i] = fit_lapse_rate(self.elev[ok], row[ok], self.xy[ok])
-            except InterpolationError:
-                pass
-        return out
+        """Per-row lapse rates (K/km) (NaN where one cannot be fitted)."""
+        return self.model.rates(v, self.elev, self.xy)
 
     def run(
         self,
@@ -523,18 +499,13 @@ class _Engine:
         v = np.asarray(v, dtype=np.float64)
         t = v.shape[0]
         out = np.full((t, shape[0] * shape[1]), np.nan, dtype=dtype)
-        rates = None
-        reduced = v
+        rates = self.rates(v, first=first)
         flagged = np.zeros(0, dtype=int)
-        if self.elevation == "lapse":
-            reduced = v + self.lapse_rate * self.elev / 1000.0
-        elif self.elevation == "fit":
-            rates = self.rates(v, first=first)
-            bad = np.flatnonzero(~np.isfinite(rates) & np.isfinite(v).any(axis=1))
-            if bad.size:
-                self._invalid(bad, first, "no lapse rate can be fitted")
-            reduced = v + rates[:, None] * self.elev / 1000.0
-            flagged = bad
+        if self.elevation == "fit":
+            flagged = np.flatnonzero(~np.isfinite(rates) & np.isfinite(v).any(axis=1))
+            if flagged.size:
+                self._invalid(flagged, first, "no lapse rate can be fitted")
+        reduced = v if rates is None else self.model.reduce(v, self.elev, rates[:, None])
         finite = np.isfinite(reduced)
         if t == 0:
             return out.reshape(t, *shape), rates
@@ -623,10 +594,8 @@ class _Engine:
             block = g @ a_all + c_all[0]  # (cells, T)
             if self.elevation == "drift":
                 block += self.z_cells[sl, None] * c_all[1]
-            elif self.elevation == "lapse":
-                block -= self.lapse_rate * self.z_cells[sl, None] / 1000.0
-            elif self.elevation == "fit":
-                block -= self.z_cells[sl, None] * (np.nan_to_num(rates) / 1000.0)[None, :]
+            elif rates is not None:
+                block = self.model.restore(block, self.z_cells[sl, None], np.nan_to_num(rates))
             if rows.size == t:
                 out[:, flat_cells[sl]] = block.T
             else:
@@ -651,10 +620,8 @@ class _Engine:
             cell_drift = None if drift is None else self.z_cells[sl, None]
             w = est.weights(self.cells[sl], drift=cell_drift)
             block = np.asarray(w @ vals.T)  # (cells, rows); sparse weights give ndarray
-            if self.elevation == "lapse":
-                block -= self.lapse_rate * self.z_cells[sl, None] / 1000.0
-            elif self.elevation == "fit":
-                block -= self.z_cells[sl, None] * (rates[rows] / 1000.0)[None, :]
+            if rates is not None:
+                block = self.model.restore(block, self.z_cells[sl, None], rates[rows])
             out[np.ix_(rows, flat_cells[sl])] = block.T
 
 

@@ -33,7 +33,7 @@ from ._api import (
     prepare_stations,
 )
 from ._base import METHODS, check_number
-from .elevation import fit_lapse_rate
+from .elevation import ElevationModel
 
 __all__ = ["AUTO_CANDIDATES", "CVReport", "cross_validate"]
 
@@ -164,9 +164,10 @@ def _loo_rates(st: Stations) -> np.ndarray:
     n = len(st.values)
     keep = np.ones(n, dtype=bool)
     out = np.empty(n)
+    fit = ElevationModel("fit")
     for i in range(n):
         keep[i] = False
-        out[i] = fit_lapse_rate(st.elevation[keep], st.values[keep], st.xy[keep])
+        out[i] = fit.rate(st.elevation[keep], st.values[keep], st.xy[keep])
         keep[i] = True
     return out
 
@@ -183,6 +184,7 @@ def _predictions(
 ) -> np.ndarray:
     """Cross-validated predictions at every station."""
     n = len(st.values)
+    model = ElevationModel(elevation, lapse_rate)
     est = make_estimator(method, params)
     fast = (
         test_sets is None
@@ -196,10 +198,11 @@ def _predictions(
         est.fit(st.xy, st.values)
         weights = est._loo_weights()
         pred = np.asarray(weights @ st.values).reshape(-1)
-        if elevation is not None:
+        if model.shifts:  # W @ reduce(v, z, r) == reduce(W @ v, W @ z, r): r held out too
             z = st.elevation
             rate = rates if elevation == "fit" else lapse_rate
-            pred = pred + np.asarray(rate) / 1000.0 * (np.asarray(weights @ z).reshape(-1) - z)
+            wz = np.asarray(weights @ z).reshape(-1)
+            pred = model.restore(model.reduce(pred, wz, rate), z, rate)
         return pred
     if test_sets is None:
         test_sets = [np.array([i]) for i in range(n)]
@@ -215,9 +218,7 @@ def _predictions(
         sub = st.subset(train)
         z = None if st.elevation is None else st.elevation[test]
         est = make_estimator(method, params)
-        pred[test], _ = fit_predict(
-            est, sub, st.xy[test], z, elevation=elevation, lapse_rate=lapse_rate
-        )
+        pred[test], _ = fit_predict(est, sub, st.xy[test], z, model=model)
     return pred
 
 

@@ -5,7 +5,12 @@ atmosphere), so mountain stations such as 대관령 (772 m) and 태백 (712 m)
 are colder than their neighbours. ``elevation="lapse"`` adds ``rate * z`` to
 each station value (reduction to sea level), interpolates the reduced field,
 and subtracts ``rate * z`` again with the grid's ground elevation.
-``elevation="fit"`` estimates the rate from the snapshot itself.
+``elevation="fit"`` estimates the rate from the snapshot itself;
+``elevation="drift"`` hands the elevation to the method as an external drift
+(kriging). :class:`ElevationModel` is the one place that does this for
+:func:`~kwxmap.interpolate`, :func:`~kwxmap.cross_validate` and
+:func:`~kwxmap.interpolate_many`: ``rate`` (fixed or fitted), ``reduce``
+before fitting, ``restore`` after predicting, ``drift`` for the method.
 
 Sign convention: ``lapse_rate`` in K/km, positive when it is colder aloft;
 a night inversion gives a negative fitted rate.
@@ -13,6 +18,8 @@ a night inversion gives a negative fitted rate.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +27,9 @@ import numpy as np
 from ..errors import InterpolationError
 
 __all__ = [
+    "ELEVATION_MODES",
     "STANDARD_LAPSE_RATE",
+    "ElevationModel",
     "fit_lapse_rate",
     "reduce_to_sea_level",
     "restore_from_sea_level",
@@ -30,6 +39,8 @@ __all__ = [
 STANDARD_LAPSE_RATE = 6.5
 
 _MIN_ELEVATION_SPREAD_M = 50.0
+#: Values of ``elevation=`` (None: no correction).
+ELEVATION_MODES = (None, "lapse", "fit", "drift")
 
 
 def reduce_to_sea_level(values: Any, elevation_m: Any, lapse_rate: float) -> np.ndarray:
@@ -136,3 +147,130 @@ def fit_lapse_rate(
             break
         coef = new
     return float(-coef[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class ElevationModel:
+    """How station and cell elevations enter an interpolation.
+
+    Parameters
+    ----------
+    mode
+        None (no correction), ``"lapse"`` (fixed rate), ``"fit"`` (rate
+        fitted from the stations with :func:`fit_lapse_rate`) or ``"drift"``
+        (elevation as an external drift, kriging only).
+    lapse_rate
+        K/km for ``"lapse"`` (default :data:`STANDARD_LAPSE_RATE`); only
+        allowed with ``"lapse"``.
+
+    Notes
+    -----
+    ``reduce`` and ``restore`` are linear, so a linear method's weights
+    ``W`` commute with them: ``W @ reduce(v, z, r) == reduce(W @ v, W @ z, r)``.
+    Cross-validation uses this to apply a rate fitted without the held-out
+    station to closed-form leave-one-out weights.
+
+    Examples
+    --------
+    >>> m = ElevationModel("lapse")
+    >>> m.lapse_rate, m.needs_elevation
+    (6.5, True)
+    >>> z = np.array([0.0, 1000.0])
+    >>> rate = m.rate(z, np.array([10.0, 3.5]))
+    >>> m.reduce(np.array([10.0, 3.5]), z, rate)  # both 10 °C at sea level
+    array([10., 10.])
+    >>> m.restore(np.array([10.0]), np.array([500.0]), rate)
+    array([6.75])
+    >>> ElevationModel(None).reduce(np.array([1.0]), None, None)
+    array([1.])
+    >>> ElevationModel("fit", lapse_rate=5)
+    Traceback (most recent call last):
+    ...
+    kwxmap.errors.InterpolationError: lapse_rate=5 is only used with elevation='lapse'; ...
+    """
+
+    mode: str | None = None
+    lapse_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ELEVATION_MODES:
+            listed = ", ".join(repr(c) for c in ELEVATION_MODES)
+            raise InterpolationError(f"elevation must be one of {listed}; got {self.mode!r}")
+        rate = self.lapse_rate
+        if rate is not None and self.mode != "lapse":
+            raise InterpolationError(
+                f"lapse_rate={rate!r} is only used with elevation='lapse'; got "
+                f"elevation={self.mode!r}"
+            )
+        if self.mode != "lapse":
+            return
+        if rate is None:
+            rate = STANDARD_LAPSE_RATE
+        if isinstance(rate, bool) or not isinstance(rate, int | float | np.number):
+            raise InterpolationError(f"lapse_rate must be a number in K/km, got {rate!r}")
+        if not math.isfinite(float(rate)) or abs(float(rate)) > 30:
+            raise InterpolationError(
+                f"lapse_rate={rate!r} K/km is implausible; use a value like 6.5 (K/km, "
+                f"positive = colder aloft)"
+            )
+        object.__setattr__(self, "lapse_rate", float(rate))
+
+    @property
+    def needs_elevation(self) -> bool:
+        """True when station (and cell) elevations are needed."""
+        return self.mode is not None
+
+    @property
+    def shifts(self) -> bool:
+        """True for the lapse-rate modes, which reduce and restore values."""
+        return self.mode in ("lapse", "fit")
+
+    def rate(self, z: Any, values: Any, xy: Any | None = None) -> float | None:
+        """Return the lapse rate (K/km) for these stations: fixed, fitted, or None."""
+        if self.mode == "lapse":
+            return self.lapse_rate
+        if self.mode == "fit":
+            return fit_lapse_rate(z, values, xy)
+        return None
+
+    def rates(self, values: Any, z: Any, xy: Any | None = None) -> np.ndarray | None:
+        """Return one rate per row of a ``(T, N)`` matrix (NaN where none can be fitted).
+
+        Each row is fitted on its finite values; None for the modes without a rate.
+        """
+        v = np.asarray(values, dtype=float)
+        if self.mode == "lapse":
+            return np.full(v.shape[0], self.lapse_rate)
+        if self.mode != "fit":
+            return None
+        out = np.full(v.shape[0], np.nan)
+        z = np.asarray(z, dtype=float)
+        for i, row in enumerate(v):
+            ok = np.isfinite(row)
+            try:
+                out[i] = fit_lapse_rate(z[ok], row[ok], None if xy is None else xy[ok])
+            except InterpolationError:
+                pass
+        return out
+
+    def reduce(self, values: Any, z: Any, rate: Any) -> np.ndarray:
+        """Return the values at sea level (unchanged without a lapse rate).
+
+        ``rate`` broadcasts against ``values`` (a scalar, or a column of one
+        rate per row).
+        """
+        if not self.shifts:
+            return np.asarray(values, dtype=float)
+        return reduce_to_sea_level(values, z, np.asarray(rate, dtype=float))
+
+    def restore(self, values: Any, z: Any, rate: Any) -> np.ndarray:
+        """Inverse of :meth:`reduce` at elevations ``z``."""
+        if not self.shifts:
+            return np.asarray(values, dtype=float)
+        return restore_from_sea_level(values, z, np.asarray(rate, dtype=float))
+
+    def drift(self, z: Any) -> np.ndarray | None:
+        """Return the external-drift column for ``"drift"``, else None."""
+        if self.mode != "drift" or z is None:
+            return None
+        return np.asarray(z, dtype=float).reshape(-1, 1)
