@@ -1000,6 +1000,8 @@ def _encoding(ds: Any, *, zarr: bool = False) -> dict[str, dict[str, Any]]:
     for name, var in ds.variables.items():
         if name in ds.coords and name != "spatial_ref":
             enc[name] = {"_FillValue": None}
+            if var.ndim == 2 and not zarr:
+                enc[name].update(zlib=True, complevel=4)
             if name == "time":
                 enc[name].update(units="minutes since 1970-01-01 00:00:00", calendar="standard",
                                  dtype="float64")
