@@ -81,7 +81,7 @@ VECTOR_FORMATS = {
 }
 #: The file in a set folder that lists the files of the set (so the next set
 #: replaces exactly those and keeps anything else in the folder).
-MANIFEST = ".kwxmap-set.json"
+MANIFEST = ".kwxmap_set.json"
 
 _REFERENCES = "Korea Meteorological Administration (KMA) observations, https://data.kma.go.kr"
 
