@@ -502,8 +502,8 @@ def write_vector(
       GDAL matches to an EPSG code; field names at most 10 characters;
       booleans as integers 1/0 (GDAL 3.6 reads DBF logicals as "T"/"F" text);
     - real field types: :class:`datetime.date` values become Date fields
-      (DateTime in FlatGeobuf, which has no Date), timestamps DateTime,
-      booleans Boolean;
+      (DateTime in FlatGeobuf, which has no Date), timestamps DateTime
+      (ISO 8601 text in a Shapefile, which has no times), booleans Boolean;
     - CSV: UTF-8 with a byte-order mark (Excel reads Korean; GDAL skips the
       mark), the attributes, ``lon``/``lat`` (``x``/``y`` when projected) for
       points, then a ``WKT`` geometry column, with a ``.csvt`` (column types)
@@ -585,6 +585,9 @@ def _field(col: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray | None]:
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         if getattr(col.dt, "tz", None) is not None:
             col = col.dt.tz_localize(None)
+        if fmt == "shp":  # DBF has dates but no times: ISO 8601 text
+            text = [None if m else v.isoformat() for v, m in zip(col, missing, strict=True)]
+            return np.array(text, dtype=object), None
         return col.to_numpy(dtype="datetime64[ms]"), None
     if _is_dates(col):
         return np.array([None if pd.isna(v) else v for v in col], dtype="datetime64[D]"), None
