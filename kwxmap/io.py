@@ -176,6 +176,8 @@ def _link_or_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> N
 def _run(writer: Writer, tmp: Path, final: Path) -> None:
     try:
         writer(tmp)
+    except OutputError as exc:  # name the file the user asked for, not the temporary
+        raise OutputError(str(exc).replace(str(tmp), str(final))) from exc
     except KwxmapError:
         raise
     except (OSError, RuntimeError) as exc:
@@ -721,10 +723,21 @@ def _north_up(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     GIS and rioxarray expect the first row to be the northernmost.
     """
     y = np.asarray(grid.y, dtype=float)
-    values = np.asarray(grid.values, dtype=float)
+    values = np.asarray(grid.values, dtype=float)  # (ny, nx) or (nt, ny, nx)
     if y.size > 1 and y[0] < y[-1]:
-        return values[::-1], y[::-1]
+        return values[..., ::-1, :], y[::-1]
     return values, y
+
+
+def _as_grid(surface: Any, what: str) -> Grid:
+    from .grid import Grid, as_grid
+
+    grid = as_grid(surface)
+    if not isinstance(grid, Grid):
+        raise InputError(
+            f"{what} takes a kwxmap Grid or an xarray DataArray, not {type(surface).__name__}"
+        )
+    return grid
 
 
 def _variance(grid: Grid) -> Grid | None:
@@ -772,6 +785,12 @@ def write_geotiff(grid: Grid, path: str | os.PathLike[str]) -> Path:
     (5179, (5000.0, 5000.0), True, ('degC',))
     """
     rasterio = _rasterio()
+    grid = _as_grid(grid, "write_geotiff")
+    if getattr(grid, "time", None) is not None:
+        raise InputError(
+            f"a GeoTIFF holds one time and this grid has {grid.time.size}; write one with "
+            "grid.at(i), or the series with write_netcdf / write_zarr"
+        )
     values, y = _north_up(grid)
     bands = [(values, str(grid.name), "degC" if str(grid.name).endswith("_c") else "")]
     var = _variance(grid)
@@ -842,50 +861,25 @@ def _xarray() -> Any:
     return xr
 
 
-def _cube_from_dataset(ds: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, Any, dict]:
-    """Pull ``(crs, x, y, values[t, y, x], times, extra)`` from an interpolate_many Dataset."""
-    import pyproj
-
-    name = "temperature_c" if "temperature_c" in ds else next(
-        v for v in ds.data_vars if ds[v].dims[-2:] == ("y", "x")
-    )
-    da = ds[name]
-    wkt = None
-    if "spatial_ref" in ds.variables:
-        wkt = ds["spatial_ref"].attrs.get("crs_wkt")
-    crs = pyproj.CRS.from_user_input(wkt or ds.attrs.get("crs_wkt") or ds.attrs.get("crs"))
-    values = np.asarray(da.transpose(..., "y", "x").values, dtype=float)
-    if values.ndim == 2:
-        values = values[None]
-    times = np.asarray(ds["time"].values) if "time" in ds.coords else None
-    extra = {}
-    for var in ("n_stations", "lapse_rate_k_per_km"):
-        if var in ds and ds[var].dims == ("time",):
-            extra[var] = (np.asarray(ds[var].values), dict(ds[var].attrs))
-    attrs = {k: v for k, v in ds.attrs.items() if isinstance(v, str | int | float)}
-    return crs, np.asarray(ds["x"].values), np.asarray(ds["y"].values), values, times, {
-        "vars": extra, "attrs": attrs, "name": name}
-
-
-def cf_dataset(
-    surface: Any, *, time: Any = None, title: str | None = None
-) -> Any:
-    """Return a CF-1.8 ``xarray.Dataset`` of a grid or of a series of grids.
+def cf_dataset(surface: Any, *, time: Any = None, title: str | None = None) -> Any:
+    """Return a CF-1.8 ``xarray.Dataset`` of a grid (one time or a series).
 
     North up (``y`` descending) with a ``spatial_ref`` grid-mapping
     coordinate from :meth:`pyproj.CRS.to_cf` (rioxarray finds it), 2-D
     ``lon``/``lat`` auxiliary coordinates, ``air_temperature`` in ``degC``
-    as float32, the kriging variance when the grid carries one, and
+    as float32, the kriging variance when the grid carries one, per-time
+    station counts and lapse rates of a series, and
     title/history/source/references attributes. Times (naive, Korea
     Standard Time as KMA reports them) are stored in UTC.
 
     Parameters
     ----------
     surface
-        A :class:`~kwxmap.grid.Grid`, or the Dataset of
-        :func:`~kwxmap.interpolate_many`.
+        A :class:`~kwxmap.grid.Grid` (one time or a series) or an xarray
+        DataArray grid.
     time
-        The observation time of a single grid (adds a length-1 ``time``).
+        The observation time of a one-time grid (adds a length-1 ``time``);
+        default ``grid.attrs["time"]`` when set.
     title
         The title attribute (default: says what and how).
 
@@ -903,52 +897,51 @@ def cf_dataset(
     import pyproj
 
     xr = _xarray()
-    from .grid import Grid
-
-    variance = None
-    if isinstance(surface, Grid):
-        values, y = _north_up(surface)
-        cube = values[None]
-        crs, x, name = surface.crs, np.asarray(surface.x, dtype=float), str(surface.name)
-        times = None if time is None else np.asarray([pd.Timestamp(time).to_datetime64()])
-        var = _variance(surface)
-        if var is not None:
-            variance = _north_up(var)[0][None]
-        extra: dict[str, Any] = {"vars": {}, "attrs": {
-            k: v for k, v in surface.attrs.items()
-            if isinstance(v, str | int | float) and not isinstance(v, bool)}}
+    grid = _as_grid(surface, "cf_dataset")
+    series = getattr(grid, "time", None) is not None
+    cube, y = _north_up(grid)
+    x = np.asarray(grid.x, dtype=float)
+    name = str(grid.name)
+    var = _variance(grid)
+    variance = None if var is None else _north_up(var)[0]
+    if series:
+        times = np.asarray(grid.time)
     else:
-        if isinstance(surface, xr.DataArray):
-            surface = surface.to_dataset(name=surface.name or "temperature_c")
-        crs, x, y, cube, times, extra = _cube_from_dataset(surface)
-        name = extra["name"]
-        if y.size > 1 and y[0] < y[-1]:
-            y, cube = y[::-1], cube[:, ::-1]
-    crs = pyproj.CRS.from_user_input(crs)
-    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
-        *np.meshgrid(x, y)
-    )
-    dims: tuple[str, ...] = ("y", "x")
-    if times is not None:
-        dims = ("time", "y", "x")
-    else:
-        cube = cube[0]
-        variance = None if variance is None else variance[0]
+        when = time if time is not None else grid.attrs.get("time")
+        times = None if when is None else np.asarray([pd.Timestamp(when).to_datetime64()])
+        if times is not None:
+            cube = cube[None]
+            variance = None if variance is None else variance[None]
+    dims: tuple[str, ...] = ("y", "x") if times is None else ("time", "y", "x")
+    if variance is not None and variance.shape != cube.shape:  # one variance for every time
+        variance = np.broadcast_to(variance, cube.shape)
     temperature = name.endswith("_c")
-    data_attrs = {"long_name": "air temperature" if temperature else name,
-                  "grid_mapping": "spatial_ref", "coordinates": "lat lon"}
+    long_name = "air temperature" if temperature else name
+    data_attrs: dict[str, Any] = {"long_name": long_name, "grid_mapping": "spatial_ref"}
     if temperature:
         data_attrs.update(standard_name="air_temperature", units="degC")
     data_vars: dict[str, Any] = {name: (dims, cube.astype("float32"), data_attrs)}
     if variance is not None:
         data_vars[name + "_variance"] = (dims, variance.astype("float32"), {
-            "long_name": "kriging variance of " + data_attrs["long_name"],
-            "units": "K2" if temperature else "1", "grid_mapping": "spatial_ref",
-            "coordinates": "lat lon"})
-    for var, (vals, attrs) in extra["vars"].items():
-        vals = np.asarray(vals)
-        data_vars[var] = (("time",), vals.astype("int32" if vals.dtype.kind in "iu" else
-                                                  "float32"), attrs)
+            "long_name": "kriging variance of " + long_name,
+            "units": "K2" if temperature else "1", "grid_mapping": "spatial_ref"})
+    n = None if times is None else times.size
+    per_time = {"n_stations": ("stations used", "1"),
+                "lapse_rate_k_per_km": ("lapse rate used (positive: colder aloft)", "K km-1")}
+    for key, (label, units) in per_time.items():
+        value = grid.attrs.get(key)
+        if n is None or value is None or np.ndim(value) > 1:
+            continue
+        try:
+            vals = np.broadcast_to(np.asarray(value, dtype=float), (n,))
+        except (TypeError, ValueError):
+            continue
+        kind = "int32" if key == "n_stations" else "float32"
+        data_vars[key] = (("time",), vals.astype(kind), {"long_name": label, "units": units})
+    crs = pyproj.CRS.from_user_input(grid.crs)
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(
+        *np.meshgrid(x, y)
+    )
     coords: dict[str, Any] = {
         "x": ("x", x, {"standard_name": "projection_x_coordinate", "long_name": "easting",
                        "units": "m", "axis": "X"}),
@@ -962,30 +955,32 @@ def cf_dataset(
     }
     if times is not None:
         utc = pd.DatetimeIndex(times)
-        utc = (utc.tz_convert("UTC") if utc.tz is not None else utc - pd.Timedelta(hours=9))
+        utc = utc.tz_convert("UTC") if utc.tz is not None else utc - pd.Timedelta(hours=9)
         coords["time"] = ("time", utc.tz_localize(None).to_numpy(), {
             "standard_name": "time", "long_name": "observation time", "axis": "T",
             "comment": "KMA observation times, Korea Standard Time (UTC+9), stored in UTC"})
-    method = extra["attrs"].get("method")
+    method = grid.attrs.get("method")
+    kept = {k: v for k, v in grid.attrs.items()
+            if isinstance(v, str | int | float) and not isinstance(v, bool)
+            and k not in ("time", "Conventions", "crs", "crs_wkt", "source", "title") + tuple(
+                per_time)}
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     attrs = {
-        **{k: v for k, v in extra["attrs"].items()
-           if k not in ("Conventions", "crs", "crs_wkt", "source")},
+        **kept,
         "Conventions": "CF-1.8",
-        "title": title or _title(surface if isinstance(surface, Grid) else _Named(name, method)),
+        "title": title or _title(grid),
         "institution": "made with kwxmap from KMA station observations",
         "source": f"kwxmap {_version()}: {method or 'interpolation'} of surface station "
                   "air temperatures",
         "history": f"{now} written by kwxmap {_version()}",
         "references": _REFERENCES,
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
-
-
-class _Named:
-    def __init__(self, name: str, method: Any) -> None:
-        self.name = name
-        self.attrs = {"method": method} if method else {}
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    # spatial_ref is the grid mapping (named by grid_mapping), not an auxiliary
+    # coordinate: list only lat/lon (CF checkers then ask it for no units)
+    for key in ds.data_vars:
+        ds[key].encoding["coordinates"] = "lat lon" if "x" in ds[key].dims else None
+    return ds
 
 
 def _grid_mapping(crs: Any) -> dict[str, Any]:
@@ -1027,8 +1022,8 @@ def write_netcdf(
     Parameters
     ----------
     surface
-        A :class:`~kwxmap.grid.Grid` or the Dataset of
-        :func:`~kwxmap.interpolate_many`.
+        A :class:`~kwxmap.grid.Grid` (one time or a series, e.g. from
+        :func:`~kwxmap.interpolate_many`) or an xarray DataArray grid.
     path
         Output ``.nc`` file.
     time
@@ -1086,7 +1081,7 @@ def write_zarr(surface: Any, path: str | os.PathLike[str], *, time: Any = None) 
     tmp = temp_sibling(dest)
     try:
         store = tmp / "store.zarr"
-        ds.to_zarr(store, mode="w", encoding=_encoding(ds, zarr=True), consolidated=False)
+        ds.to_zarr(store, mode="w", encoding=_encoding(ds, zarr=True), **_zarr_format())
         if dest.exists():
             exchange(store, dest)
         else:
@@ -1099,6 +1094,14 @@ def write_zarr(surface: Any, path: str | os.PathLike[str], *, time: Any = None) 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return Path(path)
+
+
+def _zarr_format() -> dict[str, Any]:
+    """Zarr format 2 with consolidated metadata: what GDAL, xarray and zarr 2 and 3 all read."""
+    import zarr
+
+    major = int(zarr.__version__.split(".")[0])
+    return {"zarr_format": 2, "consolidated": True} if major >= 3 else {"consolidated": True}
 
 
 def _through_links_folder(path: str | os.PathLike[str]) -> Path:

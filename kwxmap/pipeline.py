@@ -41,7 +41,14 @@ from .parse import parse_readings
 from .render import render_map
 from .stations import StationRegistry
 
-__all__ = ["DEFAULT_ELEVATION", "DEFAULT_METHOD", "Snapshot", "load_joined", "snapshot"]
+__all__ = [
+    "DEFAULT_ELEVATION",
+    "DEFAULT_METHOD",
+    "Snapshot",
+    "draw",
+    "load_joined",
+    "snapshot",
+]
 
 
 @dataclass
@@ -295,12 +302,14 @@ def snapshot(
         errors = cv_report.table.set_index("station_id")["error"]
         stations = stations.copy()
         stations["cv_error_c"] = stations["station_id"].map(errors)
-    used = grid.attrs.get("station_ids")
-    shown = stations if used is None else stations[stations["station_id"].isin(used)]
-    bands = contour_bands(grid, style.levels)
-    lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
-    time = _time_label(stations)
-    fmap = render_map(shown, bands, lines, title=style.title, time=time, tiles=style.folium_tiles)
+    shown, bands, lines, fmap = draw(
+        grid,
+        stations,
+        levels=style.levels,
+        title=style.title,
+        time=_time_label(stations),
+        tiles=style.folium_tiles,
+    )
     return Snapshot(
         stations=shown,
         grid=grid,
@@ -316,6 +325,39 @@ def snapshot(
             "elevation": surface.elevation,
         },
     )
+
+
+def draw(
+    grid: Grid,
+    stations: gpd.GeoDataFrame,
+    *,
+    levels: Any,
+    title: str | None,
+    time: str | None,
+    tiles: str | None,
+    render: bool = True,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, folium.Map | None]:
+    """Contour one surface and render its map: the steps after interpolation.
+
+    :func:`snapshot` and :func:`~kwxmap.render_batch` (per timestamp) both
+    call this. Returns the stations shown (those the surface used, with a
+    value), the bands, the isolines on the band edges and the map (None
+    without ``render``).
+    """
+    used = grid.attrs.get("station_ids")
+    shown = stations
+    if used is not None:
+        value = grid.attrs.get("value", "temperature_c")
+        keep = stations["station_id"].isin(used)
+        if value in stations.columns:
+            keep &= stations[value].notna()
+        shown = stations[keep]
+    bands = contour_bands(grid, levels)
+    lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
+    fmap = None
+    if render:
+        fmap = render_map(shown, bands, lines, title=title, time=time, tiles=tiles)
+    return shown, bands, lines, fmap
 
 
 def _time_label(stations: pd.DataFrame) -> str | None:

@@ -26,13 +26,12 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .contours import contour_bands, contour_lines, resolve_levels
+from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
-from .grid import make_grid
+from .grid import Grid
 from .interpolate import interpolate_many
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
-from .pipeline import load_joined
-from .render import render_map
+from .pipeline import draw, load_joined
 
 __all__ = ["BatchResult", "render_batch"]
 
@@ -52,7 +51,11 @@ class BatchResult:
     index
         The index page (or the animated page with ``animate=True``).
     netcdf
-        The gridded series, when requested.
+        The gridded series as CF NetCDF, when requested.
+    zarr
+        The gridded series as a CF Zarr store, when requested.
+    grid
+        The interpolated series (:class:`~kwxmap.grid.Grid` with ``time``).
     seconds
         Wall time of the whole batch.
     """
@@ -63,6 +66,7 @@ class BatchResult:
     index: Path | None = None
     netcdf: Path | None = None
     zarr: Path | None = None
+    grid: Grid | None = field(default=None, repr=False)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -94,8 +98,8 @@ def render_batch(
     surface: SurfaceOptions | None = None,
     style: MapOptions | None = None,
     animate: bool = False,
-    netcdf: bool = False,
-    zarr: bool = False,
+    netcdf: bool | str | os.PathLike[str] = False,
+    zarr: bool | str | os.PathLike[str] = False,
     progress: bool = False,
     **options: Any,
 ) -> BatchResult:
@@ -117,9 +121,11 @@ def render_batch(
         Write one ``animation.html`` with a time slider instead of one page
         per timestamp.
     netcdf
-        Also write ``grids.nc``, CF-1.8 (needs ``kwxmap[xarray]``).
+        Also write the series as CF-1.8 NetCDF (needs ``kwxmap[xarray]``):
+        True for ``grids.nc`` in the folder, or a path. It lands with the maps.
     zarr
-        Also write the ``grids.zarr`` store, CF-1.8 (needs ``kwxmap[zarr]``).
+        Also write the series as a CF-1.8 Zarr store (needs ``kwxmap[zarr]``):
+        True for ``grids.zarr`` in the folder, or a path.
     progress
         Print a progress line on stderr.
     **options
@@ -132,9 +138,16 @@ def render_batch(
     """
     start = _time.perf_counter()
     read, surface, style, params = split_options(options, read=read, surface=surface, style=style)
-    method, resolution, region = surface.method, surface.resolution, surface.region
-    levels, title, tiles = style.levels, style.title, style.folium_tiles
+    title, tiles = style.title, style.folium_tiles
     io.output_folder(directory, create=False)  # fail before the work
+    if netcdf or zarr:
+        try:
+            import xarray  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "NetCDF and Zarr output (--netcdf, --zarr) need xarray; install it with "
+                "`pip install kwxmap[xarray]`, or leave them out"
+            ) from None
     joined = load_joined(table, read)
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(
@@ -152,31 +165,24 @@ def render_batch(
         # a timestamp that cannot be interpolated comes back all-NaN and is
         # reported below as skipped, with the reason
         warnings.simplefilter("ignore", KwxmapWarning)
-        ds = interpolate_many(
+        series = interpolate_many(
             stations,
             values.to_numpy(dtype=float),
             times=times,
-            method=method,
-            resolution=resolution,
-            region=region,
-            elevation=surface.elevation,
-            dem=surface.dem,
-            crs=surface.crs,
+            **surface.interpolate_kwargs(),
             on_invalid="warn",
             **params,
         )
     reporting = np.isfinite(values.to_numpy(dtype=float)).sum(axis=1)
-    field_name = "temperature_c"
-    cube = np.asarray(ds[field_name].values)
-    template = make_grid(region, resolution=resolution, crs=surface.crs)
+    cube = series.values
     finite = cube[np.isfinite(cube)]
     if finite.size == 0:
         raise InputError("no timestamp produced a surface: every value is missing")
-    edges = resolve_levels(levels, float(finite.min()), float(finite.max()))
+    edges = resolve_levels(style.levels, float(finite.min()), float(finite.max()))
 
     staging = io.Staging()
     staged = staging.folder(directory)
-    result = BatchResult(directory=staged.dest)
+    result = BatchResult(directory=staged.dest, grid=series)
     frames = []
     try:
         for i, t in enumerate(times):
@@ -190,15 +196,19 @@ def render_batch(
                         if reporting[i] < 3
                         else "no surface could be interpolated"
                     )
-                grid = template.copy(values=_orient(cube[i], ds, template))
-                bands = contour_bands(grid, edges)
-                lines = contour_lines(grid, edges)
-                at_t = joined[joined["time"] == t]
-                frames.append((t, at_t, bands))
+                heading = f"{title} {label}" if title else None
+                shown, bands, _, fmap = draw(
+                    series.at(i),
+                    joined[joined["time"] == t],
+                    levels=edges,
+                    title=heading,
+                    time=label,
+                    tiles=tiles,
+                    render=not animate,
+                )
+                frames.append((t, shown, bands))
                 if animate:
                     continue
-                heading = f"{title} {label}" if title else None
-                fmap = render_map(at_t, bands, lines, title=heading, time=label, tiles=tiles)
                 result.maps.append(
                     staged.write(f"{_time_stem(t)}.html", partial(io.write_html, fmap))
                 )
@@ -218,30 +228,20 @@ def render_batch(
             page = _index_page(result.maps, times, joined, result.failed, title)
             result.index = staged.write("index.html", partial(io.write_text, page))
         if netcdf:
-            result.netcdf = staged.write("grids.nc", partial(io.write_netcdf, ds))
+            target = staged.dest / "grids.nc" if netcdf is True else Path(netcdf)
+            result.netcdf = staging.file(target, partial(io.write_netcdf, series))
         if zarr:
-            result.zarr = staged.write("grids.zarr", partial(io.write_zarr, ds))
+            target = staged.dest / "grids.zarr" if zarr is True else Path(zarr)
+            result.zarr = staging.file(target, partial(io.write_zarr, series))
     except OutputError as exc:
         staging.discard()
-        raise OutputError(
-            f"batch stopped, nothing in {str(staged.dest)!r} was changed: {exc}"
-        ) from exc
+        raise OutputError(f"batch stopped, nothing was changed: {exc}") from exc
     except BaseException:
         staging.discard()
         raise
     staging.commit()
     result.seconds = _time.perf_counter() - start
     return result
-
-
-def _orient(values: np.ndarray, ds: Any, template: Any) -> np.ndarray:
-    """Return one time slice in the template grid's (ascending y) order."""
-    y = np.asarray(ds["y"].values)
-    if y.size > 1 and y[0] > y[-1]:
-        values = values[::-1]
-    if values.shape != template.shape:
-        raise InputError(f"interpolated grid has shape {values.shape}, expected {template.shape}")
-    return values
 
 
 def _index_page(

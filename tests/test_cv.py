@@ -69,7 +69,7 @@ def test_report_fields_and_scores(day_gdf):
 
 
 def test_elevation_improves_loo(day_gdf):
-    plain = cross_validate(day_gdf, "idw")
+    plain = cross_validate(day_gdf, "idw", elevation=None)
     lapse = cross_validate(day_gdf, "idw", elevation="lapse")
     assert lapse.rmse < plain.rmse
     row = lapse.table.set_index("name_ko").loc["대관령"]
@@ -90,7 +90,7 @@ def test_to_dict_is_json_ready(day_gdf):
 
 
 def test_to_text(day_gdf):
-    text = cross_validate(day_gdf, "idw").to_text()
+    text = cross_validate(day_gdf, "idw", elevation=None).to_text()
     assert text.startswith("method idw (elevation none, folds loo)") and "worst:" in text
 
 
@@ -111,7 +111,7 @@ def test_kfold_reproducible(day_gdf):
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_constant_field_zero_error(day_gdf, name):
     params = {"search_radius": 1e6} if name in ("barnes", "cressman") else {}
-    rep = cross_validate(day_gdf.assign(temperature_c=4.0), name, **params)
+    rep = cross_validate(day_gdf.assign(temperature_c=4.0), name, elevation=None, **params)
     assert rep.n == len(day_gdf) and rep.rmse < 1e-9
 
 

@@ -252,7 +252,7 @@ def test_predict_before_fit_and_drift_at_predict():
 
 
 def test_interpolate_end_to_end(day_gdf):
-    g = interpolate(day_gdf, "idw", resolution=20_000)
+    g = interpolate(day_gdf, "idw", resolution=20_000, elevation=None)
     assert g.name == "temperature_c" and g.crs.to_epsg() == 5179
     assert np.isfinite(g.values[g.mask]).all() and np.isnan(g.values[~g.mask]).all()
     lo, hi = day_gdf["temperature_c"].min(), day_gdf["temperature_c"].max()
@@ -275,7 +275,7 @@ def test_interpolate_region_uses_outside_stations(day_gdf):
 
 
 def test_elevation_lapse_makes_mountains_colder(day_gdf):
-    plain = interpolate(day_gdf, "idw", resolution=20_000, region="강원")
+    plain = interpolate(day_gdf, "idw", resolution=20_000, region="강원", elevation=None)
     lapse = interpolate(day_gdf, "idw", resolution=20_000, region="강원", elevation="lapse")
     assert lapse.attrs["lapse_rate_k_per_km"] == 6.5
     from kwxmap.dem import grid_elevation
@@ -313,7 +313,7 @@ def test_auto_picks_lowest_loo_rmse(day_gdf):
 def test_constant_field_via_interpolate(day_gdf):
     gdf = day_gdf.assign(temperature_c=12.5)
     for name in ["idw", "spline", "nearest"]:
-        g = interpolate(gdf, name, resolution=25_000)
+        g = interpolate(gdf, name, resolution=25_000, elevation=None)
         np.testing.assert_allclose(g.values[g.mask], 12.5, atol=1e-9)
 
 
@@ -322,14 +322,14 @@ def test_uniform_reading_maps_to_one_band(name):
     # weighted means of 5.0 came out as 4.999999999999999 / 5.000000000000001,
     # and the map got a second, sliver "5–6 °C" band
     lonlat = [(127.0, 37.5), (127.5, 36.5), (126.9, 35.2), (128.7, 37.7), (128.0, 36.0)]
-    g = interpolate(_gdf(lonlat, [5.0] * 5), name, resolution=20_000, region="충북")
+    g = interpolate(_gdf(lonlat, [5.0] * 5), name, resolution=20_000, region="충북", elevation=None)
     assert (g.values[g.mask] == 5.0).all()
     assert contour_bands(g)["label"].tolist() == ["4–5 °C"]
 
 
 def test_uniform_reading_through_the_default_spline_is_exact(day_gdf):
     # was 2.9999999999999973..3.000000000000001: two bands, '2–3 °C' and '3–4 °C'
-    g = interpolate(day_gdf.assign(temperature_c=3.0), resolution=25_000)
+    g = interpolate(day_gdf.assign(temperature_c=3.0), resolution=25_000, elevation=None)
     assert g.attrs["method"] == "spline"
     assert (g.values[g.mask] == 3.0).all()
     assert contour_bands(g)["label"].tolist() == ["2–3 °C"]
@@ -418,7 +418,7 @@ def _dup():
     ],
 )
 def test_bad_input_table(day_gdf, make, kw, exc, match):
-    kw = {"resolution": 20_000, **kw}
+    kw = {"resolution": 20_000, "elevation": None, **kw}
     method = kw.pop("method", "idw")
     gdf = make(day_gdf.copy()) if make is not pd.DataFrame else pd.DataFrame({"a": [1]})
     with warnings.catch_warnings():

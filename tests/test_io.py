@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -316,5 +317,6 @@ def test_full_disk_batch_exits_1_says_which_and_keeps_the_old_maps(readings, sma
     err = capsys.readouterr().err.strip()
     assert code == 1, err
     assert len(err.splitlines()) == 1 and "No space left on device" in err, err
-    assert "nothing in" in err and "was changed" in err
+    assert "nothing was changed" in err
+    assert re.search(rf"cannot write '{dest}/2021-01-0\d\.html'", err), err  # says which
     assert _listing(dest) == before and _leftovers(small_disk) == []

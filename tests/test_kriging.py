@@ -517,7 +517,9 @@ def test_interpolate_returns_the_kriging_variance_as_a_second_grid():
     )
     params = {"variogram_model": "exponential",
               "variogram_parameters": {"psill": 4.0, "range": 150_000.0, "nugget": 0.1}}
-    grid = kwxmap.interpolate(gdf, "kriging", resolution=20_000, return_variance=True, **params)
+    grid = kwxmap.interpolate(
+        gdf, "kriging", resolution=20_000, elevation=None, return_variance=True, **params
+    )
     var = grid.attrs["variance"]
     assert var.shape == grid.shape and var.name == "temperature_c_variance"
     inside = grid.mask

@@ -10,7 +10,7 @@ and add one ``from . import <module>`` line below.
 
 from __future__ import annotations
 
-from ._api import DEFAULT_METHOD, ELEVATION_MODES, interpolate
+from ._api import DEFAULT_ELEVATION, DEFAULT_METHOD, ELEVATION_MODES, interpolate
 from ._base import METHODS, Interpolator, register
 from .barnes import Barnes, Cressman
 from .batch import interpolate_many
@@ -32,6 +32,7 @@ __all__ = [
     "Interpolator",
     "Nearest",
     "register",
+    "DEFAULT_ELEVATION",
     "DEFAULT_METHOD",
     "ELEVATION_MODES",
     "CVReport",

@@ -27,19 +27,18 @@ from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError, KwxmapWarning
 from ..grid import Grid, make_grid, resolve_region
+from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
 from .elevation import ELEVATION_MODES, ElevationModel
 
-__all__ = ["DEFAULT_METHOD", "ELEVATION_MODES", "STATION_BUFFER_M", "interpolate"]
+__all__ = [
+    "DEFAULT_ELEVATION",
+    "DEFAULT_METHOD",
+    "ELEVATION_MODES",
+    "STATION_BUFFER_M",
+    "interpolate",
+]
 
-#: Method used when none is given. Chosen from ``benchmarks/bench_skill.py``
-#: (leave-one-out on the KMA ASOS daily means of 106 days, Aug-Dec 2020): the
-#: smoothed thin-plate spline with ``elevation="lapse"`` has mean RMSE
-#: 0.923 °C, tied with kriging + lapse (0.922 °C) at 1/60 of the cost and with
-#: weights that do not depend on the values; 22.5% below PyKrige's auto-fitted
-#: ordinary kriging (1.191 °C) and 27% below plain IDW (1.263 °C).
-#: Use it with ``elevation="lapse"``.
-DEFAULT_METHOD = "spline"
 #: Stations farther than this from the region (metres) are ignored with a warning.
 STATION_BUFFER_M = 200_000.0
 
@@ -233,7 +232,7 @@ def interpolate(
     resolution: float = 1000.0,
     region: Any = "south-korea",
     crs: Any = 5179,
-    elevation: str | None = None,
+    elevation: str | None = DEFAULT_ELEVATION,
     dem: Any = None,
     lapse_rate: float | None = None,
     return_variance: bool = False,
@@ -262,14 +261,16 @@ def interpolate(
     crs
         Grid CRS, EPSG 5179 (default) or 5186.
     elevation
-        ``None``; ``"lapse"``: reduce to sea level with a fixed rate
-        (``lapse_rate``, default 6.5 K/km), interpolate, restore with the
+        ``"lapse"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`): reduce
+        to sea level with a fixed rate (``lapse_rate``, default 6.5 K/km),
+        interpolate, restore with the
         grid's DEM elevation; ``"fit"``: the same with a rate fitted robustly
         from the stations (:func:`~kwxmap.interpolate.elevation.fit_lapse_rate`,
         can be negative on an inversion night; stored in
         ``grid.attrs["lapse_rate_k_per_km"]``); ``"drift"``: elevation as an
-        external drift (kriging only). Station elevations come from the
-        ``elevation_m`` column (the registry), grid elevations from ``dem``.
+        external drift (kriging only); ``None``: no correction. Station
+        elevations come from the ``elevation_m`` column (the registry), grid
+        elevations from ``dem``.
     dem
         ``None`` for the shipped coarse (~9 km) DEM, or a GeoTIFF path (any CRS,
         needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
@@ -320,9 +321,10 @@ def interpolate(
     ...     geometry=[Point(127.0, 37.5), Point(127.5, 36.5), Point(126.9, 35.2),
     ...               Point(128.7, 37.7)], crs=4326)
     >>> g = interpolate(gdf, "idw", resolution=20_000, region="충북")
-    >>> g.name, g.attrs["method"], g.attrs["n_stations"]
-    ('temperature_c', 'idw', 4)
-    >>> bool(np.nanmin(g.values) >= 10.0 and np.nanmax(g.values) <= 14.0)
+    >>> g.name, g.attrs["method"], g.attrs["n_stations"], g.attrs["elevation"]
+    ('temperature_c', 'idw', 4, 'lapse')
+    >>> g = interpolate(gdf, "idw", resolution=20_000, region="충북", elevation=None)
+    >>> bool(np.nanmin(g.values) >= 10.0 and np.nanmax(g.values) <= 14.0)  # IDW is bounded
     True
     >>> interpolate(gdf, "linear")
     Traceback (most recent call last):
@@ -337,7 +339,7 @@ def interpolate(
             "or drop dem="
         )
     if method != "auto":
-        make_estimator(method, params)  # fail fast on unknown parameters
+        _check_variance(make_estimator(method, params), method, return_variance)  # fail fast
         if elevation == "drift" and not METHODS[method].accepts_drift:
             raise InterpolationError(
                 f"elevation='drift' needs a method that takes an external drift (kriging); "
@@ -387,10 +389,7 @@ def interpolate(
         z_grid = grid_elevation(grid, dem=dem)[grid.mask]
 
     est = make_estimator(method, params)
-    if return_variance and not hasattr(est, "variance"):
-        raise InterpolationError(
-            f"return_variance=True needs method='kriging'; {method!r} has no variance"
-        )
+    _check_variance(est, method, return_variance)
     pred, rate = fit_predict(est, st, cells, z_grid, model=model)
     values = np.full(grid.shape, np.nan)
     values[grid.mask] = pred
@@ -426,6 +425,13 @@ def interpolate(
             values=var, name=f"{value}_variance", attrs={"method": method, "units": "degC2"}
         )
     return grid.copy(values=values, name=value, attrs=attrs)
+
+
+def _check_variance(est: Interpolator, method: str, return_variance: bool) -> None:
+    if return_variance and not hasattr(est, "variance"):
+        raise InterpolationError(
+            f"return_variance=True needs method='kriging'; {method!r} has no variance"
+        )
 
 
 def _plain(v: Any) -> Any:
