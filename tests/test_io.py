@@ -21,6 +21,7 @@ from kwxmap import io
 from kwxmap.cli import main
 from kwxmap.errors import OutputError
 
+REPO = Path(__file__).resolve().parents[1]
 SET = ["bands.geojson", "isolines.geojson", "map.html", "stations.geojson"]
 
 
@@ -320,3 +321,44 @@ def test_full_disk_batch_exits_1_says_which_and_keeps_the_old_maps(readings, sma
     assert "nothing was changed" in err
     assert re.search(rf"cannot write '{dest}/2021-01-0\d\.html'", err), err  # says which
     assert _listing(dest) == before and _leftovers(small_disk) == []
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+def test_cli_map_writes_geotiff_and_netcdf_with_the_set(tmp_path, capsys):
+    rasterio = pytest.importorskip("rasterio")
+    xr = pytest.importorskip("xarray")
+    widget = tmp_path / "widget.txt"
+    widget.write_text(seed_text(), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["map", str(widget), "-o", str(out / "map.html"), "--geojson-dir", str(out),
+            "--geotiff", str(out / "t.tif"), "--netcdf", str(tmp_path / "t.nc"),
+            "--method", "idw", "--resolution", "20000", "--tiles", "none"]
+    out.mkdir()
+    assert main(args) == 0, capsys.readouterr().err
+    with rasterio.open(out / "t.tif") as src:
+        assert src.crs.to_epsg() == 5179 and src.transform.e < 0 and src.units == ("degC",)
+    with xr.open_dataset(tmp_path / "t.nc") as ds:
+        assert ds["temperature_c"].attrs["standard_name"] == "air_temperature"
+    assert sorted(p.name for p in out.iterdir()) == sorted([io.MANIFEST, *SET, "t.tif"])
+    bad = [*args[:-6], "--geotiff", str(tmp_path / "none" / "t.tif"), *args[-6:]]
+    assert main(bad) == 1
+    assert "output folder" in capsys.readouterr().err
+
+
+def test_cli_batch_writes_netcdf_and_zarr_where_asked(readings, tmp_path):
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("zarr")
+    dest = tmp_path / "maps"
+    done = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "batch", str(readings), "-o", str(dest), "--netcdf",
+         str(tmp_path / "days.nc"), "--zarr", str(dest / "days.zarr"), "--method", "idw",
+         "--resolution", "20000", "--tiles", "none"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    with xr.open_dataset(tmp_path / "days.nc") as nc, xr.open_zarr(dest / "days.zarr") as zr:
+        assert nc.sizes["time"] == zr.sizes["time"] == 3
+        np.testing.assert_array_equal(nc["temperature_c"].values, zr["temperature_c"].values)
+        assert nc["n_stations"].values.tolist() == [12, 12, 12]
