@@ -280,7 +280,12 @@ def _add_surface_options(p: argparse.ArgumentParser) -> None:
         help="elevation correction: fixed lapse rate, rate fitted per snapshot, external "
         f"drift (kriging), or none (default {DEFAULT_ELEVATION})",
     )
-    p.add_argument("--dem", metavar="PATH", help="a finer DEM GeoTIFF (needs kwxmap[raster])")
+    p.add_argument(
+        "--dem",
+        metavar="PATH",
+        help="a finer DEM GeoTIFF, or copernicus-90 for the Copernicus GLO-90 tiles "
+        "(downloaded once into the user cache folder); needs kwxmap[raster]",
+    )
 
 
 def _add_grid_options(p: argparse.ArgumentParser) -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import io
 from .contours import contour_bands, contour_lines
+from .dem import dem_attribution
 from .errors import InputError
 from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
@@ -38,7 +39,7 @@ from .options import (
     split_options,
 )
 from .parse import parse_readings
-from .render import render_map
+from .render import _Attribution, render_map
 from .stations import StationRegistry
 
 __all__ = [
@@ -357,6 +358,9 @@ def draw(
     fmap = None
     if render:
         fmap = render_map(shown, bands, lines, title=title, time=time, tiles=tiles)
+        credit = dem_attribution(grid.attrs.get("dem"))
+        if credit:
+            fmap.add_child(_Attribution(credit))
     return shown, bands, lines, fmap
 
 
