@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,7 +30,7 @@ from .dem import dem_attribution
 from .errors import InputError
 from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
-from .join import JoinReport, join_readings
+from .join import PLAUSIBLE_RANGE_C, JoinReport, join_readings
 from .options import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
@@ -48,6 +49,8 @@ __all__ = [
     "Snapshot",
     "draw",
     "load_joined",
+    "load_points",
+    "point_values",
     "snapshot",
 ]
 
@@ -193,6 +196,36 @@ def _obs_time(stations: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(times[0]) if len(times) == 1 else None
 
 
+def _check_registry_date(registry: StationRegistry | None, as_of: str) -> None:
+    """Refuse a date before any station of the registry opened (every name unknown)."""
+    from .stations import load_stations
+
+    full = registry if registry is not None else load_stations()
+    if len(full.as_of(as_of)) == 0:
+        starts = [s.start_date for s in full if s.start_date]
+        first = f" (the first opened on {min(starts)})" if starts else ""
+        raise InputError(
+            f"the station registry as of {as_of!r} has no stations{first}; use a later date"
+        )
+
+
+def _check_blanked(joined: gpd.GeoDataFrame) -> None:
+    """Say so when blanking implausible values leaves too few to map."""
+    report = joined.attrs.get("join_report")
+    if report is None or not report.implausible or report.on_implausible != "nan":
+        return
+    left = int(joined["temperature_c"].notna().sum()) if "temperature_c" in joined else 0
+    if left >= 3:
+        return
+    sid, line, value = report.implausible[0]
+    lo, hi = PLAUSIBLE_RANGE_C
+    raise InputError(
+        f"{len(report.implausible)} of {report.n_readings} temperatures are outside "
+        f"{lo:g}..{hi:g} °C (e.g. {value:g} at station {sid}, line {line}) and were left "
+        f"out, leaving {left}; a map needs at least 3. Are the values in °C? Fix the input"
+    )
+
+
 def load_joined(
     readings: str | bytes | os.PathLike[str] | pd.DataFrame | gpd.GeoDataFrame,
     read: ReadOptions | None = None,
@@ -230,18 +263,25 @@ def load_joined(
     if isinstance(readings, gpd.GeoDataFrame):
         joined = readings
     else:
+        if read.as_of is not None:
+            _check_registry_date(registry, read.as_of)
         if not isinstance(readings, pd.DataFrame):
             readings = parse_readings(
                 readings, encoding=read.encoding, on_invalid=read.on_invalid, registry=registry
             )
-        joined = join_readings(
-            readings,
-            registry,
-            as_of=read.as_of,
-            on_unknown=read.on_unknown,
-            on_implausible=read.on_implausible,
-            on_duplicate=read.on_duplicate,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            joined = join_readings(
+                readings,
+                registry,
+                as_of=read.as_of,
+                on_unknown=read.on_unknown,
+                on_implausible=read.on_implausible,
+                on_duplicate=read.on_duplicate,
+            )
+        _check_blanked(joined)  # its error says what the warnings would
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if one_time and "time" in joined.columns and "station_id" in joined.columns:
         times = pd.to_datetime(joined["time"]).dropna()
         if times.nunique() > 1 and joined["station_id"].duplicated().any():
@@ -326,6 +366,73 @@ def snapshot(
             "elevation": surface.elevation,
         },
     )
+
+
+def point_values(
+    readings: str | bytes | os.PathLike[str] | pd.DataFrame | gpd.GeoDataFrame,
+    points: pd.DataFrame,
+    *,
+    read: ReadOptions | None = None,
+    surface: SurfaceOptions | None = None,
+    holdout: bool = False,
+    registry: StationRegistry | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Interpolated values at points, each with the surface's leave-one-out uncertainty.
+
+    Parameters
+    ----------
+    readings
+        As for :func:`snapshot` (one observation time).
+    points
+        A GeoDataFrame of points or a DataFrame with ``lon``/``lat`` (degrees),
+        optionally ``elevation_m``; other columns (a name) are kept.
+    read, surface, registry, options
+        As for :func:`snapshot` (``region``/``resolution`` are not used).
+    holdout
+        Leave out the stations at each point (then a point at a station
+        gives that station's leave-one-out prediction).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``points`` with ``temperature_c``, ``elevation_m`` (with an elevation
+        correction) and ``uncertainty_c``: the leave-one-out RMSE of the
+        method on these readings, the typical error of a value away from
+        the stations.
+    """
+    read, surface, _, params = split_options(options, read=read, surface=surface)
+    stations = load_joined(readings, read, registry=registry, one_time=True)
+    out = interpolate(
+        stations, **surface.interpolate_kwargs(), target=points, holdout=holdout, **params
+    )
+    report = cross_validate(
+        stations,
+        method=out.attrs["method"],
+        elevation=surface.elevation,
+        crs=surface.crs,
+        **params,
+    )
+    out["uncertainty_c"] = report.rmse
+    return out
+
+
+def load_points(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV of places (``lat``, ``lon`` in degrees, other columns kept), UTF-8.
+
+    Raises
+    ------
+    InputError
+        The file is missing or is not a CSV table.
+    """
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"places file {str(path)!r} does not exist") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"cannot read places file {str(path)!r} as a UTF-8 CSV with lat,lon columns: {exc}"
+        ) from None
 
 
 def draw(
