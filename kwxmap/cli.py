@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from ._atomic import check_writable
+from ._atomic import check_writable, output_folder
 from .errors import InputError, KwxmapError, KwxmapWarning
 from .labels import LABELS, LANGS
 from .options import (
@@ -322,7 +322,12 @@ def _add_surface_options(p: argparse.ArgumentParser) -> None:
         help="elevation correction: fixed lapse rate, rate fitted per snapshot, external "
         f"drift (kriging), or none (default {DEFAULT_ELEVATION})",
     )
-    p.add_argument("--dem", metavar="PATH", help="a finer DEM GeoTIFF (needs kwxmap[raster])")
+    p.add_argument(
+        "--dem",
+        metavar="PATH",
+        help="a finer DEM GeoTIFF, or copernicus-90 for the Copernicus GLO-90 tiles "
+        "(downloaded once into the user cache folder); needs kwxmap[raster]",
+    )
 
 
 def _add_grid_options(p: argparse.ArgumentParser) -> None:
@@ -424,8 +429,13 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--geojson-dir",
         metavar="DIR",
-        help="also write bands.geojson, isolines.geojson and stations.geojson here",
+        help="also write bands.geojson, isolines.geojson and stations.geojson here "
+        "(created if its parent exists)",
     )
+    p.add_argument(
+        "--geotiff", metavar="FILE", help="also write the grid as a Cloud-Optimized GeoTIFF"
+    )
+    p.add_argument("--netcdf", metavar="FILE", help="also write the grid as CF-1.8 NetCDF")
     p.add_argument(
         "--cv", action="store_true", help="print the leave-one-out report; errors in tooltips"
     )
@@ -438,7 +448,11 @@ def _run_map(args: argparse.Namespace) -> int:
     from .static import find_cjk_font, render_static, save_figure
 
     read, surface, style = _read_options(args), _surface_options(args), _map_options(args)
-    check_writable(args.output)  # fail before the work
+    for path in (args.output, args.geotiff, args.netcdf):  # fail before the work
+        if path is not None:
+            check_writable(path)
+    if args.geojson_dir is not None:
+        output_folder(args.geojson_dir, create=False)
     if args.fetch == (args.input is not None):
         raise InputError("give an INPUT file or --fetch --time TIME, not both or neither")
     static = Path(args.output).suffix.lower() in STATIC_FORMATS
@@ -461,7 +475,12 @@ def _run_map(args: argparse.Namespace) -> int:
             time=_time_label(snap.stations),
             **style.look,
         )
-    written = snap.write(html=None if static else args.output, layers=args.geojson_dir)
+    written = snap.write(
+        html=None if static else args.output,
+        layers=args.geojson_dir,
+        geotiff=args.geotiff,
+        netcdf=args.netcdf,
+    )
     if figure is not None:
         written.append(save_figure(figure, args.output))
     if snap.cv is not None:
@@ -596,7 +615,19 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     _add_grid_options(p)
     _add_read_options(p)
     p.add_argument("--animate", action="store_true", help="one HTML with a time slider")
-    p.add_argument("--netcdf", action="store_true", help="also write grids.nc (needs xarray)")
+    p.add_argument(
+        "--netcdf",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="FILE",
+        help="also write the grids as CF-1.8 NetCDF: FILE, or grids.nc in OUTDIR (needs xarray)",
+    )
+    p.add_argument(
+        "--zarr",
+        metavar="DIR",
+        help="also write the grids as a CF-1.8 Zarr store (needs kwxmap[zarr])",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -617,6 +648,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         style=_map_options(args),
         animate=args.animate,
         netcdf=args.netcdf,
+        zarr=args.zarr or False,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
     )
     if not result.maps:

@@ -152,8 +152,8 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
             "does not exist",
         ),
         "missing geojson dir": (
-            ["map", str(WIDGET), "-o", out, "--geojson-dir", str(tmp_path / "nope")],
-            "does not exist",
+            ["map", str(WIDGET), "-o", out, "--geojson-dir", str(tmp_path / "no" / "nope")],
+            r"its parent folder '.*/no' does not exist",
         ),
         "unwritable out dir": (["map", str(WIDGET), "-o", "/proc/kwxmap-map.html", *FAST], "/proc"),
     }
@@ -262,7 +262,7 @@ def _hot_widget(tmp_path: Path) -> Path:
         (["HOT"], r"26 of 26 temperatures are outside -50\.\.50 °C \(e\.g\. 2\d\d"),
         # before any station opened: say so, not 26 unknown names and a late error
         (["--as-of", "1900-01-01"], r"registry as of '1900-01-01' has no stations \(the first"),
-        (["--geojson-dir", "FILE"], r"layer folder '.*not-a-folder' is a file, not a folder"),
+        (["--geojson-dir", "FILE"], r"output folder '.*not-a-folder' is a file, not a folder"),
         # a negative bbox value without '=' reaches the bbox check
         (["--bbox", "-500,30,130,40"], r"region bbox bounds \(-500\.0, 30\.0"),
         (["--encoding", "rot13"], r"encoding 'rot13' is not a text encoding"),

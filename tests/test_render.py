@@ -18,6 +18,7 @@ import shapely
 from kwxmap.contours import contour_bands, contour_lines
 from kwxmap.errors import InputError, OutputError
 from kwxmap.grid import make_grid
+from kwxmap.io import write_geojson, write_geotiff, write_html
 from kwxmap.palette import MIN_DELTA_E, band_colors, delta_e2000, hex_to_lab
 from kwxmap.render import (
     CV_COLUMN,
@@ -25,9 +26,6 @@ from kwxmap.render import (
     map_scene,
     render_map,
     temperature_colormap,
-    write_geojson,
-    write_geotiff,
-    write_html,
 )
 
 XSS_IMG = '<img src=x onerror="window.__xss=1">'
