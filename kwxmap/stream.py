@@ -93,6 +93,8 @@ class StreamResult:
         ``(time, message)`` for every timestamp without a surface.
     seconds
         Wall time.
+    setup_seconds
+        Of which before the first chunk: scanning the table, the grid, the store.
     """
 
     store: Path
@@ -103,6 +105,7 @@ class StreamResult:
     skipped: int = 0
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    setup_seconds: float = 0.0
 
     def summary_line(self) -> str:
         """One line for a terminal: counts, failures, rate.
@@ -779,6 +782,7 @@ def stream_batch(
     try:
         handle = executor.scatter(shared)
         pending: collections.deque = collections.deque()
+        result.setup_seconds = _time.perf_counter() - started
         window = 2 * executor.workers
         for k, rows in _chunks(frames, where, axis, hours, value):
             start, stop = k * hours, min((k + 1) * hours, len(axis))
@@ -818,7 +822,7 @@ def stream_batch(
         executor.close()
     if patterns is not None:
         log.info("%d missing-station pattern(s) solved", patterns.solved)
-    _write_summary(xr, store, result.summary, axis)
+    _write_summary(store, result.summary, axis)
     if netcdf is not None:
         result.netcdf = _write_netcdf(xr, store, Path(netcdf))
     result.seconds = _time.perf_counter() - started
@@ -888,12 +892,14 @@ def _collect(item: tuple, result: StreamResult, axis: pd.DatetimeIndex, bar: Any
         log.info("chunk %d (%s .. %s) done", k, axis[start], axis[stop - 1])
 
 
-def _write_summary(xr: Any, store: Path, path: Path, axis: pd.DatetimeIndex) -> None:
+def _write_summary(store: Path, path: Path, axis: pd.DatetimeIndex) -> None:
+    import zarr
+
     from ._atomic import atomic_path
 
-    ds = xr.open_zarr(str(store), consolidated=False)
+    group = zarr.open_group(str(store), mode="r")
     cols = ["n_stations", "mean_c", "min_c", "max_c", "loo_rmse_c", "complete"]
-    frame = pd.DataFrame({c: np.asarray(ds[c].values) for c in cols}, index=axis)
+    frame = pd.DataFrame({c: np.asarray(group[c][:]) for c in cols}, index=axis)
     frame.index.name = "time"
     with atomic_path(path) as tmp:
         frame.round(6).to_csv(tmp, encoding="utf-8")
