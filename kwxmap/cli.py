@@ -416,6 +416,66 @@ def _run_cv(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_point(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "point",
+        help="interpolated values at places (farms, schools ...) with their uncertainty",
+        description="Print the interpolated temperature at each place and its uncertainty "
+        "(the method's leave-one-out RMSE on these readings).",
+    )
+    p.add_argument("input", metavar="INPUT", help="widget text, HTML or table; '-' for stdin")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--at", action="append", metavar="LAT,LON", help="a place in degrees; repeat for more"
+    )
+    where.add_argument("--at-file", metavar="CSV", help="a CSV of places with lat,lon columns")
+    p.add_argument(
+        "--holdout",
+        action="store_true",
+        help="leave out the stations at each place (checks the map where there is a station)",
+    )
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    _add_surface_options(p)
+    p.add_argument(
+        "--crs", type=int, choices=CRS_CHOICES, default=5179, help="working CRS (default 5179)"
+    )
+    _add_read_options(p)
+    p.set_defaults(run=_run_point)
+
+
+def _places(args: argparse.Namespace) -> object:
+    import pandas as pd
+
+    from .pipeline import load_points
+
+    if args.at_file is not None:
+        return load_points(args.at_file)
+    rows = []
+    for text in args.at:
+        lat, lon = _numbers("--at", text, 2, "LAT,LON in degrees, e.g. 36.64,127.44")
+        if abs(lat) > 90:
+            raise InputError(f"--at {text!r}: latitude {lat:g} is not a latitude; give LAT,LON")
+        rows.append({"lat": lat, "lon": lon})
+    return pd.DataFrame(rows)
+
+
+def _run_point(args: argparse.Namespace) -> int:
+    from .pipeline import point_values
+
+    table = point_values(
+        _read_input(args.input),
+        _places(args),
+        read=_read_options(args),
+        surface=_surface_options(args),
+        holdout=args.holdout,
+    )
+    if args.format == "json":
+        _print(table.to_json(orient="records", force_ascii=False, indent=1))
+    else:
+        _print(table.to_csv(index=False, float_format="%.2f", lineterminator="\n"), end="")
+    return 0
+
+
 def _add_batch(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "batch",
@@ -509,5 +569,6 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_parse,
     _add_cv,
     _add_map,
+    _add_point,
     _add_batch,
 ]

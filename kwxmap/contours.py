@@ -25,6 +25,7 @@ import shapely
 from scipy import ndimage
 
 from .errors import InputError, KwxmapWarning
+from .grid import as_grid
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .grid import Grid
@@ -167,7 +168,8 @@ def band_label(lower: float, upper: float) -> str:
     return f"{_format_level(lower)}–{_format_level(upper)} °C"
 
 
-def _check_grid(grid: Any) -> None:
+def _check_grid(grid: Any) -> Grid:
+    grid = as_grid(grid)  # a Grid, or an xarray DataArray (x/y in metres, a CRS)
     for attr in ("x", "y", "values", "crs", "region", "resolution"):
         if not hasattr(grid, attr):
             raise TypeError(
@@ -184,6 +186,7 @@ def _check_grid(grid: Any) -> None:
         raise InputError(
             f"grid of shape {values.shape!r} is too small to contour; use a finer resolution"
         )
+    return grid
 
 
 def _filled_field(grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -331,7 +334,7 @@ def contour_bands(
     >>> bool(shapely.is_valid(bands.geometry).all()), bands.crs.to_epsg()
     (True, 4326)
     """
-    _check_grid(grid)
+    grid = _check_grid(grid)
     vmin, vmax = _data_range(grid)
     edges = resolve_levels(levels, vmin, vmax)
     x, y, z = _filled_field(grid)
@@ -420,7 +423,7 @@ def contour_lines(
     >>> contour_lines(g, [9, 11, 13, 15, 17])["level"].tolist()
     [11.0, 13.0, 15.0, 17.0]
     """
-    _check_grid(grid)
+    grid = _check_grid(grid)
     vmin, vmax = _data_range(grid)
     edges = _resolve_levels(levels, vmin, vmax, least=1)
     x, y, z = _filled_field(grid)

@@ -40,7 +40,16 @@ from .parse import parse_readings
 from .render import render_map, write_geojson, write_html
 from .stations import StationRegistry
 
-__all__ = ["DEFAULT_ELEVATION", "DEFAULT_METHOD", "Snapshot", "load_joined", "snapshot"]
+__all__ = [
+    "DEFAULT_ELEVATION",
+    "DEFAULT_METHOD",
+    "Snapshot",
+    "draw",
+    "load_joined",
+    "load_points",
+    "point_values",
+    "snapshot",
+]
 
 
 @dataclass
@@ -264,12 +273,14 @@ def snapshot(
         errors = cv_report.table.set_index("station_id")["error"]
         stations = stations.copy()
         stations["cv_error_c"] = stations["station_id"].map(errors)
-    used = grid.attrs.get("station_ids")
-    shown = stations if used is None else stations[stations["station_id"].isin(used)]
-    bands = contour_bands(grid, style.levels)
-    lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
-    time = _time_label(stations)
-    fmap = render_map(shown, bands, lines, title=style.title, time=time, tiles=style.folium_tiles)
+    shown, bands, lines, fmap = draw(
+        grid,
+        stations,
+        levels=style.levels,
+        title=style.title,
+        time=_time_label(stations),
+        tiles=style.folium_tiles,
+    )
     return Snapshot(
         stations=shown,
         grid=grid,
@@ -285,6 +296,106 @@ def snapshot(
             "elevation": surface.elevation,
         },
     )
+
+
+def point_values(
+    readings: str | bytes | os.PathLike[str] | pd.DataFrame | gpd.GeoDataFrame,
+    points: pd.DataFrame,
+    *,
+    read: ReadOptions | None = None,
+    surface: SurfaceOptions | None = None,
+    holdout: bool = False,
+    registry: StationRegistry | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Interpolated values at points, each with the surface's leave-one-out uncertainty.
+
+    Parameters
+    ----------
+    readings
+        As for :func:`snapshot` (one observation time).
+    points
+        A GeoDataFrame of points or a DataFrame with ``lon``/``lat`` (degrees),
+        optionally ``elevation_m``; other columns (a name) are kept.
+    read, surface, registry, options
+        As for :func:`snapshot` (``region``/``resolution`` are not used).
+    holdout
+        Leave out the stations at each point (then a point at a station
+        gives that station's leave-one-out prediction).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``points`` with ``temperature_c``, ``elevation_m`` (with an elevation
+        correction) and ``uncertainty_c``: the leave-one-out RMSE of the
+        method on these readings, the typical error of a value away from
+        the stations.
+    """
+    read, surface, _, params = split_options(options, read=read, surface=surface)
+    stations = load_joined(readings, read, registry=registry, one_time=True)
+    out = interpolate(
+        stations, **surface.interpolate_kwargs(), target=points, holdout=holdout, **params
+    )
+    report = cross_validate(
+        stations,
+        method=out.attrs["method"],
+        elevation=surface.elevation,
+        crs=surface.crs,
+        **params,
+    )
+    out["uncertainty_c"] = report.rmse
+    return out
+
+
+def load_points(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV of places (``lat``, ``lon`` in degrees, other columns kept), UTF-8.
+
+    Raises
+    ------
+    InputError
+        The file is missing or is not a CSV table.
+    """
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"places file {str(path)!r} does not exist") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"cannot read places file {str(path)!r} as a UTF-8 CSV with lat,lon columns: {exc}"
+        ) from None
+
+
+def draw(
+    grid: Grid,
+    stations: gpd.GeoDataFrame,
+    *,
+    levels: Any,
+    title: str | None,
+    time: str | None,
+    tiles: str | None,
+    render: bool = True,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, folium.Map | None]:
+    """Contour one surface and render its map: the steps after interpolation.
+
+    :func:`snapshot` and :func:`~kwxmap.render_batch` (per timestamp) both
+    call this. Returns the stations shown (those the surface used, with a
+    value), the bands, the isolines on the band edges and the map (None
+    without ``render``).
+    """
+    used = grid.attrs.get("station_ids")
+    shown = stations
+    if used is not None:
+        value = grid.attrs.get("value", "temperature_c")
+        keep = stations["station_id"].isin(used)
+        if value in stations.columns:
+            keep &= stations[value].notna()
+        shown = stations[keep]
+    bands = contour_bands(grid, levels)
+    lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
+    fmap = None
+    if render:
+        fmap = render_map(shown, bands, lines, title=title, time=time, tiles=tiles)
+    return shown, bands, lines, fmap
 
 
 def _time_label(stations: pd.DataFrame) -> str | None:

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_path
-from .contours import contour_bands, contour_lines, resolve_levels
+from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
-from .grid import make_grid
+from .grid import Grid
 from .interpolate import interpolate_many
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
-from .pipeline import load_joined
-from .render import render_map, write_html
+from .pipeline import draw, load_joined
+from .render import write_html
 
 __all__ = ["BatchResult", "render_batch"]
 
@@ -49,6 +49,8 @@ class BatchResult:
         The index page (or the animated page with ``animate=True``).
     netcdf
         The gridded series, when requested.
+    grid
+        The interpolated series (:class:`~kwxmap.grid.Grid` with ``time``).
     seconds
         Wall time of the whole batch.
     """
@@ -58,6 +60,7 @@ class BatchResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     index: Path | None = None
     netcdf: Path | None = None
+    grid: Grid | None = field(default=None, repr=False)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -143,9 +146,16 @@ def render_batch(
     """
     start = _time.perf_counter()
     read, surface, style, params = split_options(options, read=read, surface=surface, style=style)
-    method, resolution, region = surface.method, surface.resolution, surface.region
-    levels, title, tiles = style.levels, style.title, style.folium_tiles
+    title, tiles = style.title, style.folium_tiles
     folder = _output_folder(directory, create=False)  # created once the inputs are good
+    if netcdf:
+        try:
+            import xarray  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "netcdf=True (--netcdf) needs xarray; install it with "
+                "`pip install kwxmap[xarray]`, or leave out the NetCDF"
+            ) from None
     joined = load_joined(table, read)
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(
@@ -163,30 +173,23 @@ def render_batch(
         # a timestamp that cannot be interpolated comes back all-NaN and is
         # reported below as skipped, with the reason
         warnings.simplefilter("ignore", KwxmapWarning)
-        ds = interpolate_many(
+        series = interpolate_many(
             stations,
             values.to_numpy(dtype=float),
             times=times,
-            method=method,
-            resolution=resolution,
-            region=region,
-            elevation=surface.elevation,
-            dem=surface.dem,
-            crs=surface.crs,
+            **surface.interpolate_kwargs(),
             on_invalid="warn",
             **params,
         )
     reporting = np.isfinite(values.to_numpy(dtype=float)).sum(axis=1)
-    field_name = "temperature_c"
-    cube = np.asarray(ds[field_name].values)
-    template = make_grid(region, resolution=resolution, crs=surface.crs)
+    cube = series.values
     finite = cube[np.isfinite(cube)]
     if finite.size == 0:
         raise InputError("no timestamp produced a surface: every value is missing")
-    edges = resolve_levels(levels, float(finite.min()), float(finite.max()))
+    edges = resolve_levels(style.levels, float(finite.min()), float(finite.max()))
 
     folder = _output_folder(directory)
-    result = BatchResult(directory=folder)
+    result = BatchResult(directory=folder, grid=series)
     frames = []
     for i, t in enumerate(times):
         label = t.isoformat(sep=" ", timespec="minutes")
@@ -199,15 +202,19 @@ def render_batch(
                     if reporting[i] < 3
                     else "no surface could be interpolated"
                 )
-            grid = template.copy(values=_orient(cube[i], ds, template))
-            bands = contour_bands(grid, edges)
-            lines = contour_lines(grid, edges)
-            at_t = joined[joined["time"] == t]
-            frames.append((t, at_t, bands))
+            heading = f"{title} {label}" if title else None
+            shown, bands, _, fmap = draw(
+                series.at(i),
+                joined[joined["time"] == t],
+                levels=edges,
+                title=heading,
+                time=label,
+                tiles=tiles,
+                render=not animate,
+            )
+            frames.append((t, shown, bands))
             if animate:
                 continue
-            heading = f"{title} {label}" if title else None
-            fmap = render_map(at_t, bands, lines, title=heading, time=label, tiles=tiles)
             path = folder / f"{_time_stem(t)}.html"
             write_html(fmap, path)
             result.maps.append(path)
@@ -227,20 +234,10 @@ def render_batch(
     if netcdf:
         path = folder / "grids.nc"
         with atomic_path(path) as tmp:
-            ds.to_netcdf(tmp, engine="h5netcdf")
+            series.to_dataset().to_netcdf(tmp, engine="h5netcdf")
         result.netcdf = path
     result.seconds = _time.perf_counter() - start
     return result
-
-
-def _orient(values: np.ndarray, ds: Any, template: Any) -> np.ndarray:
-    """Return one time slice in the template grid's (ascending y) order."""
-    y = np.asarray(ds["y"].values)
-    if y.size > 1 and y[0] > y[-1]:
-        values = values[::-1]
-    if values.shape != template.shape:
-        raise InputError(f"interpolated grid has shape {values.shape}, expected {template.shape}")
-    return values
 
 
 def _write_index(

@@ -11,6 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
+import kwxmap
 from kwxmap import Grid, RegionError, load_provinces, make_grid, resolve_region
 from kwxmap.grid import MAX_CELLS
 
@@ -199,8 +200,16 @@ def test_copy_and_to_xarray():
     da = h.to_xarray()
     assert da.name == "temperature_c" and da.dims == ("y", "x")
     assert np.array_equal(da["x"].values, g.x) and da.attrs["crs"] == "EPSG:5179"
-    assert da.attrs["m"] == "x"
-    np.testing.assert_array_equal(da.values, h.values)
+    assert da.attrs["m"] == "x" and da.attrs["units"] == "degC"
+    # north-up: the first row is the northernmost
+    np.testing.assert_array_equal(da["y"].values, g.y[::-1])
+    np.testing.assert_array_equal(da.values, h.values[::-1])
+    ref = da["spatial_ref"].attrs
+    assert (
+        ref["grid_mapping_name"] == "transverse_mercator"
+        and da.attrs["grid_mapping"] == "spatial_ref"
+    )
+    assert pyproj.CRS.from_wkt(ref["crs_wkt"]).to_epsg() == 5179
 
 
 def test_grid_rejects_mismatched_values():
@@ -216,3 +225,81 @@ def test_to_xarray_without_xarray(monkeypatch):
     monkeypatch.setitem(sys.modules, "xarray", None)  # as if xarray were not installed
     with pytest.raises(ImportError, match=r"pip install kwxmap\[xarray\]"):
         g.to_xarray()
+
+
+def _ramp(resolution=5000):
+    g = make_grid("서울", resolution=resolution)
+    xx, yy = np.meshgrid(g.x, g.y)
+    return g.copy(
+        values=np.where(g.mask, (xx - xx.min()) / 1e3 + 2 * (yy - yy.min()) / 1e3, np.nan),
+        name="temperature_c",
+    )
+
+
+def test_rioxarray_writes_a_north_up_geotiff_with_the_grid_values(tmp_path):
+    pytest.importorskip("rioxarray")
+    rasterio = pytest.importorskip("rasterio")
+    g = _ramp()
+    da = g.to_xarray()
+    assert da.rio.crs.to_epsg() == 5179
+    path = tmp_path / "ramp.tif"
+    da.rio.to_raster(path)
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 5179
+        assert src.transform.e < 0  # north-up
+        j, i = np.argwhere(g.mask)[3]  # a cell inside the region
+        (value,) = next(src.sample([(g.x[i], g.y[j])]))
+    assert value == pytest.approx(g.values[j, i])
+
+
+def test_from_xarray_round_trip_and_as_grid():
+    from kwxmap.grid import as_grid
+
+    g = _ramp()
+    back = as_grid(g.to_xarray())
+    assert back.crs.to_epsg() == 5179 and back.resolution == g.resolution
+    np.testing.assert_array_equal(back.y, g.y)
+    np.testing.assert_array_equal(back.values, g.values)
+    np.testing.assert_array_equal(back.mask, g.mask)
+    assert as_grid(g) is g
+    with pytest.raises(kwxmap.InputError, match="no CRS"):
+        as_grid(g.to_xarray().drop_vars("spatial_ref").assign_attrs(crs=None))
+
+
+def test_series_grid_slices_and_dataset():
+    g = _ramp()
+    cube = np.stack([g.values, g.values + 1.0])
+    series = g.copy(
+        values=cube,
+        time=np.array(["2020-08-01", "2020-08-02"], dtype="datetime64[ns]"),
+        attrs={"n_stations": np.array([5, 4]), "method": "idw"},
+    )
+    one = series.at(1)
+    assert one.time is None and one.attrs["n_stations"] == 4 and one.attrs["method"] == "idw"
+    np.testing.assert_array_equal(one.values, g.values + 1.0)
+    ds = series.to_dataset()
+    assert ds["temperature_c"].dims == ("time", "y", "x")
+    assert ds["n_stations"].values.tolist() == [5, 4]
+    np.testing.assert_array_equal(ds["temperature_c"].values[1], (g.values + 1.0)[::-1])
+    with pytest.raises(kwxmap.InputError, match="does not match"):
+        g.copy(values=cube)  # a cube needs its times
+
+
+def test_contour_bands_take_a_dataarray_like_the_grid():
+    from scipy import ndimage
+
+    g = _ramp(2000)
+    levels = [0, 20, 40, 60, 80]
+    from_grid = kwxmap.contour_bands(g, levels).to_crs(5179)
+    from_da = kwxmap.contour_bands(g.to_xarray(), levels).to_crs(5179)
+    assert from_da["label"].tolist() == from_grid["label"].tolist()
+    # a DataArray carries no region polygon, so the edge follows the cells; inside, every
+    # cell centre falls in the same band
+    inner = ndimage.binary_erosion(g.mask, iterations=2)
+    xx, yy = np.meshgrid(g.x, g.y)
+    points = shapely.points(xx[inner], yy[inner])
+
+    def band_of(bands):
+        return [bands["label"].iloc[i] for i in bands.sindex.query(points, "within")[1]]
+
+    assert band_of(from_da) == band_of(from_grid) and len(band_of(from_grid)) == inner.sum()

@@ -104,7 +104,7 @@ def test_render_batch_writes_maps_index_and_netcdf(tmp_path):
     ).grid.values
     # the batch grid at t=0 equals a snapshot of that day alone
     np.testing.assert_allclose(
-        ds["temperature_c"].isel(time=0).values[np.isfinite(one)],
+        ds["temperature_c"].isel(time=0).values[::-1][np.isfinite(one)],  # north-up file
         one[np.isfinite(one)],
         atol=1e-6,
     )
@@ -203,3 +203,58 @@ def test_batch_file_names_keep_seconds_when_timestamps_share_a_minute():
     stems = {_time_stem(pd.Timestamp(t)) for t in
              ["2020-08-01 09:00:00", "2020-08-01 09:00:30", "2020-08-01"]}
     assert stems == {"2020-08-01T0900", "2020-08-01T090030", "2020-08-01"}
+
+
+def _same_html(a: str, b: str) -> bool:
+    """Equal up to folium's random element ids."""
+    import re
+
+    ids = re.compile(r"[0-9a-f]{32}")
+    return ids.sub("ID", a) == ids.sub("ID", b)
+
+
+@pytest.mark.parametrize(("resolution", "region"), [(20_000, "south-korea"), (1000, "충북")])
+def test_render_batch_in_5186_equals_snapshot_per_timestamp(tmp_path, resolution, region):
+    """One pipeline: each batch map is the snapshot of its day (was shifted 5-7 km or failed)."""
+    table = _month(tmp_path, "2020-08", 2)
+    kw = {"crs": 5186, "resolution": resolution, "region": region, "tiles": None,
+          "levels": "10:36:2"}
+    result = kwxmap.render_batch(table, tmp_path / "maps", **kw)
+    assert not result.failed and len(result.maps) == 2
+    for i, path in enumerate(result.maps):
+        snap = kwxmap.snapshot(_single_day(table, i), **kw)
+        grid = result.grid.at(i)
+        assert grid.crs.to_epsg() == snap.grid.crs.to_epsg() == 5186
+        np.testing.assert_array_equal(grid.x, snap.grid.x)
+        np.testing.assert_array_equal(grid.y, snap.grid.y)
+        np.testing.assert_allclose(grid.values, snap.grid.values, atol=1e-9, equal_nan=True)
+        (mine,) = snap.write(html=tmp_path / f"snap{i}.html")
+        assert _same_html(path.read_text(encoding="utf-8"), mine.read_text(encoding="utf-8"))
+
+
+def test_batch_runs_without_xarray_unless_netcdf_is_asked(tmp_path):
+    """A plain `pip install .` (no xarray) runs `kwxmap batch`; --netcdf says what to install."""
+    import subprocess
+    import sys
+
+    table = _month(tmp_path, "2020-08", 2)
+    block = tmp_path / "block"
+    block.mkdir()
+    # a sitecustomize that makes `import xarray` fail, as when it is not installed
+    (block / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['xarray'] = None\n", encoding="utf-8"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": f"{block}:{ROOT}"}
+    args = [sys.executable, "-m", "kwxmap", "batch", str(table), "--resolution", "20000",
+            "--tiles", "none", "--no-progress"]
+    proc = subprocess.run([*args, "-o", str(tmp_path / "a")], capture_output=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(list((tmp_path / "a").glob("2020-08-0*.html"))) == 2
+    check = subprocess.run([sys.executable, "-c", "import xarray"], capture_output=True, env=env)
+    assert check.returncode != 0  # the block works
+    proc = subprocess.run([*args, "-o", str(tmp_path / "b"), "--netcdf"], capture_output=True,
+                          env=env, timeout=300)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and "pip install kwxmap[xarray]" in err, err
+    assert "Traceback" not in err

@@ -26,21 +26,25 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError, KwxmapWarning
-from ..grid import Grid, make_grid, resolve_region
+from ..grid import Grid, resolve_region
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
 from .elevation import ELEVATION_MODES, ElevationModel
+from .targets import Points, resolve_target
 
 __all__ = [
     "DEFAULT_ELEVATION",
     "DEFAULT_METHOD",
     "ELEVATION_MODES",
+    "HOLDOUT_RADIUS_M",
     "STATION_BUFFER_M",
     "interpolate",
 ]
 
 #: Stations farther than this from the region (metres) are ignored with a warning.
 STATION_BUFFER_M = 200_000.0
+#: ``holdout=True`` leaves out the stations this close (metres) to a target point.
+HOLDOUT_RADIUS_M = 100.0
 
 
 @dataclasses.dataclass
@@ -236,9 +240,11 @@ def interpolate(
     dem: Any = None,
     lapse_rate: float | None = None,
     return_variance: bool = False,
+    target: Any = None,
+    holdout: bool = False,
     **params: Any,
-) -> Grid:
-    """Interpolate station values onto a regular grid over a region.
+) -> Any:
+    """Interpolate station values onto a grid over a region, an existing grid, or points.
 
     Parameters
     ----------
@@ -281,16 +287,31 @@ def interpolate(
         interpolated field before the elevation restore, which does not change
         it) and return it as a second :class:`~kwxmap.grid.Grid` in
         ``grid.attrs["variance"]``.
+    target
+        Where to interpolate. None (default): a new grid over ``region`` at
+        ``resolution``. A :class:`~kwxmap.grid.Grid`, an ``xarray.DataArray``
+        (x/y in metres, a CRS) or a GeoTIFF path (needs rasterio): fill the
+        cells of that grid (``region``/``resolution`` are not used). A
+        GeoDataFrame of points or a DataFrame with ``lon``/``lat`` columns:
+        the values at those points (ground elevation from an ``elevation_m``
+        column when present, else from ``dem``).
+    holdout
+        Points only: predict each point without the stations within
+        :data:`HOLDOUT_RADIUS_M` of it, so a point at a station gives that
+        station's leave-one-out prediction (:func:`~kwxmap.cross_validate`).
     **params
         Method parameters (e.g. ``power=``, ``k=`` for idw; ``smoothing=`` for
         spline); unknown names raise.
 
     Returns
     -------
-    Grid
-        ``values`` inside the region, NaN outside; ``name=value``; ``attrs``
-        has ``method``, ``params``, ``elevation``, ``n_stations``,
-        ``station_ids``, ``n_missing``, ``n_empty_cells``, ``dropped_far`` and, with elevation,
+    Grid or DataFrame
+        For points: a copy of the table with the ``value`` column (and
+        ``elevation_m`` used, ``<value>_variance``), metadata in ``.attrs``.
+        For grids: a Grid with ``values`` inside the region (or the target's
+        mask), NaN outside; ``name=value``; ``attrs`` has ``method``,
+        ``params``, ``elevation``, ``n_stations``, ``station_ids``,
+        ``n_missing``, ``n_empty_cells``, ``dropped_far`` and, with elevation,
         ``lapse_rate_k_per_km``.
 
     Raises
@@ -350,14 +371,17 @@ def interpolate(
             f"method='auto' compares methods with their defaults; parameters "
             f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
         )
-    grid = make_grid(region, resolution=resolution, crs=crs)
-    if not grid.mask.any():
+    if holdout and (target is None or not isinstance(target, pd.DataFrame)):
+        raise InterpolationError("holdout=True is for point targets (a table of points)")
+    tgt = resolve_target(target, region=region, resolution=resolution, crs=crs)
+    if isinstance(tgt, Grid) and not tgt.mask.any():
         raise InterpolationError(
             f"no cell centre falls inside the region at resolution {resolution!r} m; use a "
             f"finer resolution"
         )
-    st = prepare_stations(gdf, value=value, crs=grid.crs, need_elevation=elevation is not None)
-    st, far, outside = _drop_far(st, grid.region, grid.crs)
+    area = tgt.region if isinstance(tgt, Grid) else tgt.area
+    st = prepare_stations(gdf, value=value, crs=tgt.crs, need_elevation=elevation is not None)
+    st, far, outside = _drop_far(st, area, tgt.crs)
     if outside:
         shown = ", ".join(outside[:8]) + (" ..." if len(outside) > 8 else "")
         warnings.warn(
@@ -381,22 +405,18 @@ def interpolate(
         method, scores = choose_method(st, elevation=elevation, lapse_rate=model.lapse_rate)
         attrs["cv_scores"] = scores
 
-    cells = grid.cell_xy()
-    z_grid = None
-    if elevation is not None:
-        from ..dem import grid_elevation
-
-        z_grid = grid_elevation(grid, dem=dem)[grid.mask]
-
+    xy, z = _target_xy(tgt, dem=dem, model=model)
     est = make_estimator(method, params)
     _check_variance(est, method, return_variance)
-    pred, rate = fit_predict(est, st, cells, z_grid, model=model)
-    values = np.full(grid.shape, np.nan)
-    values[grid.mask] = pred
+    if holdout:
+        pred, rate = _holdout_predict(method, params, st, xy, z, model=model)
+    else:
+        pred, rate = fit_predict(est, st, xy, z, model=model)
     holes = int(np.isnan(pred).sum())
     if holes:
+        where = "cells inside the region" if isinstance(tgt, Grid) else "points"
         warnings.warn(
-            f"{holes} of {pred.size} cells inside the region got no value from {method!r} "
+            f"{holes} of {pred.size} {where} got no value from {method!r} "
             f"(too few stations within its search radius, e.g. around far islands); raise "
             f"search_radius/radius or use method='spline' or 'idw'",
             KwxmapWarning,
@@ -418,13 +438,81 @@ def interpolate(
         attrs["lapse_rate_k_per_km"] = rate
     if elevation is None:
         attrs.pop("dem")
+    variance = None
     if return_variance:
-        var = np.full(grid.shape, np.nan)
-        var[grid.mask] = est.variance(cells, drift=model.drift(z_grid))  # type: ignore[attr-defined]
-        attrs["variance"] = grid.copy(
+        variance = est.variance(xy, drift=model.drift(z))  # type: ignore[attr-defined]
+    if isinstance(tgt, Points):
+        out = tgt.frame.copy()
+        out[value] = pred
+        if z is not None:
+            out["elevation_m"] = z
+        if variance is not None:
+            out[f"{value}_variance"] = variance
+        out.attrs = {k: v for k, v in attrs.items() if k != "n_empty_cells"}
+        return out
+    values = np.full(tgt.shape, np.nan)
+    values[tgt.mask] = pred
+    if variance is not None:
+        var = np.full(tgt.shape, np.nan)
+        var[tgt.mask] = variance
+        attrs["variance"] = tgt.copy(
             values=var, name=f"{value}_variance", attrs={"method": method, "units": "degC2"}
         )
-    return grid.copy(values=values, name=value, attrs=attrs)
+    return tgt.copy(values=values, name=value, attrs=attrs)
+
+
+def _target_xy(
+    tgt: Grid | Points, *, dem: Any, model: ElevationModel
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Coordinates to predict at and, when the model needs it, their ground elevation."""
+    if isinstance(tgt, Grid):
+        z = None
+        if model.needs_elevation:
+            from ..dem import grid_elevation
+
+            z = grid_elevation(tgt, dem=dem)[tgt.mask]
+        return tgt.cell_xy(), z
+    if not model.needs_elevation:
+        return tgt.xy, None
+    if tgt.elevation_m is not None:
+        return tgt.xy, tgt.elevation_m
+    from ..dem import sample_dem
+
+    z = sample_dem(tgt.xy, crs=tgt.crs, dem=dem)
+    if np.isnan(z).any():
+        raise InterpolationError(
+            f"the DEM has no elevation at {int(np.isnan(z).sum())} target point(s) (at sea or "
+            f"outside it); give the points an 'elevation_m' column or use elevation=None"
+        )
+    return tgt.xy, z
+
+
+def _holdout_predict(
+    method: str,
+    params: dict[str, Any],
+    st: Stations,
+    xy: np.ndarray,
+    z: np.ndarray | None,
+    *,
+    model: ElevationModel,
+) -> tuple[np.ndarray, float | None]:
+    """Predict each point without the stations at that point (a leave-one-out check)."""
+    tree = cKDTree(st.xy)
+    pred = np.full(len(xy), np.nan)
+    rate = None
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, near in enumerate(tree.query_ball_point(xy, HOLDOUT_RADIUS_M)):
+        groups.setdefault(tuple(sorted(near)), []).append(i)
+    for near, rows in groups.items():
+        keep = np.ones(len(st.values), dtype=bool)
+        keep[list(near)] = False
+        if keep.sum() < 3:
+            raise InterpolationError("holding out the stations at a point leaves fewer than 3")
+        idx = np.asarray(rows)
+        est = make_estimator(method, params)
+        zz = None if z is None else z[idx]
+        pred[idx], rate = fit_predict(est, st.subset(keep), xy[idx], zz, model=model)
+    return pred, rate
 
 
 def _check_variance(est: Interpolator, method: str, return_variance: bool) -> None:

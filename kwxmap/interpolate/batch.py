@@ -1,4 +1,4 @@
-"""``interpolate_many()``: many timestamps at a fixed station set, as one xarray Dataset.
+"""``interpolate_many()``: many timestamps at a fixed station set, as one series Grid.
 
 The weights of every kwxmap method (IDW, Barnes, Cressman, spline, nearest,
 kriging with a fixed variogram) depend on where the stations are, not on what
@@ -117,14 +117,15 @@ def interpolate_many(
 
     Returns
     -------
-    xarray.Dataset
-        ``ds[value]`` with dims ``(time, y, x)`` (NaN outside the region),
-        coordinates ``x``, ``y`` (metres, ascending), ``time``, 2-D ``lon``/``lat``;
-        ``n_stations`` (time) stations reporting (near the region); ``lapse_rate_k_per_km`` (time)
-        with elevation; a CF ``spatial_ref`` variable (``crs_wkt``) referenced
-        by ``grid_mapping``, so NetCDF readers and GDAL place it right.
-        With dask ``values`` the data variable is a lazy dask array chunked like
-        ``values`` over time.
+    Grid
+        A series (:attr:`~kwxmap.grid.Grid.time` set): ``values`` ``(time, y,
+        x)`` (NaN outside the region), rows south to north as every Grid;
+        ``attrs["n_stations"]`` (stations reporting near the region, per
+        time), ``attrs["lapse_rate_k_per_km"]`` (per time) with a lapse-rate
+        elevation mode, ``attrs["station_ids"]``. ``grid.at(i)`` is timestamp
+        ``i`` as a one-time Grid; ``grid.to_dataset()`` the north-up CF
+        Dataset (needs xarray). With dask ``values`` the values stay a lazy
+        dask array chunked like ``values`` over time.
 
     Raises
     ------
@@ -132,8 +133,7 @@ def interpolate_many(
         Bad method or parameters, values not matching the stations, unknown
         station ids, a timestamp that cannot be interpolated (``on_invalid``).
     KwxmapError
-        xarray (``pip install kwxmap[xarray]``) or, for dask input, dask
-        (``pip install kwxmap[dask]``) is not installed.
+        For dask input, dask (``pip install kwxmap[dask]``) is not installed.
 
     Notes
     -----
@@ -150,7 +150,7 @@ def interpolate_many(
     ``elevation`` the reduced values, with ``"drift"`` the residuals of
     the per-timestamp elevation regression). Kriging weights do not change
     when a variogram is scaled, so the standardised sill is harmless. The
-    fitted variogram is in ``ds.attrs["variogram"]``. With dask values the
+    fitted variogram is in ``grid.attrs["variogram"]``. With dask values the
     fit reads those timestamps eagerly; pass ``variogram_parameters`` to stay
     fully lazy.
 
@@ -163,11 +163,10 @@ def interpolate_many(
     ...     geometry=[Point(126.97, 37.57), Point(127.37, 36.37), Point(129.03, 35.10),
     ...               Point(128.89, 37.75)], crs=4326)
     >>> vals = np.array([[10.0, 12.0, 15.0, 9.0], [11.0, np.nan, 16.0, 8.0]])
-    >>> ds = interpolate_many(st, vals, method="idw", resolution=50_000, elevation=None)
-    >>> ds["temperature_c"].dims, ds.sizes["time"], ds["n_stations"].values.tolist()
-    (('time', 'y', 'x'), 2, [4, 3])
+    >>> g = interpolate_many(st, vals, method="idw", resolution=50_000, elevation=None)
+    >>> g.values.shape[0], g.ntimes, g.attrs["n_stations"].tolist()
+    (2, 2, [4, 3])
     """
-    xr = _require("xarray", "xarray")
     lazy = _is_dask(values)
     if lazy:
         _require("dask", "dask")
@@ -278,23 +277,18 @@ def interpolate_many(
     if elevation == "lapse":
         rates = np.full(n_times, model.lapse_rate)
 
-    return _dataset(
-        xr,
-        grid,
-        cube,
-        time_index,
-        value=value,
-        n_used=n_used,
-        rates=rates,
-        attrs={
-            "method": method,
-            "elevation": "none" if elevation is None else elevation,
-            "params": json.dumps(
-                {k: v for k, v in params.items() if k != "variogram_parameters"}, default=str
-            ),
-            **attrs,
-        },
-    )
+    grid_attrs: dict[str, Any] = {
+        "method": method,
+        "params": {k: v for k, v in params.items() if k != "variogram_parameters"},
+        "elevation": elevation,
+        "value": value,
+        "n_stations": n_used,
+        "station_ids": [i.item() if isinstance(i, np.generic) else i for i in ids[keep]],
+        **attrs,
+    }
+    if rates is not None:
+        grid_attrs["lapse_rate_k_per_km"] = rates
+    return grid.copy(values=cube, name=value, attrs=grid_attrs, time=np.asarray(time_index))
 
 
 # -- inputs ----------------------------------------------------------------------------
@@ -624,65 +618,3 @@ class _Engine:
             if rates is not None:
                 block = self.model.restore(block, self.z_cells[sl, None], rates[rows])
             out[np.ix_(rows, flat_cells[sl])] = block.T
-
-
-# -- output ---------------------------------------------------------------------------------------
-
-
-def _dataset(
-    xr: Any,
-    grid: Grid,
-    cube: Any,
-    time_index: pd.Index,
-    *,
-    value: str,
-    n_used: Any,
-    rates: Any,
-    attrs: dict[str, Any],
-) -> Any:
-    epsg = grid.crs.to_epsg()
-    wkt = grid.crs.to_wkt()
-    lon, lat = grid.lonlat()
-    data_vars: dict[str, Any] = {
-        value: (
-            ("time", "y", "x"),
-            cube,
-            {"grid_mapping": "spatial_ref", "coordinates": "lon lat"},
-        ),
-        "n_stations": (("time",), n_used, {"long_name": "stations reporting"}),
-        "spatial_ref": (
-            (),
-            np.int32(0),
-            {
-                "crs_wkt": wkt,
-                "spatial_ref": wkt,
-                "epsg_code": f"EPSG:{epsg}" if epsg else "",
-            },
-        ),
-    }
-    if value.endswith("_c"):
-        data_vars[value][2]["units"] = "degC"
-    if rates is not None:
-        data_vars["lapse_rate_k_per_km"] = (
-            ("time",),
-            rates,
-            {"units": "K km-1", "long_name": "lapse rate used (positive: colder aloft)"},
-        )
-    ds = xr.Dataset(
-        data_vars,
-        coords={
-            "time": ("time", np.asarray(time_index)),
-            "y": ("y", grid.y, {"units": "m", "standard_name": "projection_y_coordinate"}),
-            "x": ("x", grid.x, {"units": "m", "standard_name": "projection_x_coordinate"}),
-            "lon": (("y", "x"), lon, {"units": "degrees_east", "standard_name": "longitude"}),
-            "lat": (("y", "x"), lat, {"units": "degrees_north", "standard_name": "latitude"}),
-        },
-        attrs={
-            "Conventions": "CF-1.8",
-            "crs": f"EPSG:{epsg}" if epsg else grid.crs.to_string(),
-            "resolution_m": float(grid.resolution),
-            "source": "kwxmap.interpolate_many",
-            **attrs,
-        },
-    )
-    return ds
