@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from ._atomic import check_writable
-from .errors import InputError, KwxmapError, KwxmapWarning
+from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .options import (
     CRS_CHOICES,
     DEFAULT_ELEVATION,
@@ -502,12 +502,34 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="progress bar (default: on when stderr is a terminal)",
     )
+    _add_stream_options(p)
     p.set_defaults(run=_run_batch)
+
+
+def _add_stream_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("years of hourly grids (kwxmap[scale])")
+    g.add_argument(
+        "--zarr",
+        metavar="OUT.zarr",
+        help="stream a time-sorted time,station_id,temperature_c CSV chunk by chunk into "
+        "this Zarr store (summaries in OUT.csv beside it); no HTML unless --html",
+    )
+    g.add_argument("--html", action="store_true", help="with --zarr: also render the maps")
+    g.add_argument("--chunk-hours", type=int, metavar="N", help="timestamps per chunk")
+    g.add_argument(
+        "--scheduler",
+        metavar="WHERE",
+        help="'local', 'local:N' (N worker processes) or tcp://HOST:PORT (a dask cluster)",
+    )
+    g.add_argument("--resume", action="store_true", help="continue an interrupted --zarr run")
+    g.add_argument("--cv", action="store_true", help="leave-one-out RMSE per time in OUT.csv")
 
 
 def _run_batch(args: argparse.Namespace) -> int:
     from .series import render_batch
 
+    if args.zarr is not None:
+        return _run_stream(args)
     result = render_batch(
         _read_input(args.table),
         args.output,
@@ -522,6 +544,38 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise InputError(f"no timestamp could be rendered: {result.summary()}")
     print(result.summary(), file=sys.stderr)
     return 0
+
+
+def _run_stream(args: argparse.Namespace) -> int:
+    from .stream import stream_batch, write_netcdf_copy
+
+    surface = _surface_options(args)
+    folder = Path(args.output)
+    if (args.netcdf or args.html) and not folder.parent.is_dir():
+        raise OutputError(f"cannot create {str(folder)!r}: its parent folder does not exist")
+    result = stream_batch(
+        args.table,
+        args.zarr,
+        method=surface.method,
+        elevation=surface.elevation,
+        resolution=surface.resolution,
+        region=surface.region,
+        crs=surface.crs,
+        dem=surface.dem,
+        chunk_hours=args.chunk_hours,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        cv=args.cv,
+        progress=args.progress,
+    )
+    if args.netcdf:
+        folder.mkdir(exist_ok=True)
+        write_netcdf_copy(args.zarr, folder / "grids.nc")
+    if args.html:
+        render_args = argparse.Namespace(**{**vars(args), "zarr": None, "netcdf": False})
+        _run_batch(render_args)
+    print(result.summary_line(), file=sys.stderr)
+    return 1 if result.failed else 0
 
 
 def _add_parse(sub: argparse._SubParsersAction) -> None:

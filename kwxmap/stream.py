@@ -50,7 +50,7 @@ from scipy.spatial.distance import cdist
 
 from .errors import InputError, KwxmapError, OutputError
 
-__all__ = ["StreamResult", "chunk_hours_for", "stream_batch"]
+__all__ = ["StreamResult", "chunk_hours_for", "stream_batch", "write_netcdf_copy"]
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ class StreamResult:
     store
         The Zarr store of the surface series.
     summary
-        The per-time summary CSV (mean, min, max, stations, LOO RMSE).
+        The per-time summary CSV beside the store, ``NAME.summary.csv`` (mean, min,
+        max, stations, LOO RMSE).
     netcdf
         The NetCDF copy, when asked for.
     n_times
@@ -578,6 +579,16 @@ def _executor(scheduler: str | None) -> Any:
 # -- the batch ------------------------------------------------------------------------------------
 
 
+def _summary_path(store: Path, table: Any) -> Path:
+    """Return ``NAME.summary.csv`` beside ``NAME.zarr``; never the input table."""
+    path = store.with_suffix(".summary.csv")
+    if not isinstance(table, pd.DataFrame) and path.resolve() == Path(table).resolve():
+        raise OutputError(
+            f"the summary {str(path)!r} would overwrite the input table; name the store differently"
+        )
+    return path
+
+
 def _station_set(stations: Any, ids: np.ndarray) -> Any:
     """Return the stations of ``ids`` as a GeoDataFrame (the bundled registry when None)."""
     if stations is None:
@@ -700,7 +711,7 @@ def stream_batch(
     >>> pd.read_csv(res.summary)["n_stations"].tolist()
     [4, 3, 4]
     """
-    xr = _require("xarray")
+    _require("xarray")
     _require("dask")
     _require("zarr")
     from .grid import make_grid
@@ -711,12 +722,15 @@ def stream_batch(
     started = _time.perf_counter()
     check_method(method, allow_auto=False)
     make_estimator(method, params)
+    if elevation == "none":
+        elevation = None
     model = ElevationModel(elevation, lapse_rate)
     if elevation == "drift" and method != "kriging":
         raise InputError("elevation='drift' needs method='kriging'; use elevation='lapse'")
     if cv and method != "spline":
         raise InputError(f"cv=True is available for method='spline', not {method!r}")
     store = Path(store)
+    summary = _summary_path(store, table)
     frames, where = _source(table, value, _CSV_ROWS)
     axis, ids = _scan(frames, where)
     gdf = _station_set(stations, ids)
@@ -776,7 +790,7 @@ def stream_batch(
         engine=engine,
     )
     patterns = _Patterns(xy[keep], params) if method == "spline" else None
-    result = StreamResult(store=store, summary=store.with_suffix(".csv"), n_times=len(axis))
+    result = StreamResult(store=store, summary=summary, n_times=len(axis))
     executor = _executor(scheduler)
     bar = _progress(len(axis), progress)
     try:
@@ -804,13 +818,6 @@ def stream_batch(
                 patterns,
                 cv,
             )
-            result.failed += [
-                (
-                    str(axis[start + i]),
-                    f"{int(work.n_stations[i])} station(s) reported; a map needs at least 3",
-                )
-                for i in np.flatnonzero(~work.valid)
-            ]
             pending.append((k, start, stop, executor.submit(_run_chunk, handle, work)))
             while len(pending) >= window:
                 _collect(pending.popleft(), result, axis, bar)
@@ -822,9 +829,15 @@ def stream_batch(
         executor.close()
     if patterns is not None:
         log.info("%d missing-station pattern(s) solved", patterns.solved)
-    _write_summary(store, result.summary, axis)
+    frame = _write_summary(store, result.summary, axis)
+    no_map = (frame["complete"] == 1) & frame["mean_c"].isna()
+    result.failed += [
+        (str(t), f"{n} station(s) reported; a map needs at least 3")
+        for t, n in zip(frame.index[no_map], frame["n_stations"][no_map], strict=True)
+    ]
+    result.failed.sort()
     if netcdf is not None:
-        result.netcdf = _write_netcdf(xr, store, Path(netcdf))
+        result.netcdf = write_netcdf_copy(store, netcdf)
     result.seconds = _time.perf_counter() - started
     return result
 
@@ -892,7 +905,7 @@ def _collect(item: tuple, result: StreamResult, axis: pd.DatetimeIndex, bar: Any
         log.info("chunk %d (%s .. %s) done", k, axis[start], axis[stop - 1])
 
 
-def _write_summary(store: Path, path: Path, axis: pd.DatetimeIndex) -> None:
+def _write_summary(store: Path, path: Path, axis: pd.DatetimeIndex) -> pd.DataFrame:
     import zarr
 
     from ._atomic import atomic_path
@@ -903,11 +916,28 @@ def _write_summary(store: Path, path: Path, axis: pd.DatetimeIndex) -> None:
     frame.index.name = "time"
     with atomic_path(path) as tmp:
         frame.round(6).to_csv(tmp, encoding="utf-8")
+    return frame
 
 
-def _write_netcdf(xr: Any, store: Path, path: Path) -> Path:
+def write_netcdf_copy(store: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """Copy a stream store to one CF NetCDF-4 file, chunk by chunk (atomic).
+
+    Parameters
+    ----------
+    store
+        A store written by :func:`stream_batch`.
+    path
+        The ``.nc`` file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    xr = _require("xarray")
     from ._atomic import atomic_path
 
+    path = Path(path)
     ds = xr.open_zarr(str(store), consolidated=False)
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")

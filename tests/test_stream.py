@@ -179,3 +179,50 @@ def test_killed_cluster_batch_resumes_to_the_uninterrupted_output(tmp_path, stat
     a = pd.read_csv(resumed.summary)
     b = pd.read_csv(fresh.summary)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_cli_batch_zarr_writes_grids_summary_and_netcdf(tmp_path, stations, capsys):
+    from kwxmap.cli import main
+
+    csv = tmp_path / "t.csv"
+    _table(stations, 14).to_csv(csv, index=False)
+    store = tmp_path / "t.zarr"
+    argv = ["batch", str(csv), "-o", str(tmp_path / "out"), "--zarr", str(store)]
+    argv += ["--region", REGION, "--resolution", "20000", "--chunk-hours", "5", "--netcdf", "--cv"]
+    assert main(argv) == 1  # hour 11 has two stations: reported, non-zero exit
+    err = capsys.readouterr().err
+    assert "14 timestamps: 14 computed" in err and "2021-07-01 11:00:00" in err
+    summary = pd.read_csv(tmp_path / "t.summary.csv")
+    assert summary["loo_rmse_c"].notna().sum() == 13
+    assert not list((tmp_path / "out").glob("*.html"))  # grids first: no maps without --html
+    nc = xr.open_dataset(tmp_path / "out" / "grids.nc", engine="h5netcdf")
+    np.testing.assert_array_equal(nc["temperature_c"].values, _cube(store))
+    assert main(argv) == 1 and "pass --resume" in capsys.readouterr().err
+    assert main([*argv, "--resume"]) == 1
+    assert "0 computed, 14 already complete" in capsys.readouterr().err
+
+
+def test_cli_batch_zarr_unsorted_table_is_one_line_and_writes_nothing(tmp_path, stations):
+    csv = tmp_path / "t.csv"
+    _table(stations, 3).iloc[::-1].to_csv(csv, index=False)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kwxmap",
+            "batch",
+            str(csv),
+            "-o",
+            str(tmp_path / "o"),
+            "--zarr",
+            str(tmp_path / "t.zarr"),
+            "--scheduler",
+            "local:2",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1 and "sort the table by time" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
