@@ -96,6 +96,11 @@ class StreamResult:
         Wall time.
     setup_seconds
         Of which before the first chunk: scanning the table, the grid, the store.
+    driver_seconds
+        Of which the driver spent preparing chunks (reading rows, solving each new
+        missing-station pattern): the part that does not spread over workers.
+    patterns
+        Missing-station patterns solved.
     """
 
     store: Path
@@ -107,6 +112,8 @@ class StreamResult:
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     setup_seconds: float = 0.0
+    driver_seconds: float = 0.0
+    patterns: int = 0
 
     def summary_line(self) -> str:
         """One line for a terminal: counts, failures, rate.
@@ -805,6 +812,7 @@ def stream_batch(
                 if bar is not None:
                     bar.update(stop - start)
                 continue
+            tick = _time.perf_counter()
             work = _prepare(
                 rows,
                 axis[start:stop],
@@ -818,6 +826,7 @@ def stream_batch(
                 patterns,
                 cv,
             )
+            result.driver_seconds += _time.perf_counter() - tick
             pending.append((k, start, stop, executor.submit(_run_chunk, handle, work)))
             while len(pending) >= window:
                 _collect(pending.popleft(), result, axis, bar)
@@ -828,6 +837,7 @@ def stream_batch(
             bar.close()
         executor.close()
     if patterns is not None:
+        result.patterns = patterns.solved
         log.info("%d missing-station pattern(s) solved", patterns.solved)
     frame = _write_summary(store, result.summary, axis)
     no_map = (frame["complete"] == 1) & frame["mean_c"].isna()
