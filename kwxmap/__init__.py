@@ -23,17 +23,11 @@ from .errors import (
 )
 from .grid import Grid, load_provinces, make_grid, resolve_region
 from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
+from .io import write_geojson, write_geotiff, write_html, write_netcdf, write_vector, write_zarr
 from .join import JoinReport, join_readings
 from .parse import parse_readings
 from .pipeline import Snapshot, snapshot
-from .render import (
-    render_animation,
-    render_map,
-    temperature_colormap,
-    write_geojson,
-    write_geotiff,
-    write_html,
-)
+from .render import render_animation, render_map, temperature_colormap
 from .series import BatchResult, render_batch
 from .stations import Station, StationRegistry, load_stations, write_stations
 
@@ -64,6 +58,9 @@ __all__ = [
     "write_geojson",
     "write_geotiff",
     "write_html",
+    "write_netcdf",
+    "write_vector",
+    "write_zarr",
     "JoinReport",
     "join_readings",
     "parse_readings",

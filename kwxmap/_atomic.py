@@ -1,49 +1,219 @@
-"""Atomic output: write to a temporary sibling, then rename into place.
+"""Atomic output: write to temporaries beside the target, then rename into place.
 
-A failed or interrupted write never leaves a half-written file and never
-clobbers the previous version of the output.
+The private machinery under :mod:`kwxmap.io`. A failed or interrupted write
+never leaves a half-written file, never clobbers the previous version of the
+output, and never replaces something that is not a regular file:
+
+- a target that is a device (``/dev/full``, ``/dev/null``), a FIFO or a
+  socket is refused with an :class:`~kwxmap.errors.OutputError`;
+- a symlink is written through: the file it points to is replaced and the
+  link is kept;
+- every temporary is named ``.<name>.kwxmap-<pid>-<random>`` beside its
+  target, and temporaries left by a killed run (whose process is gone) are
+  removed by the next write to the same target.
+
+Output folders follow one rule (:func:`output_folder`): a missing folder is
+created when its parent exists, otherwise the error names the missing parent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["atomic_path", "atomic_paths", "check_writable"]
+__all__ = [
+    "atomic_path",
+    "atomic_paths",
+    "check_writable",
+    "exchange",
+    "output_folder",
+    "remove_stale",
+    "temp_sibling",
+]
+
+_TAG = ".kwxmap-"
+
+
+def _kind(mode: int) -> str | None:
+    """Name the kind of a non-regular, non-folder file (None for a regular file)."""
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
+
+
+def _through_links(path: Path) -> Path:
+    """Follow a symlink at ``path`` to the file it names (write-through)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
-    """Return ``path`` as a Path after checking its folder exists and is writable.
+    """Return the file that writing ``path`` replaces, after checking it can be written.
+
+    A symlink is followed (the file it points to is the one replaced).
 
     Raises
     ------
     OutputError
-        When the parent folder is missing, not a folder, or not writable.
+        When the parent folder is missing, not a folder or not writable, or
+        the target is a folder, a device, a FIFO or a socket.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_writable("/dev/null")
+    ... except OutputError as exc:
+    ...     print(exc)
+    output path '/dev/null' is a device, not a regular file; give a file name
     """
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
+    given = Path(path)
+    target = _through_links(given)
+    parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"output folder {str(parent)!r} does not exist; create it first")
     if not parent.is_dir():
         raise OutputError(f"output folder {str(parent)!r} is not a folder")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"output folder {str(parent)!r} is not writable")
-    if path.is_dir():
-        raise OutputError(f"output path {str(path)!r} is a folder; give a file name")
-    return path
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise OutputError(f"cannot use {str(given)!r}: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(mode):
+        raise OutputError(f"output path {str(given)!r} is a folder; give a file name")
+    kind = _kind(mode)
+    if kind is not None:
+        raise OutputError(
+            f"output path {str(given)!r} is {kind}, not a regular file; give a file name"
+        )
+    return target
+
+
+def output_folder(path: str | os.PathLike[str], *, create: bool = True) -> Path:
+    """Check an output folder; create it when missing and its parent exists.
+
+    The one rule for every output folder kwxmap writes (``Snapshot.save``,
+    ``render_batch``, ``--geojson-dir``, ``batch -o``).
+
+    Parameters
+    ----------
+    path
+        The folder.
+    create
+        Create it now (False: only check that it could be created).
+
+    Raises
+    ------
+    OutputError
+        When ``path`` is a file, its parent does not exist, or it cannot be
+        created or written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> output_folder(base / "maps").is_dir()
+    True
+    >>> try:
+    ...     output_folder(base / "no" / "maps")
+    ... except OutputError as exc:
+    ...     print(str(exc).replace(str(base), "BASE"))
+    cannot create 'BASE/no/maps': its parent folder 'BASE/no' does not exist; create it first
+    """
+    folder = _through_links(Path(path))
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output folder {str(path)!r} is a file, not a folder; give a folder")
+    if not folder.exists():
+        parent = folder.parent if str(folder.parent) else Path(".")
+        if not parent.is_dir():
+            raise OutputError(
+                f"cannot create {str(path)!r}: its parent folder {str(parent)!r} does not "
+                "exist; create it first"
+            )
+        if not os.access(parent, os.W_OK):
+            raise OutputError(f"cannot create {str(path)!r}: {str(parent)!r} is not writable")
+        if not create:
+            return folder
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"cannot create {str(path)!r}: {exc.strerror or exc}") from exc
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"output folder {str(path)!r} is not writable")
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(target: Path) -> None:
+    """Remove temporaries of ``target`` left by runs that were killed.
+
+    A temporary ``.<name>.kwxmap-<pid>-<random>`` whose process no longer
+    exists is deleted; those of running processes are left alone.
+    """
+    prefix = f".{target.name}{_TAG}"
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdecimal() or _alive(int(pid)):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def temp_sibling(target: Path) -> Path:
+    """Create and return an empty temporary folder beside ``target`` (same filesystem)."""
+    remove_stale(target)
+    try:
+        return Path(
+            tempfile.mkdtemp(prefix=f".{target.name}{_TAG}{os.getpid()}-", dir=target.parent)
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write into {str(target.parent)!r}: {exc.strerror or exc}"
+        ) from exc
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
-    The temporary file keeps ``path``'s suffix so writers that infer a format
+    The temporary file keeps ``path``'s name so writers that infer a format
     from the extension (GDAL drivers) behave the same.
 
     Examples
@@ -76,12 +246,9 @@ def atomic_paths(
     sidecars
         Suffixes of the companion files the format may write.
     """
-    path = check_writable(path)
-    try:
-        tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    except OSError as exc:
-        raise OutputError(f"cannot write into {str(path.parent)!r}: {exc.strerror or exc}") from exc
-    tmp = tmpdir / path.name
+    target = check_writable(path)
+    tmpdir = temp_sibling(target)
+    tmp = tmpdir / target.name
     try:
         yield tmp
         if not tmp.exists():
@@ -89,11 +256,44 @@ def atomic_paths(
         for suffix in sidecars:
             side = tmp.with_suffix(suffix)
             if side.exists():
-                os.replace(side, path.with_suffix(suffix))
-        os.replace(tmp, path)
+                os.replace(side, target.with_suffix(suffix))
+        os.replace(tmp, target)
     except OSError as exc:
         if isinstance(exc, OutputError):
             raise
         raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _renameat2() -> object | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        return libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def exchange(new: Path, dest: Path) -> None:
+    """Atomically swap two folders' names (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Falls back to two renames (a moment where ``dest`` is missing) where the
+    system call or the filesystem does not support the exchange.
+    """
+    func = _renameat2()
+    if func is not None:
+        rc = func(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(dest), _RENAME_EXCHANGE)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(err, os.strerror(err), str(dest))
+    aside = new.with_name(new.name + "-old")
+    os.rename(dest, aside)
+    os.rename(new, dest)
+    os.rename(aside, new)

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from ._atomic import check_writable
-from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
+from ._atomic import check_writable, output_folder
+from .errors import InputError, KwxmapError, KwxmapWarning
 from .options import (
     CRS_CHOICES,
     DEFAULT_ELEVATION,
@@ -348,8 +348,13 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--geojson-dir",
         metavar="DIR",
-        help="also write bands.geojson, isolines.geojson and stations.geojson here",
+        help="also write bands.geojson, isolines.geojson and stations.geojson here "
+        "(created if its parent exists)",
     )
+    p.add_argument(
+        "--geotiff", metavar="FILE", help="also write the grid as a Cloud-Optimized GeoTIFF"
+    )
+    p.add_argument("--netcdf", metavar="FILE", help="also write the grid as CF-1.8 NetCDF")
     p.add_argument(
         "--cv", action="store_true", help="print the leave-one-out report; errors in tooltips"
     )
@@ -360,9 +365,15 @@ def _run_map(args: argparse.Namespace) -> int:
     from .pipeline import snapshot
 
     read, surface, style = _read_options(args), _surface_options(args), _map_options(args)
-    check_writable(args.output)  # fail before the work
+    for path in (args.output, args.geotiff, args.netcdf):  # fail before the work
+        if path is not None:
+            check_writable(path)
+    if args.geojson_dir is not None:
+        output_folder(args.geojson_dir, create=False)
     snap = snapshot(_read_input(args.input), read=read, surface=surface, style=style, cv=args.cv)
-    written = snap.write(html=args.output, layers=args.geojson_dir)
+    written = snap.write(
+        html=args.output, layers=args.geojson_dir, geotiff=args.geotiff, netcdf=args.netcdf
+    )
     if snap.cv is not None:
         print(snap.cv.to_text(), file=sys.stderr)
     report = snap.report
@@ -495,7 +506,19 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     _add_grid_options(p)
     _add_read_options(p)
     p.add_argument("--animate", action="store_true", help="one HTML with a time slider")
-    p.add_argument("--netcdf", action="store_true", help="also write grids.nc (needs xarray)")
+    p.add_argument(
+        "--netcdf",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="FILE",
+        help="also write the grids as CF-1.8 NetCDF: FILE, or grids.nc in OUTDIR (needs xarray)",
+    )
+    p.add_argument(
+        "--zarr",
+        metavar="DIR",
+        help="also write the grids as a CF-1.8 Zarr store (needs kwxmap[zarr])",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -538,6 +561,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         style=_map_options(args),
         animate=args.animate,
         netcdf=args.netcdf,
+        zarr=args.zarr or False,
         progress=sys.stderr.isatty() if args.progress is None else args.progress,
     )
     if not result.maps:
@@ -551,8 +575,8 @@ def _run_stream(args: argparse.Namespace) -> int:
 
     surface = _surface_options(args)
     folder = Path(args.output)
-    if (args.netcdf or args.html) and not folder.parent.is_dir():
-        raise OutputError(f"cannot create {str(folder)!r}: its parent folder does not exist")
+    if args.netcdf or args.html:
+        output_folder(folder, create=False)
     result = stream_batch(
         args.table,
         args.zarr,
@@ -569,7 +593,7 @@ def _run_stream(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     if args.netcdf:
-        folder.mkdir(exist_ok=True)
+        output_folder(folder)
         write_netcdf_copy(args.zarr, folder / "grids.nc")
     if args.html:
         render_args = argparse.Namespace(**{**vars(args), "zarr": None, "netcdf": False})

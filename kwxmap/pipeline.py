@@ -15,6 +15,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,9 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from ._atomic import atomic_path, check_writable
+from . import io
 from .contours import contour_bands, contour_lines
-from .errors import InputError, OutputError
+from .errors import InputError
 from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
 from .join import JoinReport, join_readings
@@ -37,7 +38,7 @@ from .options import (
     split_options,
 )
 from .parse import parse_readings
-from .render import render_map, write_geojson, write_html
+from .render import render_map
 from .stations import StationRegistry
 
 __all__ = [
@@ -88,18 +89,27 @@ class Snapshot:
         *,
         html: str | None = "map.html",
         geojson: bool = True,
+        geotiff: str | None = None,
+        netcdf: str | None = None,
     ) -> list[Path]:
-        """Write the map and the GeoJSON layers into ``directory``.
+        """Write the map, its GeoJSON layers and grids into ``directory``, as one set.
+
+        The set lands all together or not at all (see :func:`kwxmap.io.write_set`):
+        files of the previous set that this one lacks are removed, other files
+        in the folder are kept.
 
         Parameters
         ----------
         directory
-            An existing folder.
+            The folder; created when its parent exists.
         html
             File name of the HTML map, or None for no HTML.
         geojson
             Also write ``bands.geojson``, ``isolines.geojson`` and
             ``stations.geojson``.
+        geotiff, netcdf
+            File names for the grid as a Cloud-Optimized GeoTIFF
+            (``kwxmap[raster]``) and as CF NetCDF (``kwxmap[xarray]``), or None.
 
         Returns
         -------
@@ -107,60 +117,81 @@ class Snapshot:
             The files written, in order.
         """
         folder = Path(directory)
-        if not folder.is_dir():
-            raise OutputError(f"output folder {str(folder)!r} does not exist; create it first")
-        return self.write(
-            html=None if html is None else folder / html, layers=folder if geojson else None
-        )
+        with io.Staging() as staging:
+            staging.folder(folder)
+            self._stage(
+                staging,
+                html=None if html is None else folder / html,
+                layers=folder if geojson else None,
+                geotiff=None if geotiff is None else folder / geotiff,
+                netcdf=None if netcdf is None else folder / netcdf,
+            )
+        return staging.written
 
     def write(
         self,
         *,
         html: str | os.PathLike[str] | None = None,
         layers: str | os.PathLike[str] | None = None,
+        geotiff: str | os.PathLike[str] | None = None,
+        netcdf: str | os.PathLike[str] | None = None,
     ) -> list[Path]:
-        """Write the HTML map to ``html`` and the three GeoJSON layers into ``layers``.
+        """Write the HTML map, the GeoJSON layers and the grid, all or nothing.
 
-        Every target is checked before anything is written.
+        Everything is written to temporaries first and moved into place last
+        (the layer folder in one rename), so a failure changes nothing.
 
         Parameters
         ----------
         html
             The HTML file, or None.
         layers
-            An existing folder for ``bands.geojson``, ``isolines.geojson`` and
-            ``stations.geojson``, or None.
+            A folder (created when its parent exists) for ``bands.geojson``,
+            ``isolines.geojson`` and ``stations.geojson``, or None.
+        geotiff
+            A Cloud-Optimized GeoTIFF of the grid, or None.
+        netcdf
+            A CF-1.8 NetCDF of the grid, or None.
 
         Returns
         -------
         list of pathlib.Path
             The files written, in order.
         """
-        targets: dict[Path, Any] = {}
+        with io.Staging() as staging:
+            self._stage(staging, html=html, layers=layers, geotiff=geotiff, netcdf=netcdf)
+        return staging.written
+
+    def _stage(
+        self,
+        staging: io.Staging,
+        *,
+        html: Any,
+        layers: Any,
+        geotiff: Any,
+        netcdf: Any,
+    ) -> None:
         if layers is not None:
-            folder = _layer_folder(layers)
-            targets[folder / "bands.geojson"] = self.bands
-            targets[folder / "isolines.geojson"] = self.lines
-            targets[folder / "stations.geojson"] = self.stations
+            folder = staging.folder(layers)
+            for name, gdf in (
+                ("bands.geojson", self.bands),
+                ("isolines.geojson", self.lines),
+                ("stations.geojson", self.stations),
+            ):
+                staging.written.append(folder.write(name, partial(io.write_geojson, gdf)))
+        if geotiff is not None:
+            staging.file(geotiff, partial(io.write_geotiff, self.grid))
+        if netcdf is not None:
+            staging.file(netcdf, partial(io.write_netcdf, self.grid, time=_obs_time(self.stations)))
         if html is not None:
-            targets[Path(html)] = self.map
-        for path in targets:  # fail before writing anything
-            check_writable(path)
-        for path, obj in targets.items():
-            if isinstance(obj, folium.Map):
-                write_html(obj, path)
-            else:
-                write_geojson(obj, path)
-        return list(targets)
+            staging.file(html, partial(io.write_html, self.map))
 
 
-def _layer_folder(layers: str | os.PathLike[str]) -> Path:
-    folder = Path(layers)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"layer folder {str(folder)!r} is a file, not a folder; give a folder")
-    if not folder.is_dir():
-        raise OutputError(f"layer folder {str(folder)!r} does not exist; create it first")
-    return folder
+def _obs_time(stations: pd.DataFrame) -> pd.Timestamp | None:
+    if "time" not in stations.columns:
+        return None
+    times = pd.to_datetime(stations["time"]).dropna().unique()
+    return pd.Timestamp(times[0]) if len(times) == 1 else None
 
 
 def load_joined(
@@ -488,18 +519,10 @@ def write_readings(
                 "pass format csv, json or geojson (CLI: --format)"
             )
     text = format_readings(joined, format)
-    check_writable(out)
-    with atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return out
+    return io.write_text(text, out)
 
 
-def write_text(text: str, path: str | os.PathLike[str]) -> Path:
-    """Write UTF-8 text atomically (a report, a table); returns the path."""
-    out = check_writable(path)
-    with atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(out)
+write_text = io.write_text
 
 
 def _json_scalar(value: object) -> object:

@@ -1,9 +1,7 @@
-"""Maps and GIS files: a Folium web map, RFC 7946 GeoJSON and GeoTIFF.
+"""Maps: a Folium web map of the stations, isotherm bands and isolines.
 
 :func:`render_map` builds a :class:`folium.Map` from the stations, isotherm
-bands and isolines; :func:`write_html`, :func:`write_geojson` and
-:func:`write_geotiff` put things on disk atomically (a temporary sibling file
-renamed into place, so a failure never leaves a partial file).
+bands and isolines; :mod:`kwxmap.io` puts it (and the GeoJSON layers) on disk.
 
 Colours come from :func:`temperature_colormap`, a fixed °C → colour mapping,
 so the same temperature has the same colour on every map kwxmap draws.
@@ -22,10 +20,8 @@ import datetime as _dt
 import html
 import json
 import math
-import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import branca.colormap
@@ -36,13 +32,11 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from ._atomic import atomic_path
-from .errors import InputError, OutputError
+from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
 
-    from .grid import Grid
 
 __all__ = [
     "ATTRIBUTION",
@@ -52,9 +46,6 @@ __all__ = [
     "render_animation",
     "render_map",
     "temperature_colormap",
-    "write_geojson",
-    "write_geotiff",
-    "write_html",
 ]
 
 #: The fixed temperature palette: (°C, colour) anchors, linear in between.
@@ -751,206 +742,3 @@ def _bounds(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, float, floa
     if not np.all(np.isfinite([w, s, e, n])):
         return None
     return float(w), float(s), float(e), float(n)
-
-
-def write_html(m: folium.Map, path: str | os.PathLike[str]) -> Path:
-    """Write a Folium map as a standalone UTF-8 HTML file, atomically.
-
-    Parameters
-    ----------
-    m
-        The map, e.g. from :func:`render_map`.
-    path
-        Output file; its folder must exist.
-
-    Returns
-    -------
-    pathlib.Path
-        The written path.
-
-    Raises
-    ------
-    OutputError
-        When the folder is missing or not writable.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, folium
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "map.html"
-    >>> write_html(folium.Map(tiles=None), out).read_text(encoding="utf-8")[:15]
-    '<!DOCTYPE html>'
-    """
-    text = m.get_root().render()
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
-
-
-def _json_value(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, pd.Timestamp | _dt.datetime | _dt.date):
-        return None if pd.isna(value) else value.isoformat()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
-
-
-def write_geojson(
-    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, precision: int = 5
-) -> Path:
-    """Write a GeoDataFrame as RFC 7946 GeoJSON, atomically.
-
-    Coordinates are lon/lat (the frame is reprojected to EPSG:4326 if
-    needed), snapped to ``precision`` decimals with
-    :func:`shapely.set_precision` (so the geometries stay valid after
-    rounding: 5 decimals ≈ 1 m), polygons follow the right-hand rule
-    (exterior rings counter-clockwise, holes clockwise); the file is UTF-8
-    with Korean as characters and has no ``crs`` member. NaN and missing
-    values become ``null``; timestamps ISO 8601 strings.
-
-    Parameters
-    ----------
-    gdf
-        Any GeoDataFrame with a CRS (bands, lines, stations...).
-    path
-        Output file; its folder must exist.
-    precision
-        Decimal places of the coordinates (0..15).
-
-    Returns
-    -------
-    pathlib.Path
-        The written path.
-
-    Raises
-    ------
-    InputError
-        When the frame has no CRS or ``precision`` is out of range (a
-        :class:`ValueError`).
-    OutputError
-        When the file cannot be written.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, json, geopandas as gpd, shapely
-    >>> gdf = gpd.GeoDataFrame({"name_ko": ["서울"]},
-    ...     geometry=[shapely.Point(126.9780012, 37.5665034)], crs=4326)
-    >>> out = write_geojson(gdf, pathlib.Path(tempfile.mkdtemp()) / "s.geojson")
-    >>> doc = json.loads(out.read_text(encoding="utf-8"))
-    >>> doc["features"][0]["geometry"]["coordinates"], "crs" in doc
-    ([126.978, 37.5665], False)
-    >>> "서울" in out.read_text(encoding="utf-8")
-    True
-    """
-    if isinstance(precision, bool) or not isinstance(precision, int | np.integer) or not (
-        0 <= precision <= 15
-    ):
-        raise InputError(f"precision={precision!r} must be an integer number of decimals 0..15")
-    if gdf.crs is None:
-        raise InputError(
-            "the GeoDataFrame has no CRS; set it with .set_crs(4326) (lon/lat) or the "
-            "CRS the coordinates are in"
-        )
-    if gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    geometries = _rounded_geometry_texts(gdf.geometry.values, precision)
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    # geometry texts come straight from GEOS; only the properties go through json
-    features = [
-        '{"type":"Feature","properties":'
-        + json.dumps(
-            {str(c): _json_value(gdf[c].iloc[i]) for c in columns},
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
-        )
-        + ',"geometry":'
-        + ("null" if geometry is None else geometry)
-        + "}"
-        for i, geometry in enumerate(geometries)
-    ]
-    text = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
-
-
-def write_geotiff(grid: Grid, path: str | os.PathLike[str]) -> Path:
-    """Write a grid as a single-band float32 GeoTIFF (north up), atomically.
-
-    Needs the optional dependency rasterio (``pip install kwxmap[raster]``).
-    Cells outside the region are NaN (the nodata value); the file carries the
-    grid's CRS (EPSG:5179 by default) and an affine transform whose origin is
-    the north-west corner of the grid.
-
-    Parameters
-    ----------
-    grid
-        The grid to write.
-    path
-        Output ``.tif`` file; its folder must exist.
-
-    Returns
-    -------
-    pathlib.Path
-        The written path.
-
-    Raises
-    ------
-    ImportError
-        When rasterio is not installed.
-    OutputError
-        When the file cannot be written.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, numpy as np, rasterio
-    >>> from kwxmap.grid import make_grid
-    >>> g = make_grid("서울", resolution=5000)
-    >>> g = g.copy(values=np.where(g.mask, 20.0, np.nan))
-    >>> out = write_geotiff(g, pathlib.Path(tempfile.mkdtemp()) / "t.tif")
-    >>> with rasterio.open(out) as src:
-    ...     src.crs.to_epsg(), src.res, src.shape == g.shape
-    (5179, (5000.0, 5000.0), True)
-    """
-    try:
-        import rasterio
-    except ImportError as exc:
-        raise ImportError(
-            "write_geotiff needs rasterio; install it with `pip install kwxmap[raster]`"
-        ) from exc
-    values = np.asarray(grid.values, dtype="float32")[::-1]
-    x = np.asarray(grid.x, dtype=float)
-    y = np.asarray(grid.y, dtype=float)
-    res = float(grid.resolution)
-    transform = rasterio.Affine(res, 0.0, x[0] - res / 2, 0.0, -res, y[-1] + res / 2)
-    with atomic_path(path) as tmp:
-        try:
-            with rasterio.open(
-                tmp,
-                "w",
-                driver="GTiff",
-                width=values.shape[1],
-                height=values.shape[0],
-                count=1,
-                dtype="float32",
-                crs=rasterio.crs.CRS.from_wkt(grid.crs.to_wkt()),
-                transform=transform,
-                nodata=float("nan"),
-                compress="deflate",
-            ) as dst:
-                dst.write(values, 1)
-                dst.set_band_description(1, str(getattr(grid, "name", "value")))
-        except rasterio.errors.RasterioIOError as exc:
-            raise OutputError(f"cannot write GeoTIFF {str(path)!r}: {exc}") from exc
-    return Path(path)

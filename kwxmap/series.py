@@ -4,7 +4,10 @@
 the station set, interpolates every timestamp at once with
 :func:`~kwxmap.interpolate_many` (weights computed once per pattern of
 missing stations), then contours and renders each time. A timestamp that
-fails is reported and skipped; the others are still written.
+cannot be mapped (too few stations) is reported and skipped. The whole set
+(maps, index, grids) is written into a temporary folder and swapped in at the
+end (:class:`kwxmap.io.Staging`): a file that cannot be written stops the
+batch with an :class:`~kwxmap.errors.OutputError` and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,20 +18,20 @@ import sys
 import time as _time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_path
+from . import io
 from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import Grid
 from .interpolate import interpolate_many
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
 from .pipeline import draw, load_joined
-from .render import write_html
 
 __all__ = ["BatchResult", "render_batch"]
 
@@ -48,7 +51,9 @@ class BatchResult:
     index
         The index page (or the animated page with ``animate=True``).
     netcdf
-        The gridded series, when requested.
+        The gridded series as CF NetCDF, when requested.
+    zarr
+        The gridded series as a CF Zarr store, when requested.
     grid
         The interpolated series (:class:`~kwxmap.grid.Grid` with ``time``).
     seconds
@@ -60,6 +65,7 @@ class BatchResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     index: Path | None = None
     netcdf: Path | None = None
+    zarr: Path | None = None
     grid: Grid | None = field(default=None, repr=False)
     seconds: float = 0.0
 
@@ -73,28 +79,9 @@ class BatchResult:
             parts.append(f"index {self.index}")
         if self.netcdf is not None:
             parts.append(f"netcdf {self.netcdf}")
+        if self.zarr is not None:
+            parts.append(f"zarr {self.zarr}")
         return "; ".join(parts)
-
-
-def _output_folder(directory: str | os.PathLike[str], *, create: bool = True) -> Path:
-    """Check the output folder; create it unless ``create`` is False (a dry check)."""
-    folder = Path(directory)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"output {str(folder)!r} exists and is not a folder")
-    if not folder.exists():
-        if not folder.parent.is_dir():
-            raise OutputError(f"cannot create {str(folder)!r}: its parent folder does not exist")
-        if not create:
-            if not os.access(folder.parent, os.W_OK):
-                raise OutputError(f"cannot create {str(folder)!r}: its parent is not writable")
-            return folder
-        try:
-            folder.mkdir()
-        except OSError as exc:
-            raise OutputError(f"cannot create {str(folder)!r}: {exc.strerror}") from exc
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"output folder {str(folder)!r} is not writable")
-    return folder
 
 
 def _time_stem(t: pd.Timestamp) -> str:
@@ -111,7 +98,8 @@ def render_batch(
     surface: SurfaceOptions | None = None,
     style: MapOptions | None = None,
     animate: bool = False,
-    netcdf: bool = False,
+    netcdf: bool | str | os.PathLike[str] = False,
+    zarr: bool | str | os.PathLike[str] = False,
     progress: bool = False,
     **options: Any,
 ) -> BatchResult:
@@ -133,7 +121,11 @@ def render_batch(
         Write one ``animation.html`` with a time slider instead of one page
         per timestamp.
     netcdf
-        Also write ``grids.nc`` (needs ``kwxmap[xarray]``).
+        Also write the series as CF-1.8 NetCDF (needs ``kwxmap[xarray]``):
+        True for ``grids.nc`` in the folder, or a path. It lands with the maps.
+    zarr
+        Also write the series as a CF-1.8 Zarr store (needs ``kwxmap[zarr]``):
+        True for ``grids.zarr`` in the folder, or a path.
     progress
         Print a progress line on stderr.
     **options
@@ -147,14 +139,14 @@ def render_batch(
     start = _time.perf_counter()
     read, surface, style, params = split_options(options, read=read, surface=surface, style=style)
     title, tiles = style.title, style.folium_tiles
-    folder = _output_folder(directory, create=False)  # created once the inputs are good
-    if netcdf:
+    io.output_folder(directory, create=False)  # fail before the work
+    if netcdf or zarr:
         try:
             import xarray  # noqa: F401
         except ImportError:
             raise InputError(
-                "netcdf=True (--netcdf) needs xarray; install it with "
-                "`pip install kwxmap[xarray]`, or leave out the NetCDF"
+                "NetCDF and Zarr output (--netcdf, --zarr) need xarray; install it with "
+                "`pip install kwxmap[xarray]`, or leave them out"
             ) from None
     joined = load_joined(table, read)
     if "time" not in joined.columns or joined["time"].isna().all():
@@ -188,66 +180,77 @@ def render_batch(
         raise InputError("no timestamp produced a surface: every value is missing")
     edges = resolve_levels(style.levels, float(finite.min()), float(finite.max()))
 
-    folder = _output_folder(directory)
-    result = BatchResult(directory=folder, grid=series)
+    staging = io.Staging()
+    staged = staging.folder(directory)
+    result = BatchResult(directory=staged.dest, grid=series)
     frames = []
-    for i, t in enumerate(times):
-        label = t.isoformat(sep=" ", timespec="minutes")
-        if progress:
-            print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr, flush=True)
-        try:
-            if not np.isfinite(cube[i]).any():
-                raise InputError(
-                    f"{reporting[i]} station(s) reported; a map needs at least 3"
-                    if reporting[i] < 3
-                    else "no surface could be interpolated"
+    try:
+        for i, t in enumerate(times):
+            label = t.isoformat(sep=" ", timespec="minutes")
+            if progress:
+                print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr, flush=True)
+            try:
+                if not np.isfinite(cube[i]).any():
+                    raise InputError(
+                        f"{reporting[i]} station(s) reported; a map needs at least 3"
+                        if reporting[i] < 3
+                        else "no surface could be interpolated"
+                    )
+                heading = f"{title} {label}" if title else None
+                shown, bands, _, fmap = draw(
+                    series.at(i),
+                    joined[joined["time"] == t],
+                    levels=edges,
+                    title=heading,
+                    time=label,
+                    tiles=tiles,
+                    render=not animate,
                 )
-            heading = f"{title} {label}" if title else None
-            shown, bands, _, fmap = draw(
-                series.at(i),
-                joined[joined["time"] == t],
-                levels=edges,
-                title=heading,
-                time=label,
-                tiles=tiles,
-                render=not animate,
-            )
-            frames.append((t, shown, bands))
-            if animate:
-                continue
-            path = folder / f"{_time_stem(t)}.html"
-            write_html(fmap, path)
-            result.maps.append(path)
-        except KwxmapError as exc:
-            result.failed.append((label, str(exc)))
-    if progress:
-        print(file=sys.stderr)
-    if animate and frames:
-        from .render import render_animation
+                frames.append((t, shown, bands))
+                if animate:
+                    continue
+                result.maps.append(
+                    staged.write(f"{_time_stem(t)}.html", partial(io.write_html, fmap))
+                )
+            except OutputError:
+                raise
+            except KwxmapError as exc:
+                result.failed.append((label, str(exc)))
+        if progress:
+            print(file=sys.stderr)
+        if animate and frames:
+            from .render import render_animation
 
-        path = folder / "animation.html"
-        write_html(render_animation(frames, title=title, tiles=tiles), path)
-        result.maps.append(path)
-        result.index = path
-    elif result.maps:
-        result.index = _write_index(folder, result.maps, times, joined, result.failed, title)
-    if netcdf:
-        path = folder / "grids.nc"
-        with atomic_path(path) as tmp:
-            series.to_dataset().to_netcdf(tmp, engine="h5netcdf")
-        result.netcdf = path
+            page = render_animation(frames, title=title, tiles=tiles)
+            result.index = staged.write("animation.html", partial(io.write_html, page))
+            result.maps.append(result.index)
+        elif result.maps:
+            page = _index_page(result.maps, times, joined, result.failed, title)
+            result.index = staged.write("index.html", partial(io.write_text, page))
+        if netcdf:
+            target = staged.dest / "grids.nc" if netcdf is True else Path(netcdf)
+            result.netcdf = staging.file(target, partial(io.write_netcdf, series))
+        if zarr:
+            target = staged.dest / "grids.zarr" if zarr is True else Path(zarr)
+            result.zarr = staging.file(target, partial(io.write_zarr, series))
+    except OutputError as exc:
+        staging.discard()
+        raise OutputError(f"batch stopped, nothing was changed: {exc}") from exc
+    except BaseException:
+        staging.discard()
+        raise
+    staging.commit()
     result.seconds = _time.perf_counter() - start
     return result
 
 
-def _write_index(
-    folder: Path,
+def _index_page(
     maps: list[Path],
     times: pd.DatetimeIndex,
     joined: pd.DataFrame,
     failed: list[tuple[str, str]],
     title: str | None,
-) -> Path:
+) -> str:
     heading = html.escape(title or "kwxmap temperature maps")
     rows = []
     stems = {p.stem: p for p in maps}
@@ -277,7 +280,4 @@ def _write_index(
 <p>Data: KMA (기상청), KOGL Type 1. Boundaries: KOSTAT 2018. Made with kwxmap.</p>
 </body></html>
 """
-    path = folder / "index.html"
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return path
+    return page

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _names
-from ._atomic import atomic_path, atomic_paths
 from ._data import data_path
 from .errors import DataError, InputError, OutputError, UnknownStationError
 
@@ -808,7 +807,9 @@ def write_stations(
     >>> pyogrio.read_info(out)["features"]
     97
     """
-    fmt = _infer_format(path, format)
+    from .io import vector_format, write_vector
+
+    fmt = vector_format(path, format)
     if isinstance(stations, StationRegistry):
         gdf = stations.to_geodataframe(crs)
     else:
@@ -825,105 +826,11 @@ def write_stations(
             f"GeoJSON is written in EPSG:4326 (RFC 7946), not {crs!r}; "
             "drop the CRS or use gpkg, fgb, shp or csv"
         )
-    out = Path(path)
+    gdf = gdf.copy()
+    for column in ("start_date", "end_date"):  # ISO text -> real Date fields
+        if column in gdf.columns:
+            gdf[column] = [_dt.date.fromisoformat(v) if isinstance(v, str) and v else None
+                           for v in gdf[column]]
     if fmt == "shp":
-        with atomic_paths(out, sidecars=(".dbf", ".shx", ".prj", ".cpg")) as tmp:
-            _guard(out, fmt, _write_shp, gdf, tmp)
-    else:
-        writer = {"geojson": _write_geojson, "gpkg": _write_gdal, "fgb": _write_gdal,
-                  "csv": _write_csv}[fmt]
-        with atomic_path(out) as tmp:
-            _guard(out, fmt, writer, gdf, tmp)
-    return out
-
-
-def _infer_format(path: str | os.PathLike[str], format: str | None) -> str:
-    valid = sorted(set(WRITE_FORMATS.values()))
-    if format is not None:
-        if not isinstance(format, str) or format.lower() not in valid:
-            raise OutputError(f"format {format!r} is not one of {', '.join(valid)}")
-        return format.lower()
-    suffix = Path(path).suffix.lower()
-    if suffix not in WRITE_FORMATS:
-        raise OutputError(
-            f"cannot tell the format of {str(path)!r} from its extension; use one of "
-            f"{', '.join(sorted(WRITE_FORMATS))} or pass format=..."
-        )
-    return WRITE_FORMATS[suffix]
-
-
-def _guard(out: Path, fmt: str, writer: Any, gdf: Any, tmp: Path) -> None:
-    try:
-        writer(gdf, tmp, fmt)
-    except OutputError:
-        raise
-    except Exception as exc:  # GDAL and pandas errors: report them as output errors
-        raise OutputError(f"cannot write {str(out)!r} as {fmt}: {exc}") from exc
-
-
-def _plain(value: Any) -> Any:
-    """Return a JSON-ready value: numpy scalars unwrapped, missing values None, dates ISO."""
-    import pandas as pd
-
-    if isinstance(value, list | tuple | dict):
-        return value
-    if pd.api.types.is_scalar(value) and pd.isna(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _write_geojson(gdf: Any, tmp: Path, fmt: str) -> None:
-    import shapely
-
-    cols = [c for c in gdf.columns if c != gdf.geometry.name]
-    lines = []
-    for row, geom in zip(
-        gdf[cols].itertuples(index=False, name=None), gdf.geometry, strict=True
-    ):
-        feature = {
-            "type": "Feature",
-            "properties": {c: _plain(v) for c, v in zip(cols, row, strict=True)},
-            "geometry": None if geom is None else json.loads(shapely.to_geojson(geom)),
-        }
-        lines.append(
-            json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        )
-    text = '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-
-
-def _write_gdal(gdf: Any, tmp: Path, fmt: str) -> None:
-    import pyogrio
-
-    driver = {"gpkg": "GPKG", "fgb": "FlatGeobuf"}[fmt]
-    # No spatial index for FlatGeobuf: it would reorder the features.
-    options = {"SPATIAL_INDEX": "NO"} if fmt == "fgb" else None
-    pyogrio.write_dataframe(gdf, tmp, driver=driver, layer="stations", layer_options=options)
-
-
-def _write_shp(gdf: Any, tmp: Path, fmt: str) -> None:
-    import pyogrio
-
-    renamed = gdf.rename(columns=SHAPEFILE_FIELDS)
-    too_long = [c for c in renamed.columns if c != renamed.geometry.name and len(c) > 10]
-    if too_long:
-        raise OutputError(
-            f"Shapefile field names are at most 10 characters: rename {too_long!r}"
-        )
-    pyogrio.write_dataframe(renamed, tmp, driver="ESRI Shapefile", encoding="UTF-8")
-
-
-def _write_csv(gdf: Any, tmp: Path, fmt: str) -> None:
-    geographic = gdf.crs is None or gdf.crs.is_geographic
-    xname, yname = ("lon", "lat") if geographic else ("x", "y")
-    frame = gdf.drop(columns=gdf.geometry.name)
-    frame.insert(len(frame.columns), xname, gdf.geometry.x.to_numpy())
-    frame.insert(len(frame.columns), yname, gdf.geometry.y.to_numpy())
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-        frame.to_csv(f, index=False, lineterminator="\n")
+        gdf = gdf.rename(columns=SHAPEFILE_FIELDS)
+    return write_vector(gdf, path, format=fmt, layer="stations")

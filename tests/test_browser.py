@@ -15,7 +15,8 @@ import pytest
 from test_render import XSS_TITLE, hostile
 
 from kwxmap.contours import contour_bands, contour_lines
-from kwxmap.render import render_map, write_html
+from kwxmap.io import write_html
+from kwxmap.render import render_map
 
 pytestmark = pytest.mark.browser
 

@@ -142,8 +142,8 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
             "does not exist",
         ),
         "missing geojson dir": (
-            ["map", str(WIDGET), "-o", out, "--geojson-dir", str(tmp_path / "nope")],
-            "does not exist",
+            ["map", str(WIDGET), "-o", out, "--geojson-dir", str(tmp_path / "no" / "nope")],
+            r"its parent folder '.*/no' does not exist",
         ),
         "unwritable out dir": (["map", str(WIDGET), "-o", "/proc/kwxmap-map.html", *FAST], "/proc"),
     }

@@ -18,15 +18,13 @@ import shapely
 from kwxmap.contours import contour_bands, contour_lines
 from kwxmap.errors import InputError, OutputError
 from kwxmap.grid import make_grid
+from kwxmap.io import write_geojson, write_geotiff, write_html
 from kwxmap.render import (
     CV_COLUMN,
     TEMPERATURE_ANCHORS,
     escape,
     render_map,
     temperature_colormap,
-    write_geojson,
-    write_geotiff,
-    write_html,
 )
 
 XSS_IMG = '<img src=x onerror="window.__xss=1">'

@@ -554,9 +554,9 @@ def test_csv_is_utf8_with_bom_and_lon_lat(reg, tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     header = raw[3:].split(b"\n", 1)[0].decode("utf-8").split(",")
-    assert header[0] == "station_id" and header[-2:] == ["lon", "lat"]
+    assert header[0] == "station_id" and header[-3:] == ["lon", "lat", "WKT"]
     write_stations(reg, path, crs=5179)
-    assert path.read_bytes()[3:].split(b"\n", 1)[0].decode().split(",")[-2:] == ["x", "y"]
+    assert path.read_bytes()[3:].split(b"\n", 1)[0].decode().split(",")[-3:] == ["x", "y", "WKT"]
 
 
 def test_geojson_export_is_rfc7946(reg, tmp_path):

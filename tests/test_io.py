@@ -1,0 +1,364 @@
+"""kwxmap.io: atomic writes, non-regular targets, all-or-nothing sets, full disks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from conftest import seed_text
+
+import kwxmap
+from kwxmap import io
+from kwxmap.cli import main
+from kwxmap.errors import OutputError
+
+REPO = Path(__file__).resolve().parents[1]
+SET = ["bands.geojson", "isolines.geojson", "map.html", "stations.geojson"]
+
+
+@pytest.fixture(scope="module")
+def snap() -> kwxmap.Snapshot:
+    return kwxmap.snapshot(seed_text(), method="idw", resolution=20000, tiles=None)
+
+
+@pytest.fixture(scope="module")
+def readings(tmp_path_factory) -> Path:
+    """Three days of 12 stations (our own numbers), time,station_id,temperature_c."""
+    ids = [90, 100, 101, 105, 108, 112, 119, 131, 133, 143, 146, 159]
+    rng = np.random.default_rng(7)
+    rows = [
+        (f"2021-01-0{d}", sid, round(float(-5 + 0.5 * k + rng.normal()), 1))
+        for d in (1, 2, 3)
+        for k, sid in enumerate(ids)
+    ]
+    path = tmp_path_factory.mktemp("table") / "days.csv"
+    pd.DataFrame(rows, columns=["time", "station_id", "temperature_c"]).to_csv(path, index=False)
+    return path
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if ".kwxmap-" in p.name]
+
+
+# --- non-regular targets -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/full"])
+def test_devices_are_refused_and_left_alone(snap, device):
+    if not Path(device).exists():
+        pytest.skip(f"{device} does not exist here")
+    with pytest.raises(OutputError, match=f"'{device}' is a device, not a regular file"):
+        io.write_html(snap.map, device)
+    with pytest.raises(OutputError, match="is a device"):
+        io.write_geojson(snap.bands, device)
+    assert stat.S_ISCHR(os.stat(device).st_mode)
+
+
+def test_cli_map_to_dev_full_exits_1_and_keeps_the_device(capsys):
+    if not Path("/dev/full").exists():
+        pytest.skip("/dev/full does not exist here")
+    code = main(["map", "-", "-o", "/dev/full", "--tiles", "none"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "'/dev/full' is a device" in err and "\n" not in err
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_fifo_is_refused_and_stays_a_fifo(snap, tmp_path):
+    fifo, csv = tmp_path / "map.html", tmp_path / "s.csv"
+    os.mkfifo(fifo)
+    os.mkfifo(csv)
+    for write in (lambda: io.write_html(snap.map, fifo), lambda: io.write_text("x", fifo),
+                  lambda: io.write_vector(snap.stations, csv), lambda: snap.write(html=fifo)):
+        with pytest.raises(OutputError, match=r"is a FIFO \(named pipe\), not a regular file"):
+            write()
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISFIFO(os.stat(csv).st_mode)
+    assert _leftovers(tmp_path) == []
+
+
+def test_symlink_is_written_through(snap, tmp_path):
+    real = tmp_path / "real" / "map.html"
+    real.parent.mkdir()
+    real.write_text("old", encoding="utf-8")
+    link = tmp_path / "map.html"
+    link.symlink_to(real)
+    io.write_html(snap.map, link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_folder_target_is_refused(snap, tmp_path):
+    with pytest.raises(OutputError, match="is a folder; give a file name"):
+        io.write_html(snap.map, tmp_path)
+
+
+# --- the output-folder rule ----------------------------------------------------------
+
+
+def test_output_folder_is_created_when_its_parent_exists(tmp_path):
+    assert io.output_folder(tmp_path / "a").is_dir()
+    with pytest.raises(OutputError, match=r"its parent folder '.*/x' does not exist"):
+        io.output_folder(tmp_path / "x" / "y")
+    (tmp_path / "f").write_text("", encoding="utf-8")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        io.output_folder(tmp_path / "f")
+
+
+def test_every_output_folder_follows_the_rule(snap, readings, tmp_path, capsys):
+    assert snap.save(tmp_path / "saved")[0].parent == tmp_path / "saved"
+    assert snap.write(layers=tmp_path / "layers")[0].parent == tmp_path / "layers"
+    widget = tmp_path / "widget.txt"
+    widget.write_text(seed_text(), encoding="utf-8")
+    cli = ["map", str(widget), "-o", str(tmp_path / "m.html"), "--tiles", "none",
+           "--resolution", "20000", "--method", "idw", "--geojson-dir"]
+    assert main([*cli, str(tmp_path / "cli-layers")]) == 0
+    assert (tmp_path / "cli-layers" / "bands.geojson").exists()
+    assert main([*cli, str(tmp_path / "no" / "cli-layers")]) == 1
+    assert "its parent folder" in capsys.readouterr().err
+    result = kwxmap.render_batch(readings, tmp_path / "batch", method="idw", resolution=20000,
+                                 tiles=None)
+    assert result.directory == tmp_path / "batch" and result.index.exists()
+    for make in (lambda: snap.save(tmp_path / "no" / "saved"),
+                 lambda: snap.write(layers=tmp_path / "no" / "layers"),
+                 lambda: kwxmap.render_batch(readings, tmp_path / "no" / "b", method="idw",
+                                             resolution=20000, tiles=None)):
+        with pytest.raises(OutputError, match=r"its parent folder '.*/no' does not exist"):
+            make()
+    assert not (tmp_path / "no").exists()
+
+
+# --- sets ----------------------------------------------------------------------------
+
+
+def _writer(text: str):
+    return lambda p: p.write_text(text, encoding="utf-8")
+
+
+def test_write_set_replaces_the_old_set_and_keeps_other_files(tmp_path):
+    dest = tmp_path / "out"
+    io.write_set(dest, {"a.txt": _writer("a1"), "b.txt": _writer("b1")})
+    (dest / "notes.md").write_text("mine", encoding="utf-8")
+    (dest / "sub").mkdir()
+    (dest / "sub" / "x.txt").write_text("mine too", encoding="utf-8")
+    io.write_set(dest, {"a.txt": _writer("a2"), "c.txt": _writer("c2")})
+    assert _listing(dest) == {io.MANIFEST: b'["a.txt", "c.txt"]', "a.txt": b"a2",
+                              "c.txt": b"c2", "notes.md": b"mine"}
+    assert (dest / "sub" / "x.txt").read_text(encoding="utf-8") == "mine too"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failing_writer_changes_nothing(tmp_path):
+    dest = tmp_path / "out"
+    io.write_set(dest, {"a.txt": _writer("a1"), "b.txt": _writer("b1")})
+    before = _listing(dest)
+
+    def broken(path: Path) -> None:
+        path.write_text("partial", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"cannot write '.*out/b.txt': No space left on device"):
+        io.write_set(dest, {"a.txt": _writer("a2"), "b.txt": broken})
+    assert _listing(dest) == before and _leftovers(tmp_path) == []
+
+
+def test_staging_puts_an_html_file_and_its_layer_folder_in_place_together(snap, tmp_path):
+    html, layers = tmp_path / "map.html", tmp_path / "layers"
+    written = snap.write(html=html, layers=layers)
+    assert sorted(p.name for p in written) == SET
+    old_html = html.read_bytes()
+
+    class Boom(Exception):
+        pass
+
+    def fail(path: Path) -> None:
+        raise Boom
+
+    with pytest.raises(Boom), io.Staging() as st:
+        st.file(html, _writer("new"))
+        st.folder(layers).write("bands.geojson", _writer("{}"))
+        st.file(tmp_path / "grid.tif", fail)
+    assert html.read_bytes() == old_html and not (tmp_path / "grid.tif").exists()
+    assert json.loads((layers / "bands.geojson").read_bytes())["type"] == "FeatureCollection"
+    assert _leftovers(tmp_path) == [] and _leftovers(layers) == []
+
+
+def test_snapshot_save_writes_grids_in_the_set(snap, tmp_path):
+    pytest.importorskip("rasterio")
+    pytest.importorskip("xarray")
+    written = snap.save(tmp_path / "out", geotiff="t.tif", netcdf="t.nc")
+    assert sorted(p.name for p in written) == sorted([*SET, "t.nc", "t.tif"])
+    again = snap.save(tmp_path / "out")  # the next set has no grids: they go
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([io.MANIFEST, *SET])
+    assert len(again) == 4
+
+
+def test_temporaries_of_killed_runs_are_removed_by_the_next_run(snap, tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        stale = tmp_path / f".map.html.kwxmap-{dead}-abc"
+        stale.mkdir()
+        (stale / "map.html").write_text("partial", encoding="utf-8")
+        stale_set = tmp_path / f".layers.kwxmap-{dead}-xyz"
+        stale_set.mkdir()
+        busy = tmp_path / f".map.html.kwxmap-{sleeper.pid}-def"  # a run still going
+        busy.mkdir()
+        snap.write(html=tmp_path / "map.html", layers=tmp_path / "layers")
+        assert not stale.exists() and not stale_set.exists() and busy.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+# --- vector formats --------------------------------------------------------------------
+
+
+def test_vector_types_and_prj(tmp_path):
+    import datetime as dt
+
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame(
+        {"name": ["가", "나"], "active": [True, False],
+         "opened": [dt.date(2001, 2, 3), None],
+         "seen": pd.to_datetime(["2020-08-01 15:00", None]),
+         "n": pd.array([1, None], dtype="Int64")},
+        geometry=gpd.points_from_xy([127.0, 128.0], [37.0, 36.0]), crs=4326,
+    ).to_crs(5186)
+    expect = {"gpkg": "bool", "fgb": "bool", "shp": "int32"}  # GDAL 3.6 reads DBF logicals as text
+    for fmt, bool_dtype in expect.items():
+        path = io.write_vector(gdf, tmp_path / f"v.{fmt}")
+        info = pyogrio.read_info(path)
+        types = dict(zip(info["fields"], info["dtypes"], strict=True))
+        assert types["active"] == bool_dtype, fmt
+        back = pyogrio.read_dataframe(path)
+        assert back.crs.to_epsg() == 5186, fmt
+        assert back["name"].tolist() == ["가", "나"]
+        assert pd.isna(back["n"].iloc[1]) and back["n"].iloc[0] == 1
+        assert str(pd.Timestamp(back["opened"].iloc[0]).date()) == "2001-02-03", fmt
+        assert pd.isna(back["opened"].iloc[1]), fmt
+    # the WKT GDAL 3.6 matches to EPSG (not the ESRI dialect without authority)
+    assert (tmp_path / "v.prj").read_text(encoding="ascii").endswith('AUTHORITY["EPSG","5186"]]')
+    io.write_vector(gdf, tmp_path / "v.csv")
+    assert (tmp_path / "v.csvt").read_text(encoding="ascii").strip() == (
+        "String,Integer(Boolean),Date,DateTime,Integer64,Real,Real,WKT")
+    back = pyogrio.read_dataframe(tmp_path / "v.csv")
+    assert back.crs.to_epsg() == 5186 and back.geometry.geom_type.tolist() == ["Point"] * 2
+    with open(tmp_path / "v.gpkg", "rb") as f:  # GeoPackage 1.2: user_version 10200
+        f.seek(60)
+        assert int.from_bytes(f.read(4), "big") == 10200
+
+
+# --- full disks -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs (needs root and mount); skipped with the reason elsewhere."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip() or 'not root'})")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _fill(disk: Path, leave: int) -> None:
+    """Fill the disk, then free ``leave`` bytes."""
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    size = filler.stat().st_size
+    os.truncate(filler, max(0, size - leave))
+
+
+def test_full_disk_keeps_the_old_set(snap, small_disk):
+    dest = small_disk / "out"
+    snap.save(dest)
+    before = _listing(dest)
+    _fill(small_disk, 40_000)
+    with pytest.raises(OutputError, match="No space left on device"):
+        snap.save(dest)
+    assert _listing(dest) == before and _leftovers(small_disk) == []
+
+
+def test_full_disk_batch_exits_1_says_which_and_keeps_the_old_maps(readings, small_disk, capsys):
+    pytest.importorskip("xarray")
+    dest = small_disk / "maps"
+    args = ["batch", str(readings), "-o", str(dest), "--method", "idw", "--resolution", "20000",
+            "--tiles", "none"]
+    assert main(args) == 0
+    before = _listing(dest)
+    assert sum(name.endswith(".html") for name in before) == 4  # 3 maps and the index
+    capsys.readouterr()
+    _fill(small_disk, 200_000)
+    code = main([*args, "--netcdf"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "No space left on device" in err, err
+    assert "nothing was changed" in err
+    assert re.search(rf"cannot write '{dest}/2021-01-0\d\.html'", err), err  # says which
+    assert _listing(dest) == before and _leftovers(small_disk) == []
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+def test_cli_map_writes_geotiff_and_netcdf_with_the_set(tmp_path, capsys):
+    rasterio = pytest.importorskip("rasterio")
+    xr = pytest.importorskip("xarray")
+    widget = tmp_path / "widget.txt"
+    widget.write_text(seed_text(), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["map", str(widget), "-o", str(out / "map.html"), "--geojson-dir", str(out),
+            "--geotiff", str(out / "t.tif"), "--netcdf", str(tmp_path / "t.nc"),
+            "--method", "idw", "--resolution", "20000", "--tiles", "none"]
+    out.mkdir()
+    assert main(args) == 0, capsys.readouterr().err
+    with rasterio.open(out / "t.tif") as src:
+        assert src.crs.to_epsg() == 5179 and src.transform.e < 0 and src.units == ("degC",)
+    with xr.open_dataset(tmp_path / "t.nc") as ds:
+        assert ds["temperature_c"].attrs["standard_name"] == "air_temperature"
+    assert sorted(p.name for p in out.iterdir()) == sorted([io.MANIFEST, *SET, "t.tif"])
+    bad = [*args[:-6], "--geotiff", str(tmp_path / "none" / "t.tif"), *args[-6:]]
+    assert main(bad) == 1
+    assert "output folder" in capsys.readouterr().err
+
+
+def test_cli_batch_writes_netcdf_and_zarr_where_asked(readings, tmp_path):
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("zarr")
+    dest = tmp_path / "maps"
+    done = subprocess.run(
+        [sys.executable, "-m", "kwxmap", "batch", str(readings), "-o", str(dest), "--netcdf",
+         str(tmp_path / "days.nc"), "--zarr", str(dest / "days.zarr"), "--method", "idw",
+         "--resolution", "20000", "--tiles", "none"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    with xr.open_dataset(tmp_path / "days.nc") as nc, xr.open_zarr(dest / "days.zarr") as zr:
+        assert nc.sizes["time"] == zr.sizes["time"] == 3
+        np.testing.assert_array_equal(nc["temperature_c"].values, zr["temperature_c"].values)
+        assert nc["n_stations"].values.tolist() == [12, 12, 12]
