@@ -532,12 +532,12 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
 def _add_stream_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("years of hourly grids (kwxmap[scale])")
     g.add_argument(
-        "--zarr",
-        metavar="OUT.zarr",
-        help="stream a time-sorted time,station_id,temperature_c CSV chunk by chunk into "
-        "this Zarr store (summaries in OUT.csv beside it); no HTML unless --html",
+        "--html",
+        action="store_true",
+        help="with --zarr: also render the maps (in memory); without --html or --animate, "
+        "--zarr streams a time-sorted time,station_id,temperature_c CSV chunk by chunk and "
+        "writes grids and NAME.summary.csv only",
     )
-    g.add_argument("--html", action="store_true", help="with --zarr: also render the maps")
     g.add_argument("--chunk-hours", type=int, metavar="N", help="timestamps per chunk")
     g.add_argument(
         "--scheduler",
@@ -545,13 +545,13 @@ def _add_stream_options(p: argparse.ArgumentParser) -> None:
         help="'local', 'local:N' (N worker processes) or tcp://HOST:PORT (a dask cluster)",
     )
     g.add_argument("--resume", action="store_true", help="continue an interrupted --zarr run")
-    g.add_argument("--cv", action="store_true", help="leave-one-out RMSE per time in OUT.csv")
+    g.add_argument("--cv", action="store_true", help="leave-one-out RMSE per time (streaming)")
 
 
 def _run_batch(args: argparse.Namespace) -> int:
     from .series import render_batch
 
-    if args.zarr is not None:
+    if args.zarr is not None and not (args.html or args.animate):
         return _run_stream(args)
     result = render_batch(
         _read_input(args.table),
@@ -575,8 +575,13 @@ def _run_stream(args: argparse.Namespace) -> int:
 
     surface = _surface_options(args)
     folder = Path(args.output)
-    if args.netcdf or args.html:
-        output_folder(folder, create=False)
+    netcdf = None
+    if args.netcdf:
+        netcdf = folder / "grids.nc" if args.netcdf is True else Path(args.netcdf)
+        if args.netcdf is True:
+            output_folder(folder, create=False)
+        else:
+            check_writable(netcdf)
     result = stream_batch(
         args.table,
         args.zarr,
@@ -592,12 +597,10 @@ def _run_stream(args: argparse.Namespace) -> int:
         cv=args.cv,
         progress=args.progress,
     )
-    if args.netcdf:
-        output_folder(folder)
-        write_netcdf_copy(args.zarr, folder / "grids.nc")
-    if args.html:
-        render_args = argparse.Namespace(**{**vars(args), "zarr": None, "netcdf": False})
-        _run_batch(render_args)
+    if netcdf is not None:
+        if args.netcdf is True:
+            output_folder(folder)
+        write_netcdf_copy(args.zarr, netcdf)
     print(result.summary_line(), file=sys.stderr)
     return 1 if result.failed else 0
 

@@ -332,13 +332,15 @@ def _open_store(path: Path, layout: Any, *, resume: bool) -> np.ndarray:
                 f"resume with the same table and grid options, or write a new store"
             )
         return flags
-    if not path.parent.is_dir():
-        raise OutputError(f"cannot create {str(path)!r}: its parent folder does not exist")
+    if not path.parent.is_dir():  # a store inside a new output folder: create that folder
+        if not path.parent.parent.is_dir():
+            raise OutputError(f"cannot create {str(path)!r}: its parent folder does not exist")
+        path.parent.mkdir()
     encoding = {name: {"_FillValue": None} for name in layout.coords if name != "spatial_ref"}
     encoding["time"].update(units="minutes since 1970-01-01 00:00:00", dtype="int64")
     encoding["complete"] = {"_FillValue": None}
     encoding["n_stations"] = {"_FillValue": None}
-    layout.to_zarr(str(path), mode="w", compute=False, encoding=encoding, consolidated=False)
+    layout.to_zarr(str(path), mode="w", compute=False, encoding=encoding, consolidated=True)
     return np.zeros(layout.sizes["time"], dtype=bool)
 
 
