@@ -340,7 +340,9 @@ def _open_store(path: Path, layout: Any, *, resume: bool) -> np.ndarray:
     encoding["time"].update(units="minutes since 1970-01-01 00:00:00", dtype="int64")
     encoding["complete"] = {"_FillValue": None}
     encoding["n_stations"] = {"_FillValue": None}
-    layout.to_zarr(str(path), mode="w", compute=False, encoding=encoding, consolidated=True)
+    from .io import _zarr_format  # Zarr 2 + consolidated: what GDAL and zarr 2/3 read
+
+    layout.to_zarr(str(path), mode="w", compute=False, encoding=encoding, **_zarr_format())
     return np.zeros(layout.sizes["time"], dtype=bool)
 
 
