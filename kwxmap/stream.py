@@ -450,6 +450,39 @@ class _Patterns:
         self.capacity = max(4, _PATTERN_CACHE_BYTES // (2 * 8 * n * n))
         self.cache: collections.OrderedDict[bytes, Any] = collections.OrderedDict()
         self.solved = 0
+        self.inverse: np.ndarray | None = None
+        self.scale, self.shift = 1.0, np.zeros(2)
+
+    def _downdate(self, used: np.ndarray, vals: np.ndarray) -> np.ndarray | None:
+        """Solve a pattern from the inverse of the all-station system (None: fit it instead).
+
+        A thin-plate spline with smoothing does not depend on the coordinate scaling
+        (the kernel's ``d2 log s`` part is annihilated by the polynomial constraints), so
+        every pattern is the all-station system less the rows and columns of its missing
+        stations: with ``G`` its inverse and ``m`` the missing stations, the solution is
+        ``y - G[:, m] G[m, m]^-1 y[m]`` for ``y = G b``: a k x k solve for k missing stations.
+        """
+        n = self.xy.shape[0]
+        miss = np.flatnonzero(~used)
+        if miss.size > n // 4:
+            return None
+        if self.inverse is None:
+            from .interpolate._api import make_estimator
+
+            full = make_estimator("spline", self.params).fit(self.xy, np.zeros(n))
+            self.inverse = scipy.linalg.lu_solve(full.lu_, np.eye(n + 3), check_finite=False)
+            self.scale, self.shift = float(full.scale_), np.asarray(full.shift_, dtype=float)
+        g = self.inverse
+        idx = np.flatnonzero(used)
+        y = g[:, idx] @ vals.T
+        if miss.size:
+            try:
+                z = scipy.linalg.solve(g[np.ix_(miss, miss)], y[miss], check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                return None
+            y -= g[:, miss] @ z
+        self.solved += 1
+        return np.concatenate([y[idx], y[n:]])
 
     def get(self, used: np.ndarray, sample: np.ndarray) -> Any:
         key = np.packbits(used).tobytes()
@@ -488,14 +521,18 @@ class _Patterns:
             if m < 3:
                 continue
             vals = reduced[np.ix_(rows, used)]  # (Tg, m)
-            est = self.get(used, vals[0])
             level = vals[:, 0]
-            rhs = np.zeros((m + 3, len(rows)))
-            rhs[:m] = (vals - level[:, None]).T
-            coef = scipy.linalg.lu_solve(est.lu_, rhs, check_finite=False)
-            coef[m] += level
-            s, shift = float(est.scale_), np.asarray(est.shift_, dtype=float)
             idx = np.flatnonzero(used)
+            coef = None if cv else self._downdate(used, vals - level[:, None])
+            if coef is None:
+                est = self.get(used, vals[0])
+                rhs = np.zeros((m + 3, len(rows)))
+                rhs[:m] = (vals - level[:, None]).T
+                coef = scipy.linalg.lu_solve(est.lu_, rhs, check_finite=False)
+                s, shift = float(est.scale_), np.asarray(est.shift_, dtype=float)
+            else:
+                s, shift = self.scale, self.shift
+            coef[m] += level
             # phi(d2 / s^2) = (phi(d2) - log(s) * d2) / s^2 for phi(d2) = d2 log(d2) / 2
             phi[np.ix_(idx, rows)] = coef[:m] / s**2
             d2[np.ix_(idx, rows)] = -math.log(s) * coef[:m] / s**2
