@@ -25,6 +25,7 @@ from .grid import Grid, load_provinces, make_grid, resolve_region
 from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .io import write_geojson, write_geotiff, write_html, write_netcdf, write_vector, write_zarr
 from .join import JoinReport, join_readings
+from .options import MapOptions, ReadOptions, SurfaceOptions
 from .parse import parse_readings
 from .pipeline import Snapshot, snapshot
 from .render import render_animation, render_map, temperature_colormap
@@ -73,6 +74,9 @@ __all__ = [
     "interpolate",
     "interpolate_many",
     "BatchResult",
+    "MapOptions",
+    "ReadOptions",
+    "SurfaceOptions",
     "Snapshot",
     "render_batch",
     "snapshot",

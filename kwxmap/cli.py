@@ -280,7 +280,12 @@ def _add_surface_options(p: argparse.ArgumentParser) -> None:
         help="elevation correction: fixed lapse rate, rate fitted per snapshot, external "
         f"drift (kriging), or none (default {DEFAULT_ELEVATION})",
     )
-    p.add_argument("--dem", metavar="PATH", help="a finer DEM GeoTIFF (needs kwxmap[raster])")
+    p.add_argument(
+        "--dem",
+        metavar="PATH",
+        help="a finer DEM GeoTIFF, or copernicus-90 for the Copernicus GLO-90 tiles "
+        "(downloaded once into the user cache folder); needs kwxmap[raster]",
+    )
 
 
 def _add_grid_options(p: argparse.ArgumentParser) -> None:
@@ -298,6 +303,11 @@ def _add_grid_options(p: argparse.ArgumentParser) -> None:
         help="south-korea (default) or a province: 충청북도, 충북, Chungcheongbuk-do …",
     )
     where.add_argument("--bbox", metavar="W,S,E,N", help="lon/lat bounding box")
+    p.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="memory budget, e.g. 4GB (default half the RAM); a batch runs in chunks to fit",
+    )
     p.add_argument("--levels", help="isotherm levels: 'a,b,c' or 'start:stop:step' (°C)")
     p.add_argument("--title", help="map title")
     p.add_argument("--tiles", choices=TILES, default="osm", help="base map (default osm)")
@@ -324,6 +334,7 @@ def _surface_options(args: argparse.Namespace) -> SurfaceOptions:
         region=region,
         crs=getattr(args, "crs", 5179),
         dem=args.dem,
+        max_memory=getattr(args, "max_memory", None),
     )
 
 

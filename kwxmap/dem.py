@@ -11,7 +11,14 @@ The shipped DEM is coarse: at known stations it is off by -186 m at
 +117 m at 제주. kwxmap therefore uses it only on the grid side; station
 elevations always come from the registry (``elevation_m``). For valleys and
 ridges at 1 km or finer, pass a finer DEM GeoTIFF (``dem=path``, read with
-rasterio: ``pip install kwxmap[raster]``).
+rasterio: ``pip install kwxmap[raster]``), or ``dem="copernicus-90"``: the
+Copernicus GLO-90 DEM (3 arc-seconds, about 90 m) tiles covering the grid,
+downloaded once from their public bucket (:data:`COPERNICUS_90_URL`; set
+``KWXMAP_DEM_URL`` for a mirror) into the user cache folder
+(``$KWXMAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/kwxmap``, else
+``~/.cache/kwxmap``) and read from there afterwards. Sea tiles do not exist
+in the bucket; their cells are 0 m. Maps made with it credit
+:data:`COPERNICUS_ATTRIBUTION`.
 
 Shipped DEM credit: Mapzen/Tilezen terrain tiles built from SRTM and
 GMTED2010 (U.S. Geological Survey) and ETOPO1 (NOAA), public domain, via the
@@ -21,9 +28,11 @@ altitude grid distributed with pvlib.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +42,28 @@ from scipy import ndimage
 from ._data import data_path
 from .errors import DataError, KwxmapWarning
 
-__all__ = ["DEM", "grid_elevation", "read_dem", "sample_dem"]
+__all__ = [
+    "COPERNICUS_90",
+    "COPERNICUS_90_URL",
+    "COPERNICUS_ATTRIBUTION",
+    "DEM",
+    "copernicus_tiles",
+    "dem_attribution",
+    "fetch_copernicus",
+    "grid_elevation",
+    "read_dem",
+    "sample_dem",
+]
+
+#: ``dem=`` value for the Copernicus GLO-90 DEM.
+COPERNICUS_90 = "copernicus-90"
+#: The public bucket of the GLO-90 tiles (Registry of Open Data on AWS).
+COPERNICUS_90_URL = "https://copernicus-dem-90m.s3.amazonaws.com"
+#: Credit the Copernicus DEM licence asks for, shown on maps made with it.
+COPERNICUS_ATTRIBUTION = (
+    "Elevation: Copernicus DEM GLO-90 © DLR e.V. 2010-2014 and © Airbus Defence and "
+    "Space GmbH 2014-2018, provided under COPERNICUS by the European Union and ESA"
+)
 
 _SHIPPED = "dem_korea_5arcmin.tif"
 
@@ -228,7 +258,9 @@ def grid_elevation(grid: Any, *, dem: DEM | str | os.PathLike[str] | None = None
     dem
         ``None``: the shipped coarse DEM (bilinear in lon/lat). A path: a
         GeoTIFF in any CRS, reprojected to the grid with rasterio (bilinear;
-        ``pip install kwxmap[raster]``). A :class:`DEM`: sampled bilinearly.
+        ``pip install kwxmap[raster]``). ``"copernicus-90"``: the GLO-90 tiles
+        covering the grid, downloaded once into the cache
+        (:func:`fetch_copernicus`). A :class:`DEM`: sampled bilinearly.
 
     Returns
     -------
@@ -253,12 +285,21 @@ def grid_elevation(grid: Any, *, dem: DEM | str | os.PathLike[str] | None = None
     out = np.full(grid.shape, np.nan)
     if not grid.mask.any():
         return out
-    if dem is None or isinstance(dem, DEM):
+    if isinstance(dem, str) and dem == COPERNICUS_90:
+        lon, lat = grid.lonlat()
+        bounds = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+        tiles = fetch_copernicus(bounds)
+        z = _reproject_with_rasterio(grid, [str(t) for t in tiles if t is not None])
+        z = z[grid.mask]
+        if any(t is None for t in tiles):  # sea tiles are absent from the bucket: 0 m
+            z = np.where(np.isnan(z), 0.0, z)
+        source = COPERNICUS_90
+    elif dem is None or isinstance(dem, DEM):
         model = read_dem() if dem is None else dem
         z = sample_dem(grid.cell_xy(), crs=grid.crs, dem=model)
         source = model.source or "DEM"
     else:
-        z = _reproject_with_rasterio(grid, str(dem))[grid.mask]
+        z = _reproject_with_rasterio(grid, [str(dem)])[grid.mask]
         source = str(dem)
     _check_coverage(z, source)
     if np.isnan(z).any():
@@ -273,38 +314,149 @@ def grid_elevation(grid: Any, *, dem: DEM | str | os.PathLike[str] | None = None
     return out
 
 
-def _reproject_with_rasterio(grid: Any, path: str) -> np.ndarray:
-    """Reproject a user DEM onto the grid (bilinear); rows returned south to north."""
+def _reproject_with_rasterio(grid: Any, paths: list[str]) -> np.ndarray:
+    """Reproject DEM files (tiles of one mosaic) onto the grid (bilinear); rows south to north."""
     try:
         import rasterio
         from rasterio.warp import Resampling, reproject
     except ImportError as exc:
         raise DataError(
-            f"reading DEM {path!r} needs rasterio; install it with `pip install kwxmap[raster]` "
+            f"reading DEM {', '.join(paths)!r} needs rasterio; install it with "
+            "`pip install kwxmap[raster]` "
             f"or omit dem= to use the shipped coarse DEM"
         ) from exc
-    if not os.path.isfile(path):
-        raise DataError(f"DEM file {path!r} does not exist")
     ny, nx = grid.shape
     r = float(grid.resolution)
     top = float(grid.y[-1]) + r / 2
     dst_transform = rasterio.Affine(r, 0.0, float(grid.x[0]) - r / 2, 0.0, -r, top)
     dst = np.full((ny, nx), np.nan, dtype="float64")
-    try:
-        with rasterio.open(path) as src:
-            if src.crs is None:
-                raise DataError(f"DEM {path!r} has no CRS; georeference it first")
-            reproject(
-                source=rasterio.band(src, 1),
-                destination=dst,
-                src_transform=src.transform,
-                src_crs=src.crs,
-                src_nodata=src.nodata,
-                dst_transform=dst_transform,
-                dst_crs=grid.crs.to_wkt(),
-                dst_nodata=np.nan,
-                resampling=Resampling.bilinear,
-            )
-    except rasterio.errors.RasterioError as exc:
-        raise DataError(f"cannot read DEM {path!r}: {exc}") from exc
+    for path in paths:
+        if not os.path.isfile(path):
+            raise DataError(f"DEM file {path!r} does not exist")
+        try:
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    raise DataError(f"DEM {path!r} has no CRS; georeference it first")
+                reproject(
+                    source=rasterio.band(src, 1),
+                    destination=dst,
+                    src_transform=src.transform,
+                    src_crs=src.crs,
+                    src_nodata=src.nodata,
+                    dst_transform=dst_transform,
+                    dst_crs=grid.crs.to_wkt(),
+                    dst_nodata=np.nan,
+                    init_dest_nodata=False,  # keep what earlier tiles filled
+                    resampling=Resampling.bilinear,
+                )
+        except rasterio.errors.RasterioError as exc:
+            raise DataError(f"cannot read DEM {path!r}: {exc}") from exc
     return dst[::-1]
+
+
+# --- Copernicus GLO-90 -------------------------------------------------------------
+
+
+def copernicus_tiles(bounds: tuple[float, float, float, float]) -> list[str]:
+    """Names of the 1° x 1° GLO-90 tiles covering lon/lat ``(W, S, E, N)``.
+
+    Examples
+    --------
+    >>> copernicus_tiles((126.8, 37.4, 127.2, 37.7))
+    ['Copernicus_DSM_COG_30_N37_00_E126_00_DEM', 'Copernicus_DSM_COG_30_N37_00_E127_00_DEM']
+    """
+    west, south, east, north = bounds
+    names = []
+    for lat in range(math.floor(south), math.floor(north) + 1):
+        for lon in range(math.floor(west), math.floor(east) + 1):
+            ns = f"{'N' if lat >= 0 else 'S'}{abs(lat):02d}_00"
+            ew = f"{'E' if lon >= 0 else 'W'}{abs(lon):03d}_00"
+            names.append(f"Copernicus_DSM_COG_30_{ns}_{ew}_DEM")
+    return names
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("KWXMAP_CACHE_DIR")
+    if root:
+        return Path(root)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "kwxmap"
+
+
+def fetch_copernicus(
+    bounds: tuple[float, float, float, float], *, timeout: float = 60.0
+) -> list[Path | None]:
+    """Download (once) the GLO-90 tiles covering lon/lat ``bounds``; return their paths.
+
+    Tiles already in the cache folder are not downloaded again. A tile the
+    bucket does not have (sea) is None in the list and remembered as such.
+
+    Parameters
+    ----------
+    bounds
+        ``(W, S, E, N)`` in degrees.
+    timeout
+        Seconds to wait for the server.
+
+    Raises
+    ------
+    DataError
+        When the server cannot be reached or a download fails (the message
+        says to retry, or to use the shipped DEM by leaving out ``dem=``).
+    """
+    base = os.environ.get("KWXMAP_DEM_URL", COPERNICUS_90_URL).rstrip("/")
+    folder = _cache_dir() / COPERNICUS_90
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(
+            f"cannot create the DEM cache folder {str(folder)!r}: {exc.strerror or exc}; "
+            "set KWXMAP_CACHE_DIR to a writable folder"
+        ) from exc
+    paths: list[Path | None] = []
+    for name in copernicus_tiles(bounds):
+        tile, sea = folder / f"{name}.tif", folder / f"{name}.sea"
+        if not tile.exists() and not sea.exists():
+            _download(f"{base}/{name}/{name}.tif", tile, sea, timeout)
+        paths.append(tile if tile.exists() else None)
+    return paths
+
+
+def _download(url: str, tile: Path, sea: Path, timeout: float) -> None:
+    import urllib.error
+    import urllib.request
+
+    from ._atomic import atomic_path
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            data = response.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code in (403, 404):  # the bucket has no tiles over the sea
+            sea.touch()
+            return
+        raise DataError(
+            f"cannot download the Copernicus DEM tile {url!r}: HTTP {exc.code}; retry later, "
+            "or leave out dem= to use the shipped coarse DEM"
+        ) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DataError(
+            f"cannot download the Copernicus DEM tile {url!r}: {reason}; check the network, "
+            "or leave out dem= to use the shipped coarse DEM"
+        ) from exc
+    with atomic_path(tile) as tmp:
+        tmp.write_bytes(data)
+
+
+def dem_attribution(dem: Any) -> str | None:
+    """Return the credit a map must show for ``dem`` (None: shipped DEM, user files).
+
+    Examples
+    --------
+    >>> dem_attribution("copernicus-90").startswith("Elevation: Copernicus DEM GLO-90")
+    True
+    >>> dem_attribution(None) is None
+    True
+    """
+    return COPERNICUS_ATTRIBUTION if dem == COPERNICUS_90 else None

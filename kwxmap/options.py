@@ -101,6 +101,12 @@ def check_encoding(encoding: str | None) -> str | None:
         raise InputError(
             f"encoding {encoding!r} is not a text encoding; use e.g. 'utf-8' or 'cp949'"
         )
+    try:
+        b"abc".decode(info.name)
+    except UnicodeError:  # 'undefined' decodes nothing
+        raise InputError(
+            f"encoding {encoding!r} cannot decode text; use e.g. 'utf-8' or 'cp949'"
+        ) from None
     return encoding
 
 
@@ -175,6 +181,8 @@ class SurfaceOptions:
         Grid CRS, EPSG 5179 or 5186.
     dem
         A finer DEM GeoTIFF, or None for the shipped one.
+    max_memory
+        Memory budget in bytes or text (``"4GB"``); None: half the RAM.
 
     Examples
     --------
@@ -193,6 +201,7 @@ class SurfaceOptions:
     region: Any = "south-korea"
     crs: int = 5179
     dem: str | os.PathLike[str] | None = None
+    max_memory: int | str | None = None
 
     def __post_init__(self) -> None:
         _choice("method", self.method, method_choices())
@@ -211,6 +220,13 @@ class SurfaceOptions:
         crs = str(self.crs).upper().removeprefix("EPSG:")
         _choice("crs", int(crs) if crs.isdecimal() else self.crs, CRS_CHOICES)
         object.__setattr__(self, "crs", int(crs))
+        if self.max_memory is not None:
+            from .interpolate.memory import parse_size
+
+            try:
+                object.__setattr__(self, "max_memory", parse_size(self.max_memory))
+            except ValueError as exc:
+                raise InputError(str(exc)) from None
         if self.dem is not None and self.elevation is None:
             raise InputError(
                 f"dem={str(self.dem)!r} is only used with an elevation correction; "

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,10 +26,11 @@ import pandas as pd
 
 from . import io
 from .contours import contour_bands, contour_lines
+from .dem import dem_attribution
 from .errors import InputError
 from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
-from .join import JoinReport, join_readings
+from .join import PLAUSIBLE_RANGE_C, JoinReport, join_readings
 from .options import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
@@ -38,7 +40,7 @@ from .options import (
     split_options,
 )
 from .parse import parse_readings
-from .render import render_map
+from .render import _Attribution, render_map
 from .stations import StationRegistry
 
 __all__ = [
@@ -194,6 +196,36 @@ def _obs_time(stations: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(times[0]) if len(times) == 1 else None
 
 
+def _check_registry_date(registry: StationRegistry | None, as_of: str) -> None:
+    """Refuse a date before any station of the registry opened (every name unknown)."""
+    from .stations import load_stations
+
+    full = registry if registry is not None else load_stations()
+    if len(full.as_of(as_of)) == 0:
+        starts = [s.start_date for s in full if s.start_date]
+        first = f" (the first opened on {min(starts)})" if starts else ""
+        raise InputError(
+            f"the station registry as of {as_of!r} has no stations{first}; use a later date"
+        )
+
+
+def _check_blanked(joined: gpd.GeoDataFrame) -> None:
+    """Say so when blanking implausible values leaves too few to map."""
+    report = joined.attrs.get("join_report")
+    if report is None or not report.implausible or report.on_implausible != "nan":
+        return
+    left = int(joined["temperature_c"].notna().sum()) if "temperature_c" in joined else 0
+    if left >= 3:
+        return
+    sid, line, value = report.implausible[0]
+    lo, hi = PLAUSIBLE_RANGE_C
+    raise InputError(
+        f"{len(report.implausible)} of {report.n_readings} temperatures are outside "
+        f"{lo:g}..{hi:g} °C (e.g. {value:g} at station {sid}, line {line}) and were left "
+        f"out, leaving {left}; a map needs at least 3. Are the values in °C? Fix the input"
+    )
+
+
 def load_joined(
     readings: str | bytes | os.PathLike[str] | pd.DataFrame | gpd.GeoDataFrame,
     read: ReadOptions | None = None,
@@ -231,18 +263,25 @@ def load_joined(
     if isinstance(readings, gpd.GeoDataFrame):
         joined = readings
     else:
+        if read.as_of is not None:
+            _check_registry_date(registry, read.as_of)
         if not isinstance(readings, pd.DataFrame):
             readings = parse_readings(
                 readings, encoding=read.encoding, on_invalid=read.on_invalid, registry=registry
             )
-        joined = join_readings(
-            readings,
-            registry,
-            as_of=read.as_of,
-            on_unknown=read.on_unknown,
-            on_implausible=read.on_implausible,
-            on_duplicate=read.on_duplicate,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            joined = join_readings(
+                readings,
+                registry,
+                as_of=read.as_of,
+                on_unknown=read.on_unknown,
+                on_implausible=read.on_implausible,
+                on_duplicate=read.on_duplicate,
+            )
+        _check_blanked(joined)  # its error says what the warnings would
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if one_time and "time" in joined.columns and "station_id" in joined.columns:
         times = pd.to_datetime(joined["time"]).dropna()
         if times.nunique() > 1 and joined["station_id"].duplicated().any():
@@ -426,6 +465,9 @@ def draw(
     fmap = None
     if render:
         fmap = render_map(shown, bands, lines, title=title, time=time, tiles=tiles)
+        credit = dem_attribution(grid.attrs.get("dem"))
+        if credit:
+            fmap.add_child(_Attribution(credit))
     return shown, bands, lines, fmap
 
 

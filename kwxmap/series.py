@@ -13,6 +13,7 @@ batch with an :class:`~kwxmap.errors.OutputError` and changes nothing.
 from __future__ import annotations
 
 import html
+import math
 import os
 import sys
 import time as _time
@@ -28,8 +29,9 @@ import pandas as pd
 from . import io
 from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
-from .grid import Grid
+from .grid import Grid, make_grid
 from .interpolate import interpolate_many
+from .interpolate.memory import BYTES_PER_CELL_TIME, check_memory, estimate_memory
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
 from .pipeline import draw, load_joined
 
@@ -55,7 +57,8 @@ class BatchResult:
     zarr
         The gridded series as a CF Zarr store, when requested.
     grid
-        The interpolated series (:class:`~kwxmap.grid.Grid` with ``time``).
+        The interpolated series (:class:`~kwxmap.grid.Grid` with ``time``);
+        None when the batch was too large for memory and ran in chunks.
     seconds
         Wall time of the whole batch.
     """
@@ -82,6 +85,19 @@ class BatchResult:
         if self.zarr is not None:
             parts.append(f"zarr {self.zarr}")
         return "; ".join(parts)
+
+
+def _time_chunks(
+    surface: SurfaceOptions, params: dict[str, Any], n_times: int
+) -> list[tuple[int, int]]:
+    """Split the timestamps into runs whose grids fit in the memory budget."""
+    template = make_grid(surface.region, resolution=surface.resolution, crs=surface.crs)
+    limit = check_memory(template, surface.method, max_memory=surface.max_memory, params=params)
+    if estimate_memory(template, surface.method, n_times=n_times, params=params) <= limit:
+        return [(0, n_times)]
+    one = estimate_memory(template, surface.method, params=params)
+    step = max(1, int((limit - one) // (BYTES_PER_CELL_TIME * template.mask.size)))
+    return [(lo, min(lo + step, n_times)) for lo in range(0, n_times, step)]
 
 
 def _time_stem(t: pd.Timestamp) -> str:
@@ -161,61 +177,83 @@ def render_batch(
     stations = joined.drop_duplicates("station_id").set_index("station_id").loc[values.columns]
     stations = stations.reset_index()
     times = pd.DatetimeIndex(values.index)
-    with warnings.catch_warnings():
-        # a timestamp that cannot be interpolated comes back all-NaN and is
-        # reported below as skipped, with the reason
-        warnings.simplefilter("ignore", KwxmapWarning)
-        series = interpolate_many(
-            stations,
-            values.to_numpy(dtype=float),
-            times=times,
-            **surface.interpolate_kwargs(),
-            on_invalid="warn",
-            **params,
+    matrix = values.to_numpy(dtype=float)
+    chunks = _time_chunks(surface, params, len(times))
+    if (netcdf or zarr) and len(chunks) > 1:
+        raise InputError(
+            f"the grids of all {len(times)} timestamps do not fit in the memory limit, so "
+            f"they cannot be written as one NetCDF; leave out the NetCDF, use a coarser "
+            f"resolution, or raise max_memory (--max-memory)"
         )
-    reporting = np.isfinite(values.to_numpy(dtype=float)).sum(axis=1)
-    cube = series.values
-    finite = cube[np.isfinite(cube)]
-    if finite.size == 0:
+
+    def interpolate_chunk(lo: int, hi: int) -> Grid:
+        with warnings.catch_warnings():
+            # a timestamp that cannot be interpolated comes back all-NaN and is
+            # reported below as skipped, with the reason
+            warnings.simplefilter("ignore", KwxmapWarning)
+            return interpolate_many(
+                stations,
+                matrix[lo:hi],
+                times=times[lo:hi],
+                **surface.interpolate_kwargs(),
+                on_invalid="warn",
+                **params,
+            )
+
+    # the levels are shared by every map: a long batch reads its range in a first pass
+    series = interpolate_chunk(*chunks[0]) if len(chunks) == 1 else None
+    lo_c, hi_c = math.inf, -math.inf
+    for lo, hi in chunks:
+        part = series if series is not None else interpolate_chunk(lo, hi)
+        if np.isfinite(part.values).any():
+            lo_c = min(lo_c, float(np.nanmin(part.values)))
+            hi_c = max(hi_c, float(np.nanmax(part.values)))
+    if not math.isfinite(lo_c):
         raise InputError("no timestamp produced a surface: every value is missing")
-    edges = resolve_levels(style.levels, float(finite.min()), float(finite.max()))
+    edges = resolve_levels(style.levels, lo_c, hi_c)
+    reporting = np.isfinite(matrix).sum(axis=1)
 
     staging = io.Staging()
     staged = staging.folder(directory)
     result = BatchResult(directory=staged.dest, grid=series)
     frames = []
     try:
-        for i, t in enumerate(times):
-            label = t.isoformat(sep=" ", timespec="minutes")
-            if progress:
-                print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr, flush=True)
-            try:
-                if not np.isfinite(cube[i]).any():
-                    raise InputError(
-                        f"{reporting[i]} station(s) reported; a map needs at least 3"
-                        if reporting[i] < 3
-                        else "no surface could be interpolated"
+        for lo, hi in chunks:
+            part = series if series is not None else interpolate_chunk(lo, hi)
+            for i in range(lo, hi):
+                t = times[i]
+                label = t.isoformat(sep=" ", timespec="minutes")
+                if progress:
+                    print(f"\r[{i + 1}/{len(times)}] {label}", end="", file=sys.stderr,
+                          flush=True)
+                try:
+                    one = part.at(i - lo)
+                    if not np.isfinite(one.values).any():
+                        raise InputError(
+                            f"{reporting[i]} station(s) reported; a map needs at least 3"
+                            if reporting[i] < 3
+                            else "no surface could be interpolated"
+                        )
+                    heading = f"{title} {label}" if title else None
+                    shown, bands, _, fmap = draw(
+                        one,
+                        joined[joined["time"] == t],
+                        levels=edges,
+                        title=heading,
+                        time=label,
+                        tiles=tiles,
+                        render=not animate,
                     )
-                heading = f"{title} {label}" if title else None
-                shown, bands, _, fmap = draw(
-                    series.at(i),
-                    joined[joined["time"] == t],
-                    levels=edges,
-                    title=heading,
-                    time=label,
-                    tiles=tiles,
-                    render=not animate,
-                )
-                frames.append((t, shown, bands))
-                if animate:
-                    continue
-                result.maps.append(
-                    staged.write(f"{_time_stem(t)}.html", partial(io.write_html, fmap))
-                )
-            except OutputError:
-                raise
-            except KwxmapError as exc:
-                result.failed.append((label, str(exc)))
+                    frames.append((t, shown, bands))
+                    if animate:
+                        continue
+                    result.maps.append(
+                        staged.write(f"{_time_stem(t)}.html", partial(io.write_html, fmap))
+                    )
+                except OutputError:
+                    raise
+                except KwxmapError as exc:
+                    result.failed.append((label, str(exc)))
         if progress:
             print(file=sys.stderr)
         if animate and frames:

@@ -68,8 +68,18 @@ def test_map_region_keeps_bands_inside_province(tmp_path, capsys):
     out = tmp_path / "chungbuk.html"
     code, _, err = run(
         [
-            "map", str(WIDGET), "-o", str(out), "--region", "충청북도",
-            "--geojson-dir", str(layers), "--resolution", "2000", "--tiles", "none",
+            "map",
+            str(WIDGET),
+            "-o",
+            str(out),
+            "--region",
+            "충청북도",
+            "--geojson-dir",
+            str(layers),
+            "--resolution",
+            "2000",
+            "--tiles",
+            "none",
         ],
         capsys,
     )
@@ -152,8 +162,15 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
 @pytest.mark.parametrize(
     "case",
     [
-        "missing file", "empty input", "undecodable bytes", "no known station", "fewer than 3",
-        "unknown region", "bad bbox", "missing out dir", "missing geojson dir",
+        "missing file",
+        "empty input",
+        "undecodable bytes",
+        "no known station",
+        "fewer than 3",
+        "unknown region",
+        "bad bbox",
+        "missing out dir",
+        "missing geojson dir",
         "unwritable out dir",
     ],
 )
@@ -209,9 +226,158 @@ def test_map_on_duplicate_policy_for_a_page_repeating_its_widget(tmp_path, capsy
     layers = tmp_path / "layers"
     layers.mkdir()
     code, _, err = run(
-        ["map", str(page), "-o", str(out), "--on-duplicate", "first", "--geojson-dir",
-         str(layers), *FAST],
+        [
+            "map",
+            str(page),
+            "-o",
+            str(out),
+            "--on-duplicate",
+            "first",
+            "--geojson-dir",
+            str(layers),
+            *FAST,
+        ],
         capsys,
     )
     assert code == 0, err
     assert pyogrio.read_info(layers / "stations.geojson")["features"] == 26
+
+
+# -- the CLI boundary: one accurate line, exit 1, nothing written ---------------------------
+
+
+def _hot_widget(tmp_path: Path) -> Path:
+    """The bundled widget with every reading 200 °C too warm (not °C at all)."""
+    text = WIDGET.read_text(encoding="utf-8")
+    hot = re.sub(r"(-?\d+(?:\.\d+)?)℃", lambda m: f"{float(m.group(1)) + 200:.1f}℃", text)
+    path = tmp_path / "hot.txt"
+    path.write_text(hot, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        # a value that is not °C: say so, not "all 26 station values are NaN"
+        (["HOT"], r"26 of 26 temperatures are outside -50\.\.50 °C \(e\.g\. 2\d\d"),
+        # before any station opened: say so, not 26 unknown names and a late error
+        (["--as-of", "1900-01-01"], r"registry as of '1900-01-01' has no stations \(the first"),
+        (["--geojson-dir", "FILE"], r"output folder '.*not-a-folder' is a file, not a folder"),
+        # a negative bbox value without '=' reaches the bbox check
+        (["--bbox", "-500,30,130,40"], r"region bbox bounds \(-500\.0, 30\.0"),
+        (["--encoding", "rot13"], r"encoding 'rot13' is not a text encoding"),
+        (["--encoding", "base64"], r"encoding 'base64' is not a text encoding"),
+        (["--encoding", "undefined-enc"], r"unknown encoding 'undefined-enc'"),
+        (["--max-memory", "lots"], r"memory size 'lots' is not a size"),
+        (
+            ["--resolution", "1000", "--method", "idw", "--max-memory", "100MB"],
+            r"needs about 0\.\d GiB, more than the memory limit of 0\.1 GiB",
+        ),
+    ],
+)
+def test_map_errors_are_one_accurate_line(tmp_path, capsys, extra, match):
+    out = tmp_path / "map.html"
+    not_a_folder = tmp_path / "not-a-folder"
+    not_a_folder.write_text("x", encoding="utf-8")
+    source = _hot_widget(tmp_path) if extra == ["HOT"] else WIDGET
+    extra = [] if extra == ["HOT"] else [str(not_a_folder) if a == "FILE" else a for a in extra]
+    code, stdout, err = run(["map", str(source), "-o", str(out), *FAST, *extra], capsys)
+    assert code == 1 and stdout == "" and not out.exists()
+    assert err.count("\n") == 1 and err.startswith("kwxmap: error: "), err  # no warnings
+    assert re.search(match, err), err
+    assert "NaN" not in err
+
+
+def test_memory_budget_depends_on_the_method(tmp_path, capsys):
+    """IDW keeps k neighbours per cell; the spline works in chunks and fits the same budget."""
+    out = tmp_path / "map.html"
+    code, _, err = run(
+        [
+            "map",
+            str(WIDGET),
+            "-o",
+            str(out),
+            "--tiles",
+            "none",
+            "--method",
+            "idw",
+            "--max-memory",
+            "100MB",
+        ],
+        capsys,
+    )
+    assert code == 1 and "'idw'" in err and not out.exists()
+    code, _, err = run(
+        [
+            "map",
+            str(WIDGET),
+            "-o",
+            str(out),
+            "--tiles",
+            "none",
+            "--method",
+            "spline",
+            "--max-memory",
+            "100MB",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+
+
+def test_parse_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`kwxmap parse big.csv | head -1`: no BrokenPipeError traceback."""
+    table = ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwxmap", "parse", str(table)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout.readline().startswith(b"station_id,")
+    proc.stdout.close()  # the reader goes away, as `head -1` does
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+@pytest.mark.slow
+def test_out_of_memory_is_one_line(tmp_path):
+    """A MemoryError (the budget raised past what the process may use) is one line, exit 1."""
+    resource = pytest.importorskip("resource")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+
+    out = tmp_path / "map.html"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kwxmap",
+            "map",
+            str(WIDGET),
+            "-o",
+            str(out),
+            "--resolution",
+            "100",
+            "--method",
+            "idw",
+            "--max-memory",
+            "1TB",
+            "--tiles",
+            "none",
+        ],
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == (
+        "kwxmap: error: out of memory; use a coarser --resolution, a smaller --region or "
+        "fewer timestamps\n"
+    )
+    assert not out.exists()

@@ -117,3 +117,111 @@ def test_missing_dem_file(tmp_path):
         grid_elevation(make_grid("서울", resolution=5000), dem=tmp_path / "nope.tif")
     with pytest.raises(DataError, match="does not exist"):
         read_dem(tmp_path / "nope.tif")
+
+
+# --- Copernicus GLO-90 from a local server ------------------------------------------------
+
+
+def _slope(lon, lat):
+    """The synthetic terrain of the test tiles: a plane, so bilinear sampling is exact."""
+    return 200.0 + 300.0 * (lat - 37.0) + 100.0 * (lon - 126.0)
+
+
+@pytest.fixture
+def copernicus_server(tmp_path, monkeypatch):
+    """Serve small synthetic GLO-90 tiles in the bucket's layout on 127.0.0.1."""
+    import http.server
+    import threading
+
+    rasterio = pytest.importorskip("rasterio")
+    root = tmp_path / "bucket"
+    n = 60  # the real tiles are 1200 x 1200; the layout and georeferencing are what count
+    for lon0 in (126, 127):  # E128 is left out: a sea tile, absent as in the real bucket
+        name = f"Copernicus_DSM_COG_30_N37_00_E{lon0:03d}_00_DEM"
+        (root / name).mkdir(parents=True)
+        centres = (np.arange(n) + 0.5) / n
+        lon, lat = np.meshgrid(lon0 + centres, 38.0 - centres)
+        with rasterio.open(
+            root / name / f"{name}.tif", "w", driver="GTiff", width=n, height=n, count=1,
+            dtype="float32", crs="EPSG:4326",
+            transform=rasterio.Affine(1 / n, 0, lon0, 0, -1 / n, 38.0),
+        ) as dst:
+            dst.write(_slope(lon, lat).astype("float32"), 1)
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("KWXMAP_DEM_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("KWXMAP_CACHE_DIR", str(tmp_path / "cache"))
+    try:
+        yield requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_copernicus_tiles_are_downloaded_once_cached_and_used(copernicus_server, tmp_path):
+    from kwxmap.dem import COPERNICUS_90, copernicus_tiles
+
+    grid = make_grid((126.6, 37.3, 127.4, 37.7), resolution=5000)
+    z = grid_elevation(grid, dem=COPERNICUS_90)
+    lon, lat = grid.lonlat()
+    inside = grid.mask
+    # within 1 m of the plane (GDAL's bilinear kernel is cut at the seams between tiles)
+    np.testing.assert_allclose(z[inside], _slope(lon, lat)[inside], atol=1.0)
+    names = copernicus_tiles((126.6, 37.3, 127.4, 37.7))
+    assert sorted(p.rsplit("/", 1)[-1] for p in copernicus_server) == sorted(
+        f"{n}.tif" for n in names)
+    cached = sorted(p.name for p in (tmp_path / "cache" / COPERNICUS_90).iterdir())
+    assert cached == sorted(f"{n}.tif" for n in names)
+    copernicus_server.clear()
+    np.testing.assert_array_equal(grid_elevation(grid, dem=COPERNICUS_90), z)
+    assert copernicus_server == []  # read from the cache
+
+
+def test_copernicus_sea_tiles_are_zero_and_remembered(copernicus_server, tmp_path):
+    grid = make_grid((127.8, 37.3, 128.4, 37.7), resolution=5000)  # E127 land, E128 sea
+    z = grid_elevation(grid, dem="copernicus-90")
+    lon, _ = grid.lonlat()
+    sea = grid.mask & (lon > 128.01)
+    assert sea.any() and np.all(z[sea] == 0.0)
+    assert (tmp_path / "cache" / "copernicus-90" /
+            "Copernicus_DSM_COG_30_N37_00_E128_00_DEM.sea").exists()
+
+
+def test_copernicus_unreachable_is_a_data_error(tmp_path, monkeypatch):
+    pytest.importorskip("rasterio")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("KWXMAP_DEM_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("KWXMAP_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(DataError, match=r"cannot download the Copernicus DEM tile .* dem="):
+        grid_elevation(make_grid((126.6, 37.3, 127.4, 37.7), resolution=5000),
+                       dem="copernicus-90")
+
+
+def test_maps_made_with_copernicus_credit_it(copernicus_server):
+    import kwxmap
+    from kwxmap.dem import COPERNICUS_ATTRIBUTION
+
+    text = "\n".join(["서울 맑음 3.0℃", "인천 맑음 2.5℃", "수원 맑음 3.5℃", "양평 맑음 1.0℃",
+                      "이천 맑음 2.0℃"])
+    snap = kwxmap.snapshot(text, region=(126.6, 37.1, 127.6, 37.7), resolution=5000,
+                           method="idw", dem="copernicus-90", tiles=None)
+    assert snap.grid.attrs["dem"] == "copernicus-90"
+    html = snap.map.get_root().render()
+    assert COPERNICUS_ATTRIBUTION.split(" ©")[0] in html
+    plain = kwxmap.snapshot(text, region=(126.6, 37.1, 127.6, 37.7), resolution=5000,
+                            method="idw", tiles=None)
+    assert "Copernicus" not in plain.map.get_root().render()

@@ -30,6 +30,7 @@ from ..grid import Grid, resolve_region
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
 from .elevation import ELEVATION_MODES, ElevationModel
+from .memory import check_memory
 from .targets import Points, resolve_target
 
 __all__ = [
@@ -89,6 +90,44 @@ def make_estimator(method: str, params: dict[str, Any]) -> Interpolator:
             f"{method!r}; {hint}"
         )
     return cls(**params)
+
+
+def check_setup(
+    method: Any,
+    params: dict[str, Any],
+    elevation: Any,
+    lapse_rate: Any,
+    dem: Any,
+    *,
+    allow_auto: bool = True,
+) -> ElevationModel:
+    """Validate the options of one interpolation before any work; return the elevation model.
+
+    Checks the method, its parameters, ``elevation``/``lapse_rate``, that
+    ``dem`` comes with an elevation mode, that ``"drift"`` has a method that
+    takes it, and that ``"auto"`` gets no parameters.
+    """
+    check_method(method, allow_auto=allow_auto)
+    model = ElevationModel(elevation, lapse_rate)
+    if dem is not None and elevation is None:
+        raise InterpolationError(
+            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
+            "or drop dem="
+        )
+    if method == "auto":
+        if params:
+            raise InterpolationError(
+                f"method='auto' compares methods with their defaults; parameters "
+                f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
+            )
+        return model
+    make_estimator(method, params)  # unknown parameters fail fast
+    if elevation == "drift" and not METHODS[method].accepts_drift:
+        raise InterpolationError(
+            f"elevation='drift' needs a method that takes an external drift (kriging); "
+            f"{method!r} does not. Use elevation='lapse' or 'fit'"
+        )
+    return model
 
 
 def check_elevation(elevation: Any, lapse_rate: Any) -> float | None:
@@ -242,6 +281,7 @@ def interpolate(
     return_variance: bool = False,
     target: Any = None,
     holdout: bool = False,
+    max_memory: Any = None,
     **params: Any,
 ) -> Any:
     """Interpolate station values onto a grid over a region, an existing grid, or points.
@@ -299,6 +339,10 @@ def interpolate(
         Points only: predict each point without the stations within
         :data:`HOLDOUT_RADIUS_M` of it, so a point at a station gives that
         station's leave-one-out prediction (:func:`~kwxmap.cross_validate`).
+    max_memory
+        Memory budget (bytes or ``"4GB"``); the estimate
+        (:func:`~kwxmap.interpolate.memory.estimate_memory`) is checked against
+        it before the work. Default: half the RAM.
     **params
         Method parameters (e.g. ``power=``, ``k=`` for idw; ``smoothing=`` for
         spline); unknown names raise.
@@ -352,25 +396,9 @@ def interpolate(
     ...
     kwxmap.errors.InterpolationError: unknown method 'linear'; use one of ...
     """
-    check_method(method)
-    model = ElevationModel(elevation, lapse_rate)
-    if dem is not None and elevation is None:
-        raise InterpolationError(
-            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
-            "or drop dem="
-        )
+    model = check_setup(method, params, elevation, lapse_rate, dem)
     if method != "auto":
         _check_variance(make_estimator(method, params), method, return_variance)  # fail fast
-        if elevation == "drift" and not METHODS[method].accepts_drift:
-            raise InterpolationError(
-                f"elevation='drift' needs a method that takes an external drift (kriging); "
-                f"{method!r} does not. Use elevation='lapse' or 'fit'"
-            )
-    elif params:
-        raise InterpolationError(
-            f"method='auto' compares methods with their defaults; parameters "
-            f"{', '.join(map(repr, sorted(params)))} cannot be passed with it"
-        )
     if holdout and (target is None or not isinstance(target, pd.DataFrame)):
         raise InterpolationError("holdout=True is for point targets (a table of points)")
     tgt = resolve_target(target, region=region, resolution=resolution, crs=crs)
@@ -405,6 +433,8 @@ def interpolate(
         method, scores = choose_method(st, elevation=elevation, lapse_rate=model.lapse_rate)
         attrs["cv_scores"] = scores
 
+    if isinstance(tgt, Grid):
+        check_memory(tgt, method, max_memory=max_memory, params=params)
     xy, z = _target_xy(tgt, dem=dem, model=model)
     est = make_estimator(method, params)
     _check_variance(est, method, return_variance)

@@ -28,12 +28,13 @@ from ._api import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     STATION_BUFFER_M,
-    check_method,
+    check_setup,
     make_estimator,
     prepare_stations,
 )
 from ._base import check_choice
 from .elevation import ElevationModel
+from .memory import check_memory
 from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
 
 __all__ = ["interpolate_many"]
@@ -72,6 +73,7 @@ def interpolate_many(
     lapse_rate: float | None = None,
     on_invalid: str = "raise",
     dtype: Any = "float64",
+    max_memory: Any = None,
     **params: Any,
 ) -> Any:
     """Interpolate many timestamps at a fixed station set onto one grid.
@@ -112,6 +114,10 @@ def interpolate_many(
         it, ``"warn"``: NaN map and a KwxmapWarning, ``"ignore"``: NaN map.
     dtype
         Output dtype (``"float32"`` halves memory; computation is float64).
+    max_memory
+        Memory budget (bytes or ``"4GB"``, default half the RAM), checked
+        against the estimate for all the timestamps before the work; split
+        long series (as :func:`~kwxmap.render_batch` does) to stay inside it.
     **params
         Method parameters, as for :func:`~kwxmap.interpolate`.
 
@@ -171,21 +177,7 @@ def interpolate_many(
     if lazy:
         _require("dask", "dask")
     check_choice("on_invalid", on_invalid, ("raise", "warn", "ignore"))
-    check_method(method, allow_auto=False)
-    model = ElevationModel(elevation, lapse_rate)
-    if dem is not None and elevation is None:
-        raise InterpolationError(
-            "dem= is only used with elevation='lapse', 'fit' or 'drift'; set elevation= "
-            "or drop dem="
-        )
-    make_estimator(method, params)  # unknown parameters fail fast
-    from ._base import METHODS
-
-    if elevation == "drift" and not METHODS[method].accepts_drift:
-        raise InterpolationError(
-            f"elevation='drift' needs a method that takes an external drift (kriging); "
-            f"{method!r} does not. Use elevation='lapse' or 'fit'"
-        )
+    model = check_setup(method, params, elevation, lapse_rate, dem, allow_auto=False)
     out_dtype = np.dtype(dtype)
     if out_dtype.kind != "f":
         raise InterpolationError(f"dtype must be a float type, got {dtype!r}")
@@ -198,6 +190,8 @@ def interpolate_many(
         )
     xy, elev, ids, keep = _station_table(stations, grid, need_elevation=elevation is not None)
     matrix, time_index = _values_matrix(values, ids, times, value, lazy=lazy)
+    if not lazy:  # a dask series is computed chunk by chunk
+        check_memory(grid, method, max_memory=max_memory, n_times=len(time_index), params=params)
     matrix = matrix[:, keep]
     xy = xy[keep]
     elev = None if elev is None else elev[keep]

@@ -1,0 +1,138 @@
+"""How much memory an interpolation needs, checked before anything large is allocated.
+
+The estimate comes from ``benchmarks/bench_memory.py`` (tracemalloc peaks of
+:func:`~kwxmap.interpolate` per method and resolution): about
+:data:`BYTES_PER_BOX_CELL` per cell of the grid's bounding box for the grid,
+its mask, coordinates and DEM, plus what a method keeps per cell inside the
+region (IDW holds ``k`` neighbour distances, indices and weights for every
+cell at once; the other methods work in fixed-size chunks), plus 8 bytes per
+cell and timestamp for a series and its NaN checks.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from typing import Any
+
+from ..errors import InterpolationError
+
+__all__ = [
+    "BYTES_PER_BOX_CELL",
+    "check_memory",
+    "default_memory_limit",
+    "estimate_memory",
+    "parse_size",
+]
+
+#: Grid, mask, cell coordinates and DEM, per cell of the bounding box (measured ~41 B).
+BYTES_PER_BOX_CELL = 48
+#: Per cell and timestamp of a series: the float64 cube and the finite checks on it.
+BYTES_PER_CELL_TIME = 8 + 8 + 1
+#: Fixed overhead: chunks of work arrays, registry, DEM.
+BASE_BYTES = 64 * 2**20
+#: Extra bytes per inside cell and per neighbour for IDW (measured ~60 B x k).
+IDW_BYTES_PER_NEIGHBOUR = 64
+
+
+def default_memory_limit() -> int:
+    """Return half of the machine's physical memory (bytes): the default budget.
+
+    Examples
+    --------
+    >>> default_memory_limit() > 2**20
+    True
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 8 GB
+        total = 8 * 2**30
+    return int(total // 2)
+
+
+_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(value: Any) -> int:
+    """Return a memory size in bytes from a number or text like ``"4GB"``, ``"500M"``.
+
+    Units are binary (``1G`` = 2**30 bytes).
+
+    Examples
+    --------
+    >>> parse_size("4GB"), parse_size("512m"), parse_size(1000)
+    (4294967296, 536870912, 1000)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        size = float(value)
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(?:I?B)?\s*", str(value).upper())
+        if m is None:
+            raise InterpolationError(
+                f"memory size {value!r} is not a size; use e.g. '4GB', '500MB' or bytes"
+            )
+        size = float(m.group(1)) * _UNITS[m.group(2)]
+    if not math.isfinite(size) or size <= 0:
+        raise InterpolationError(f"memory size {value!r} must be positive, e.g. '4GB'")
+    return int(size)
+
+
+def estimate_memory(
+    grid: Any, method: str, *, n_times: int = 1, params: dict[str, Any] | None = None
+) -> int:
+    """Return the estimated peak bytes of interpolating onto ``grid``.
+
+    Parameters
+    ----------
+    grid
+        The target :class:`~kwxmap.grid.Grid` (its bounding box and mask).
+    method
+        The interpolation method.
+    n_times
+        Timestamps interpolated at once (a series).
+    params
+        Method parameters (IDW's ``k``).
+
+    Examples
+    --------
+    >>> from kwxmap.grid import make_grid
+    >>> g = make_grid(resolution=1000)
+    >>> round(estimate_memory(g, "idw") / 2**20) > round(estimate_memory(g, "spline") / 2**20)
+    True
+    """
+    box = int(grid.mask.size)
+    inside = int(grid.mask.sum())
+    total = BASE_BYTES + BYTES_PER_BOX_CELL * box
+    if method == "idw":
+        k = (params or {}).get("k") or 12
+        total += IDW_BYTES_PER_NEIGHBOUR * int(k) * inside
+    if n_times > 1:
+        total += BYTES_PER_CELL_TIME * box * int(n_times)
+    return int(total)
+
+
+def check_memory(
+    grid: Any,
+    method: str,
+    *,
+    max_memory: Any = None,
+    n_times: int = 1,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """Raise InterpolationError when the estimate exceeds ``max_memory``; return the limit.
+
+    ``max_memory`` is bytes or text (``"4GB"``); None means
+    :func:`default_memory_limit`.
+    """
+    limit = default_memory_limit() if max_memory is None else parse_size(max_memory)
+    need = estimate_memory(grid, method, n_times=n_times, params=params)
+    if need > limit:
+        times = f" for {n_times} timestamps" if n_times > 1 else ""
+        raise InterpolationError(
+            f"method {method!r} on a {grid.shape[0]} x {grid.shape[1]} grid at "
+            f"{grid.resolution:g} m{times} needs about {need / 2**30:.1f} GiB, more than "
+            f"the memory limit of {limit / 2**30:.1f} GiB (max_memory=, CLI --max-memory; "
+            f"default half the RAM); use a coarser resolution or a smaller region"
+        )
+    return limit
