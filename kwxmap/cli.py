@@ -634,12 +634,34 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="progress bar (default: on when stderr is a terminal)",
     )
+    _add_stream_options(p)
     p.set_defaults(run=_run_batch)
+
+
+def _add_stream_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("years of hourly grids (kwxmap[scale])")
+    g.add_argument(
+        "--html",
+        action="store_true",
+        help="with --zarr: also render the maps (in memory); without --html or --animate, "
+        "--zarr streams a time-sorted time,station_id,temperature_c CSV chunk by chunk and "
+        "writes grids and NAME.summary.csv only",
+    )
+    g.add_argument("--chunk-hours", type=int, metavar="N", help="timestamps per chunk")
+    g.add_argument(
+        "--scheduler",
+        metavar="WHERE",
+        help="'local', 'local:N' (N worker processes) or tcp://HOST:PORT (a dask cluster)",
+    )
+    g.add_argument("--resume", action="store_true", help="continue an interrupted --zarr run")
+    g.add_argument("--cv", action="store_true", help="leave-one-out RMSE per time (streaming)")
 
 
 def _run_batch(args: argparse.Namespace) -> int:
     from .series import render_batch
 
+    if args.zarr is not None and not (args.html or args.animate):
+        return _run_stream(args)
     result = render_batch(
         _read_input(args.table),
         args.output,
@@ -655,6 +677,41 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise InputError(f"no timestamp could be rendered: {result.summary()}")
     print(result.summary(), file=sys.stderr)
     return 0
+
+
+def _run_stream(args: argparse.Namespace) -> int:
+    from .stream import stream_batch, write_netcdf_copy
+
+    surface = _surface_options(args)
+    folder = Path(args.output)
+    netcdf = None
+    if args.netcdf:
+        netcdf = folder / "grids.nc" if args.netcdf is True else Path(args.netcdf)
+        if args.netcdf is True:
+            output_folder(folder, create=False)
+        else:
+            check_writable(netcdf)
+    result = stream_batch(
+        args.table,
+        args.zarr,
+        method=surface.method,
+        elevation=surface.elevation,
+        resolution=surface.resolution,
+        region=surface.region,
+        crs=surface.crs,
+        dem=surface.dem,
+        chunk_hours=args.chunk_hours,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        cv=args.cv,
+        progress=args.progress,
+    )
+    if netcdf is not None:
+        if args.netcdf is True:
+            output_folder(folder)
+        write_netcdf_copy(args.zarr, netcdf)
+    print(result.summary_line(), file=sys.stderr)
+    return 1 if result.failed else 0
 
 
 def _add_parse(sub: argparse._SubParsersAction) -> None:

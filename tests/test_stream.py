@@ -1,0 +1,228 @@
+"""stream_batch: chunked, resumable, distributed batches equal interpolate() per timestamp."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kwxmap
+from kwxmap.errors import InputError, OutputError
+from kwxmap.interpolate import interpolate
+from kwxmap.stream import stream_batch
+
+xr = pytest.importorskip("xarray")
+zarr = pytest.importorskip("zarr")
+pytest.importorskip("dask")
+
+REPO = Path(__file__).resolve().parents[1]
+REGION = "충북"
+RES = 10_000.0
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*more than 200 km from the region")
+
+
+@pytest.fixture(scope="module")
+def stations():
+    gdf = kwxmap.load_stations("asos").to_geodataframe()
+    return gdf[gdf["active"]].reset_index(drop=True)
+
+
+def _table(stations, hours: int, seed: int = 3) -> pd.DataFrame:
+    """Hourly long table: diurnal cycle, lapse signal, outages, one hour with 2 stations."""
+    rng = np.random.default_rng(seed)
+    n = len(stations)
+    times = pd.date_range("2021-07-01", periods=hours, freq="h")
+    lat = stations.geometry.y.to_numpy()
+    elev = stations["elevation_m"].to_numpy()
+    diurnal = 6.0 * np.sin(2 * np.pi * (np.arange(hours) - 9) / 24)
+    vals = 26.0 - 1.1 * (lat - 36.0)[None] - 0.006 * elev[None] + diurnal[:, None]
+    vals = vals + rng.normal(0.0, 0.4, (hours, n))
+    vals[5:40, :3] = np.nan  # a multi-day outage of three stations
+    vals[rng.random((hours, n)) < 0.02] = np.nan  # sporadic missing hours
+    vals[11 % hours, 5:] = np.nan  # only two stations (3 and 4) report
+    table = pd.DataFrame(
+        {
+            "time": np.repeat(times, n),
+            "station_id": np.tile(stations["station_id"].to_numpy(), hours),
+            "temperature_c": vals.ravel().round(1),
+        }
+    )
+    return table.dropna(subset=["temperature_c"])
+
+
+def _cube(store: Path) -> np.ndarray:
+    return np.asarray(xr.open_zarr(store, consolidated=False)["temperature_c"].values)
+
+
+@pytest.mark.parametrize("method", ["spline", "idw"])
+def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
+    table = _table(stations, 30)
+    csv = tmp_path / "july.csv"
+    table.to_csv(csv, index=False)
+    res = stream_batch(
+        csv,
+        tmp_path / "july.zarr",
+        stations=stations,
+        method=method,
+        resolution=RES,
+        region=REGION,
+        chunk_hours=7,
+        dtype="float64",
+        netcdf=tmp_path / "july.nc",
+    )
+    assert (res.n_times, res.computed, res.skipped) == (30, 30, 0)
+    assert [t for t, _ in res.failed] == ["2021-07-01 11:00:00"]
+    assert "2 station(s) reported" in res.failed[0][1]
+    ds = xr.open_zarr(tmp_path / "july.zarr", consolidated=False)
+    assert ds.attrs["Conventions"] == "CF-1.8"
+    assert ds["temperature_c"].attrs["grid_mapping"] == "spatial_ref"
+    assert "crs_wkt" in ds["spatial_ref"].attrs
+    assert ds["y"].values[0] > ds["y"].values[-1]  # north up
+    cube = np.asarray(ds["temperature_c"].values)
+    assert np.isnan(cube[11]).all()
+    for i in (0, 4, 6, 7, 20, 29):  # chunk edges, the outage, sporadic gaps
+        at = table[table["time"] == ds["time"].values[i]]
+        gdf = stations.merge(at[["station_id", "temperature_c"]], on="station_id")
+        alone = interpolate(gdf, method, resolution=RES, region=REGION).values[::-1]
+        np.testing.assert_allclose(cube[i], alone, atol=1e-6, rtol=0)
+    summary = pd.read_csv(res.summary, parse_dates=["time"])
+    assert len(summary) == 30
+    np.testing.assert_allclose(summary["mean_c"][:5], np.nanmean(cube[:5], axis=(1, 2)), atol=1e-5)
+    region = kwxmap.make_grid(REGION, resolution=RES).region  # EPSG:5179
+    near = stations[stations.to_crs(5179).distance(region) <= 200_000]["station_id"]
+    counts = table[table["station_id"].isin(near)].groupby("time").size()
+    counts = counts.reindex(pd.DatetimeIndex(ds["time"].values))
+    assert summary["n_stations"].tolist() == counts.tolist()
+    nc = xr.open_dataset(res.netcdf, engine="h5netcdf")
+    np.testing.assert_array_equal(nc["temperature_c"].values, cube)
+
+
+def test_cv_gives_leave_one_out_rmse(tmp_path, stations):
+    table = _table(stations, 12)
+    res = stream_batch(table, tmp_path / "cv.zarr", stations=stations, resolution=50_000, cv=True)
+    rmse = pd.read_csv(res.summary)["loo_rmse_c"].to_numpy()
+    t0 = table[table["time"] == table["time"].min()]
+    gdf = stations.merge(t0, on="station_id")
+    report = kwxmap.cross_validate(gdf, "spline", elevation="lapse")
+    assert rmse[0] == pytest.approx(report.rmse, abs=1e-4)
+    assert (rmse[:-1] > 0).all() and np.isnan(rmse[-1])  # the last hour has 2 stations
+
+
+def test_bad_inputs_say_the_fix(tmp_path, stations):
+    table = _table(stations, 4)
+    csv = tmp_path / "t.csv"
+    table.iloc[::-1].to_csv(csv, index=False)
+    with pytest.raises(InputError, match="sort the table by time"):
+        stream_batch(csv, tmp_path / "a.zarr", stations=stations)
+    with pytest.raises(InputError, match="not in the station set: \\[99999\\]"):
+        stream_batch(table.assign(station_id=99999), tmp_path / "a.zarr", stations=stations)
+    with pytest.raises(InputError, match="scheduler='mpi' is not valid"):
+        stream_batch(table, tmp_path / "a.zarr", stations=stations, region=REGION, scheduler="mpi")
+    (tmp_path / "b.zarr").mkdir()
+    with pytest.raises(OutputError, match="pass --resume to continue"):
+        stream_batch(table, tmp_path / "b.zarr", stations=stations, region=REGION)
+    with pytest.raises(InputError, match="does not exist"):
+        stream_batch(tmp_path / "none.csv", tmp_path / "c.zarr")
+
+
+def _complete(store: Path) -> np.ndarray:
+    try:
+        return np.asarray(zarr.open_group(str(store), mode="r")["complete"][:]) == 1
+    except Exception:  # not laid out yet
+        return np.zeros(0, dtype=bool)
+
+
+@pytest.mark.slow
+def test_killed_cluster_batch_resumes_to_the_uninterrupted_output(tmp_path, stations):
+    hours, chunk = 240, 4
+    csv = tmp_path / "year.csv"
+    _table(stations, hours, seed=8).to_csv(csv, index=False)
+    opts = dict(resolution=4000.0, region="south-korea", chunk_hours=chunk, dtype="float64")
+    store = tmp_path / "killed.zarr"
+    script = textwrap.dedent(
+        f"""
+        from kwxmap.stream import stream_batch
+        stream_batch({str(csv)!r}, {str(store)!r}, scheduler="local:2", progress=False,
+                     **{opts!r})
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while _complete(store).sum() < 3 * chunk:
+            assert proc.poll() is None, "the batch ended before it could be killed"
+            assert time.monotonic() < deadline, "the batch made no progress"
+            time.sleep(0.05)
+    finally:  # driver, nannies and workers: the whole process group, as a power cut would
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = _complete(store)
+    assert 0 < done.sum() < hours, "the kill did not land midway"
+
+    resumed = stream_batch(csv, store, scheduler="local:2", resume=True, progress=False, **opts)
+    assert resumed.skipped == done.sum()
+    assert resumed.computed == hours - done.sum()
+    assert _complete(store).all()
+    fresh = stream_batch(csv, tmp_path / "fresh.zarr", progress=False, **opts)
+    assert fresh.computed == hours
+    np.testing.assert_allclose(_cube(store), _cube(tmp_path / "fresh.zarr"), atol=1e-6, rtol=0)
+    a = pd.read_csv(resumed.summary)
+    b = pd.read_csv(fresh.summary)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cli_batch_zarr_writes_grids_summary_and_netcdf(tmp_path, stations, capsys):
+    from kwxmap.cli import main
+
+    csv = tmp_path / "t.csv"
+    _table(stations, 14).to_csv(csv, index=False)
+    store = tmp_path / "t.zarr"
+    argv = ["batch", str(csv), "-o", str(tmp_path / "out"), "--zarr", str(store)]
+    argv += ["--region", REGION, "--resolution", "20000", "--chunk-hours", "5", "--netcdf", "--cv"]
+    assert main(argv) == 1  # hour 11 has two stations: reported, non-zero exit
+    err = capsys.readouterr().err
+    assert "14 timestamps: 14 computed" in err and "2021-07-01 11:00:00" in err
+    summary = pd.read_csv(tmp_path / "t.summary.csv")
+    assert summary["loo_rmse_c"].notna().sum() == 13
+    assert not list((tmp_path / "out").glob("*.html"))  # grids first: no maps without --html
+    nc = xr.open_dataset(tmp_path / "out" / "grids.nc", engine="h5netcdf")
+    np.testing.assert_array_equal(nc["temperature_c"].values, _cube(store))
+    assert main(argv) == 1 and "pass --resume" in capsys.readouterr().err
+    assert main([*argv, "--resume"]) == 1
+    assert "0 computed, 14 already complete" in capsys.readouterr().err
+
+
+def test_cli_batch_zarr_unsorted_table_is_one_line_and_writes_nothing(tmp_path, stations):
+    csv = tmp_path / "t.csv"
+    _table(stations, 3).iloc[::-1].to_csv(csv, index=False)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kwxmap",
+            "batch",
+            str(csv),
+            "-o",
+            str(tmp_path / "o"),
+            "--zarr",
+            str(tmp_path / "t.zarr"),
+            "--scheduler",
+            "local:2",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1 and "sort the table by time" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
