@@ -507,7 +507,10 @@ def _add_cv(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--folds", default="loo", help="'loo' (default), a number k, or 'block' (spatial blocks)"
     )
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--format", choices=["text", "json"], default="text",
+        help="report as text (default) or JSON",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here (default stdout)")
     p.set_defaults(run=_run_cv)
 

@@ -61,6 +61,8 @@ class BatchResult:
         None when the batch was too large for memory and ran in chunks.
     seconds
         Wall time of the whole batch.
+    frames
+        Timestamps drawn into the animated page (``animate=True``), else 0.
     """
 
     directory: Path
@@ -71,12 +73,14 @@ class BatchResult:
     zarr: Path | None = None
     grid: Grid | None = field(default=None, repr=False)
     seconds: float = 0.0
+    frames: int = 0
 
     def summary(self) -> str:
         """One line for a terminal: counts, failures and time per map."""
-        n = len(self.maps)
-        per = f", {self.seconds / n:.2f} s per map" if n else ""
-        parts = [f"{n} map{'' if n == 1 else 's'}, {len(self.failed)} failed{per}"]
+        n = self.frames or len(self.maps)
+        what = "frame" if self.frames else "map"
+        per = f", {self.seconds / n:.2f} s per {what}" if n else ""
+        parts = [f"{n} {what}{'' if n == 1 else 's'}, {len(self.failed)} failed{per}"]
         parts += [f"skipped {t}: {msg}" for t, msg in self.failed]
         if self.index is not None:
             parts.append(f"index {self.index}")
@@ -262,6 +266,7 @@ def render_batch(
 
             page = render_animation(frames, title=title, tiles=tiles, **style.look)
             result.index = staged.write("animation.html", partial(io.write_html, page))
+            result.frames = len(frames)
             result.maps.append(result.index)
         elif result.maps:
             page = _index_page(result.maps, times, joined, result.failed, title)

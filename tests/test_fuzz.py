@@ -23,14 +23,6 @@ _spec.loader.exec_module(fuzz_inputs)
 
 N = 120
 SEED = 13
-#: Generators whose slice still finds exceptions that are not KwxmapError (issue #13:
-#: 5,000-digit station ids -> ValueError, <meta charset="undefined"> -> UnicodeError,
-#: times outside pandas' range -> NotImplementedError). strict: once fixed, the
-#: test passes and the marker must go.
-KNOWN_BAD = {
-    "table": "5,000-digit station ids raise ValueError (#13)",
-    "encodings": "a page declaring charset 'undefined' raises UnicodeError (#13)",
-}
 
 
 def _check(gen: str) -> list[str]:
@@ -46,8 +38,7 @@ def _check(gen: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "gen",
-    [pytest.param(g, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BAD[g]))
-     if g in KNOWN_BAD else g for g in fuzz_inputs.SHARES if g != "long"],
+    [g for g in fuzz_inputs.SHARES if g != "long"],
 )
 def test_fuzz_slice_raises_only_kwxmap_errors(gen):
     problems = _check(gen)

@@ -55,7 +55,7 @@ def test_band_labels_are_escaped_literally(seed_grid):
     bands = contour_bands(seed_grid).head(2).copy()
     bands["label"] = ["`${a}` <b>", "x & y"]
     html = render_map(_station(), bands, tiles=None).get_root().render()
-    # in the layer's GeoJSON, where folium's JSON also writes & as \u0026
-    assert r'"label": "\u0026#96;\u0026#36;{a}\u0026#96; \u0026lt;b\u0026gt;"' in html
-    assert r'"label": "x \u0026amp; y"' in html
+    # in the page's JSON payload, each band's text as escaped HTML
+    assert '"t":"&#96;&#36;{a}&#96; &lt;b&gt;"' in html
+    assert '"t":"x &amp; y"' in html
     assert "`${a}`" not in html
