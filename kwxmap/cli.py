@@ -694,9 +694,12 @@ def _run_stream(args: argparse.Namespace) -> int:
             output_folder(folder, create=False)
         else:
             check_writable(netcdf)
+    read = _read_options(args)
     result = stream_batch(
         args.table,
         args.zarr,
+        input_format=read.input_format,
+        variable=read.variable,
         method=surface.method,
         elevation=surface.elevation,
         resolution=surface.resolution,

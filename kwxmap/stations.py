@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from . import _names
 from ._data import data_path
 from .errors import DataError, InputError, OutputError, UnknownStationError
+from .io import VECTOR_FORMATS
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
@@ -60,14 +61,7 @@ __all__ = [
 #: Values of ``load_stations(network=...)``.
 NETWORKS = ("asos", "aws", "all")
 #: Formats :func:`write_stations` writes, by file extension.
-WRITE_FORMATS = {
-    ".geojson": "geojson",
-    ".json": "geojson",
-    ".gpkg": "gpkg",
-    ".fgb": "fgb",
-    ".shp": "shp",
-    ".csv": "csv",
-}
+WRITE_FORMATS = VECTOR_FORMATS
 #: Shapefile field names are at most 10 characters: these columns are renamed.
 SHAPEFILE_FIELDS = {"elevation_m": "elev_m"}
 

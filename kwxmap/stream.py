@@ -172,22 +172,59 @@ def _times(frame: pd.DataFrame, where: str) -> pd.Series:
         raise InputError(f"unreadable time in {where}: {exc}; use YYYY-MM-DD HH:MM") from exc
 
 
-def _source(table: Any, value: str, chunksize: int) -> Any:
-    """Return a function yielding row chunks of ``table`` (a CSV path or a DataFrame)."""
-    if isinstance(table, pd.DataFrame):
-        missing = {"time", "station_id", value} - set(table.columns)
-        if missing:
-            raise InputError(f"the table has no {sorted(missing)!r} column(s)")
+def _is_long_csv(path: Path, value: str) -> bool:
+    """Whether ``path`` is a UTF-8 CSV whose header names ``time``, ``station_id``, ``value``."""
+    try:
+        with path.open(encoding="utf-8-sig") as f:
+            header = f.readline(1 << 16)
+    except (OSError, UnicodeDecodeError):
+        return False
+    names = {name.strip().strip('"') for name in header.split(",")}
+    return {"time", "station_id", value} <= names
 
-        def frames(columns: list[str]) -> Iterator[pd.DataFrame]:
-            for start in range(0, len(table), chunksize):
-                yield table.iloc[start : start + chunksize][columns]
 
-        return frames, "the table"
-    path = Path(table)
-    if not path.is_file():
-        raise InputError(f"input table {str(path)!r} does not exist or is not a file")
-    return (lambda columns: _read_csv(path, columns, chunksize)), repr(str(path))
+def _read_kma_file(path: Path, input_format: str | None, variable: str) -> pd.DataFrame:
+    """Any other input the readers know (a KMA file of many times): one long table, in memory."""
+    from .readers import parse_readings
+
+    readings = parse_readings(path.read_bytes(), input_format=input_format, variable=variable)
+    if "time" not in readings.columns or readings["time"].isna().all():
+        raise InputError(
+            f"{str(path)!r} holds readings of one time, not a series; use 'kwxmap map'"
+        )
+    readings = readings.dropna(subset=["station_id", "time"])
+    return readings.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _source(
+    table: Any,
+    value: str,
+    chunksize: int,
+    *,
+    input_format: str | None = None,
+    variable: str = "tavg",
+) -> Any:
+    """Return a function yielding row chunks of ``table`` (a CSV path or a DataFrame).
+
+    A long CSV (``time,station_id,VALUE``) streams from disk; any other file the
+    readers know (an API Hub or portal file of many times) is read whole first.
+    """
+    if not isinstance(table, pd.DataFrame):
+        path = Path(table)
+        if not path.is_file():
+            raise InputError(f"input table {str(path)!r} does not exist or is not a file")
+        if input_format in (None, "table") and _is_long_csv(path, value):
+            return (lambda columns: _read_csv(path, columns, chunksize)), repr(str(path))
+        table = _read_kma_file(path, input_format, variable)
+    missing = {"time", "station_id", value} - set(table.columns)
+    if missing:
+        raise InputError(f"the table has no {sorted(missing)!r} column(s)")
+
+    def frames(columns: list[str]) -> Iterator[pd.DataFrame]:
+        for start in range(0, len(table), chunksize):
+            yield table.iloc[start : start + chunksize][columns]
+
+    return frames, "the table"
 
 
 def _scan(frames: Any, where: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
@@ -681,6 +718,8 @@ def stream_batch(
     crs: Any = 5179,
     dem: Any = None,
     value: str = "temperature_c",
+    input_format: str | None = None,
+    variable: str = "tavg",
     chunk_hours: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     scheduler: str | None = None,
@@ -697,7 +736,9 @@ def stream_batch(
     ----------
     table
         A CSV path (columns ``time``, ``station_id`` and ``value``, sorted by
-        time) or such a DataFrame.
+        time; streamed from disk) or such a DataFrame, or any multi-timestamp
+        file the readers know (API Hub ``sfcdd``/``sfctm2``, portal
+        ``OBS_*_TIM``/``OBS_*_DD``, ...; read whole, then streamed to the store).
     store
         The Zarr store to write (a folder ending ``.zarr``); must not exist
         unless ``resume``.
@@ -709,6 +750,9 @@ def stream_batch(
         shared-kernel path; other methods run interpolate_many's engine per chunk.
     value
         The value column and the store's variable name.
+    input_format, variable
+        For a KMA file: force its format, and pick ``tavg``/``tmin``/``tmax``
+        of a daily file (as for :func:`kwxmap.parse_readings`).
     chunk_hours
         Timestamps per chunk (and per Zarr chunk along time); default from
         ``memory_budget`` with :func:`chunk_hours_for`.
@@ -779,7 +823,9 @@ def stream_batch(
         raise InputError(f"cv=True is available for method='spline', not {method!r}")
     store = Path(store)
     summary = _summary_path(store, table)
-    frames, where = _source(table, value, _CSV_ROWS)
+    frames, where = _source(
+        table, value, _CSV_ROWS, input_format=input_format, variable=variable
+    )
     axis, ids = _scan(frames, where)
     gdf = _station_set(stations, ids)
     grid = make_grid(region, resolution=resolution, crs=crs)

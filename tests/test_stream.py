@@ -226,3 +226,37 @@ def test_cli_batch_zarr_unsorted_table_is_one_line_and_writes_nothing(tmp_path, 
     assert out.returncode == 1
     assert out.stderr.count("\n") == 1 and "sort the table by time" in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+def test_a_kma_daily_file_streams_like_its_long_table(tmp_path):
+    """An API Hub kma_sfcdd file of several days goes straight in (tmin picked), as its table."""
+    tail = " ".join(["-9.0"] * 41)  # the rest of the 56 documented columns
+    ids = [108, 112, 133, 143, 156, 159]
+    rows = []
+    for d, day in enumerate(["20260114", "20260115", "20260116"]):
+        for k, stn in enumerate(ids):
+            tmin = -8.0 + 1.5 * k + 0.7 * d
+            rows.append(
+                f"{day} {stn} 2.1 180 27 4.0 1432 27 7.1 1410 {tmin + 5:.1f} {tmin + 9:.1f} 1445 "
+                f"{tmin:.1f} 0630 {tail}"
+            )
+    header = (
+        "#START7777\n# TM STN WS_AVG WR_DAY WD_MAX WS_MAX WS_MAX_TM WD_INS WS_INS WS_INS_TM "
+        "TA_AVG TA_MAX TA_MAX_TM TA_MIN TA_MIN_TM ...\n"
+    )
+    path = tmp_path / "sfcdd_3days.txt"
+    path.write_text(header + "\n".join(rows) + "\n#7777END\n", encoding="utf-8")
+    table = pd.DataFrame(
+        {
+            "time": pd.to_datetime([r.split()[0] for r in rows]),
+            "station_id": [int(r.split()[1]) for r in rows],
+            "temperature_c": [float(r.split()[13]) for r in rows],
+        }
+    )
+    opts = dict(resolution=40_000.0, method="idw", elevation=None, scheduler=None, progress=False)
+    a = stream_batch(path, tmp_path / "file.zarr", variable="tmin", **opts)
+    b = stream_batch(table, tmp_path / "table.zarr", **opts)
+    assert not a.failed and not b.failed
+    got, want = _cube(tmp_path / "file.zarr"), _cube(tmp_path / "table.zarr")
+    assert got.shape[0] == 3
+    np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
