@@ -187,7 +187,7 @@ def test_cli_batch_subprocess_animate(tmp_path):
     )
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
-    assert "1 map, 0 failed" in err  # one animated page holding the three days
+    assert "3 frames, 0 failed" in err  # one animated page holding the three days
     page = (out / "animation.html").read_text(encoding="utf-8")
     assert page.count("2020년 12월") >= 3  # frame labels, written for the reader
 
