@@ -1,10 +1,10 @@
 """Shared fixtures: the seed readings through the pipeline, and a headless browser.
 
 Browser fixtures drive Debian's chromium (``/usr/bin/chromium``) with Python
-playwright; every request the page makes is answered from the npm copies in
-``tests/browser/node_modules`` (CI has no internet). They skip with a reason
-when chromium, playwright or the npm copies are missing, except under CI
-(``CI`` set to ``true``/``1``), where a missing browser fails the test.
+playwright; the pages embed everything they draw with, so every request a page
+makes is aborted and recorded. They skip with a reason when chromium or
+playwright is missing, except under CI (``CI`` set to ``true``/``1``), where a
+missing browser fails the test.
 
 Under CI every skip of any kind (``pytest.skip``, ``skipif``, ``importorskip``
 at module level, a fixture that skips) is turned into a failure unless its
@@ -24,7 +24,6 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-NODE_MODULES = TESTS / "browser" / "node_modules"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -145,10 +144,6 @@ def browser():
     """A headless chromium driven by playwright (session-wide)."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         _skip_or_fail(f"chromium not found at {CHROMIUM}; install Debian's chromium package")
-    if not (NODE_MODULES / "leaflet" / "dist" / "leaflet.js").is_file():
-        _skip_or_fail(
-            f"local JS/CSS copies missing in {NODE_MODULES}; run `npm ci --prefix tests/browser`"
-        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -162,71 +157,12 @@ def browser():
             b.close()
 
 
-#: CDN package name (as in the URL path) -> folder in node_modules.
-_PACKAGES = {
-    "leaflet": "leaflet",
-    "jquery": "jquery",
-    "bootstrap": "bootstrap",
-    "leaflet.awesome-markers": "leaflet.awesome-markers",
-    "Leaflet.awesome-markers": "leaflet.awesome-markers",
-    "@fortawesome/fontawesome-free": "@fortawesome/fontawesome-free",
-    "fontawesome-free": "@fortawesome/fontawesome-free",
-    "d3": "d3",
-}
-_CONTENT_TYPES = {
-    ".js": "application/javascript",
-    ".css": "text/css",
-    ".map": "application/json",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-    ".ttf": "font/ttf",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-}
-
-
-def local_asset(url: str) -> Path | None:
-    """Find the npm copy of a CDN asset by its URL path, or None.
-
-    The path is split at the ``package@version`` segment; the rest is looked up
-    in the package folder, also under ``dist/`` (jsdelivr's ``npm/d3@3.5.5/d3.min.js``
-    and cdnjs' ``ajax/libs/.../1.9.3/leaflet.js`` layouts).
-    """
-    from urllib.parse import urlparse
-
-    parts = [p for p in urlparse(url).path.split("/") if p]
-    if not parts:
-        return None
-    jq = re.fullmatch(r"jquery-[\d.]+(\.min)?\.js", parts[-1])
-    if jq:  # code.jquery.com/jquery-3.7.1.min.js
-        candidate = NODE_MODULES / "jquery" / "dist" / f"jquery{jq[1] or ''}.js"
-        return candidate if candidate.is_file() else None
-    for i, part in enumerate(parts):
-        name = part.split("@")[0]
-        scoped = None
-        if part.startswith("@") and i + 1 < len(parts):
-            scoped = f"{part}/{parts[i + 1].split('@')[0]}"
-            rest = parts[i + 2 :]
-        else:
-            rest = parts[i + 1 :]
-        for key in (scoped, name):
-            if key and key in _PACKAGES:
-                folder = NODE_MODULES / _PACKAGES[key]
-                # cdnjs: .../libs/<pkg>/<version>/<file>
-                if rest and rest[0][:1].isdigit() and "@" not in part:
-                    rest = rest[1:]
-                for candidate in (folder.joinpath(*rest), folder.joinpath("dist", *rest)):
-                    if rest and candidate.is_file():
-                        return candidate
-    return None
-
-
 @pytest.fixture
 def open_map(browser):
-    """Open an HTML file in a fresh page with every request served locally.
+    """Open an HTML file in a fresh page with every network request blocked.
 
-    Returns ``(page, problems)`` where problems lists JS errors and requests
-    that had no local copy (those are aborted).
+    Returns ``(page, problems)`` where problems lists JS errors and the
+    requests the page made (all aborted).
     """
     pages = []
 
@@ -234,25 +170,14 @@ def open_map(browser):
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
         pages.append(context)
-        problems: dict[str, list[str]] = {"errors": [], "unmatched": [], "stubbed": []}
+        problems: dict[str, list[str]] = {"errors": [], "requested": []}
 
         def handle(route):
             url = route.request.url
-            if url.startswith("file://"):
+            if url.startswith("file://"):  # the page itself
                 route.continue_()
                 return
-            asset = local_asset(url)
-            if asset is not None:
-                ctype = _CONTENT_TYPES.get(asset.suffix, "application/octet-stream")
-                route.fulfill(status=200, body=asset.read_bytes(), content_type=ctype,
-                              headers={"Access-Control-Allow-Origin": "*"})
-                return
-            if url.split("?")[0].endswith(".css"):
-                # Stylesheets with no npm twin (glyphicons, folium's rotate css).
-                problems["stubbed"].append(url)
-                route.fulfill(status=200, body="", content_type="text/css")
-                return
-            problems["unmatched"].append(url)
+            problems["requested"].append(url)
             route.abort()
 
         page.route("**/*", handle)

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -474,3 +475,18 @@ def test_national_seed_page_fits_in_a_megabyte(seed_grid, seed_layers, seed_stat
     assert seed_grid.resolution == 1000.0  # the national 1 km grid
     h = render_map(seed_stations, bands, lines, tiles=None).get_root().render()
     assert len(h.encode("utf-8")) <= 1_000_000
+
+
+def test_vendored_leaflet_is_the_npm_release():
+    """The Leaflet the pages embed is byte for byte the pinned npm release (tests/browser)."""
+    npm = Path(__file__).resolve().parent / "browser" / "node_modules" / "leaflet" / "dist"
+    if not (npm / "leaflet.js").is_file():
+        pytest.skip(f"npm's leaflet is missing in {npm}; run `npm ci --prefix tests/browser`")
+    vendored = Path(render_map.__globals__["__file__"]).parent / "_assets" / "leaflet"
+    for name, source in [
+        ("leaflet.js", "leaflet.js"),
+        ("leaflet.css", "leaflet.css"),
+        ("layers.png", "images/layers.png"),
+        ("layers-2x.png", "images/layers-2x.png"),
+    ]:
+        assert (vendored / name).read_bytes() == (npm / source).read_bytes(), name
