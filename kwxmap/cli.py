@@ -29,6 +29,8 @@ from .options import (
     ELEVATIONS,
     ON_DUPLICATE,
     ON_UNKNOWN,
+    STREAM_ELEVATION,
+    STREAM_METHOD,
     TILES,
     MapOptions,
     ReadOptions,
@@ -313,14 +315,17 @@ def _add_surface_options(p: argparse.ArgumentParser) -> None:
         "--method",
         default=DEFAULT_METHOD,
         choices=method_choices(),
-        help=f"interpolation method, or 'auto' to pick by leave-one-out (default {DEFAULT_METHOD})",
+        help=f"interpolation method, or 'auto' to pick by leave-one-out (default {DEFAULT_METHOD}; "
+        f"batch --zarr: {STREAM_METHOD})",
     )
     p.add_argument(
         "--elevation",
         choices=ELEVATIONS,
         default=DEFAULT_ELEVATION,
-        help="elevation correction: fixed lapse rate, rate fitted per snapshot, external "
-        f"drift (kriging), or none (default {DEFAULT_ELEVATION})",
+        help="elevation correction: the best the method takes (predictors for auto, kriging "
+        "and spline, else lapse), fixed lapse rate, rate fitted per snapshot, elevation as "
+        "drift, elevation + coast + terrain as drift, or none (default "
+        f"{DEFAULT_ELEVATION}; batch --zarr: {STREAM_ELEVATION})",
     )
     p.add_argument(
         "--dem",
@@ -700,8 +705,9 @@ def _run_stream(args: argparse.Namespace) -> int:
         args.zarr,
         input_format=read.input_format,
         variable=read.variable,
-        method=surface.method,
-        elevation=surface.elevation,
+        # the defaults stand for the streaming path's own (auto has no chunked form)
+        method=STREAM_METHOD if args.method == DEFAULT_METHOD else args.method,
+        elevation=STREAM_ELEVATION if args.elevation == DEFAULT_ELEVATION else surface.elevation,
         resolution=surface.resolution,
         region=surface.region,
         crs=surface.crs,

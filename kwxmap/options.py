@@ -39,6 +39,8 @@ __all__ = [
     "ON_IMPLAUSIBLE",
     "ON_INVALID",
     "ON_UNKNOWN",
+    "STREAM_ELEVATION",
+    "STREAM_METHOD",
     "TILES",
     "MapOptions",
     "ReadOptions",
@@ -48,14 +50,25 @@ __all__ = [
     "split_options",
 ]
 
-#: Interpolation method used when none is given, by the library and the CLI alike.
-#: Chosen from ``benchmarks/bench_skill.py`` (leave-one-out on the KMA ASOS daily
-#: means of 106 days, Aug-Dec 2020): the smoothed thin-plate spline with
-#: ``elevation="lapse"`` has mean RMSE 0.923 °C, tied with kriging + lapse
-#: (0.922 °C) at 1/60 of the cost, 27% below plain IDW (1.263 °C).
-DEFAULT_METHOD = "spline"
-#: Elevation handling used when none is given (the pair with :data:`DEFAULT_METHOD`).
-DEFAULT_ELEVATION = "lapse"
+#: Interpolation method used when none is given, by the library and the CLI alike:
+#: ``"auto"`` with :data:`DEFAULT_ELEVATION` ``"predictors"`` maps each snapshot with
+#: the lowest closed-form leave-one-out RMSE among kriging + 6.5 K/km lapse, kriging
+#: with elevation as drift, kriging and the spline with elevation, coast proximity and
+#: terrain position as drift (:data:`kwxmap.interpolate.cv.AUTO_PREDICTORS`). Chosen
+#: from ``benchmarks/bench_skill.py`` on every kind of KMA field, islands included
+#: (README, "Measured"): the only configuration that beat every hand-composed peer on
+#: every kind, and 9.7 % below the former default, spline + lapse.
+DEFAULT_METHOD = "auto"
+#: Elevation handling used when none is given: ``"auto"``, the best the method can use
+#: (:func:`kwxmap.interpolate.elevation.resolve_elevation`): ``"predictors"`` with
+#: :data:`DEFAULT_METHOD` and the methods that take drift columns (kriging, spline), a
+#: 6.5 K/km lapse rate with idw, barnes, cressman and nearest.
+DEFAULT_ELEVATION = "auto"
+#: Method and elevation of :func:`kwxmap.stream.stream_batch` (``batch --zarr``) when none
+#: is given: the spline's shared-kernel path, which streams years of hourly maps; ``auto``
+#: chooses per timestamp and has no chunked form there.
+STREAM_METHOD = "spline"
+STREAM_ELEVATION = "lapse"
 
 #: ``on_unknown``: a station name the registry does not know.
 ON_UNKNOWN = ("raise", "warn", "ignore")
@@ -66,7 +79,7 @@ ON_IMPLAUSIBLE = ("raise", "nan", "keep")
 #: ``on_duplicate``: a station read twice.
 ON_DUPLICATE = ("raise", "first", "last", "mean")
 #: ``elevation``: ``"none"`` (or None) for no correction.
-ELEVATIONS = ("lapse", "fit", "drift", "none")
+ELEVATIONS = ("auto", "lapse", "fit", "drift", "predictors", "none")
 #: Grid CRS, as EPSG codes.
 CRS_CHOICES = (5179, 5186)
 #: Base maps: OpenStreetMap tiles or none (no network needed to view).
@@ -186,8 +199,9 @@ class SurfaceOptions:
     method
         A registered method or ``"auto"`` (default :data:`DEFAULT_METHOD`).
     elevation
-        ``"lapse"``, ``"fit"``, ``"drift"`` or ``"none"``/None (default
-        :data:`DEFAULT_ELEVATION`); stored as None for no correction.
+        ``"auto"`` (default :data:`DEFAULT_ELEVATION`), ``"lapse"``,
+        ``"fit"``, ``"drift"``, ``"predictors"`` or ``"none"``/None; stored as
+        None for no correction.
     resolution
         Cell size in metres.
     region
@@ -203,7 +217,7 @@ class SurfaceOptions:
     --------
     >>> s = SurfaceOptions(elevation="none")
     >>> s.method, s.elevation, s.resolution
-    ('spline', None, 1000.0)
+    ('auto', None, 1000.0)
     >>> SurfaceOptions(resolution=-5)
     Traceback (most recent call last):
     ...

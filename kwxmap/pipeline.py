@@ -340,10 +340,11 @@ def snapshot(
     report = stations.attrs.get("join_report")
     grid = interpolate(stations, **surface.interpolate_kwargs(), **params)
     chosen = grid.attrs.get("method", surface.method)
+    elevation = grid.attrs.get("elevation", surface.elevation)  # what "auto" chose
     cv_report = None
     if cv:
         cv_report = cross_validate(
-            stations, method=chosen, elevation=surface.elevation, crs=surface.crs, **params
+            stations, method=chosen, elevation=elevation, crs=surface.crs, **params
         )
         errors = cv_report.table.set_index("station_id")["error"]
         stations = stations.copy()
@@ -369,7 +370,7 @@ def snapshot(
             "method": chosen,
             "resolution": surface.resolution,
             "region": surface.region,
-            "elevation": surface.elevation,
+            "elevation": elevation,
         },
     )
 

@@ -49,6 +49,7 @@ import scipy.linalg
 from scipy.spatial.distance import cdist
 
 from .errors import InputError, KwxmapError, OutputError
+from .options import STREAM_ELEVATION, STREAM_METHOD
 
 __all__ = ["StreamResult", "chunk_hours_for", "stream_batch", "write_netcdf_copy"]
 
@@ -710,8 +711,8 @@ def stream_batch(
     store: str | os.PathLike[str],
     *,
     stations: Any = None,
-    method: str = "spline",
-    elevation: str | None = "lapse",
+    method: str = STREAM_METHOD,
+    elevation: str | None = STREAM_ELEVATION,
     lapse_rate: float | None = None,
     resolution: float = 1000.0,
     region: Any = "south-korea",
@@ -746,8 +747,10 @@ def stream_batch(
         The station set (GeoDataFrame or registry) with every ``station_id``
         of the table; default the bundled registry (ASOS and AWS).
     method, elevation, lapse_rate, resolution, region, crs, dem, **params
-        As for :func:`~kwxmap.interpolate`. ``"spline"`` (the default) uses the
-        shared-kernel path; other methods run interpolate_many's engine per chunk.
+        As for :func:`~kwxmap.interpolate`, but ``method="auto"`` (chosen per
+        timestamp) is not available here. ``"spline"`` with ``"lapse"`` (the
+        default, :data:`~kwxmap.options.STREAM_METHOD`) uses the shared-kernel
+        path; other methods run interpolate_many's engine per chunk.
     value
         The value column and the store's variable name.
     input_format, variable
@@ -809,16 +812,27 @@ def stream_batch(
     from .grid import make_grid
     from .interpolate._api import check_method, make_estimator
     from .interpolate.batch import _Engine, _station_table
-    from .interpolate.elevation import ElevationModel
+    from .interpolate.elevation import ElevationModel, resolve_elevation
 
     started = _time.perf_counter()
+    if method == "auto":
+        raise InputError(
+            "stream_batch (batch --zarr) has no method='auto', which chooses per timestamp; "
+            "use method='spline' (the streaming default) or another method"
+        )
     check_method(method, allow_auto=False)
     make_estimator(method, params)
     if elevation == "none":
         elevation = None
+    elevation = STREAM_ELEVATION if elevation == "auto" and method == "spline" else (
+        resolve_elevation(method, elevation)
+    )
     model = ElevationModel(elevation, lapse_rate)
-    if elevation == "drift" and method != "kriging":
-        raise InputError("elevation='drift' needs method='kriging'; use elevation='lapse'")
+    if model.has_drift and method != "kriging":
+        raise InputError(
+            f"elevation={elevation!r} needs method='kriging' in stream_batch (the spline's "
+            f"shared-kernel path takes no drift columns); use elevation='lapse'"
+        )
     if cv and method != "spline":
         raise InputError(f"cv=True is available for method='spline', not {method!r}")
     store = Path(store)

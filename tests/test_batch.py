@@ -233,7 +233,7 @@ def test_float32_output(stations, series):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"method": "auto"}, "unknown method 'auto'"),
+        ({"method": "auto", "power": 2}, "parameters 'power' cannot be passed"),
         ({"method": "idw", "smoothing": 1.0}, "unknown parameter"),
         ({"method": "idw", "on_invalid": "skip"}, "on_invalid must be one of"),
         ({"method": "idw", "times": [1, 2]}, "times has 2 labels"),
@@ -277,3 +277,65 @@ def test_missing_dask_names_the_extra(stations, series, monkeypatch):
     monkeypatch.setitem(sys.modules, "dask", None)
     with pytest.raises(KwxmapError, match=r"pip install kwxmap\[dask\]"):
         interpolate_many(stations, lazy, method="idw", resolution=RES, region=REGION)
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("spline", {}),
+        ("kriging", {"variogram_parameters": {"psill": 3.0, "range": 150_000.0, "nugget": 0.2}}),
+    ],
+)
+def test_predictor_drift_columns_equal_interpolating_alone(stations, series, method, params):
+    """elevation='predictors': the engine's drift columns (elevation, coast, terrain) at
+    stations and cells are those interpolate() builds, for every missing-station pattern."""
+    vals, times = series
+    ds = interpolate_many(stations, vals, times=times, method=method, resolution=RES,
+                          region=REGION, elevation="predictors", **params)
+    assert ds.attrs["elevation"] == "predictors"
+    for i in (0, 2, 5, 8):
+        alone = _alone(stations, vals[i], method=method, elevation="predictors", **params)
+        np.testing.assert_allclose(ds.values[i], alone.values, rtol=0, atol=1e-9,
+                                   equal_nan=True)
+
+
+def test_auto_picks_each_timestamps_lowest_leave_one_out_candidate(stations, series):
+    """The default in batch: per timestamp the candidate whose LOO RMSE, as
+    cross_validate computes it with the batch's pooled variograms, is lowest."""
+    import json
+
+    from kwxmap.interpolate import cross_validate
+    from kwxmap.interpolate.cv import auto_candidates
+
+    vals, times = series
+    ds = interpolate_many(stations, vals, times=times, resolution=RES, region=REGION)
+    labels = ds.attrs["method_per_time"]
+    candidates = auto_candidates("predictors")
+    assert ds.attrs["method"] == "auto" and len(labels) == len(times)
+    assert set(ds.attrs["variograms"]) == {k for k in candidates if k.startswith("kriging")}
+    near = stations["station_id"].isin(ds.attrs["station_ids"]).to_numpy()
+    for i in (0, 2, 5, 8):
+        one = stations.assign(temperature_c=vals[i])[near]  # the batch's station set
+        rmse = {}
+        for label, (method, elev) in candidates.items():
+            params = {}
+            if method == "kriging":
+                v = json.loads(ds.attrs["variograms"][label])
+                params = {"variogram_model": v.pop("model"), "variogram_parameters": v}
+            rmse[label] = cross_validate(one, method, elevation=elev, **params).rmse
+        assert labels[i] == min(rmse, key=rmse.get), (i, rmse)
+        method, elev = candidates[labels[i]]
+        params = {}
+        if method == "kriging":
+            v = json.loads(ds.attrs["variograms"][labels[i]])
+            params = {"variogram_model": v.pop("model"), "variogram_parameters": v}
+        alone = _alone(stations, vals[i], method=method, elevation=elev, **params)
+        np.testing.assert_allclose(ds.values[i], alone.values, rtol=0, atol=1e-9,
+                                   equal_nan=True)
+
+
+def test_auto_needs_values_in_memory(stations, series):
+    vals, _ = series
+    with pytest.raises(InterpolationError, match="auto' chooses per timestamp"):
+        interpolate_many(stations, da.from_array(vals, chunks=(4, -1)), resolution=RES,
+                         region=REGION)

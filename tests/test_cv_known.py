@@ -16,8 +16,9 @@ from kwxmap import cross_validate
 
 @pytest.fixture(scope="module")
 def auto_and_singles(seed_stations):
-    auto = cross_validate(seed_stations, method="auto")
-    singles = {m: cross_validate(seed_stations, method=m) for m in auto.scores}
+    # every method with one elevation handling (some methods leave stations out)
+    auto = cross_validate(seed_stations, method="auto", elevation="lapse")
+    singles = {m: cross_validate(seed_stations, method=m, elevation="lapse") for m in auto.scores}
     return auto, singles
 
 
@@ -42,3 +43,20 @@ def test_auto_chooses_the_lowest_common_rmse(auto_and_singles):
     auto, _ = auto_and_singles
     best = min(auto.scores, key=lambda m: auto.scores[m]["rmse"])
     assert auto.method == best
+
+
+def test_default_auto_compares_the_predictor_candidates_on_their_own_scores(seed_stations):
+    """The default (auto, elevation 'auto' = 'predictors'): each candidate pair scored
+    alone by cross_validate; auto reports those scores and the lowest pair."""
+    from kwxmap.interpolate.cv import auto_candidates
+
+    auto = cross_validate(seed_stations)
+    pairs = auto_candidates("predictors")
+    assert set(auto.scores) == set(pairs)
+    for label, (method, elevation) in pairs.items():
+        alone = cross_validate(seed_stations, method, elevation=elevation)
+        assert alone.n == auto.scores[label]["n"] == len(seed_stations)
+        assert auto.scores[label]["rmse"] == pytest.approx(alone.rmse, rel=1e-9)
+    best = min(auto.scores, key=lambda m: auto.scores[m]["rmse"])
+    assert (auto.method, auto.elevation) == pairs[best]
+    assert auto.rmse == pytest.approx(auto.scores[best]["rmse"], rel=1e-12)

@@ -327,9 +327,10 @@ def test_uniform_reading_maps_to_one_band(name):
     assert contour_bands(g)["label"].tolist() == ["4–5 °C"]
 
 
-def test_uniform_reading_through_the_default_spline_is_exact(day_gdf):
+def test_uniform_reading_through_the_spline_is_exact(day_gdf):
     # was 2.9999999999999973..3.000000000000001: two bands, '2–3 °C' and '3–4 °C'
-    g = interpolate(day_gdf.assign(temperature_c=3.0), resolution=25_000, elevation=None)
+    g = interpolate(day_gdf.assign(temperature_c=3.0), "spline", resolution=25_000,
+                    elevation=None)
     assert g.attrs["method"] == "spline"
     assert (g.values[g.mask] == 3.0).all()
     assert contour_bands(g)["label"].tolist() == ["2–3 °C"]

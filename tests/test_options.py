@@ -38,7 +38,7 @@ WIDGET = Path(__file__).resolve().parents[1] / "examples" / "widget.txt"
         (lambda: ReadOptions(encoding="klingon"), "unknown encoding 'klingon'"),
         (lambda: ReadOptions(encoding="undefined"), "'undefined' cannot decode text"),
         (lambda: SurfaceOptions(method="linear"), "method='linear' is not valid; use one of"),
-        (lambda: SurfaceOptions(elevation="yes"), "'lapse', 'fit', 'drift', 'none'"),
+        (lambda: SurfaceOptions(elevation="yes"), "'lapse', 'fit', 'drift', 'predictors', 'none'"),
         (lambda: SurfaceOptions(resolution=0), "resolution=0 is not a positive number"),
         (lambda: SurfaceOptions(resolution="fine"), "resolution='fine'"),
         (lambda: SurfaceOptions(crs=4326), "crs=4326 is not valid; use one of 5179, 5186"),
@@ -100,7 +100,12 @@ def test_interpolate_and_snapshot_make_the_same_default_surface():
     snap = kwxmap.snapshot(WIDGET, resolution=20_000, tiles=None)
     joined = kwxmap.join_readings(kwxmap.parse_readings(WIDGET.read_text(encoding="utf-8")))
     grid = kwxmap.interpolate(joined, resolution=20_000)
-    assert grid.attrs["elevation"] == snap.grid.attrs["elevation"] == "lapse"
+    # "auto" picks a candidate and its elevation handling; all three pick the same
+    assert grid.attrs["method_requested"] == snap.grid.attrs["method_requested"] == "auto"
+    chosen = (grid.attrs["method"], grid.attrs["elevation"])
+    assert chosen == (snap.grid.attrs["method"], snap.grid.attrs["elevation"])
+    assert chosen in {("kriging", "lapse"), ("kriging", "drift"), ("kriging", "predictors"),
+                      ("spline", "predictors")}
     np.testing.assert_allclose(grid.values, snap.grid.values, equal_nan=True)
     rep = kwxmap.cross_validate(joined)
-    assert (rep.method, rep.elevation) == (DEFAULT_METHOD, DEFAULT_ELEVATION)
+    assert (rep.method, rep.elevation) == chosen

@@ -29,7 +29,7 @@ from ..errors import InterpolationError, KwxmapWarning
 from ..grid import Grid, resolve_region
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
-from .elevation import ELEVATION_MODES, ElevationModel
+from .elevation import ELEVATION_MODES, ElevationModel, resolve_elevation
 from .memory import check_memory
 from .targets import Points, resolve_target
 
@@ -58,6 +58,7 @@ class Stations:
     ids: np.ndarray
     names: np.ndarray | None
     n_missing: int
+    crs: Any = 5179
 
     def subset(self, keep: np.ndarray) -> Stations:
         return Stations(
@@ -67,6 +68,7 @@ class Stations:
             self.ids[keep],
             None if self.names is None else self.names[keep],
             self.n_missing,
+            self.crs,
         )
 
 
@@ -122,12 +124,17 @@ def check_setup(
             )
         return model
     make_estimator(method, params)  # unknown parameters fail fast
-    if elevation == "drift" and not METHODS[method].accepts_drift:
-        raise InterpolationError(
-            f"elevation='drift' needs a method that takes an external drift (kriging); "
-            f"{method!r} does not. Use elevation='lapse' or 'fit'"
-        )
+    check_drift(method, elevation)
     return model
+
+
+def check_drift(method: str, elevation: Any) -> None:
+    """Raise when ``elevation`` hands drift columns to a method that takes none."""
+    if elevation in ("drift", "predictors") and not METHODS[method].accepts_drift:
+        raise InterpolationError(
+            f"elevation={elevation!r} needs a method that takes an external drift (kriging, "
+            f"spline); {method!r} does not. Use elevation='lapse' or 'fit'"
+        )
 
 
 def check_elevation(elevation: Any, lapse_rate: Any) -> float | None:
@@ -226,6 +233,7 @@ def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = F
         ids=np.asarray(ids)[usable],
         names=None if names is None else np.asarray(names)[usable],
         n_missing=int(n_total - usable.sum()),
+        crs=crs,
     )
     _check_duplicates(out)
     if len(out.values) < 3:
@@ -293,11 +301,13 @@ def interpolate(
         :func:`kwxmap.join_readings`; needs the ``value`` column, and
         ``elevation_m`` when ``elevation`` is set.
     method
-        ``"spline"`` (default; the most skilful in kwxmap's leave-one-out
-        benchmark, best with ``elevation="lapse"``), ``"idw"``, ``"barnes"``, ``"cressman"``,
-        ``"nearest"``, ``"kriging"`` (when available), or ``"auto"``: the method
-        with the lowest leave-one-out RMSE on this snapshot (scores in
-        ``grid.attrs["cv_scores"]``).
+        ``"auto"`` (default, :data:`~kwxmap.options.DEFAULT_METHOD`): the
+        candidate with the lowest leave-one-out RMSE on this snapshot (scores
+        in ``grid.attrs["cv_scores"]``; with ``elevation="predictors"`` the
+        candidates are :data:`~kwxmap.interpolate.cv.AUTO_PREDICTORS`, the
+        most skilful in ``benchmarks/bench_skill.py``), or one method:
+        ``"spline"``, ``"kriging"``, ``"idw"``, ``"barnes"``, ``"cressman"``,
+        ``"nearest"``.
     value
         Column to interpolate.
     resolution
@@ -307,16 +317,21 @@ def interpolate(
     crs
         Grid CRS, EPSG 5179 (default) or 5186.
     elevation
-        ``"lapse"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`): reduce
-        to sea level with a fixed rate (``lapse_rate``, default 6.5 K/km),
-        interpolate, restore with the
-        grid's DEM elevation; ``"fit"``: the same with a rate fitted robustly
-        from the stations (:func:`~kwxmap.interpolate.elevation.fit_lapse_rate`,
-        can be negative on an inversion night; stored in
-        ``grid.attrs["lapse_rate_k_per_km"]``); ``"drift"``: elevation as an
-        external drift (kriging only); ``None``: no correction. Station
-        elevations come from the ``elevation_m`` column (the registry), grid
-        elevations from ``dem``.
+        ``"predictors"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`):
+        elevation, coast proximity and terrain position
+        (:mod:`kwxmap.predictors`) as drift columns whose coefficients are
+        fitted to the snapshot (elevation alone under 60 stations); ``"lapse"``:
+        reduce to sea level with a fixed rate (``lapse_rate``, default 6.5
+        K/km), interpolate, restore with the grid's DEM elevation; ``"fit"``:
+        the same with a rate fitted robustly from the stations
+        (:func:`~kwxmap.interpolate.elevation.fit_lapse_rate`, can be negative
+        on an inversion night; stored in ``grid.attrs["lapse_rate_k_per_km"]``);
+        ``"drift"``: elevation as an external drift; ``None``: no correction.
+        ``"drift"`` and ``"predictors"`` need a method that takes drift columns
+        (kriging, spline). With ``method="auto"`` the chosen candidate's
+        handling is in ``grid.attrs["elevation"]``. Station elevations come
+        from the ``elevation_m`` column (the registry), grid elevations from
+        ``dem``.
     dem
         ``None`` for the shipped coarse (~9 km) DEM, or a GeoTIFF path (any CRS,
         needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
@@ -396,6 +411,7 @@ def interpolate(
     ...
     kwxmap.errors.InterpolationError: unknown method 'linear'; use one of ...
     """
+    elevation = resolve_elevation(method, elevation)
     model = check_setup(method, params, elevation, lapse_rate, dem)
     if method != "auto":
         _check_variance(make_estimator(method, params), method, return_variance)  # fail fast
@@ -430,8 +446,13 @@ def interpolate(
     if method == "auto":
         from .cv import choose_method
 
-        method, scores = choose_method(st, elevation=elevation, lapse_rate=model.lapse_rate)
+        method, chosen, scores = choose_method(
+            st, elevation=elevation, lapse_rate=model.lapse_rate
+        )
         attrs["cv_scores"] = scores
+        if chosen != elevation:
+            attrs["elevation_requested"] = elevation
+            elevation, model = chosen, ElevationModel(chosen)
 
     if isinstance(tgt, Grid):
         check_memory(tgt, method, max_memory=max_memory, params=params)
@@ -470,7 +491,8 @@ def interpolate(
         attrs.pop("dem")
     variance = None
     if return_variance:
-        variance = est.variance(xy, drift=model.drift(z))  # type: ignore[attr-defined]
+        snap = model.for_stations(len(st.values), tgt.crs)
+        variance = est.variance(xy, drift=snap.drift(z, xy))  # type: ignore[attr-defined]
     if isinstance(tgt, Points):
         out = tgt.frame.copy()
         out[value] = pred
@@ -569,6 +591,8 @@ def fit_predict(
     ``z`` is the ground elevation at ``xy`` (needed when the model uses elevation).
     Returns ``(predictions, lapse rate used or None)``.
     """
+    model = model.for_stations(len(st.values), st.crs)
     rate = model.rate(st.elevation, st.values, st.xy)
-    est.fit(st.xy, model.reduce(st.values, st.elevation, rate), drift=model.drift(st.elevation))
-    return model.restore(est.predict(xy, drift=model.drift(z)), z, rate), rate
+    reduced = model.reduce(st.values, st.elevation, rate)
+    est.fit(st.xy, reduced, drift=model.drift(st.elevation, st.xy))
+    return model.restore(est.predict(xy, drift=model.drift(z, xy)), z, rate), rate

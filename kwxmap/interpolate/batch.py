@@ -33,7 +33,7 @@ from ._api import (
     prepare_stations,
 )
 from ._base import check_choice
-from .elevation import ElevationModel
+from .elevation import MIN_STATIONS_PREDICTORS, ElevationModel, resolve_elevation
 from .memory import check_memory
 from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
 
@@ -99,7 +99,13 @@ def interpolate_many(
         Default: the same as :func:`~kwxmap.interpolate`. Any method of
         :data:`~kwxmap.interpolate.METHODS` whose weights do not
         depend on the values (all of them; kriging gets a pooled variogram,
-        see Notes). ``"auto"`` is not available in batch.
+        see Notes). ``"auto"`` (the default) chooses per timestamp, by the
+        closed-form leave-one-out RMSE of its candidates
+        (:func:`~kwxmap.interpolate.cv.auto_candidates`) with the weights of
+        the timestamp's missing-station pattern, then maps each candidate's
+        timestamps in one batch; ``attrs["method_per_time"]`` names each
+        choice and ``attrs["variograms"]`` holds each kriging candidate's
+        pooled variogram. It needs the values in memory (not dask).
     value
         Name of the output variable (and the value column of a long table).
     resolution, region, crs, elevation, dem, lapse_rate
@@ -177,7 +183,13 @@ def interpolate_many(
     if lazy:
         _require("dask", "dask")
     check_choice("on_invalid", on_invalid, ("raise", "warn", "ignore"))
-    model = check_setup(method, params, elevation, lapse_rate, dem, allow_auto=False)
+    elevation = resolve_elevation(method, elevation)
+    model = check_setup(method, params, elevation, lapse_rate, dem)
+    if method == "auto" and lazy:
+        raise InterpolationError(
+            "method='auto' chooses per timestamp from the values, so it needs them in memory; "
+            "compute the dask array first or pick a method"
+        )
     out_dtype = np.dtype(dtype)
     if out_dtype.kind != "f":
         raise InterpolationError(f"dtype must be a float type, got {dtype!r}")
@@ -203,34 +215,16 @@ def interpolate_many(
 
         z_cells = grid_elevation(grid, dem=dem)[grid.mask]
 
-    params = dict(params)
-    attrs: dict[str, Any] = {}
-    if method == "kriging":
-        given = params.get("variogram_parameters")
-        if given is None:
-            variogram = _pooled_variogram(matrix, xy, elev, model=model, params=params)
-            params["variogram_parameters"] = variogram
-            attrs["variogram_fit"] = "pooled over standardised timestamps"
-        elif isinstance(given, Variogram):
-            variogram = given
-        else:
-            variogram = make_variogram(params.get("variogram_model", "exponential"), given)
-        attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
-
-    engine = _Engine(
-        method=method,
-        params=params,
-        xy=xy,
-        elev=elev,
-        cells=cells,
-        z_cells=z_cells,
-        model=model,
-        on_invalid=on_invalid,
-        time_index=time_index,
-    )
     ny, nx = grid.shape
     flat_cells = np.flatnonzero(grid.mask.ravel())
     n_times = matrix.shape[0]
+    setup = dict(xy=xy, elev=elev, cells=cells, z_cells=z_cells, crs=grid.crs,
+                 on_invalid=on_invalid, time_index=time_index)
+    if method == "auto":
+        return _auto_many(matrix, grid, flat_cells, out_dtype, setup, elevation=elevation,
+                          lapse_rate=model.lapse_rate, value=value, ids=ids[keep])
+    params = dict(params)
+    engine, attrs = _make_engine(method, params, model, matrix, **setup)
 
     if lazy:
         import dask.array as da
@@ -283,6 +277,119 @@ def interpolate_many(
     if rates is not None:
         grid_attrs["lapse_rate_k_per_km"] = rates
     return grid.copy(values=cube, name=value, attrs=grid_attrs, time=np.asarray(time_index))
+
+
+def _make_engine(
+    method: str,
+    params: dict[str, Any],
+    model: ElevationModel,
+    matrix: Any,
+    *,
+    xy: np.ndarray,
+    elev: np.ndarray | None,
+    cells: np.ndarray,
+    z_cells: np.ndarray | None,
+    crs: Any,
+    on_invalid: str,
+    time_index: pd.Index,
+) -> tuple[_Engine, dict[str, Any]]:
+    """Build the engine of one method and elevation model (kriging: the pooled variogram)."""
+    model = model.for_stations(xy.shape[0], crs)
+    attrs: dict[str, Any] = {}
+    if method == "kriging":
+        given = params.get("variogram_parameters")
+        if given is None:
+            variogram = _pooled_variogram(matrix, xy, elev, model=model, params=params)
+            params["variogram_parameters"] = variogram
+            attrs["variogram_fit"] = "pooled over standardised timestamps"
+        elif isinstance(given, Variogram):
+            variogram = given
+        else:
+            variogram = make_variogram(params.get("variogram_model", "exponential"), given)
+        attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
+    engine = _Engine(
+        method=method,
+        params=params,
+        xy=xy,
+        elev=elev,
+        cells=cells,
+        z_cells=z_cells,
+        model=model,
+        on_invalid=on_invalid,
+        time_index=time_index,
+    )
+    return engine, attrs
+
+
+def _auto_many(
+    matrix: np.ndarray,
+    grid: Grid,
+    flat_cells: np.ndarray,
+    dtype: np.dtype,
+    setup: dict[str, Any],
+    *,
+    elevation: str | None,
+    lapse_rate: float | None,
+    value: str,
+    ids: np.ndarray,
+) -> Grid:
+    """``method="auto"`` in batch: per timestamp the candidate of lowest closed-form LOO RMSE."""
+    from .cv import auto_candidates, loo_weights
+
+    candidates = auto_candidates(elevation)
+    engines = {}
+    variograms = {}
+    for label, (method, elev_mode) in candidates.items():
+        rate = lapse_rate if elev_mode == elevation else None
+        engines[label], attrs = _make_engine(
+            method, {}, ElevationModel(elev_mode, rate), matrix, **setup
+        )
+        if "variogram" in attrs:
+            variograms[label] = attrs["variogram"]
+    v = np.asarray(matrix, dtype=np.float64)
+    t = v.shape[0]
+    sse = np.full((len(candidates), t), np.inf)
+    finite = np.isfinite(v)
+    if t:
+        patterns, inverse = np.unique(np.packbits(finite, axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for p in range(patterns.shape[0]):
+            rows = np.flatnonzero(inverse == p)
+            used = finite[rows[0]]
+            if used.sum() < 3:
+                continue
+            for k, eng in enumerate(engines.values()):
+                try:
+                    sse[k, rows] = eng.loo_sse(v[np.ix_(rows, used)], used, loo_weights)
+                except InterpolationError:
+                    continue  # this candidate cannot be fitted to this station set
+    labels = list(candidates)
+    choice = sse.argmin(axis=0)
+    cube = np.full((t, *grid.shape), np.nan, dtype=dtype)
+    rates = np.full(t, np.nan)
+    n_used = finite.sum(axis=1)
+    for k, eng in enumerate(engines.values()):
+        rows = np.flatnonzero(choice == k)
+        if rows.size == 0:
+            continue
+        eng.time_index = setup["time_index"][rows]
+        part, part_rates = eng.run(v[rows], flat_cells, grid.shape, dtype)
+        cube[rows] = part
+        if part_rates is not None:
+            rates[rows] = part_rates
+    grid_attrs: dict[str, Any] = {
+        "method": "auto",
+        "method_per_time": [labels[c] for c in choice],
+        "params": {},
+        "elevation": elevation,
+        "value": value,
+        "n_stations": n_used,
+        "station_ids": [i.item() if isinstance(i, np.generic) else i for i in ids],
+        "lapse_rate_k_per_km": rates,
+        "variograms": variograms,
+    }
+    return grid.copy(values=cube, name=value, attrs=grid_attrs,
+                     time=np.asarray(setup["time_index"]))
 
 
 # -- inputs ----------------------------------------------------------------------------
@@ -414,13 +521,14 @@ def _pooled_variogram(
     sample = np.array(sample, dtype=float)
     if model.shifts:  # a row whose rate cannot be fitted becomes NaN
         sample = model.reduce(sample, elev, model.rates(sample, elev, xy)[:, None])
-    elif model.mode == "drift":
+    elif model.has_drift:
+        columns = model.drift(elev, xy)
         for i, row in enumerate(sample):
             ok = np.isfinite(row)
-            if ok.sum() < 3:
+            if ok.sum() < 2 + columns.shape[1]:
                 sample[i] = np.nan
                 continue
-            design = np.column_stack([np.ones(ok.sum()), elev[ok]])
+            design = np.column_stack([np.ones(ok.sum()), columns[ok]])
             coef, *_ = np.linalg.lstsq(design, row[ok], rcond=None)
             sample[i, ok] = row[ok] - design @ coef
     ev = empirical_variogram(
@@ -460,6 +568,32 @@ class _Engine:
         self.elevation = model.mode
         self.on_invalid = on_invalid
         self.time_index = time_index
+        # drift columns at the stations and at the cells ("drift", "predictors"), else None
+        self.drift_st = model.drift(elev, xy)
+        self.drift_cells = model.drift(z_cells, cells)
+
+    def _drift(self, used: np.ndarray) -> np.ndarray | None:
+        """Drift columns at the stations of a pattern (as interpolate() would choose them)."""
+        if self.drift_st is None:
+            return None
+        return self.drift_st[used][:, : self._n_columns(used)]
+
+    def _n_columns(self, used: np.ndarray) -> int:
+        few = self.model.mode == "predictors" and used.sum() < MIN_STATIONS_PREDICTORS
+        return 1 if few else self.drift_st.shape[1]
+
+    def loo_sse(self, vals: np.ndarray, used: np.ndarray, loo_weights: Any) -> np.ndarray:
+        """Sum of squared closed-form leave-one-out errors of each row of ``vals`` (R, n)."""
+        z = None if self.elev is None else self.elev[used]
+        rates = self.model.rates(vals, z, self.xy[used])
+        reduced = vals if rates is None else self.model.reduce(vals, z, rates[:, None])
+        drift = self._drift(used)
+        est = make_estimator(self.method, self.params)
+        w = loo_weights(est, self.xy[used], reduced[0], drift=drift)
+        pred = np.asarray(w @ reduced.T).T
+        if rates is not None:
+            pred = self.model.restore(pred, z, rates[:, None])
+        return ((pred - vals) ** 2).sum(axis=1)
 
     def _invalid(self, rows: np.ndarray, first: int, why: str) -> None:
         labels = [str(self.time_index[first + r]) for r in rows[:5]]
@@ -531,8 +665,7 @@ class _Engine:
 
     def _fit(self, vals0: np.ndarray, used: np.ndarray) -> Any:
         est = make_estimator(self.method, self.params)
-        drift = self.elev[used][:, None] if self.elevation == "drift" else None
-        est.fit(self.xy[used], vals0, drift=drift)
+        est.fit(self.xy[used], vals0, drift=self._drift(used))
         if not est.linear:
             raise InterpolationError(
                 f"method {self.method!r} with these parameters depends on the values, so "
@@ -560,7 +693,7 @@ class _Engine:
         if not groups:
             return
         n, t = self.xy.shape[0], reduced.shape[0]
-        q = 2 if self.elevation == "drift" else 1
+        q = 1 if self.drift_st is None else 1 + self.drift_st.shape[1]
         a_all = np.zeros((n, t))
         c_all = np.zeros((q, t))
         done = np.zeros(t, dtype=bool)
@@ -571,7 +704,7 @@ class _Engine:
             variogram = est.variogram_
             a, c = est.dual_coefficients(vals)
             a_all[np.ix_(np.flatnonzero(used), rows)] = a
-            c_all[:, rows] = c
+            c_all[: c.shape[0], rows] = c  # a pattern with fewer drift columns: zeros
             done[rows] = True
         rows = np.flatnonzero(done)
         m = self.cells.shape[0]
@@ -581,8 +714,8 @@ class _Engine:
             d = cdist(self.cells[sl], self.xy)
             g = kriging_semivariance(variogram, d, out=d)
             block = g @ a_all + c_all[0]  # (cells, T)
-            if self.elevation == "drift":
-                block += self.z_cells[sl, None] * c_all[1]
+            if self.drift_cells is not None:
+                block += self.drift_cells[sl] @ c_all[1:]
             elif rates is not None:
                 block = self.model.restore(block, self.z_cells[sl, None], np.nan_to_num(rates))
             if rows.size == t:
@@ -600,13 +733,13 @@ class _Engine:
         rates: np.ndarray | None,
     ) -> None:
         est = self._fit(vals[0], used)
-        drift = self.elev[used][:, None] if self.elevation == "drift" else None
+        k = None if self.drift_st is None else self._n_columns(used)
         m = self.cells.shape[0]
         width = max(int(used.sum()), len(rows))
         step = max(256, _BLOCK_ELEMENTS // width)
         for start in range(0, m, step):
             sl = slice(start, min(start + step, m))
-            cell_drift = None if drift is None else self.z_cells[sl, None]
+            cell_drift = None if k is None else self.drift_cells[sl, :k]
             w = est.weights(self.cells[sl], drift=cell_drift)
             block = np.asarray(w @ vals.T)  # (cells, rows); sparse weights give ndarray
             if rates is not None:

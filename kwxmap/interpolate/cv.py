@@ -2,7 +2,9 @@
 
 :func:`cross_validate` predicts every station from the others (leave-one-out,
 k-fold or spatial blocks) and reports RMSE, MAE and bias with a per-station
-table. ``method="auto"`` ranks the available methods by leave-one-out RMSE.
+table. ``method="auto"`` ranks the available methods by leave-one-out RMSE;
+with ``elevation="predictors"`` (the default) it ranks the pairs of
+:data:`AUTO_PREDICTORS` instead, which ``benchmarks/bench_skill.py`` scored best.
 
 Leave-one-out is fast for the linear methods: each has a closed form for
 its leave-one-out weights (idw, nearest, barnes, cressman: drop the station
@@ -27,6 +29,7 @@ from ._api import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     Stations,
+    check_drift,
     check_elevation,
     check_method,
     fit_predict,
@@ -34,12 +37,47 @@ from ._api import (
     prepare_stations,
 )
 from ._base import METHODS, Interpolator, check_number
-from .elevation import ElevationModel, fit_lapse_rate, reduce_to_sea_level
+from .elevation import ElevationModel, fit_lapse_rate, reduce_to_sea_level, resolve_elevation
 
-__all__ = ["AUTO_CANDIDATES", "CVReport", "cross_validate", "loo_weights"]
+__all__ = [
+    "AUTO_CANDIDATES",
+    "AUTO_PREDICTORS",
+    "CVReport",
+    "auto_candidates",
+    "cross_validate",
+    "loo_weights",
+]
 
 #: Methods ``method="auto"`` compares (those registered), all on the same stations.
 AUTO_CANDIDATES = ("nearest", "idw", "barnes", "cressman", "spline", "kriging")
+#: ``(method, elevation)`` pairs ``method="auto"`` compares with ``elevation="predictors"``:
+#: the cheap (closed-form leave-one-out) configurations of ``benchmarks/bench_skill.py``
+#: whose per-snapshot choice beat every peer on every kind of KMA field.
+AUTO_PREDICTORS = (
+    ("kriging", "lapse"),
+    ("kriging", "drift"),
+    ("kriging", "predictors"),
+    ("spline", "predictors"),
+)
+
+
+def auto_candidates(elevation: str | None) -> dict[str, tuple[str, str | None]]:
+    """Label -> ``(method, elevation)`` of what ``method="auto"`` compares.
+
+    Examples
+    --------
+    >>> list(auto_candidates("predictors"))
+    ['kriging+lapse', 'kriging+drift', 'kriging+predictors', 'spline+predictors']
+    >>> auto_candidates("drift")
+    {'spline': ('spline', 'drift'), 'kriging': ('kriging', 'drift')}
+    """
+    if elevation == "predictors":
+        return {f"{m}+{e}": (m, e) for m, e in AUTO_PREDICTORS if m in METHODS}
+    return {
+        m: (m, elevation)
+        for m in AUTO_CANDIDATES
+        if m in METHODS and not (elevation == "drift" and not METHODS[m].accepts_drift)
+    }
 
 
 @dataclasses.dataclass
@@ -251,8 +289,9 @@ def _predictions(
     if test_sets is None:
         est = make_estimator(method, params)
         z = st.elevation
-        if elevation == "drift":
-            w = loo_weights(est, st.xy, st.values, drift=z[:, None])
+        if elevation in ("drift", "predictors"):
+            snap = ElevationModel(elevation).for_stations(n, st.crs)
+            w = loo_weights(est, st.xy, st.values, drift=snap.drift(z, st.xy))
             return np.asarray(w @ st.values).reshape(-1)
         if elevation is None:
             w = loo_weights(est, st.xy, st.values)
@@ -294,10 +333,6 @@ def _scores(obs: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
-def _candidates() -> list[str]:
-    return [m for m in AUTO_CANDIDATES if m in METHODS]
-
-
 def _compare(
     st: Stations,
     *,
@@ -307,18 +342,18 @@ def _compare(
 ) -> tuple[str, dict[str, dict[str, float]], dict[str, np.ndarray], np.ndarray]:
     """Cross-validate every candidate; rank them on the stations all of them predict.
 
-    Returns the best method, the scores of every candidate, their predictions
-    and the boolean mask of the scored stations (one set for every method).
+    Returns the best candidate's label (:func:`auto_candidates`), the scores
+    of every candidate, their predictions and the boolean mask of the scored
+    stations (one set for every candidate).
     """
     rates = _loo_rates(st) if elevation == "fit" and test_sets is None else None
     preds: dict[str, np.ndarray] = {}
     failed: InterpolationError | None = None
-    for name in _candidates():
-        if elevation == "drift" and not METHODS[name].accepts_drift:
-            continue
+    for name, (method, elev) in auto_candidates(elevation).items():
+        rate = lapse_rate if elev == elevation else check_elevation(elev, None)
         try:
             preds[name] = _predictions(
-                name, {}, st, test_sets, elevation=elevation, lapse_rate=lapse_rate, rates=rates
+                method, {}, st, test_sets, elevation=elev, lapse_rate=rate, rates=rates
             )
         except InterpolationError as exc:
             # a method that cannot be fitted to this station set (e.g. kriging on three
@@ -336,10 +371,14 @@ def _compare(
 
 def choose_method(
     st: Stations, *, elevation: str | None, lapse_rate: float | None
-) -> tuple[str, dict[str, dict[str, float]]]:
-    """Pick the candidate method with the lowest LOO RMSE (used by ``method="auto"``)."""
+) -> tuple[str, str | None, dict[str, dict[str, float]]]:
+    """Pick the candidate with the lowest LOO RMSE (used by ``method="auto"``).
+
+    Returns its method, its elevation handling and every candidate's scores.
+    """
     best, scores, _, _ = _compare(st, elevation=elevation, lapse_rate=lapse_rate)
-    return best, scores
+    method, elev = auto_candidates(elevation)[best]
+    return method, elev, scores
 
 
 def cross_validate(
@@ -403,6 +442,7 @@ def cross_validate(
     ['bias', 'elevation', 'folds', 'mae', 'method']
     """
     check_method(method)
+    elevation = resolve_elevation(method, elevation)
     rate_fixed = check_elevation(elevation, lapse_rate)
     if method == "auto" and params:
         raise InterpolationError(
@@ -411,20 +451,17 @@ def cross_validate(
         )
     if method != "auto":
         make_estimator(method, params)
-        if elevation == "drift" and not METHODS[method].accepts_drift:
-            raise InterpolationError(
-                f"elevation='drift' needs a method that takes an external drift (kriging); "
-                f"{method!r} does not. Use elevation='lapse' or 'fit'"
-            )
+        check_drift(method, elevation)
     st = prepare_stations(gdf, value=value, crs=crs, need_elevation=elevation is not None)
     test_sets = _folds(st, folds, seed=seed, block_size=block_size)
     scores = None
     scored = None
     if method == "auto":
-        method, scores, preds, scored = _compare(
+        best, scores, preds, scored = _compare(
             st, elevation=elevation, lapse_rate=rate_fixed, test_sets=test_sets
         )
-        pred = preds[method]
+        pred = preds[best]
+        method, elevation = auto_candidates(elevation)[best]
     else:
         pred = _predictions(
             method, params, st, test_sets, elevation=elevation, lapse_rate=rate_fixed

@@ -7,7 +7,9 @@ each station value (reduction to sea level), interpolates the reduced field,
 and subtracts ``rate * z`` again with the grid's ground elevation.
 ``elevation="fit"`` estimates the rate from the snapshot itself;
 ``elevation="drift"`` hands the elevation to the method as an external drift
-(kriging). :class:`ElevationModel` is the one place that does this for
+(kriging, spline); ``elevation="predictors"`` hands it elevation, coast
+proximity and terrain position (:mod:`kwxmap.predictors`) as drift columns,
+each coefficient fitted to the snapshot. :class:`ElevationModel` is the one place that does this for
 :func:`~kwxmap.interpolate`, :func:`~kwxmap.cross_validate` and
 :func:`~kwxmap.interpolate_many`: ``rate`` (fixed or fitted), ``reduce``
 before fitting, ``restore`` after predicting, ``drift`` for the method.
@@ -31,6 +33,7 @@ __all__ = [
     "STANDARD_LAPSE_RATE",
     "ElevationModel",
     "fit_lapse_rate",
+    "resolve_elevation",
     "reduce_to_sea_level",
     "restore_from_sea_level",
 ]
@@ -39,8 +42,38 @@ __all__ = [
 STANDARD_LAPSE_RATE = 6.5
 
 _MIN_ELEVATION_SPREAD_M = 50.0
-#: Values of ``elevation=`` (None: no correction).
-ELEVATION_MODES = (None, "lapse", "fit", "drift")
+#: Values of ``elevation=`` (None: no correction); ``"auto"`` is resolved per method by
+#: :func:`resolve_elevation` before an :class:`ElevationModel` is made.
+ELEVATION_MODES = (None, "lapse", "fit", "drift", "predictors")
+#: Drift columns of ``elevation="predictors"`` (names of :data:`kwxmap.predictors.PREDICTOR_NAMES`).
+PREDICTOR_COLUMNS = ("elevation", "coast", "terrain")
+#: Fewer stations than this fit elevation alone in ``"predictors"`` mode: three drift
+#: coefficients and a variogram are too many for a sparse network (the widget's 26-95
+#: stations).
+MIN_STATIONS_PREDICTORS = 60
+
+
+def resolve_elevation(method: str, elevation: str | None) -> str | None:
+    """Return the elevation mode ``elevation="auto"`` stands for with ``method``.
+
+    The best handling the method can use: ``"predictors"`` (elevation, coast
+    and terrain as drift columns) for the methods that take drift columns
+    (kriging, spline) and for ``"auto"``; a fixed lapse rate (``"lapse"``)
+    for the others. Any other value is returned unchanged.
+
+    Examples
+    --------
+    >>> resolve_elevation("auto", "auto"), resolve_elevation("idw", "auto")
+    ('predictors', 'lapse')
+    >>> resolve_elevation("idw", None) is None
+    True
+    """
+    if elevation != "auto":
+        return elevation
+    from ._base import METHODS
+
+    cls = METHODS.get(method)
+    return "predictors" if method == "auto" or getattr(cls, "accepts_drift", False) else "lapse"
 
 
 def reduce_to_sea_level(values: Any, elevation_m: Any, lapse_rate: float) -> np.ndarray:
@@ -157,11 +190,17 @@ class ElevationModel:
     ----------
     mode
         None (no correction), ``"lapse"`` (fixed rate), ``"fit"`` (rate
-        fitted from the stations with :func:`fit_lapse_rate`) or ``"drift"``
-        (elevation as an external drift, kriging only).
+        fitted from the stations with :func:`fit_lapse_rate`), ``"drift"``
+        (elevation as an external drift) or ``"predictors"`` (the
+        :data:`PREDICTOR_COLUMNS` as drift columns, elevation alone with fewer
+        than :data:`MIN_STATIONS_PREDICTORS` stations; see :meth:`for_stations`).
     lapse_rate
         K/km for ``"lapse"`` (default :data:`STANDARD_LAPSE_RATE`); only
         allowed with ``"lapse"``.
+    columns
+        Drift columns of ``"predictors"`` mode, set by :meth:`for_stations`.
+    crs
+        CRS of the coordinates given to :meth:`drift` (``"predictors"`` mode).
 
     Notes
     -----
@@ -191,6 +230,8 @@ class ElevationModel:
 
     mode: str | None = None
     lapse_rate: float | None = None
+    columns: tuple[str, ...] = PREDICTOR_COLUMNS
+    crs: Any = 5179
 
     def __post_init__(self) -> None:
         if self.mode not in ELEVATION_MODES:
@@ -219,6 +260,30 @@ class ElevationModel:
     def needs_elevation(self) -> bool:
         """True when station (and cell) elevations are needed."""
         return self.mode is not None
+
+    @property
+    def has_drift(self) -> bool:
+        """True for the modes that hand the method drift columns."""
+        return self.mode in ("drift", "predictors")
+
+    def for_stations(self, n: int, crs: Any = 5179) -> ElevationModel:
+        """Return the model for a network of ``n`` stations in ``crs``.
+
+        In ``"predictors"`` mode, fewer than :data:`MIN_STATIONS_PREDICTORS`
+        stations keep elevation alone; other modes are returned unchanged
+        but for the CRS.
+
+        Examples
+        --------
+        >>> ElevationModel("predictors").for_stations(700).columns
+        ('elevation', 'coast', 'terrain')
+        >>> ElevationModel("predictors").for_stations(26).columns
+        ('elevation',)
+        """
+        columns = self.columns
+        if self.mode == "predictors" and n < MIN_STATIONS_PREDICTORS:
+            columns = ("elevation",)
+        return dataclasses.replace(self, columns=columns, crs=crs)
 
     @property
     def shifts(self) -> bool:
@@ -269,8 +334,18 @@ class ElevationModel:
             return np.asarray(values, dtype=float)
         return restore_from_sea_level(values, z, np.asarray(rate, dtype=float))
 
-    def drift(self, z: Any) -> np.ndarray | None:
-        """Return the external-drift column for ``"drift"``, else None."""
-        if self.mode != "drift" or z is None:
+    def drift(self, z: Any, xy: Any = None) -> np.ndarray | None:
+        """Return the drift columns at points of elevation ``z`` (and ``xy``), else None.
+
+        ``"drift"``: the elevation (m); ``"predictors"``: :attr:`columns` of
+        :class:`kwxmap.predictors.Predictors` at ``xy`` (metres in :attr:`crs`).
+        """
+        if not self.has_drift or z is None:
             return None
-        return np.asarray(z, dtype=float).reshape(-1, 1)
+        if self.mode == "drift":
+            return np.asarray(z, dtype=float).reshape(-1, 1)
+        from ..predictors import Predictors
+
+        if xy is None:
+            raise InterpolationError("elevation='predictors' needs the points' coordinates")
+        return Predictors(self.columns).matrix(xy, z, crs=self.crs)
