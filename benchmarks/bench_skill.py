@@ -81,13 +81,14 @@ import kwxmap
 from kwxmap.interpolate import METHODS
 from kwxmap.interpolate.cv import loo_weights
 from kwxmap.interpolate.elevation import ElevationModel
-from kwxmap.predictors import Predictors, fit_inversion_height
+from kwxmap.predictors import COAST_SCALE_KM, Predictors, fit_inversion_height
 
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared beside the repository root (as CI lays it out); KWXMAP_SHARED overrides it
 OBS = Path(os.environ.get("KWXMAP_SHARED", ROOT.parent / "shared")) / "reference" / "obs"
 ISLANDS = {102: "백령도", 115: "울릉도", 169: "흑산도", 303: "가거도"}
 RATE = 6.5  # K/km
+
 TO_M = pyproj.Transformer.from_crs(4326, 5179, always_xy=True)
 VARS = {"tavg": "temp_c", "tmin": "tmin_c", "tmax": "tmax_c"}
 
@@ -207,7 +208,21 @@ DEFAULT = "auto (default)"
 FORMER_DEFAULT = "spline+lapse"
 
 
-def kwxmap_configs(xy, v, z):
+def explored(xy, v, z, base):
+    """Configurations tried on the development half and not kept (``--explored``)."""
+    dkm = -COAST_SCALE_KM * np.log(np.maximum(base[:, 1], 1e-300)) if base.shape[1] > 1 else None
+    out = {"KED(z) k=40": _loo("kriging", xy, v, drift=z[:, None] / 1000.0, neighbors=40)[0],
+           "KED(pred) k=40": _loo("kriging", xy, v, drift=base, neighbors=40)[0]}
+    if dkm is not None:  # continentality, a wider coast, a lapse rate varying in space
+        extra = {"cont": np.minimum(dkm, 100.0) / 100.0, "coast50": np.exp(-dkm / 50.0)}
+        zk = z / 1000.0
+        extra["exy"] = np.column_stack([zk * (xy[:, 0] - 1e6) / 1e6, zk * (xy[:, 1] - 1.8e6) / 1e6])
+        for name, col in extra.items():
+            out[f"KED(pred+{name})"] = _loo("kriging", xy, v, drift=np.column_stack([base, col]))[0]
+    return out
+
+
+def kwxmap_configs(xy, v, z, explore=False):
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -228,6 +243,8 @@ def kwxmap_configs(xy, v, z):
             out["kriging+KED(pred+hinge)"] = _loo("kriging", xy, v, drift=hinge)[0]
         else:
             out["kriging+KED(pred+hinge)"] = out["kriging+KED(pred)"]
+        if explore:
+            out.update(explored(xy, v, z, drift))
     # the default, method="auto": the map takes the candidate with the lowest LOO error
     # over the snapshot; scored honestly, station i's prediction comes from the candidate
     # with the lowest error sum over the OTHER stations (its own error never picks it)
@@ -317,6 +334,8 @@ def main(argv=None) -> int:
     ap.add_argument("--csv", help="write every error to this CSV")
     ap.add_argument("--no-peers", action="store_true", help="kwxmap configurations only")
     ap.add_argument("--kinds", nargs="*", default=(), help="only these kinds (prefixes)")
+    ap.add_argument("--explored", action="store_true",
+                    help="add the configurations tried and not kept (see explored())")
     args = ap.parse_args(argv)
     if not OBS.is_dir():
         print(f"skipped: {OBS} not found (the shared reference data beside the repo)")
@@ -341,7 +360,7 @@ def main(argv=None) -> int:
         ids = f["station_id"].to_numpy()
         test = test_stations(ids, args.cap)
         t0 = time.perf_counter()
-        preds, hinge = kwxmap_configs(xy, v, z)
+        preds, hinge = kwxmap_configs(xy, v, z, explore=args.explored)
         t_kw = time.perf_counter() - t0
         if "PyKrige OK (out of box)" in peers:
             preds["PyKrige OK (out of box)"] = pykrige_loo(xy, v, z, test, lapse=False)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import kwxmap
+from kwxmap.options import STREAM_ELEVATION
 from kwxmap.errors import InputError, OutputError
 from kwxmap.interpolate import interpolate
 from kwxmap.stream import stream_batch
@@ -92,7 +93,9 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
     for i in (0, 4, 6, 7, 20, 29):  # chunk edges, the outage, sporadic gaps
         at = table[table["time"] == ds["time"].values[i]]
         gdf = stations.merge(at[["station_id", "temperature_c"]], on="station_id")
-        alone = interpolate(gdf, method, resolution=RES, region=REGION).values[::-1]
+        # stream_batch's default elevation handling is STREAM_ELEVATION (lapse)
+        alone = interpolate(gdf, method, resolution=RES, region=REGION,
+                            elevation=STREAM_ELEVATION).values[::-1]
         np.testing.assert_allclose(cube[i], alone, atol=1e-6, rtol=0)
     summary = pd.read_csv(res.summary, parse_dates=["time"])
     assert len(summary) == 30
