@@ -406,6 +406,7 @@ def _placeholder_segment(line: str) -> str | None:
     return parts[0]
 
 
+@lru_cache(maxsize=4096)
 def _value(token: str) -> float | str:
     """Temperature of a value token, NaN for a placeholder, or why it is bad."""
     compact = token.replace(" ", "")
@@ -432,6 +433,12 @@ def _readings_from_lines(
     words = _word_keys()
     rows: list[dict[str, Any]] = []
     invalid: list[Invalid] = []
+    splits: dict[str, tuple[str, str] | None] = {}  # a page repeats its tokens
+
+    def split_of(seg: str) -> tuple[str, str] | None:
+        if seg not in splits:
+            splits[seg] = split_station_token(seg, names, words)
+        return splits[seg]
 
     def add(split: tuple[str, str], value: float, lineno: int) -> None:
         condition, name = split
@@ -456,7 +463,7 @@ def _readings_from_lines(
             placeholder = _placeholder_segment(line)
             if placeholder is not None:
                 seg = _after_bullet(placeholder)
-                split = split_station_token(seg, names, words)
+                split = split_of(seg)
                 if split is not None and split[1] in names:
                     add(split, math.nan, lineno)
             continue
@@ -473,7 +480,7 @@ def _readings_from_lines(
             raw_seg = pre[: token.start()]
             seg = _after_bullet(raw_seg)
             glued = _GLUED_AFTER.match(line, unit.end()) is not None  # "25℃까지": prose
-            split = None if glued else split_station_token(seg, names, words)
+            split = None if glued else split_of(seg)
             if split is not None and not (
                 split[1] in names
                 or split[0].replace(" ", "") in words
