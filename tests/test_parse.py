@@ -730,3 +730,11 @@ def test_round_trip_rendered_widget(readings, unit, bullet, gap, sep, minus):
         body = f"<ul><li>{body}</li></ul>"
     df = parse_readings(f"오늘의 날씨\n{body}\n기상청 제공", registry=REGISTRY)
     assert cols(df) == [(n, c, t) for n, c, t in readings]
+
+
+def test_a_station_name_ending_in_a_digit_is_read():
+    """KMA's AWS lists name a site '양주1'; the token's digit is not part of the value
+    (found by test_widget_lines_between_noise_parse_back_exactly)."""
+    got = parse_readings("• 맑음양주1 0.0℃\n• 흐림서울 -3.5℃")
+    assert got[["condition", "station_name", "temperature_c"]].values.tolist() == [
+        ["맑음", "양주1", 0.0], ["흐림", "서울", -3.5]]

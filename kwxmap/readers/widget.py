@@ -93,7 +93,7 @@ def _word_keys() -> dict[str, str]:
 # --- splitting a glued station token ------------------------------------------
 
 _HANGUL = re.compile(r"[가-힣]")
-_TOKEN_CHARS = re.compile(r"[가-힣()/,][가-힣()/, ]*")
+_TOKEN_CHARS = re.compile(r"[가-힣()/,][가-힣0-9()/, ]*")  # AWS names may end in a digit: 양주1
 _MAX_TOKEN = 32
 
 
@@ -139,6 +139,8 @@ def split_station_token(
     ('맑음', '뉴욕')
     >>> split_station_token("오늘 강릉", names) is None
     True
+    >>> split_station_token("맑음양주1", {"양주1": 98})
+    ('맑음', '양주1')
     """
     if words is None:
         words = _word_keys()
@@ -171,7 +173,7 @@ def split_station_token(
     for end in range(len(s), 0, -1):
         head = s[:end]
         tail = s[end:].strip()
-        if head.replace(" ", "") in words and tail and " " not in tail:
+        if head.replace(" ", "") in words and tail and " " not in tail and _HANGUL.match(tail):
             return head.strip(), tail
     if " " not in s:
         return "", s
