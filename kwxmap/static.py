@@ -174,11 +174,14 @@ def render_static(
                     xy = np.asarray(part.coords)
                     if len(xy) > 1:
                         ax.plot(xy[:, 0], xy[:, 1], color="#303030", linewidth=0.7)
-            halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+            # the white halo is a stroked copy underneath, so the label itself stays text
+            # (searchable and selectable in the SVG and PDF)
+            halo = [pe.Stroke(linewidth=2.5, foreground="white")]
             for r in frame.isolabels.itertuples():
-                ax.text(r.lon, r.lat, r.text, rotation=-r.angle, rotation_mode="anchor",
-                        ha="center", va="center", fontsize=8, fontweight="bold",
-                        path_effects=halo, zorder=5)
+                for effects, z in ((halo, 5.0), (None, 5.1)):
+                    ax.text(r.lon, r.lat, r.text, rotation=-r.angle, rotation_mode="anchor",
+                            ha="center", va="center", fontsize=8, fontweight="bold",
+                            path_effects=effects, zorder=z)
         if frame.stations is not None and len(frame.stations):
             xy = np.array([(g.x, g.y) for g in frame.stations.geometry])
             size = (scene.radius * 1.6) ** 2
@@ -186,11 +189,13 @@ def render_static(
             ax.scatter(xy[:, 0], xy[:, 1], s=size, c=frame.station_fills, edgecolors="#1a1a1a",
                        linewidths=0.8, zorder=7)
             if scene.labels == "values":
-                halo = [pe.withStroke(linewidth=2.2, foreground="white")]
+                halo = [pe.Stroke(linewidth=2.2, foreground="white")]
                 for (x, y), text in zip(xy, frame.station_values, strict=True):
                     if text:
-                        ax.annotate(text, (x, y), xytext=(5, 0), textcoords="offset points",
-                                    fontsize=6.5, va="center", path_effects=halo, zorder=8)
+                        for effects, z in ((halo, 8.0), (None, 8.1)):
+                            ax.annotate(text, (x, y), xytext=(5, 0), textcoords="offset points",
+                                        fontsize=6.5, va="center", path_effects=effects,
+                                        zorder=z)
         pad = 0.02 * max(e - w, n - s)
         ax.set_xlim(w - pad, e + pad)
         ax.set_ylim(s - pad, n + pad)

@@ -33,18 +33,24 @@ def figure(seed_stations, layers):
     )
 
 
-def test_svg_has_korean_text_labels_and_one_swatch_per_band(tmp_path, figure, layers):
+def test_svg_has_korean_text_labels_and_one_swatch_per_band(tmp_path, figure, layers,
+                                                           seed_stations):
     bands, lines = layers
     svg = save_figure(figure, tmp_path / "map.svg").read_text(encoding="utf-8")
     assert "관측소 기온" in svg and "2020년 8월 14일" in svg and "기온 (°C)" in svg
     assert "00:00" not in svg
-    levels = {f"{v:g}" for v in lines["level"]}
-    texts = set(re.findall(r">([-\d.]+)</text>", svg))
-    assert len(levels & texts) >= 3  # isotherm values written on the map
     legend = figure.axes[1]
+    ticks = [t.get_text() for t in legend.get_xticklabels()]
+    # isotherm labels and station values are text in the SVG (not outlines); the
+    # legend's tick labels are not counted
+    texts = re.findall(r">([-\d.]+)</text>", svg)
+    on_map = [t for t in texts if t not in ticks]
+    levels = {f"{v:g}" for v in lines["level"]}
+    assert len(levels & set(on_map)) >= 3
+    values = {f"{v:.1f}" for v in seed_stations["temperature_c"]}
+    assert values <= set(texts)
     edges = sorted(set(bands["lower"]) | set(bands["upper"]))
     assert len(legend.patches) == len(edges) - 1  # stepped: one swatch per band step
-    ticks = [t.get_text() for t in legend.get_xticklabels()]
     assert ticks[0] == f"{bands['lower'].min():g}" and ticks[-1] == f"{bands['upper'].max():g}"
 
 
