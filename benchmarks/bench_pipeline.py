@@ -62,6 +62,10 @@ def main() -> None:
                 "map", str(WIDGET), "-o", str(tmp / "a.html"), "--geojson-dir", str(layers),
                 "--tiles", "none",
             ],
+            "map, national 1 km, former default": [
+                "map", str(WIDGET), "-o", str(tmp / "c.html"), "--tiles", "none",
+                "--method", "spline", "--elevation", "lapse",
+            ],
             "map, 충청북도 500 m": [
                 "map", str(WIDGET), "-o", str(tmp / "b.html"), "--region", "충청북도",
                 "--resolution", "500",
