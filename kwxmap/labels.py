@@ -86,10 +86,20 @@ def format_level(value: float, decimals: int | None = None) -> str:
     return "0" if text.strip("-0.") == "" and places == 0 else text
 
 
+#: Width (px) of the narrowest legend (a 360 px phone), the width of a tick label's
+#: character (12 px digits) and the least gap between two labels: legend_ticks keeps
+#: only labels that do not touch there.
+LEGEND_PX = 316.0
+TICK_CHAR_PX = 7.0
+TICK_GAP_PX = 6.0
+
+
 def legend_ticks(edges: Sequence[float], most: int = 8) -> list[tuple[int, str]]:
     """Pick the band edges a legend labels: both ends and evenly in between.
 
-    Every label uses the same number of decimals (one tick format).
+    Every label uses the same number of decimals (one tick format); an inner
+    label that would touch its neighbour on the narrowest legend
+    (:data:`LEGEND_PX`) is left out.
 
     Parameters
     ----------
@@ -110,17 +120,29 @@ def legend_ticks(edges: Sequence[float], most: int = 8) -> list[tuple[int, str]]
     ['-15', '-10', '-5', '0', '5', '7']
     >>> legend_ticks([0, 2.5, 5])
     [(0, '0.0'), (1, '2.5'), (2, '5.0')]
+    >>> [t for _, t in legend_ticks([23.5 + 0.5 * i for i in range(12)])]  # 24.0 would touch 23.5
+    ['23.5', '25.0', '26.0', '27.0', '28.0', '29.0']
     """
     edges = [float(e) for e in edges]
     if not edges:
         return []
     places = _decimals(edges)
     n = len(edges)
-    picked = _round_ticks(edges, most)
-    near = max(1, picked[1] - picked[0]) * 0.4 if len(picked) > 1 else 0
-    inner = [i for i in picked if near <= i <= n - 1 - near]
-    picked = sorted({0, *inner, n - 1})
-    return [(i, format_level(edges[i], places)) for i in picked]
+    text = {i: format_level(edges[i], places) for i in {0, n - 1, *_round_ticks(edges, most)}}
+    if n == 1:
+        return [(0, text[0])]
+    # Keep the ends and every inner tick whose label clears its kept neighbours on the
+    # narrowest legend: the first label is left-aligned at 0, the last right-aligned at
+    # the end, the others centred on their edge.
+    x = {i: LEGEND_PX * i / (n - 1) for i in text}
+    w = {i: TICK_CHAR_PX * len(t) for i, t in text.items()}
+    last_left = LEGEND_PX - w[n - 1]
+    kept, right = [0], w[0]
+    for i in sorted(set(text) - {0, n - 1}):
+        if x[i] - w[i] / 2 >= right + TICK_GAP_PX and x[i] + w[i] / 2 + TICK_GAP_PX <= last_left:
+            kept.append(i)
+            right = x[i] + w[i] / 2
+    return [(i, text[i]) for i in (*kept, n - 1)]
 
 
 def _round_ticks(edges: list[float], most: int) -> list[int]:
