@@ -299,39 +299,21 @@ def test_predictor_drift_columns_equal_interpolating_alone(stations, series, met
                                    equal_nan=True)
 
 
-def test_auto_picks_each_timestamps_lowest_leave_one_out_candidate(stations, series):
-    """The default in batch: per timestamp the candidate whose LOO RMSE, as
-    cross_validate computes it with the batch's pooled variograms, is lowest."""
-    import json
-
-    from kwxmap.interpolate import cross_validate
-    from kwxmap.interpolate.cv import auto_candidates
-
+def test_auto_maps_each_timestamp_as_interpolate_alone(stations, series):
+    """The default in batch: each timestamp's choice and map are interpolate()'s on it
+    alone (its own comparison and variogram), whatever the rest of the batch."""
     vals, times = series
     ds = interpolate_many(stations, vals, times=times, resolution=RES, region=REGION)
     labels = ds.attrs["method_per_time"]
-    candidates = auto_candidates("predictors")
     assert ds.attrs["method"] == "auto" and len(labels) == len(times)
-    assert set(ds.attrs["variograms"]) == {k for k in candidates if k.startswith("kriging")}
-    near = stations["station_id"].isin(ds.attrs["station_ids"]).to_numpy()
     for i in (0, 2, 5, 8):
-        one = stations.assign(temperature_c=vals[i])[near]  # the batch's station set
-        rmse = {}
-        for label, (method, elev) in candidates.items():
-            params = {}
-            if method == "kriging":
-                v = json.loads(ds.attrs["variograms"][label])
-                params = {"variogram_model": v.pop("model"), "variogram_parameters": v}
-            rmse[label] = cross_validate(one, method, elevation=elev, **params).rmse
-        assert labels[i] == min(rmse, key=rmse.get), (i, rmse)
-        method, elev = candidates[labels[i]]
-        params = {}
-        if method == "kriging":
-            v = json.loads(ds.attrs["variograms"][labels[i]])
-            params = {"variogram_model": v.pop("model"), "variogram_parameters": v}
-        alone = _alone(stations, vals[i], method=method, elevation=elev, **params)
+        alone = _alone(stations, vals[i])
+        assert labels[i] == f"{alone.attrs['method']}+{alone.attrs['elevation']}"
         np.testing.assert_allclose(ds.values[i], alone.values, rtol=0, atol=1e-9,
                                    equal_nan=True)
+    part = interpolate_many(stations, vals[4:9], times=times[4:9], resolution=RES,
+                            region=REGION)  # another batch, another chunking: same maps
+    np.testing.assert_array_equal(part.values, ds.values[4:9])
 
 
 def test_auto_needs_values_in_memory(stations, series):

@@ -219,9 +219,8 @@ def _same_html(a: str, b: str) -> bool:
 def test_render_batch_in_5186_equals_snapshot_per_timestamp(tmp_path, resolution, region):
     """One pipeline: each batch map is the snapshot of its day (was shifted 5-7 km or failed)."""
     table = _month(tmp_path, "2020-08", 2)
-    # spline + predictors: a snapshot fits its own variogram, a batch pools one (documented)
     kw = {"crs": 5186, "resolution": resolution, "region": region, "tiles": None,
-          "levels": "10:36:2", "method": "spline", "elevation": "predictors"}
+          "levels": "10:36:2"}
     result = kwxmap.render_batch(table, tmp_path / "maps", **kw)
     assert not result.failed and len(result.maps) == 2
     for i, path in enumerate(result.maps):
@@ -268,9 +267,7 @@ def test_batch_runs_in_chunks_inside_the_memory_budget(tmp_path):
     from kwxmap.interpolate.memory import estimate_memory
 
     table = _month(tmp_path, "2020-08", 4)
-    # the spline: kriging candidates pool their variogram over the timestamps of a call,
-    # so a chunked batch that picks kriging may differ from a whole one (documented)
-    kw = {"resolution": 20_000, "tiles": None, "method": "spline", "elevation": "predictors"}
+    kw = {"resolution": 20_000, "tiles": None}
     whole = kwxmap.render_batch(table, tmp_path / "whole", **kw)
     template = kwxmap.make_grid(resolution=20_000)
     budget = estimate_memory(template, "spline", n_times=2)

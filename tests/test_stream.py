@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import kwxmap
-from kwxmap.options import STREAM_ELEVATION
 from kwxmap.errors import InputError, OutputError
 from kwxmap.interpolate import interpolate
+from kwxmap.options import STREAM_ELEVATION
 from kwxmap.stream import stream_batch
 
 xr = pytest.importorskip("xarray")
