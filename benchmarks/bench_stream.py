@@ -211,6 +211,7 @@ def main() -> None:
 def slice_1km(args, tmp: Path) -> None:
     import kwxmap
     from kwxmap.grid import make_grid
+    from kwxmap.options import STREAM_ELEVATION, STREAM_METHOD
 
     st = stations()
     st_path = tmp / "stations.gpkg"
@@ -248,7 +249,8 @@ def slice_1km(args, tmp: Path) -> None:
     for i in picks:
         at = table[table["time"] == times[i]]
         gdf = st.merge(at[["station_id", "temperature_c"]], on="station_id")
-        loop_cube.append(kwxmap.interpolate(gdf, resolution=1000.0).values[::-1])
+        loop_cube.append(kwxmap.interpolate(gdf, STREAM_METHOD, elevation=STREAM_ELEVATION,
+                                            resolution=1000.0).values[::-1])
     per_loop = (time.perf_counter() - t0) / len(picks)
     one = rows["1 process"]
     per_stream = 1 / one["rate"]
