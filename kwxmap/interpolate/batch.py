@@ -218,13 +218,26 @@ def interpolate_many(
     ny, nx = grid.shape
     flat_cells = np.flatnonzero(grid.mask.ravel())
     n_times = matrix.shape[0]
-    setup = dict(xy=xy, elev=elev, cells=cells, z_cells=z_cells, crs=grid.crs,
-                 on_invalid=on_invalid, time_index=time_index)
+    setup = dict(xy=xy, elev=elev, cells=cells, z_cells=z_cells, on_invalid=on_invalid,
+                 time_index=time_index)
     if method == "auto":
         return _auto_many(matrix, grid, flat_cells, out_dtype, setup, elevation=elevation,
                           lapse_rate=model.lapse_rate, value=value, ids=ids[keep])
     params = dict(params)
-    engine, attrs = _make_engine(method, params, model, matrix, **setup)
+    model = model.for_stations(xy.shape[0], grid.crs)
+    attrs: dict[str, Any] = {}
+    if method == "kriging":
+        given = params.get("variogram_parameters")
+        if given is None:
+            variogram = _pooled_variogram(matrix, xy, elev, model=model, params=params)
+            params["variogram_parameters"] = variogram
+            attrs["variogram_fit"] = "pooled over standardised timestamps"
+        elif isinstance(given, Variogram):
+            variogram = given
+        else:
+            variogram = make_variogram(params.get("variogram_model", "exponential"), given)
+        attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
+    engine = _Engine(method=method, params=params, model=model, **setup)
 
     if lazy:
         import dask.array as da
@@ -277,48 +290,6 @@ def interpolate_many(
     if rates is not None:
         grid_attrs["lapse_rate_k_per_km"] = rates
     return grid.copy(values=cube, name=value, attrs=grid_attrs, time=np.asarray(time_index))
-
-
-def _make_engine(
-    method: str,
-    params: dict[str, Any],
-    model: ElevationModel,
-    matrix: Any,
-    *,
-    xy: np.ndarray,
-    elev: np.ndarray | None,
-    cells: np.ndarray,
-    z_cells: np.ndarray | None,
-    crs: Any,
-    on_invalid: str,
-    time_index: pd.Index,
-) -> tuple[_Engine, dict[str, Any]]:
-    """Build the engine of one method and elevation model (kriging: the pooled variogram)."""
-    model = model.for_stations(xy.shape[0], crs)
-    attrs: dict[str, Any] = {}
-    if method == "kriging":
-        given = params.get("variogram_parameters")
-        if given is None:
-            variogram = _pooled_variogram(matrix, xy, elev, model=model, params=params)
-            params["variogram_parameters"] = variogram
-            attrs["variogram_fit"] = "pooled over standardised timestamps"
-        elif isinstance(given, Variogram):
-            variogram = given
-        else:
-            variogram = make_variogram(params.get("variogram_model", "exponential"), given)
-        attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
-    engine = _Engine(
-        method=method,
-        params=params,
-        xy=xy,
-        elev=elev,
-        cells=cells,
-        z_cells=z_cells,
-        model=model,
-        on_invalid=on_invalid,
-        time_index=time_index,
-    )
-    return engine, attrs
 
 
 def _auto_many(
