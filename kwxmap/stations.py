@@ -299,6 +299,25 @@ def _read(path: str, mtime_ns: int, size: int) -> tuple[Station, ...]:
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _name_keys_index(
+    stations: tuple[Station, ...],
+) -> dict[str, list[tuple[tuple[int, int, int], int]]]:
+    """Return name key -> [(rank, station id)] of a station tuple (read only).
+
+    Cached: every join loads the registry anew, and equal registries share it.
+    """
+    index: dict[str, list[tuple[tuple[int, int, int], int]]] = {}
+    for s in stations:
+        net = _NETWORK_RANK.get(s.network, 9)
+        sources = [(s.name_ko, 0)] + [(a, 1) for a in (*s.aliases, s.name_en) if a]
+        for text, level in sources:
+            for key, strength in _names.name_keys(text):
+                rank = (net, level if strength == 0 else 2, 0 if s.active else 1)
+                index.setdefault(key, []).append((rank, s.station_id))
+    return index
+
+
 def load_stations(
     network: str = "asos", *, path: str | os.PathLike[str] | None = None
 ) -> StationRegistry:
@@ -588,15 +607,7 @@ class StationRegistry:
 
     def _index(self) -> dict[str, list[tuple[tuple[int, int, int], int]]]:
         if self._index_cache is None:
-            index: dict[str, list[tuple[tuple[int, int, int], int]]] = {}
-            for s in self._stations:
-                net = _NETWORK_RANK.get(s.network, 9)
-                sources = [(s.name_ko, 0)] + [(a, 1) for a in (*s.aliases, s.name_en) if a]
-                for text, level in sources:
-                    for key, strength in _names.name_keys(text):
-                        rank = (net, level if strength == 0 else 2, 0 if s.active else 1)
-                        index.setdefault(key, []).append((rank, s.station_id))
-            self._index_cache = index
+            self._index_cache = _name_keys_index(self._stations)
         return self._index_cache
 
     def _resolve(self, text: str, *, all_claims: bool = False) -> list[int]:
