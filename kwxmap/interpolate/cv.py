@@ -168,7 +168,7 @@ class CVReport:
                 f"prediction from every method): {ids}"
             )
         if self.scores:
-            lines.append(f"  every method on the same {self.n} stations:")
+            lines.append(f"  every candidate on the same {self.n} stations:")
             for name, s in sorted(self.scores.items(), key=lambda kv: kv[1]["rmse"]):
                 lines.append(f"  {name:<10} RMSE {s['rmse']:.2f}  MAE {s['mae']:.2f}")
         worst = self.table.reindex(
