@@ -847,25 +847,10 @@ def render_map(
     >>> "<script src" in html_text or "<link" in html_text  # Leaflet is embedded
     False
     """
-    if not 0 <= band_opacity <= 1:
-        raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
-    scene = map_scene(
-        [(time, stations, bands, lines)],
-        title=title,
-        time=time,
-        palette=palette,
-        lang=lang,
-        labels=labels,
-        value=value,
-        cv_column=cv_column,
-    )
-    return _page(
-        scene,
-        tiles=tiles,
-        value=value,
-        cv_column=cv_column,
+    return _render(
+        [(time, stations, bands, lines)], time=time, credit=credit, title=title, tiles=tiles,
+        palette=palette, lang=lang, labels=labels, value=value, cv_column=cv_column,
         band_opacity=band_opacity,
-        credit=credit,
     )
 
 
@@ -881,6 +866,7 @@ def render_animation(
     cv_column: str = CV_COLUMN,
     band_opacity: float = 0.85,
     interval_ms: int = 800,
+    credit: str | None = None,
 ) -> folium.Map:
     """Build one self-contained web map with a time slider over several snapshots.
 
@@ -901,6 +887,8 @@ def render_animation(
         As for :func:`render_map`.
     interval_ms
         Delay between frames when playing.
+    credit
+        As for :func:`render_map`: a source to credit in the attribution.
 
     Returns
     -------
@@ -922,22 +910,26 @@ def render_animation(
         raise InputError("render_animation needs at least one (time, stations, bands) frame")
     if interval_ms <= 0:
         raise InputError(f"interval_ms={interval_ms!r} must be a positive number of milliseconds")
+    return _render(
+        frames, interval_ms=interval_ms, credit=credit, title=title, tiles=tiles,
+        palette=palette, lang=lang, labels=labels, value=value, cv_column=cv_column,
+        band_opacity=band_opacity,
+    )
+
+
+def _render(
+    frames: list[tuple[Any, ...]],
+    *,
+    time: Any = None,
+    interval_ms: int = 800,
+    credit: str | None = None,
+    band_opacity: float,
+    **look: Any,
+) -> folium.Map:
+    """Draw the scene of ``frames`` as one page (render_map: one frame, with its time)."""
     if not 0 <= band_opacity <= 1:
         raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
-    scene = map_scene(
-        frames,
-        title=title,
-        palette=palette,
-        lang=lang,
-        labels=labels,
-        value=value,
-        cv_column=cv_column,
-    )
-    return _page(
-        scene,
-        tiles=tiles,
-        value=value,
-        cv_column=cv_column,
-        band_opacity=band_opacity,
-        interval_ms=interval_ms,
-    )
+    tiles = look.pop("tiles")
+    scene = map_scene(frames, time=time, **look)
+    return _page(scene, tiles=tiles, value=look["value"], cv_column=look["cv_column"],
+                 band_opacity=band_opacity, interval_ms=interval_ms, credit=credit)

@@ -262,9 +262,11 @@ def render_batch(
         if progress:
             print(file=sys.stderr)
         if animate and frames:
+            from .dem import dem_attribution
             from .render import render_animation
 
-            page = render_animation(frames, title=title, tiles=tiles, **style.look)
+            page = render_animation(frames, title=title, tiles=tiles,
+                                    credit=dem_attribution(surface.dem), **style.look)
             result.index = staged.write("animation.html", partial(io.write_html, page))
             result.frames = len(frames)
             result.maps.append(result.index)

@@ -321,3 +321,18 @@ def test_auto_needs_values_in_memory(stations, series):
     with pytest.raises(InterpolationError, match="auto' chooses per timestamp"):
         interpolate_many(stations, da.from_array(vals, chunks=(4, -1)), resolution=RES,
                          region=REGION)
+
+
+def test_dem_recorded_like_interpolate(stations, series):
+    """The series records its DEM as interpolate() does, so a batch map credits a
+    downloaded one; auto's per-timestamp choice comes with each timestamp."""
+    vals, times = series
+    ds = interpolate_many(stations, vals[:2], times=times[:2], resolution=RES, region=REGION)
+    alone = _alone(stations, vals[0])
+    assert ds.attrs["dem"] == alone.attrs["dem"] == "shipped"
+    one = ds.at(0)
+    assert one.attrs["dem"] == "shipped"
+    assert one.attrs["method_per_time"] == f"{alone.attrs['method']}+{alone.attrs['elevation']}"
+    none = interpolate_many(stations, vals[:1], method="idw", resolution=RES, region=REGION,
+                            elevation=None)
+    assert "dem" not in none.attrs

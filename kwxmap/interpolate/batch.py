@@ -221,8 +221,11 @@ def interpolate_many(
     setup = dict(xy=xy, elev=elev, cells=cells, z_cells=z_cells, on_invalid=on_invalid,
                  time_index=time_index)
     if method == "auto":
-        return _auto_many(matrix, grid, flat_cells, out_dtype, setup, elevation=elevation,
-                          lapse_rate=model.lapse_rate, value=value, ids=ids[keep])
+        out = _auto_many(matrix, grid, flat_cells, out_dtype, setup, elevation=elevation,
+                         lapse_rate=model.lapse_rate, value=value, ids=ids[keep])
+        if elevation is not None:
+            out.attrs["dem"] = "shipped" if dem is None else str(dem)
+        return out
     params = dict(params)
     model = model.for_stations(xy.shape[0], grid.crs)
     attrs: dict[str, Any] = {}
@@ -289,6 +292,8 @@ def interpolate_many(
     }
     if rates is not None:
         grid_attrs["lapse_rate_k_per_km"] = rates
+    if elevation is not None:  # as interpolate() records it (the map credits a downloaded DEM)
+        grid_attrs["dem"] = "shipped" if dem is None else str(dem)
     return grid.copy(values=cube, name=value, attrs=grid_attrs, time=np.asarray(time_index))
 
 
@@ -342,7 +347,7 @@ def _auto_many(
                        "fewer than 3 stations reporting")
     grid_attrs: dict[str, Any] = {
         "method": "auto",
-        "method_per_time": labels,
+        "method_per_time": np.array(labels, dtype=str),
         "params": {},
         "elevation": elevation,
         "value": value,
