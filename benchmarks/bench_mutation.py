@@ -5,20 +5,37 @@ tree; this runs in place of it on a shared 2-core machine): for each mutation
 point of a module — an arithmetic or comparison operator swapped, a number
 changed, a boolean flipped, ``and``/``or`` swapped, a ``not`` dropped, a
 keyword argument's constant changed — the module's source is rewritten with
-that one change (``ast.unparse``) and the module's test files run against it
-(``pytest -x``, in a forked child that imports the mutant instead of the
-file on disk, so nothing in the working tree is touched). A mutant is
+that one change (``ast.unparse``) and the tests that reach the change run
+against it (``pytest -x``, in a forked child that imports the mutant instead
+of the file on disk, so nothing in the working tree is touched). A mutant is
 *killed* when a test fails, *survives* when all pass, and counts as killed
 on a timeout too (an infinite loop is noticed).
+
+Test selection (the approach of mutmut 3): the module's test files run once
+under coverage.py, each test in its own dynamic context (its pytest node id),
+which maps every line of the module to the tests that execute it, and records
+each test's duration. A mutant then runs only the tests that execute a line
+of the mutated node (``lineno..end_lineno``), fastest first. A node whose
+lines run at import time (module constants, default arguments, decorators,
+class bodies) runs the module's whole selection, since any test may depend on
+it. A node that no test executes is a survivor *not covered*, without running
+anything. Tests that fail on the unmutated module are left out (and named).
+The map is cached in ``.mutation-cache/`` keyed by the module's source and its
+test files.
 
 Mutants listed in :data:`EQUIVALENT` (module, line, description) behave
 exactly like the original; each carries its reason and is left out of the
 score.
 
+With ``--max-mutants N`` each module runs a seeded sample of N of its
+mutation points (all of them when it has fewer), so its score is an
+*estimate* from that sample; the output says so, with the sample size.
+
 Usage::
 
     python benchmarks/bench_mutation.py --module variogram --max-mutants 40
-    python benchmarks/bench_mutation.py            # every module in MODULES (long)
+    python benchmarks/bench_mutation.py --max-mutants 40   # every module, sampled
+    python benchmarks/bench_mutation.py            # every point of every module (hours)
 """
 
 from __future__ import annotations
@@ -26,35 +43,55 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
 import importlib.abc
 import importlib.util
+import json
 import os
 import random
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".mutation-cache"
 
-#: module key -> (import name, source file, test files that cover it)
+_READER_TESTS = ["tests/test_readers_formats.py", "tests/test_parse_known.py",
+                 "tests/test_parse.py", "tests/test_station_lists.py"]
+_INTERP_TESTS = ["tests/test_interpolate.py", "tests/test_peers_metpy.py"]
+
+#: module key -> (import name, source file, test files that cover it).
+#: tests/test_fuzz.py is left out: it only checks that hostile inputs raise a
+#: KwxmapError (no expected values) and takes minutes per run.
 MODULES: dict[str, tuple[str, str, list[str]]] = {
+    "readers": ("kwxmap.readers", "kwxmap/readers/__init__.py", _READER_TESTS),
+    "r._common": ("kwxmap.readers._common", "kwxmap/readers/_common.py", _READER_TESTS),
+    "r._source": ("kwxmap.readers._source", "kwxmap/readers/_source.py", _READER_TESTS),
+    "r.widget": ("kwxmap.readers.widget", "kwxmap/readers/widget.py", _READER_TESTS),
+    "r.table": ("kwxmap.readers.table", "kwxmap/readers/table.py", _READER_TESTS),
+    "r.typ01": ("kwxmap.readers.typ01", "kwxmap/readers/typ01.py", _READER_TESTS),
+    "r.portal": ("kwxmap.readers.portal", "kwxmap/readers/portal.py", _READER_TESTS),
+    "r.datagokr": ("kwxmap.readers.datagokr", "kwxmap/readers/datagokr.py", _READER_TESTS),
+    "r.stations": ("kwxmap.readers.station_lists", "kwxmap/readers/station_lists.py",
+                   ["tests/test_station_lists.py", "tests/test_readers_formats.py"]),
+    "join": ("kwxmap.join", "kwxmap/join.py",
+             ["tests/test_join.py", "tests/test_join_own_place.py"]),
     "variogram": ("kwxmap.interpolate.variogram", "kwxmap/interpolate/variogram.py",
                   ["tests/test_variogram_known.py", "tests/test_kriging.py"]),
     "kriging": ("kwxmap.interpolate.kriging", "kwxmap/interpolate/kriging.py",
-                ["tests/test_kriging.py"]),
-    "contours": ("kwxmap.contours", "kwxmap/contours.py", ["tests/test_contours.py"]),
-    "barnes": ("kwxmap.interpolate.barnes", "kwxmap/interpolate/barnes.py",
-               ["tests/test_peers_metpy.py", "tests/test_interpolate.py"]),
+                ["tests/test_kriging.py", "tests/test_variogram_known.py",
+                 "tests/test_cv_known.py"]),
     "spline": ("kwxmap.interpolate.spline", "kwxmap/interpolate/spline.py",
-               ["tests/test_interpolate.py"]),
+               _INTERP_TESTS + ["tests/test_cv_known.py"]),
+    "barnes": ("kwxmap.interpolate.barnes", "kwxmap/interpolate/barnes.py", _INTERP_TESTS),
     "cv": ("kwxmap.interpolate.cv", "kwxmap/interpolate/cv.py",
            ["tests/test_cv_known.py", "tests/test_cv.py"]),
     "elevation": ("kwxmap.interpolate.elevation", "kwxmap/interpolate/elevation.py",
-                  ["tests/test_interpolate.py"]),
-    "join": ("kwxmap.join", "kwxmap/join.py", ["tests/test_join.py"]),
-    "parse": ("kwxmap.parse", "kwxmap/parse.py",
-              ["tests/test_parse_known.py", "tests/test_parse.py"]),
+                  _INTERP_TESTS + ["tests/test_cv.py"]),
+    "contours": ("kwxmap.contours", "kwxmap/contours.py", ["tests/test_contours.py"]),
+    "io": ("kwxmap.io", "kwxmap/io.py", ["tests/test_io.py"]),
 }
 
 #: (module key, line, description) -> why the mutant is equivalent to the original.
@@ -82,6 +119,7 @@ class Mutant:
 
     index: int
     line: int
+    end_line: int
     description: str
 
 
@@ -132,6 +170,7 @@ def mutate(source: str, index: int) -> tuple[str, Mutant]:
     tree = ast.parse(source)
     node, desc, how = mutation_points(tree)[index]
     line = getattr(node, "lineno", 0)
+    end_line = getattr(node, "end_lineno", None) or line
     if how[0] == "op":
         node.op = how[1]()
     elif how[0] == "cmp":
@@ -142,7 +181,7 @@ def mutate(source: str, index: int) -> tuple[str, Mutant]:
     else:
         node.value = how[1]
     ast.fix_missing_locations(tree)
-    return ast.unparse(tree), Mutant(index, line, desc)
+    return ast.unparse(tree), Mutant(index, line, end_line, desc)
 
 
 class _Mutated(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -150,11 +189,17 @@ class _Mutated(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def __init__(self, name: str, source: str, path: str):
         self.name, self.source, self.path = name, source, path
+        self.package = os.path.basename(path) == "__init__.py"
 
     def find_spec(self, fullname, path, target=None):
         if fullname != self.name:
             return None
-        return importlib.util.spec_from_loader(fullname, self, origin=self.path)
+        spec = importlib.util.spec_from_loader(fullname, self, origin=self.path,
+                                               is_package=self.package)
+        if self.package:
+            spec.submodule_search_locations = [os.path.dirname(self.path)]
+        spec.has_location = True
+        return spec
 
     def create_module(self, spec):
         return None
@@ -164,8 +209,134 @@ class _Mutated(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         exec(compile(self.source, self.path, "exec"), module.__dict__)
 
 
-def run_tests(name: str, source: str, path: str, tests: list[str], timeout: float) -> str:
-    """Run *tests* in a forked child that imports *source* as module *name*."""
+_PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
+                "-o", "addopts=", "--rootdir", str(REPO)]
+
+
+def _wait(pid: int, timeout: float) -> int | None:
+    """Exit code of child *pid*, or None after killing it at *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.05)
+
+
+class _ContextPerTest:
+    """pytest plugin: one coverage context per test (setup, call, teardown)."""
+
+    def __init__(self, cov):
+        self.cov = cov
+        self.durations: dict[str, float] = {}
+        self.failed: set[str] = set()
+
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.cov.switch_context(item.nodeid)
+
+    def pytest_runtest_logreport(self, report):
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
+        if report.failed:
+            self.failed.add(report.nodeid)
+
+
+def _coverage_run(tests: list[str]) -> dict:
+    """Run *tests* once under coverage (every kwxmap file), one context per test.
+
+    Returns ``{"contexts": {file: {line: [contexts]}}, "durations": {node id: s},
+    "failed": [node ids]}``, cached in ``.mutation-cache/`` by the content of
+    the test files and of every kwxmap source (modules sharing test files share
+    one run).
+    """
+    h = hashlib.sha256()
+    for f in [*tests, "tests/conftest.py", *sorted(
+            str(q.relative_to(REPO)) for q in (REPO / "kwxmap").rglob("*.py"))]:
+        h.update(f.encode() + b"\0" + (REPO / f).read_bytes())
+    cached = CACHE / f"coverage-{h.hexdigest()[:20]}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    CACHE.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_file, out = os.path.join(tmp, "cov"), os.path.join(tmp, "out.json")
+        pid = os.fork()
+        if pid == 0:  # child: import kwxmap under coverage, run every test
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                import coverage
+                import pytest
+
+                cov = coverage.Coverage(data_file=data_file,
+                                        include=[str(REPO / "kwxmap" / "*")])
+                cov.start()
+                plugin = _ContextPerTest(cov)
+                pytest.main([*_PYTEST_ARGS, *[str(REPO / t) for t in tests]],
+                            plugins=[plugin])
+                cov.stop()
+                cov.save()
+                Path(out).write_text(json.dumps({"durations": plugin.durations,
+                                                 "failed": sorted(plugin.failed)}))
+                os._exit(0)
+            except BaseException:  # noqa: BLE001
+                import traceback
+
+                with open(os.path.join(tmp, "err"), "w") as f:
+                    traceback.print_exc(file=f)
+                os._exit(2)
+        code = _wait(pid, 3600)
+        if code != 0 or not os.path.exists(out):
+            err = Path(tmp, "err")
+            raise RuntimeError(f"the coverage run of {tests} failed "
+                               f"({err.read_text() if err.exists() else code})")
+        import coverage
+
+        data = coverage.CoverageData(data_file)
+        data.read()
+        result = json.loads(Path(out).read_text())
+        result["contexts"] = {
+            os.path.relpath(f, REPO): {str(ln): sorted(c) for ln, c in
+                                       data.contexts_by_lineno(f).items()}
+            for f in data.measured_files()}
+    cached.write_text(json.dumps(result))
+    return result
+
+
+def coverage_map(key: str) -> dict:
+    """Line -> tests for module *key*: ``{"lines", "import", "durations", "failed"}``.
+
+    ``lines`` maps a line to the node ids of the tests that execute it;
+    ``import`` lists the lines run outside any test (at import or collection).
+    """
+    _, rel, tests = MODULES[key]
+    run = _coverage_run(tests)
+    by_line = run["contexts"].get(rel, {})
+    return {"lines": {ln: [c for c in ctxs if c] for ln, ctxs in by_line.items()},
+            "import": sorted(int(ln) for ln, ctxs in by_line.items() if "" in ctxs),
+            "durations": run["durations"], "failed": run["failed"]}
+
+
+def select_tests(cmap: dict, m: Mutant) -> tuple[list[str], bool]:
+    """Node ids that execute a line of mutant *m*, fastest first; and whether import-time."""
+    span = range(m.line, m.end_line + 1)
+    failed = set(cmap["failed"])
+    durations = cmap["durations"]
+    if any(ln in cmap["import"] for ln in span):
+        ids = set(durations)
+        at_import = True
+    else:
+        ids = {t for ln in span for t in cmap["lines"].get(str(ln), ())}
+        at_import = False
+    ids -= failed
+    return sorted(ids, key=lambda t: (durations.get(t, 0.0), t)), at_import
+
+
+def run_tests(name: str, source: str, path: str, node_ids: list[str], timeout: float) -> str:
+    """Run *node_ids* (``pytest -x``) in a forked child that imports *source* as *name*."""
     pid = os.fork()
     if pid == 0:  # child
         try:
@@ -175,22 +346,14 @@ def run_tests(name: str, source: str, path: str, tests: list[str], timeout: floa
             sys.meta_path.insert(0, _Mutated(name, source, path))
             import pytest
 
-            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                                "--no-header", "-o", "addopts=", *tests])
+            code = pytest.main(["-x", *_PYTEST_ARGS, *[str(REPO / t) for t in node_ids]])
             os._exit(0 if code == 0 else 1)
         except BaseException:  # noqa: BLE001
             os._exit(2)
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            code = os.waitstatus_to_exitcode(status)
-            return "survived" if code == 0 else "killed"
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            return "killed (timeout)"
-        time.sleep(0.05)
+    code = _wait(pid, timeout)
+    if code is None:
+        return "killed (timeout)"
+    return "survived" if code == 0 else "killed"
 
 
 def run_module(key: str, max_mutants: int | None, seed: int, timeout: float) -> dict:
@@ -201,66 +364,111 @@ def run_module(key: str, max_mutants: int | None, seed: int, timeout: float) -> 
     indices = list(range(n_points))
     if max_mutants is not None and max_mutants < n_points:
         indices = sorted(random.Random(seed).sample(indices, max_mutants))
-    tests = [str(REPO / t) for t in tests if (REPO / t).exists()]
-    base = run_tests(name, source, path, tests, timeout * 3)
-    if base != "survived":
-        print(f"{key}: the tests fail on the unmutated module; fix them first")
-        return {"key": key, "error": True}
-    print(f"{key}: {n_points} mutation points, running {len(indices)} "
-          f"with {', '.join(Path(t).name for t in tests)}", flush=True)
-    killed, survivors, equivalent = 0, [], []
+    t0 = time.perf_counter()
+    cmap = coverage_map(key)
+    sample = (f"a seeded sample of {len(indices)} (seed {seed}): score is an estimate"
+              if len(indices) < n_points else "all of them")
+    print(f"{key}: {n_points} mutation points, running {sample}; "
+          f"{len(cmap['durations'])} tests in {', '.join(Path(t).name for t in tests)} "
+          f"(coverage map {time.perf_counter() - t0:.0f} s)", flush=True)
+    if cmap["failed"]:
+        print(f"  left out, failing on the original: {', '.join(cmap['failed'])}", flush=True)
+    killed, survivors, uncovered, equivalent = 0, [], [], []
     for i in indices:
         mutated, m = mutate(source, i)
         reason = EQUIVALENT.get((key, m.line, m.description))
         if reason:
             equivalent.append((m, reason))
             continue
-        t0 = time.perf_counter()
-        outcome = run_tests(name, mutated, path, tests, timeout)
+        node_ids, at_import = select_tests(cmap, m)
+        if not node_ids:
+            uncovered.append(m)
+            print(f"  #{m.index:<4} line {m.line:<5} {m.description:<28} not covered",
+                  flush=True)
+            continue
+        budget = min(timeout, 30.0 + 5.0 * sum(cmap["durations"].get(t, 0.0)
+                                               for t in node_ids))
+        t1 = time.perf_counter()
+        outcome = run_tests(name, mutated, path, node_ids, budget)
         print(f"  #{m.index:<4} line {m.line:<5} {m.description:<28} {outcome} "
-              f"({time.perf_counter() - t0:.1f} s)", flush=True)
+              f"({len(node_ids)} tests{', import-time' if at_import else ''}, "
+              f"{time.perf_counter() - t1:.1f} s)", flush=True)
         if outcome.startswith("killed"):
             killed += 1
         else:
             survivors.append(m)
-    scored = killed + len(survivors)
+    scored = killed + len(survivors) + len(uncovered)
     score = killed / scored if scored else float("nan")
     return {"key": key, "points": n_points, "run": len(indices), "killed": killed,
-            "survivors": survivors, "equivalent": equivalent, "score": score}
+            "survivors": survivors, "uncovered": uncovered, "equivalent": equivalent,
+            "score": score, "sampled": len(indices) < n_points}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--module", action="append", choices=sorted(MODULES),
+    p.add_argument("--module", action="append", choices=list(MODULES),
                    help="module(s) to mutate (default: all)")
     p.add_argument("--max-mutants", type=int, default=None,
                    help="run at most N mutants per module, a seeded sample")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="at most this many seconds per mutant (the budget is 30 s + 5 x the "
+                   "selected tests' time on the original)")
     args = p.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # BLAS threads and fork do not mix
+    os.chdir(REPO)
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "tests"))
-    # heavy imports once, before forking (the children share them)
+    # heavy third-party imports once, before forking (the children share them);
+    # nothing from kwxmap, which each child imports with its mutant
+    import coverage  # noqa: F401
     import geopandas  # noqa: F401
+    import hypothesis  # noqa: F401
     import pytest  # noqa: F401
     import scipy.optimize  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    import scipy.spatial  # noqa: F401
 
-    results = [run_module(k, args.max_mutants, args.seed, args.timeout)
-               for k in (args.module or list(MODULES))]
+    for extra in ("folium", "bs4", "contourpy", "pyogrio", "pyproj", "scipy.linalg",
+                  "scipy.ndimage", "scipy.interpolate"):
+        try:
+            importlib.import_module(extra)
+        except ImportError:
+            pass
+
+    keys = args.module or list(MODULES)
+    print(f"bench_mutation: {len(keys)} module(s); "
+          + (f"a seeded sample of at most {args.max_mutants} mutants per module "
+             f"(seed {args.seed}): scores of sampled modules are estimates"
+             if args.max_mutants is not None else "every mutation point"), flush=True)
+    results = [run_module(k, args.max_mutants, args.seed, args.timeout) for k in keys]
     print()
+    if args.max_mutants is not None:
+        print(f"Scores from seeded samples (seed {args.seed}, at most {args.max_mutants} "
+              "mutants per module; 'run' is the sample size; * = estimate from a sample).")
     print(f"{'module':<11} {'points':>6} {'run':>5} {'killed':>7} {'survived':>9} "
-          f"{'equiv':>6} {'score':>7}")
+          f"{'not-cov':>8} {'equiv':>6} {'score':>7}")
+    tot = dict.fromkeys(("points", "run", "killed", "survived", "uncovered", "equiv"), 0)
     for r in results:
-        if r.get("error"):
-            print(f"{r['key']:<11} tests fail on the original module")
-            continue
-        print(f"{r['key']:<11} {r['points']:6d} {r['run']:5d} {r['killed']:7d} "
-              f"{len(r['survivors']):9d} {len(r['equivalent']):6d} {r['score']:7.1%}")
+        row = {"points": r["points"], "run": r["run"], "killed": r["killed"],
+               "survived": len(r["survivors"]), "uncovered": len(r["uncovered"]),
+               "equiv": len(r["equivalent"])}
+        for k, v in row.items():
+            tot[k] += v
+        print(f"{r['key']:<11} {row['points']:6d} {row['run']:5d} {row['killed']:7d} "
+              f"{row['survived']:9d} {row['uncovered']:8d} {row['equiv']:6d} "
+              f"{r['score']:7.1%}{' *' if r['sampled'] else ''}")
+    scored = tot["killed"] + tot["survived"] + tot["uncovered"]
+    print(f"{'total':<11} {tot['points']:6d} {tot['run']:5d} {tot['killed']:7d} "
+          f"{tot['survived']:9d} {tot['uncovered']:8d} {tot['equiv']:6d} "
+          f"{tot['killed'] / scored if scored else float('nan'):7.1%}")
     for r in results:
-        for m in r.get("survivors", []):
+        for m in r["survivors"]:
             print(f"survivor {r['key']} #{m.index} line {m.line}: {m.description}")
-        for m, why in r.get("equivalent", []):
+        for m in r["uncovered"]:
+            print(f"survivor {r['key']} #{m.index} line {m.line}: {m.description} "
+                  "(not covered)")
+        for m, why in r["equivalent"]:
             print(f"equivalent {r['key']} #{m.index} line {m.line}: {m.description} ({why})")
     return 0
 
