@@ -104,6 +104,14 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "0/0 = NaN, which the estimator already drops as not finite",
     ("variogram", 500, "0.001 -> 0.002"): "floor of a starting scale (power model); the "
     "optimiser moves away from it",
+    ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
+    "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
+    ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
+    "site: haversine of float degrees never lands on 1.0 exactly",
+    ("join", 671, "True -> False"): "zip(strict=) over three columns of the same group: "
+    "always the same length",
+    ("contours", 274, "GtE -> Gt"): "type id 4 is MultiPoint: flattened or not, its points "
+    "are neither Polygon nor LineString, so _flat_parts drops them either way",
 }
 
 _SWAP_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
@@ -317,16 +325,107 @@ def coverage_map(key: str) -> dict:
     by_line = run["contexts"].get(rel, {})
     return {"lines": {ln: [c for c in ctxs if c] for ln, ctxs in by_line.items()},
             "import": sorted(int(ln) for ln, ctxs in by_line.items() if "" in ctxs),
-            "durations": run["durations"], "failed": run["failed"]}
+            "durations": run["durations"], "failed": run["failed"], "run": run}
 
 
-def select_tests(cmap: dict, m: Mutant) -> tuple[list[str], bool]:
+def _bound(stmt: ast.stmt) -> set[str]:
+    """Names a module-level statement binds."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    targets = (stmt.targets if isinstance(stmt, ast.Assign)
+               else [stmt.target] if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) else [])
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _uses(tree: ast.Module) -> list[tuple[str, int, ast.stmt]]:
+    """(name, line, enclosing module-level statement) of every name read in *tree*."""
+    out = []
+    for stmt in tree.body:
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                out.append((n.id, n.lineno, stmt))
+            elif isinstance(n, ast.Attribute):
+                out.append((n.attr, n.lineno, stmt))
+    return out
+
+
+_SOURCES: dict[str, tuple[ast.Module, list]] = {}
+
+
+def _kwxmap_uses() -> dict[str, tuple[ast.Module, list]]:
+    if not _SOURCES:
+        for f in sorted((REPO / "kwxmap").rglob("*.py")):
+            tree = ast.parse(f.read_text(encoding="utf-8"))
+            _SOURCES[str(f.relative_to(REPO))] = (tree, _uses(tree))
+    return _SOURCES
+
+
+def _import_time_tests(rel: str, tree: ast.Module, m: Mutant, run: dict) -> set[str] | None:
+    """Tests that can see a change made at import time, or None for "any test".
+
+    The module-level statement holding the mutant binds names (a constant, a
+    function whose default or decorator changed, a class); a test can only
+    notice the change by running a line that reads one of those names (in any
+    kwxmap module, names bound from them followed to a fixpoint), by running
+    the body of the changed function, or by naming one in the test file.
+    """
+    top = next((st for st in tree.body if st.lineno <= m.line <= (st.end_lineno or st.lineno)),
+               None)
+    if top is None or not isinstance(top, (ast.Assign, ast.AnnAssign, ast.AugAssign,
+                                           ast.FunctionDef, ast.AsyncFunctionDef,
+                                           ast.ClassDef)):
+        return None
+
+    def tests_of(file: str, lines) -> set[str]:
+        ctx = run["contexts"].get(file, {})
+        return {c for ln in lines for c in ctx.get(str(ln), ()) if c}
+
+    def body_lines(st: ast.stmt):
+        body = getattr(st, "body", None)
+        return range(body[0].lineno, (st.end_lineno or st.lineno) + 1) if body else ()
+
+    ids = tests_of(rel, body_lines(top)) if not isinstance(top, ast.ClassDef) else set()
+    names = _bound(top)
+    sources = _kwxmap_uses()
+    grew = True
+    while grew:  # module-level statements computed from the names at import time
+        grew = False
+        for _, (_, uses) in sources.items():
+            for name, _, st in uses:
+                if name in names and not isinstance(
+                        st, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _bound(st) <= names:
+                    names |= _bound(st)
+                    grew = True
+    for file, (_, uses) in sources.items():
+        for name, line, st in uses:
+            if name in names:
+                ids |= tests_of(file, [line])
+                if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    ids |= tests_of(file, body_lines(st)) if not tests_of(file, [line]) else set()
+    for test_file in {t.split("::")[0] for t in run["durations"]}:
+        text = (REPO / test_file).read_text(encoding="utf-8")
+        ttree = ast.parse(text)
+        for fn in ast.walk(ttree):
+            if isinstance(fn, (ast.FunctionDef, ast.ClassDef)) and any(
+                    isinstance(n, (ast.Name, ast.Attribute))
+                    and (getattr(n, "id", None) or getattr(n, "attr", None)) in names
+                    for n in ast.walk(fn)):
+                ids |= {t for t in run["durations"]
+                        if t.split("::")[0] == test_file
+                        and t.split("::")[1].split("[")[0] == fn.name}
+    return ids or None
+
+
+def select_tests(cmap: dict, m: Mutant, rel: str = "", tree: ast.Module | None = None
+                 ) -> tuple[list[str], bool]:
     """Node ids that execute a line of mutant *m*, fastest first; and whether import-time."""
     span = range(m.line, m.end_line + 1)
     failed = set(cmap["failed"])
     durations = cmap["durations"]
     if any(ln in cmap["import"] for ln in span):
-        ids = set(durations)
+        ids = _import_time_tests(rel, tree, m, cmap["run"]) if tree is not None else None
+        if ids is None:
+            ids = set(durations)
         at_import = True
     else:
         ids = {t for ln in span for t in cmap["lines"].get(str(ln), ())}
@@ -356,7 +455,8 @@ def run_tests(name: str, source: str, path: str, node_ids: list[str], timeout: f
     return "survived" if code == 0 else "killed"
 
 
-def run_module(key: str, max_mutants: int | None, seed: int, timeout: float) -> dict:
+def run_module(key: str, max_mutants: int | None, seed: int, timeout: float,
+               only: list[int] | None = None) -> dict:
     name, rel, tests = MODULES[key]
     path = str(REPO / rel)
     source = Path(path).read_text(encoding="utf-8")
@@ -364,6 +464,9 @@ def run_module(key: str, max_mutants: int | None, seed: int, timeout: float) -> 
     indices = list(range(n_points))
     if max_mutants is not None and max_mutants < n_points:
         indices = sorted(random.Random(seed).sample(indices, max_mutants))
+    if only:
+        indices = sorted(set(only) & set(range(n_points)))
+    tree = ast.parse(source)
     t0 = time.perf_counter()
     cmap = coverage_map(key)
     sample = (f"a seeded sample of {len(indices)} (seed {seed}): score is an estimate"
@@ -380,7 +483,7 @@ def run_module(key: str, max_mutants: int | None, seed: int, timeout: float) -> 
         if reason:
             equivalent.append((m, reason))
             continue
-        node_ids, at_import = select_tests(cmap, m)
+        node_ids, at_import = select_tests(cmap, m, rel, tree)
         if not node_ids:
             uncovered.append(m)
             print(f"  #{m.index:<4} line {m.line:<5} {m.description:<28} not covered",
@@ -411,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-mutants", type=int, default=None,
                    help="run at most N mutants per module, a seeded sample")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--index", type=int, action="append",
+                   help="run only mutant #N (repeatable; to check a new test kills it)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="at most this many seconds per mutant (the budget is 30 s + 5 x the "
                    "selected tests' time on the original)")
@@ -441,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
           + (f"a seeded sample of at most {args.max_mutants} mutants per module "
              f"(seed {args.seed}): scores of sampled modules are estimates"
              if args.max_mutants is not None else "every mutation point"), flush=True)
-    results = [run_module(k, args.max_mutants, args.seed, args.timeout) for k in keys]
+    results = [run_module(k, args.max_mutants, args.seed, args.timeout, args.index)
+               for k in keys]
     print()
     if args.max_mutants is not None:
         print(f"Scores from seeded samples (seed {args.seed}, at most {args.max_mutants} "

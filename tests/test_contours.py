@@ -247,6 +247,17 @@ def test_simplify_keeps_the_tiling_and_the_coast(seed_bands, seed_grid):
         assert shapely.hausdorff_distance(a, b) <= 0.5 * seed_grid.resolution + 1.0
 
 
+def test_simplify_true_means_half_the_grid_resolution(jeju):
+    """The docstring's promise: ``simplify=True`` is the tolerance resolution / 2."""
+    xx, yy = _xy(jeju)
+    grid = _field(jeju, 10 + np.hypot(xx - xx.mean(), yy - yy.mean()) / 7000)
+    half = contour_bands(grid, simplify=0.5 * jeju.resolution)
+    auto = contour_bands(grid, simplify=True)
+    assert shapely.equals(auto.geometry.values, half.geometry.values).all()
+    one_metre = contour_bands(grid, simplify=1.0)
+    assert not shapely.equals(auto.geometry.values, one_metre.geometry.values).all()
+
+
 def test_explicit_string_levels_on_the_seed(seed_grid):
     bands = contour_bands(seed_grid, "16:32:4")
     assert set(bands["upper"] - bands["lower"]) == {4.0}
