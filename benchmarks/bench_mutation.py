@@ -110,8 +110,6 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "site: haversine of float degrees never lands on 1.0 exactly",
     ("join", 671, "True -> False"): "zip(strict=) over three columns of the same group: "
     "always the same length",
-    ("contours", 274, "GtE -> Gt"): "type id 4 is MultiPoint: flattened or not, its points "
-    "are neither Polygon nor LineString, so _flat_parts drops them either way",
 }
 
 _SWAP_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,

@@ -247,6 +247,22 @@ def test_simplify_keeps_the_tiling_and_the_coast(seed_bands, seed_grid):
         assert shapely.hausdorff_distance(a, b) <= 0.5 * seed_grid.resolution + 1.0
 
 
+def test_range_levels_stop_at_10000_edges_and_count_them():
+    assert len(resolve_levels("0:9999:1", 0, 1)) == 10_000  # the limit itself is fine
+    with pytest.raises(InputError, match=r"'0:10000:1' give 10,001 edges, more than 10,000"):
+        resolve_levels("0:10000:1", 0, 1)
+
+
+def test_zero_area_polygon_parts_are_not_band_parts():
+    from kwxmap.contours import _polygonal
+
+    sliver = shapely.Polygon([(0, 0), (1, 1), (2, 2), (0, 0)])  # collinear: area 0
+    square = shapely.box(0, 0, 1, 1)
+    assert _polygonal(shapely.GeometryCollection([sliver, square])).equals(
+        shapely.MultiPolygon([square]))
+    assert _polygonal(sliver).is_empty
+
+
 def test_simplify_true_means_half_the_grid_resolution(jeju):
     """The docstring's promise: ``simplify=True`` is the tolerance resolution / 2."""
     xx, yy = _xy(jeju)

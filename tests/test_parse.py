@@ -522,6 +522,41 @@ def test_only_invalid_lines_is_still_an_error():
         parse_readings("• 맑음서울 2a.5℃", on_invalid="ignore")
 
 
+def test_invalid_lines_are_counted_in_the_messages():
+    bad = "• 맑음서울 2a.5℃"
+    with pytest.raises(ParseError, match=r"line 2: .*\(and 2 more\); fix the input"):
+        parse_readings("\n".join(["• 흐림부산 1.0℃", bad, bad, bad]))
+    with pytest.raises(ParseError) as one:
+        parse_readings("\n".join(["• 흐림부산 1.0℃", bad]))
+    assert "more)" not in str(one.value)
+    with pytest.raises(ParseError, match=r"\(1 invalid line skipped\)"):
+        parse_readings(bad, on_invalid="ignore")
+    with pytest.raises(ParseError, match=r"\(2 invalid lines skipped\)"):
+        parse_readings(f"{bad}\n{bad}", on_invalid="ignore")
+
+
+@pytest.mark.parametrize(("n_bad", "rest"), [(20, None), (21, "skipped 1 more invalid lines"),
+                                             (23, "skipped 3 more invalid lines")])
+def test_on_invalid_warn_names_20_lines_then_counts_the_rest(n_bad, rest):
+    text = "\n".join(["• 흐림부산 1.0℃"] + ["• 맑음서울 2a.5℃"] * n_bad)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = parse_readings(text, on_invalid="warn")
+    messages = [str(w.message) for w in caught]
+    assert len(df) == 1
+    assert sum(m.startswith("skipped invalid line") for m in messages) == 20
+    assert [m for m in messages if "more invalid" in m] == ([rest] if rest else [])
+
+
+def test_the_reader_table_is_immutable():
+    import dataclasses
+
+    from kwxmap.readers import READERS
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        READERS[0].name = "other"
+
+
 @pytest.mark.parametrize("text", ["", "   \n\n", "기상청 제공", "<html><body></body></html>",
                                   "<script>맑음서울 1℃</script>"])
 def test_no_readings_is_a_parse_error(text):
