@@ -526,6 +526,8 @@ def test_invalid_lines_are_counted_in_the_messages():
     bad = "• 맑음서울 2a.5℃"
     with pytest.raises(ParseError, match=r"line 2: .*\(and 2 more\); fix the input"):
         parse_readings("\n".join(["• 흐림부산 1.0℃", bad, bad, bad]))
+    with pytest.raises(ParseError, match=r"line 2: .*\(and 1 more\); fix the input"):
+        parse_readings("\n".join(["• 흐림부산 1.0℃", bad, bad]))
     with pytest.raises(ParseError) as one:
         parse_readings("\n".join(["• 흐림부산 1.0℃", bad]))
     assert "more)" not in str(one.value)

@@ -209,3 +209,16 @@ def test_a_fit_does_not_depend_on_the_units_of_the_values():
     small = fit_variogram(EmpiricalVariogram(lags, truth(lags) / 100, counts, 160_000.0))
     np.testing.assert_allclose(big.params, truth.params, rtol=1e-4)
     np.testing.assert_allclose(small.params, [0.04, 60_000.0, 0.005], rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [("linear", (2e-5, 0.5)), ("power", (3e-3, 0.7, 0.25)), ("power", (1e-7, 1.6, 0.0)),
+     ("spherical", (3.0, 90_000.0, 0.4)), ("gaussian", (2.0, 70_000.0, 0.1))],
+)
+def test_a_fit_of_an_exact_model_recovers_its_parameters(model, params):
+    """Bins that lie on a model: the fit gives that model back (its criterion is 0 there)."""
+    truth = Variogram(model, params)
+    lags = np.linspace(10_000.0, 150_000.0, 8)
+    fit = fit_variogram(EmpiricalVariogram(lags, truth(lags), np.full(8, 50), 160_000.0), model)
+    np.testing.assert_allclose(fit.params, params, rtol=1e-4, atol=1e-6)
