@@ -104,6 +104,8 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "0/0 = NaN, which the estimator already drops as not finite",
     ("variogram", 500, "0.001 -> 0.002"): "floor of a starting scale (power model); the "
     "optimiser moves away from it",
+    ("kriging", 300, "False -> True"): "lu_solve(check_finite=) only validates: the values "
+    "are checked finite just above and a fitted system's LU is finite",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

@@ -550,6 +550,13 @@ def test_on_invalid_warn_names_20_lines_then_counts_the_rest(n_bad, rest):
     assert [m for m in messages if "more invalid" in m] == ([rest] if rest else [])
 
 
+def test_an_error_page_title_is_quoted_up_to_80_characters():
+    title = "서비스 점검 안내 " + "x" * 100
+    with pytest.raises(ParseError) as info:
+        parse_readings(f"<html><head><title> {title} </title></head><body></body></html>")
+    assert f"titled {title[:80]!r}; is it an error page" in str(info.value)
+
+
 def test_the_reader_table_is_immutable():
     import dataclasses
 
