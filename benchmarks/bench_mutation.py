@@ -106,6 +106,8 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "optimiser moves away from it",
     ("kriging", 300, "False -> True"): "lu_solve(check_finite=) only validates: the values "
     "are checked finite just above and a fitted system's LU is finite",
+    ("kriging", 349, "0 -> 1"): "self._lu[0] is the square LU factor: shape[0] == shape[1]",
+    ("kriging", 461, "0 -> 1"): "self._lu[0] is the square LU factor: shape[0] == shape[1]",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

@@ -557,6 +557,14 @@ def test_an_error_page_title_is_quoted_up_to_80_characters():
     assert f"titled {title[:80]!r}; is it an error page" in str(info.value)
 
 
+def test_a_dataframe_is_read_only_as_a_table():
+    df = pd.DataFrame({"station_name": ["서울"], "temperature_c": [3.5]})
+    assert parse_readings(df, input_format="table")["temperature_c"].tolist() == [3.5]
+    assert parse_readings(df).attrs["input_format"] == "table"
+    with pytest.raises(InputError, match="input_format='widget' reads text; a DataFrame"):
+        parse_readings(df, input_format="widget")
+
+
 def test_the_reader_table_is_immutable():
     import dataclasses
 

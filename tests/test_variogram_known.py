@@ -222,3 +222,15 @@ def test_a_fit_of_an_exact_model_recovers_its_parameters(model, params):
     lags = np.linspace(10_000.0, 150_000.0, 8)
     fit = fit_variogram(EmpiricalVariogram(lags, truth(lags), np.full(8, 50), 160_000.0), model)
     np.testing.assert_allclose(fit.params, params, rtol=1e-4, atol=1e-6)
+
+
+def test_the_range_stops_at_its_documented_lower_bound_max_lag_over_1000():
+    """A sill reached within 100 m: the fit keeps range >= max_lag / 1000 (160 m here)."""
+    truth = Variogram("exponential", (4.0, 100.0, 0.5))
+    lags = np.array([20.0, 60.0, 10_000.0, 50_000.0, 100_000.0, 150_000.0])
+    counts = np.full(6, 50)
+    fit = fit_variogram(EmpiricalVariogram(lags, truth(lags), counts, 160_000.0))
+    assert fit.params[1] == pytest.approx(160.0)
+    # with max_lag 80 km the bound is 80 m and the true range is found
+    fit = fit_variogram(EmpiricalVariogram(lags, truth(lags), counts, 80_000.0))
+    np.testing.assert_allclose(fit.params, truth.params, rtol=1e-6)
