@@ -113,6 +113,14 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "test_automatic_fit_reaches_the_minimum_of_cressies_criterion)",
     ("kriging", 490, "In -> NotIn"): "blas_heavy only sets the chunk size; every chunking "
     "gives the same numbers",
+    ("r._common", 123, "True -> False"): "to_numpy(copy=) of pd.to_numeric's fresh result, "
+    "which is only read (np.where makes the returned array)",
+    ("r._common", 201, "False -> True"): "fillna after str.fullmatch on stamps that are all str "
+    "(fillna('').astype(str) above): there is no NA to fill",
+    ("r._common", 269, "1000 -> 1001"): "how many invalid rows keep their text: messages quote "
+    "the first one and warnings the first 20; the count stays exact (1500 rows: 1500)",
+    ("r._common", 271, "Gt -> GtE"): "when equal, bad.sum() - len(invalid) = 0 placeholders "
+    "are added",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

@@ -411,3 +411,27 @@ def test_a_multi_day_typ01_file_goes_straight_to_render_batch(tmp_path):
     assert [p.name[:10] for p in result.maps] == ["2026-01-14", "2026-01-15"]
     page = result.maps[1].read_text(encoding="utf-8")
     assert "13.0" in page  # 부산's maximum on the second day (11.0 + 2.0), not its mean
+
+
+def test_messages_quote_up_to_60_characters():
+    from kwxmap.readers._common import show
+
+    assert show("  " + "가" * 60 + " ") == repr("가" * 60)
+    assert show("가" * 61) == repr("가" * 59 + "…")  # 60 characters with the ellipsis
+
+
+def test_a_station_number_has_at_most_nine_digits():
+    from kwxmap.readers._common import station_ids
+
+    ids, bad = station_ids(["123456789", "1234567890", "108"])
+    assert bad.tolist() == [False, True, False]
+    assert ids[0] == 123456789 and ids[2] == 108
+
+
+def test_more_than_1000_invalid_rows_are_all_counted():
+    rows = "".join(f"108,x{i}\n" for i in range(1500))
+    text = "station_id,temperature_c\n109,1.5\n" + rows
+    with pytest.raises(ParseError, match=r"line 3: .*'x0'.*\(and 1499 more\)"):
+        parse_readings(text)
+    with pytest.raises(ParseError, match=r"\(1500 invalid lines skipped\)"):
+        parse_readings("station_id,temperature_c\n" + rows, on_invalid="ignore")
