@@ -121,6 +121,16 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "the first one and warnings the first 20; the count stays exact (1500 rows: 1500)",
     ("r._common", 271, "Gt -> GtE"): "when equal, bad.sum() - len(invalid) = 0 placeholders "
     "are added",
+    ("spline", 117, "1e-09 -> 2e-09"): "rank tolerance on [1, x, y, drift] of centred, "
+    "unit-scaled columns: a singular value between 1e-9 and 2e-9 is not a real layout",
+    ("spline", 130, "False -> True"): "lu_factor(check_finite=) only validates; the matrix is "
+    "built from checked-finite, scaled coordinates and drift",
+    ("spline", 141, "False -> True"): "lu_solve(check_finite=) only validates: finite values "
+    "and a factor that passed the LinAlgWarning check",
+    ("spline", 168, "1 -> 2"): "the chunk of targets per step: every chunking gives the "
+    "same numbers",
+    ("spline", 182, "0 -> 1"): "lu_[0] is square and lu_[1] (the pivots) has its length: "
+    "all three give n + m",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

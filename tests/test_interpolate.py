@@ -432,6 +432,26 @@ def test_spline_collinear_stations_clear_error():
         Spline().fit([[0, 0], [1000, 0], [2000, 0], [3000, 0]], [1, 2, 3, 4])
 
 
+def test_spline_smoothing_is_in_metres_for_a_layout_under_two_metres():
+    """Stations in a 1.5 m square (half-span < 1 m): the smoothing still matches scipy's."""
+    from scipy.interpolate import RBFInterpolator
+
+    xy = np.array([[0.0, 0.0], [1.5, 0.0], [0.0, 1.5], [1.5, 1.5], [0.75, 0.75]])
+    v = np.array([10.0, 12.0, 9.0, 14.0, 8.0])
+    pts = np.random.default_rng(3).uniform(0.0, 1.5, (20, 2))
+    ours = Spline(smoothing=0.05).fit(xy, v).predict(pts)
+    ref = RBFInterpolator(xy, v, kernel="thin_plate_spline", smoothing=0.05)(pts)
+    np.testing.assert_allclose(ours, ref, atol=1e-9)
+
+
+def test_spline_constant_drift_column_is_a_clear_error():
+    xy = [[0, 0], [1000, 0], [0, 1000], [1000, 1000], [500, 300]]
+    drift = [[5.0, 1.0], [5.0, 2.0], [5.0, 3.0], [5.0, 4.0], [5.0, 0.5]]
+    with pytest.raises(InterpolationError, match=r"drift column\(s\) \[0\] are constant"):
+        Spline().fit(xy, [1, 2, 3, 4, 5], drift=drift)
+    Spline().fit(xy, [1, 2, 3, 4, 5], drift=[row[1:] for row in drift])  # the other is fine
+
+
 @pytest.mark.parametrize("name", LINEAR)
 def test_refit_replaces_state(synthetic, name):
     xy, v, pts = synthetic
