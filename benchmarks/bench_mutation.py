@@ -131,6 +131,12 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "same numbers",
     ("spline", 182, "0 -> 1"): "lu_[0] is square and lu_[1] (the pivots) has its length: "
     "all three give n + m",
+    ("kriging", 560, "1 -> 2"): "a second, zero right-hand side is solved alongside and "
+    "dropped (_solve_stack keeps [..., 0])",
+    ("barnes", 46, "2 -> 3"): "query(k=3) instead of k=2: column 1 is still each station's "
+    "nearest other station",
+    ("barnes", 65, "Gt -> GtE"): "only picks the dense or the KD-tree path, which give the "
+    "same weights (test_barnes_leave_one_out_leaves_out_itself_in_every_chunk runs both)",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

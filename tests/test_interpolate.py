@@ -481,3 +481,33 @@ def test_radius_methods_dense_and_kdtree_paths_agree(cls):
     for a, b in zip(results[True], results[False], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert np.isnan(results[True][0]).any() and np.isfinite(results[True][0]).any()
+
+
+def test_barnes_leave_one_out_leaves_out_itself_in_every_chunk():
+    """LOO rows never weigh their own station, past the first chunk of either path."""
+    # dense path (all stations in range), 400 stations: chunks of 131072 // 400 = 327 rows
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0.0, 1e5, (400, 2))
+    est = Barnes(search_radius=1e6).fit(xy, rng.normal(size=400))
+    assert est.dense_
+    w = est._loo_weights()
+    assert abs(w.diagonal()).max() == 0.0
+    np.testing.assert_allclose(np.asarray(w.sum(axis=1)).ravel(), 1.0)
+    # KD-tree path, 265 x 265 stations 1 km apart: chunks of 65536 points
+    g = np.arange(265) * 1000.0
+    xx, yy = np.meshgrid(g, g)
+    xy = np.column_stack([xx.ravel(), yy.ravel()])
+    est = Barnes(search_radius=1500.0).fit(xy, np.sin(xy[:, 0] / 7000.0))
+    assert not est.dense_
+    w = est._loo_weights()
+    assert abs(w.diagonal()).max() == 0.0
+    assert w[66_000].nnz == 8  # row 249, column 15: 8 neighbours within 1.5 km, not itself
+
+
+def test_barnes_weights_for_no_points_are_an_empty_matrix():
+    g = np.arange(10) * 1000.0
+    xx, yy = np.meshgrid(g, g)
+    xy = np.column_stack([xx.ravel(), yy.ravel()])
+    for radius in (1500.0, 1e6):  # KD-tree and dense paths
+        est = Barnes(search_radius=radius).fit(xy, xy[:, 0])
+        assert est.weights(np.empty((0, 2))).shape == (0, 100)
