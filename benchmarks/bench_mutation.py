@@ -137,6 +137,10 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "nearest other station",
     ("barnes", 65, "Gt -> GtE"): "only picks the dense or the KD-tree path, which give the "
     "same weights (test_barnes_leave_one_out_leaves_out_itself_in_every_chunk runs both)",
+    ("r._source", 35, "True -> False"): "the getattr default: every codecs.CodecInfo has "
+    "_is_text_encoding (a class attribute)",
+    ("r._source", 114, "And -> Or"): "a text with a newline then goes to Path.is_file(), "
+    "which is False (or raises, caught) unless a file has that multi-line name",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

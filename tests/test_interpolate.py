@@ -212,6 +212,11 @@ def test_interface_contract():
         (IDW(radius=-5), "radius must be > 0"),
         (Barnes(gamma="big"), "gamma must be a number"),
         (Barnes(min_neighbors=0), "min_neighbors must be >= 1"),
+        (Barnes(min_neighbors=2.5), "min_neighbors must be a whole number"),
+        (Barnes(kappa_star=0), "kappa_star must be > 0"),
+        (Barnes(gamma=0), "gamma must be > 0"),
+        (Barnes(kappa=0), "kappa must be > 0"),
+        (Barnes(search_radius=0), "search_radius must be > 0"),
         (Cressman(search_radius=float("nan")), "search_radius must be finite"),
         (Spline(smoothing=-1), "smoothing must be >= 0"),
     ],
@@ -220,6 +225,12 @@ def test_bad_params_raise_in_fit(synthetic, est, match):
     xy, v, _ = synthetic
     with pytest.raises(InterpolationError, match=match):
         est.fit(xy, v)
+
+
+def test_barnes_accepts_a_kappa_below_one_square_metre(synthetic):
+    xy, v, _ = synthetic
+    assert Barnes(kappa=0.5).fit(xy, v).kappa == 0.5
+
 
 
 @pytest.mark.parametrize(

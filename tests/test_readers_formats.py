@@ -435,3 +435,15 @@ def test_more_than_1000_invalid_rows_are_all_counted():
         parse_readings(text)
     with pytest.raises(ParseError, match=r"\(1500 invalid lines skipped\)"):
         parse_readings("station_id,temperature_c\n" + rows, on_invalid="ignore")
+
+
+def test_a_path_the_os_cannot_open_is_one_input_error():
+    name = "x" * 300 + ".txt"  # longer than a file name may be (255 bytes)
+    with pytest.raises(InputError, match=r"^cannot read '.*x\.txt': File name too long$"):
+        parse_readings(Path(name))
+
+
+def test_a_one_letter_file_name_is_read_as_a_file(tmp_path, monkeypatch):
+    (tmp_path / "a").write_text("• 맑음서울 1.5℃\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert parse_readings("a")["temperature_c"].tolist() == [1.5]
