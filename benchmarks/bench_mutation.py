@@ -31,11 +31,18 @@ With ``--max-mutants N`` each module runs a seeded sample of N of its
 mutation points (all of them when it has fewer), so its score is an
 *estimate* from that sample; the output says so, with the sample size.
 
+After tests are added, ``--keep-kills LOG`` reruns a sample without running
+again the mutants an earlier output (LOG, same kwxmap sources and sample)
+shows killed: a new test can only kill more, so only the survivors, the not
+covered and the newly marked equivalents change. The output says which kills
+were kept.
+
 Usage::
 
     python benchmarks/bench_mutation.py --module variogram --max-mutants 40
     python benchmarks/bench_mutation.py --max-mutants 40   # every module, sampled
     python benchmarks/bench_mutation.py            # every point of every module (hours)
+    python benchmarks/bench_mutation.py --max-mutants 30 --keep-kills first.log
 """
 
 from __future__ import annotations
@@ -492,8 +499,29 @@ def run_tests(name: str, source: str, path: str, node_ids: list[str], timeout: f
     return "survived" if code == 0 else "killed"
 
 
+def earlier_kills(logs: list[str]) -> dict[str, dict[int, str]]:
+    """Mutants killed in earlier outputs of this script: module -> {index: description}.
+
+    Read from the per-mutant lines (``  #12   line 40    9 -> 10   killed (...)``)
+    under each module's header line.
+    """
+    import re
+
+    header = re.compile(r"^(\S+): \d+ mutation points")
+    row = re.compile(r"^  #(\d+)\s+line (\d+)\s+(.+?)\s+killed")
+    out: dict[str, dict[int, str]] = {}
+    for log in logs:
+        key = None
+        for text in Path(log).read_text(encoding="utf-8").splitlines():
+            if h := header.match(text):
+                key = h.group(1)
+            elif key and (r := row.match(text)):
+                out.setdefault(key, {})[int(r.group(1))] = f"{r.group(2)}:{r.group(3)}"
+    return out
+
+
 def run_module(key: str, max_mutants: int | None, seed: int, timeout: float,
-               only: list[int] | None = None) -> dict:
+               only: list[int] | None = None, kept: dict[int, str] | None = None) -> dict:
     name, rel, tests = MODULES[key]
     path = str(REPO / rel)
     source = Path(path).read_text(encoding="utf-8")
@@ -520,6 +548,11 @@ def run_module(key: str, max_mutants: int | None, seed: int, timeout: float,
         reason = EQUIVALENT.get((key, m.line, m.description))
         if reason:
             equivalent.append((m, reason))
+            continue
+        if kept and kept.get(m.index) == f"{m.line}:{m.description}":
+            killed += 1
+            print(f"  #{m.index:<4} line {m.line:<5} {m.description:<28} killed "
+                  "(in an earlier run; tests were only added since)", flush=True)
             continue
         node_ids, at_import = select_tests(cmap, m, rel, tree)
         if not node_ids:
@@ -552,6 +585,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-mutants", type=int, default=None,
                    help="run at most N mutants per module, a seeded sample")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-kills", metavar="LOG", action="append", default=[],
+                   help="an earlier output of this script (same kwxmap sources): its killed "
+                   "mutants count as killed without running again; for a rerun after adding "
+                   "tests (a new test cannot revive a killed mutant)")
     p.add_argument("--index", type=int, action="append",
                    help="run only mutant #N (repeatable; to check a new test kills it)")
     p.add_argument("--timeout", type=float, default=120.0,
@@ -584,8 +621,12 @@ def main(argv: list[str] | None = None) -> int:
           + (f"a seeded sample of at most {args.max_mutants} mutants per module "
              f"(seed {args.seed}): scores of sampled modules are estimates"
              if args.max_mutants is not None else "every mutation point"), flush=True)
-    results = [run_module(k, args.max_mutants, args.seed, args.timeout, args.index)
-               for k in keys]
+    kills = earlier_kills(args.keep_kills)
+    if kills:
+        print(f"kills kept from {', '.join(args.keep_kills)}: "
+              f"{sum(len(v) for v in kills.values())} mutants", flush=True)
+    results = [run_module(k, args.max_mutants, args.seed, args.timeout, args.index,
+                          kills.get(k)) for k in keys]
     print()
     if args.max_mutants is not None:
         print(f"Scores from seeded samples (seed {args.seed}, at most {args.max_mutants} "
