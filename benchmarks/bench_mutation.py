@@ -150,6 +150,8 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "which is False (or raises, caught) unless a file has that multi-line name",
     ("r._source", 114, "Lt -> LtE"): "a 4096-character name is past PATH_MAX (4096 bytes "
     "with its NUL): is_file() raises ENAMETOOLONG, caught, and the text is read as text",
+    ("cv", 157, "1 -> 2"): "label.reshape(-2): numpy reads any negative size as 'infer', "
+    "the same as reshape(-1)",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

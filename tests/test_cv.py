@@ -225,3 +225,32 @@ def test_bad_cv_options(day_gdf, kw, match):
 def test_too_few_stations(day_gdf):
     with pytest.raises(InterpolationError, match="at least 3"):
         cross_validate(day_gdf.head(2), "idw")
+
+
+def test_to_text_of_one_method_lists_the_five_worst_stations(day_gdf):
+    rep = cross_validate(day_gdf, "idw", elevation=None)
+    lines = rep.to_text().splitlines()
+    worst = rep.table.reindex(rep.table["error"].abs().sort_values(ascending=False).index)
+    assert len(lines) == 6 and "not scored" not in lines[1]
+    assert [ln.split()[1] for ln in lines[1:]] == [str(s) for s in worst["station_id"][:5]]
+
+
+def test_two_folds_is_the_fewest(day_gdf):
+    rep = cross_validate(day_gdf, "idw", folds=2)
+    assert rep.n == len(day_gdf) and rep.folds == 2
+
+
+def test_a_method_without_a_closed_form_is_refitted_without_each_station(day_gdf):
+    """The fallback of loo_weights (refit per station) equals the spline's closed form."""
+    from kwxmap.interpolate import Spline
+
+    class RefitSpline(Spline):
+        def _loo_weights(self):
+            return None  # no closed form: loo_weights refits without each station
+
+    st = prepare_stations(day_gdf, value="temperature_c", crs=5179, need_elevation=True)
+    drift = st.elevation[:, None]
+    refit = loo_weights(RefitSpline(), st.xy, st.values, drift=drift)
+    closed = loo_weights(Spline(), st.xy, st.values, drift=drift)
+    np.testing.assert_allclose(refit, np.asarray(closed), atol=1e-8)
+    assert np.all(np.diag(refit) == 0)
