@@ -156,6 +156,7 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("cv", 259, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
     ("cv", 265, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
     ("kriging", 629, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("cv", 266, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
