@@ -254,3 +254,22 @@ def test_a_method_without_a_closed_form_is_refitted_without_each_station(day_gdf
     closed = loo_weights(Spline(), st.xy, st.values, drift=drift)
     np.testing.assert_allclose(refit, np.asarray(closed), atol=1e-8)
     assert np.all(np.diag(refit) == 0)
+
+
+def test_a_fold_may_train_on_three_stations(day_gdf):
+    rep = cross_validate(day_gdf.head(4), "idw", folds=4, elevation=None)
+    assert rep.n == 4
+
+
+def test_scores_of_no_prediction_count_zero_stations():
+    from kwxmap.interpolate.cv import _scores
+
+    s = _scores(np.array([1.0, 2.0]), np.array([np.nan, np.nan]))
+    assert s["n"] == 0 and np.isnan(s["rmse"])
+    assert _scores(np.array([1.0, 2.0, 4.0]), np.array([2.0, np.nan, 2.0])) == {
+        "rmse": pytest.approx(np.sqrt(2.5)), "mae": 1.5, "bias": -0.5, "n": 2}
+
+
+def test_auto_with_elevation_drift_compares_only_the_drift_methods(day_gdf):
+    rep = cross_validate(day_gdf, "auto", elevation="drift")
+    assert set(rep.scores) == {"spline", "kriging"}  # of the six candidates

@@ -782,3 +782,28 @@ def test_round_trip_rendered_widget(readings, unit, bullet, gap, sep, minus):
         body = f"<ul><li>{body}</li></ul>"
     df = parse_readings(f"오늘의 날씨\n{body}\n기상청 제공", registry=REGISTRY)
     assert cols(df) == [(n, c, t) for n, c, t in readings]
+
+
+def _read(text: str) -> list[tuple[str, float, int]]:
+    got = parse_readings(text)
+    return list(zip(got["station_name"], got["temperature_c"], got["line"], strict=True))
+
+
+def test_html_entities_in_plain_text_lines_are_decoded():
+    assert _read("• 맑음서울&nbsp;24.5&#8451;\n• 흐림부산 1.0℃") == [("서울", 24.5, 1),
+                                                                  ("부산", 1.0, 2)]
+
+
+def test_unclosed_table_cells_are_still_separate_cells():
+    page = "<html><body><table><tr><td>맑음서울<td>24.5℃<tr><td>흐림부산<td>1.0℃</table>"
+    assert [r[:2] for r in _read(page)] == [("서울", 24.5), ("부산", 1.0)]
+
+
+def test_line_breaks_are_hard_inside_pre_and_soft_after_it():
+    # after </pre>, a paragraph's line break is only a space: one reading
+    page = "<html><body><pre>맑음서울 1.0℃\n흐림부산 2.0℃</pre><p>맑음대구\n3.0℃</p></body></html>"
+    assert _read(page) == [("서울", 1.0, 1), ("부산", 2.0, 2), ("대구", 3.0, 2)]
+    # a textarea inside the pre closes; the pre's breaks stay hard (one line each)
+    page = ("<html><body><pre>맑음서울 1.0℃\n<textarea>흐림부산 2.0℃</textarea>\n"
+            "맑음대구 3.0℃\n맑음광주 4.0℃</pre></body></html>")
+    assert _read(page) == [("서울", 1.0, 1), ("부산", 2.0, 2), ("대구", 3.0, 3), ("광주", 4.0, 4)]
