@@ -273,3 +273,11 @@ def test_scores_of_no_prediction_count_zero_stations():
 def test_auto_with_elevation_drift_compares_only_the_drift_methods(day_gdf):
     rep = cross_validate(day_gdf, "auto", elevation="drift")
     assert set(rep.scores) == {"spline", "kriging"}  # of the six candidates
+
+
+def test_k_fold_default_seed_is_zero(day_gdf):
+    a = cross_validate(day_gdf, "idw", folds=5, elevation=None)
+    b = cross_validate(day_gdf, "idw", folds=5, elevation=None, seed=0)
+    c = cross_validate(day_gdf, "idw", folds=5, elevation=None, seed=1)
+    assert a.table["predicted"].tolist() == b.table["predicted"].tolist()
+    assert a.table["predicted"].tolist() != c.table["predicted"].tolist()

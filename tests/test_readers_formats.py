@@ -447,3 +447,9 @@ def test_a_one_letter_file_name_is_read_as_a_file(tmp_path, monkeypatch):
     (tmp_path / "a").write_text("• 맑음서울 1.5℃\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert parse_readings("a")["temperature_c"].tolist() == [1.5]
+
+
+def test_a_too_long_station_id_is_quoted_whole_up_to_30_characters():
+    for sid, shown in (("9" * 30, "9" * 30), ("9" * 31, "9" * 29 + "…")):
+        with pytest.raises(ParseError, match=f"station id '{shown}' is too large"):
+            parse_readings(f"station_id,temperature_c\n{sid},1.0\n")
