@@ -157,6 +157,16 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("cv", 265, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
     ("kriging", 629, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
     ("cv", 266, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("join", 674, "0 -> 1"): "group['time'].iloc[1]: time is a key of the duplicate group, "
+    "so every row of the group has the same time",
+    ("variogram", 493, "Sub -> Add"): "the starting slope of the linear fit; the fit reaches the "
+    "criterion's minimum from it (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("variogram", 499, "1.0 -> 2.0"): "one of the three starting exponents of the power fit; "
+    "the best start reaches the minimum (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("variogram", 500, "Sub -> Add"): "the starting scale of the power fit; the fit moves "
+    "away from it (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("kriging", 463, "False -> True"): "lu_solve(check_finite=) only validates: finite values "
+    "(checked in fit) and a fitted system's finite LU",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
