@@ -167,6 +167,10 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "away from it (test_a_fit_of_an_exact_model_recovers_its_parameters)",
     ("kriging", 463, "False -> True"): "lu_solve(check_finite=) only validates: finite values "
     "(checked in fit) and a fitted system's finite LU",
+    ("elevation", 129, "Div -> Mult"): "centring/scaling the x, y columns is an affine change "
+    "of regressors: the least-squares residuals and the elevation coefficient stay the same",
+    ("elevation", 129, "Sub -> Add"): "centring/scaling the x, y columns is an affine change "
+    "of regressors: the least-squares residuals and the elevation coefficient stay the same",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

@@ -304,6 +304,17 @@ def test_elevation_fit_stores_rate(day_gdf):
     assert fixed.attrs["lapse_rate_k_per_km"] == 3.0
 
 
+def test_fit_lapse_rate_separates_the_north_south_gradient_from_height():
+    """T = 20 - 6.5 K/km z - 3 K/100 km y, northern stations higher: the rate is 6.5."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0.0, 300_000.0, (12, 2))
+    z = 100.0 + 0.004 * xy[:, 1] + rng.uniform(0.0, 400.0, 12)  # higher in the north
+    t = 20.0 - 6.5 * z / 1000.0 - 3e-5 * xy[:, 1]
+    assert fit_lapse_rate(z, t, xy) == pytest.approx(6.5, abs=1e-9)
+    # without the coordinates the cold north is read as a steeper lapse rate
+    assert fit_lapse_rate(z, t) > 8.0
+
+
 def test_fit_lapse_rate_inversion_is_negative():
     rng = np.random.default_rng(1)
     z = rng.uniform(0, 900, 40)
