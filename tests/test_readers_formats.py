@@ -453,3 +453,42 @@ def test_a_too_long_station_id_is_quoted_whole_up_to_30_characters():
     for sid, shown in (("9" * 30, "9" * 30), ("9" * 31, "9" * 29 + "…")):
         with pytest.raises(ParseError, match=f"station id '{shown}' is too large"):
             parse_readings(f"station_id,temperature_c\n{sid},1.0\n")
+
+
+def test_lon_lat_win_over_x_y_and_need_no_crs():
+    got = parse_readings("station_id,temperature_c,lon,lat,x,y\n9001,1.0,127.04,37.6,5,6\n")
+    assert got[["lon", "lat"]].values.tolist() == [[127.04, 37.6]]
+    assert "x" not in got.columns and "y" not in got.columns
+
+
+def test_x_y_in_epsg_5179_read_as_lon_lat():
+    # EPSG:5179 lists northing first; the table's x is the easting all the same
+    text = "station_id,temperature_c,x,y\n9001,-5.5,1000000.0,2000000.0\n"  # 127.5 E, 38 N: the origin
+    got = parse_readings(text, crs="EPSG:5179")
+    assert got[["lon", "lat"]].round(4).values.tolist() == [[127.5, 38.0]]
+
+
+def test_a_lone_lon_column_is_no_place():
+    got = parse_readings("station_id,temperature_c,lon\n108,1.0,127.04\n")
+    assert "lon" not in got.columns and got["temperature_c"].tolist() == [1.0]
+
+
+def test_lon_lat_limits_are_inclusive():
+    text = ("station_id,temperature_c,lon,lat\n9001,1,180,90\n9002,2,180.5,37\n"
+            "9003,3,127,90.5\n9004,4,-180,-90\n")
+    with pytest.raises(ParseError, match=r"line 3: lon/lat is not a place.*'lon=180\.5, lat=37\.0'"
+                       r" \(and 1 more\)"):
+        parse_readings(text)
+    got = parse_readings(text, on_invalid="ignore")
+    assert got[["station_id", "lon", "lat"]].values.tolist() == [[9001, 180, 90],
+                                                                 [9004, -180, -90]]
+
+
+def test_a_geodataframe_or_its_plain_dataframe_is_placed_by_its_points():
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({"station_id": [9001], "temperature_c": [-5.5]},
+                           geometry=gpd.points_from_xy([127.04], [37.6]), crs=4326).to_crs(5179)
+    for frame in (gdf, pd.DataFrame(gdf)):  # the plain frame keeps a geometry column
+        got = parse_readings(frame)
+        assert got[["lon", "lat"]].round(6).values.tolist() == [[127.04, 37.6]]
