@@ -463,7 +463,7 @@ def test_lon_lat_win_over_x_y_and_need_no_crs():
 
 def test_x_y_in_epsg_5179_read_as_lon_lat():
     # EPSG:5179 lists northing first; the table's x is the easting all the same
-    text = "station_id,temperature_c,x,y\n9001,-5.5,1000000.0,2000000.0\n"  # 127.5 E, 38 N: the origin
+    text = "station_id,temperature_c,x,y\n9001,-5.5,1000000.0,2000000.0\n"  # 127.5 E, 38 N
     got = parse_readings(text, crs="EPSG:5179")
     assert got[["lon", "lat"]].round(4).values.tolist() == [[127.5, 38.0]]
 
