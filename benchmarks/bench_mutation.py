@@ -171,6 +171,14 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "of regressors: the least-squares residuals and the elevation coefficient stay the same",
     ("elevation", 129, "Sub -> Add"): "centring/scaling the x, y columns is an affine change "
     "of regressors: the least-squares residuals and the elevation coefficient stay the same",
+    ("spline", 99, "0 -> 1"): "scale_ only conditions the system (smoothing is divided by "
+    "scale_**2): scale 1 for a layout under 2 m gives the same spline (scipy agrees)",
+    ("elevation", 140, "LtE -> Lt"): "the IRLS stop on a perfect fit: its MAD scale is 0 or "
+    "~1e-15, never exactly 1e-12",
+    ("elevation", 140, "1e-12 -> 2e-12"): "the IRLS stop on a perfect fit: its MAD scale is 0 "
+    "or ~1e-15, never between 1e-12 and 2e-12",
+    ("r.typ01", 75, "12 -> 13"): "the strftime format is only a fast path: stamps it misses "
+    "are re-read by parse_times' general parser, which reads YYYYmmddHHMM the same",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
