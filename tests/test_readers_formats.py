@@ -492,3 +492,10 @@ def test_a_geodataframe_or_its_plain_dataframe_is_placed_by_its_points():
     for frame in (gdf, pd.DataFrame(gdf)):  # the plain frame keeps a geometry column
         got = parse_readings(frame)
         assert got[["lon", "lat"]].round(6).values.tolist() == [[127.04, 37.6]]
+
+
+def test_headerless_aws2_rows_are_sniffed_by_their_18_fields():
+    rows = [ln for ln in _text("aws2_min_disp0.txt").splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    assert sniff_format("\n".join(rows)) == "aws2_min"
+    assert sniff_format(rows[0] + " 1.0") != "aws2_min"  # 19 fields: not an aws2 row
