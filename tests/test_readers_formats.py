@@ -499,3 +499,11 @@ def test_headerless_aws2_rows_are_sniffed_by_their_18_fields():
             if ln.strip() and not ln.startswith("#")]
     assert sniff_format("\n".join(rows)) == "aws2_min"
     assert sniff_format(rows[0] + " 1.0") != "aws2_min"  # 19 fields: not an aws2 row
+
+
+def test_a_note_line_after_a_stn_comment_header_does_not_stop_the_sniff():
+    rows = [ln for ln in _text("aws2_min_disp0.txt").splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    text = "#  YYMMDDHHMI STN  TA\nnote: 1-minute data\n" + "\n".join(rows)
+    assert sniff_format(text) == "aws2_min"
+    assert sniff_format("note: 1-minute data\n" + "\n".join(rows)) != "aws2_min"
