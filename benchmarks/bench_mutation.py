@@ -153,6 +153,7 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "PATH_MAX (4096 bytes with its NUL): is_file() raises ENAMETOOLONG, caught",
     ("r._source", 114, "4096 -> 4097"): "a 4096-character name is past PATH_MAX: is_file() "
     "raises ENAMETOOLONG, caught, and the string is read as text either way",
+    ("elevation", 144, "LtE -> Lt"): "Huber weights at u == 1: 1.0 either way (1 / max(u, ..))",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
