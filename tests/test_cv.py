@@ -281,3 +281,14 @@ def test_k_fold_default_seed_is_zero(day_gdf):
     c = cross_validate(day_gdf, "idw", folds=5, elevation=None, seed=1)
     assert a.table["predicted"].tolist() == b.table["predicted"].tolist()
     assert a.table["predicted"].tolist() != c.table["predicted"].tolist()
+
+
+def test_to_text_of_a_report_built_by_hand_without_a_scored_column():
+    table = pd.DataFrame({"station_id": [108, 159], "name_ko": ["서울", "부산"],
+                          "observed": [1.0, 2.0], "predicted": [1.5, 1.0], "error": [0.5, -1.0]})
+    rep = CVReport("idw", 2, rmse=0.79, mae=0.75, bias=-0.25, table=table)
+    assert rep.to_text().splitlines() == [
+        "method idw (elevation none, folds loo): n=2 RMSE 0.79  MAE 0.75  bias -0.25",
+        "  worst: 159 부산 observed 2.0 predicted 1.0 error -1.0",
+        "  worst: 108 서울 observed 1.0 predicted 1.5 error +0.5",
+    ]
