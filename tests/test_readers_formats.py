@@ -507,3 +507,16 @@ def test_a_note_line_after_a_stn_comment_header_does_not_stop_the_sniff():
     text = "#  YYMMDDHHMI STN  TA\nnote: 1-minute data\n" + "\n".join(rows)
     assert sniff_format(text) == "aws2_min"
     assert sniff_format("note: 1-minute data\n" + "\n".join(rows)) != "aws2_min"
+
+
+def test_a_comma_row_in_a_space_aligned_typ01_file_is_quoted_to_60_characters():
+    text = _text("aws2_min_disp0.txt")
+    row = "202601150600,119," + ",".join(["1.0"] * 16)
+    lines = text.splitlines()
+    at = next(k for k, ln in enumerate(lines) if ln.startswith("2026"))
+    lines.insert(at + 1, row)
+    with pytest.raises(ParseError) as info:
+        parse_readings("\n".join(lines))
+    message = str(info.value)
+    assert f"line {at + 2}: a comma-separated row in a space-aligned aws2_min file" in message
+    assert message.endswith(f"({row[:60]!r})") and len(row) > 60
