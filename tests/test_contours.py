@@ -247,6 +247,12 @@ def test_simplify_keeps_the_tiling_and_the_coast(seed_bands, seed_grid):
         assert shapely.hausdorff_distance(a, b) <= 0.5 * seed_grid.resolution + 1.0
 
 
+@pytest.mark.parametrize(("vmin", "vmax"), [(0.0, np.inf), (-np.inf, 3.0), (np.nan, 3.0)])
+def test_nice_levels_need_a_finite_range(vmin, vmax):
+    with pytest.raises(InputError, match="cannot choose levels for the data range"):
+        resolve_levels(None, vmin, vmax)
+
+
 def test_range_levels_stop_at_10000_edges_and_count_them():
     assert len(resolve_levels("0:9999:1", 0, 1)) == 10_000  # the limit itself is fine
     with pytest.raises(InputError, match=r"'0:10000:1' give 10,001 edges, more than 10,000"):
