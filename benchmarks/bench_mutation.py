@@ -588,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="module(s) to mutate (default: all)")
     p.add_argument("--max-mutants", type=int, default=None,
                    help="run at most N mutants per module, a seeded sample")
+    p.add_argument("--sample", metavar="MODULE=N", action="append", default=[],
+                   help="a different --max-mutants for one module (repeatable)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep-kills", metavar="LOG", action="append", default=[],
                    help="an earlier output of this script (same kwxmap sources): its killed "
@@ -623,18 +625,26 @@ def main(argv: list[str] | None = None) -> int:
     keys = args.module or list(MODULES)
     print(f"bench_mutation: {len(keys)} module(s); "
           + (f"a seeded sample of at most {args.max_mutants} mutants per module "
-             f"(seed {args.seed}): scores of sampled modules are estimates"
+             f"(seed {args.seed}{'; ' + ', '.join(args.sample) if args.sample else ''}): "
+             "scores of sampled modules are estimates"
              if args.max_mutants is not None else "every mutation point"), flush=True)
     kills = earlier_kills(args.keep_kills)
     if kills:
         print(f"kills kept from {', '.join(args.keep_kills)}: "
               f"{sum(len(v) for v in kills.values())} mutants", flush=True)
-    results = [run_module(k, args.max_mutants, args.seed, args.timeout, args.index,
-                          kills.get(k)) for k in keys]
+    sizes = {k: args.max_mutants for k in keys}
+    for item in args.sample:
+        k, _, n = item.partition("=")
+        if k not in MODULES or not n.isdigit():
+            p.error(f"--sample {item!r}: give MODULE=N with a module of {', '.join(MODULES)}")
+        sizes[k] = int(n)
+    results = [run_module(k, sizes[k], args.seed, args.timeout, args.index, kills.get(k))
+               for k in keys]
     print()
-    if args.max_mutants is not None:
+    if args.max_mutants is not None or args.sample:
         print(f"Scores from seeded samples (seed {args.seed}, at most {args.max_mutants} "
-              "mutants per module; 'run' is the sample size; * = estimate from a sample).")
+              f"mutants per module{'; ' + ', '.join(args.sample) if args.sample else ''}; "
+              "'run' is the sample size; * = estimate from a sample).")
     print(f"{'module':<11} {'points':>6} {'run':>5} {'killed':>7} {'survived':>9} "
           f"{'not-cov':>8} {'equiv':>6} {'score':>7}")
     tot = dict.fromkeys(("points", "run", "killed", "survived", "uncovered", "equiv"), 0)
