@@ -154,6 +154,16 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("r._source", 114, "4096 -> 4097"): "a 4096-character name is past PATH_MAX: is_file() "
     "raises ENAMETOOLONG, caught, and the string is read as text either way",
     ("elevation", 144, "LtE -> Lt"): "Huber weights at u == 1: 1.0 either way (1 / max(u, ..))",
+    ("contours", 146, "Add -> Sub"): "lo + step = ceil(vmin/step)*step never exceeds "
+    "ceil(vmax/step)*step (vmin <= vmax), so max() takes the first either way",
+    ("contours", 214, "Mult -> Div"): "the ghost column/row repeats the edge values: wherever it lies outside the grid (positive projected coordinates keep it outside), no contour inside the region moves",
+    ("contours", 214, "Sub -> Add"): "the ghost column/row repeats the edge values: wherever it lies outside the grid (positive projected coordinates keep it outside), no contour inside the region moves",
+    ("contours", 215, "1 -> 2"): "the ghost column/row repeats the edge values: wherever it lies outside the grid (positive projected coordinates keep it outside), no contour inside the region moves",
+    ("contours", 265, "4 -> 5"): "type id 4 is MultiPoint: flattened or not, its points are "
+    "neither Polygon nor LineString, so _flat_parts drops them either way",
+    ("r.portal", 33, "200000 -> 200001"): "the read_csv chunk size: every chunking gives the "
+    "same rows",
+    ("r.portal", 37, "1 -> 2"): "split('\\n', 2)[0] is split('\\n', 1)[0]: the first line",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

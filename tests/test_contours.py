@@ -253,6 +253,27 @@ def test_nice_levels_need_a_finite_range(vmin, vmax):
         resolve_levels(None, vmin, vmax)
 
 
+def test_a_grid_of_two_rows_can_be_contoured():
+    g = make_grid("서울", resolution=5000.0)
+    two = g.copy(x=g.x[:3], y=g.y[:2], values=np.array([[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]]),
+                 mask=np.ones((2, 3), dtype=bool))
+    bands = contour_bands(two, [0, 2.5, 5])
+    assert bands[["lower", "upper"]].values.tolist() == [[0.0, 2.5], [2.5, 5.0]]
+    with pytest.raises(InputError, match="too small to contour"):
+        contour_bands(two.copy(y=g.y[:1], values=np.array([[1.0, 2.0, 3.0]]),
+                               mask=np.ones((1, 3), dtype=bool)), [0, 2.5, 5])
+
+
+def test_a_simplify_tolerance_below_one_metre_is_accepted(jeju):
+    xx, yy = _xy(jeju)
+    grid = _field(jeju, 10 + np.hypot(xx - xx.mean(), yy - yy.mean()) / 7000)
+    full = contour_bands(grid)
+    fine = contour_bands(grid, simplify=0.5)
+    assert fine[["lower", "upper"]].values.tolist() == full[["lower", "upper"]].values.tolist()
+    a, b = _projected(full, jeju).geometry.values, _projected(fine, jeju).geometry.values
+    assert max(shapely.hausdorff_distance(p, q) for p, q in zip(a, b, strict=True)) <= 1.5
+
+
 def test_range_levels_stop_at_10000_edges_and_count_them():
     assert len(resolve_levels("0:9999:1", 0, 1)) == 10_000  # the limit itself is fine
     with pytest.raises(InputError, match=r"'0:10000:1' give 10,001 edges, more than 10,000"):

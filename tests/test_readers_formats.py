@@ -520,3 +520,22 @@ def test_a_comma_row_in_a_space_aligned_typ01_file_is_quoted_to_60_characters():
     message = str(info.value)
     assert f"line {at + 2}: a comma-separated row in a space-aligned aws2_min file" in message
     assert message.endswith(f"({row[:60]!r})") and len(row) > 60
+
+
+def test_an_sfctm2_row_has_at_most_60_fields():
+    lines = _text("sfctm2.txt").splitlines()
+    at = next(k for k, ln in enumerate(lines) if ln[:1].isdigit())
+    fields = lines[at].split()
+    padded = fields + ["0.0"] * (60 - len(fields))
+    lines[at] = " ".join(padded)
+    assert len(parse_readings("\n".join(lines))) == len(parse_readings(_text("sfctm2.txt")))
+    lines[at] = " ".join(padded + ["0.0"])
+    with pytest.raises(ParseError, match=f"line {at + 1}: 61 fields where sfctm2 rows have 30"):
+        parse_readings("\n".join(lines))
+
+
+def test_a_blank_line_in_a_portal_file_keeps_the_line_numbers():
+    text = ("지점,지점명,일시,기온(°C),강수량(mm)\n108,서울,2024-01-15 06:00,-5.2,\n\n"
+            "108,서울,2024-01-15 07:00,x1,\n")
+    with pytest.raises(ParseError, match=r"^line 4: temperature is not a number"):
+        parse_readings(text)
