@@ -101,6 +101,9 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "io": ("kwxmap.io", "kwxmap/io.py", ["tests/test_io.py"]),
 }
 
+_GHOST = ("the ghost column/row repeats the edge values: wherever it lies outside the grid "
+          "(positive projected coordinates keep it outside), no contour inside the region moves")
+
 #: (module key, line, description) -> why the mutant is equivalent to the original.
 EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("variogram", 490, "1.0 -> 2.0"): "a start of the multi-start fit; the best start "
@@ -156,9 +159,9 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("elevation", 144, "LtE -> Lt"): "Huber weights at u == 1: 1.0 either way (1 / max(u, ..))",
     ("contours", 146, "Add -> Sub"): "lo + step = ceil(vmin/step)*step never exceeds "
     "ceil(vmax/step)*step (vmin <= vmax), so max() takes the first either way",
-    ("contours", 214, "Mult -> Div"): "the ghost column/row repeats the edge values: wherever it lies outside the grid (positive projected coordinates keep it outside), no contour inside the region moves",
-    ("contours", 214, "Sub -> Add"): "the ghost column/row repeats the edge values: wherever it lies outside the grid (positive projected coordinates keep it outside), no contour inside the region moves",
-    ("contours", 215, "1 -> 2"): "the ghost column/row repeats the edge values: wherever it lies outside the grid (positive projected coordinates keep it outside), no contour inside the region moves",
+    ("contours", 214, "Mult -> Div"): _GHOST,
+    ("contours", 214, "Sub -> Add"): _GHOST,
+    ("contours", 215, "1 -> 2"): _GHOST,
     ("contours", 265, "4 -> 5"): "type id 4 is MultiPoint: flattened or not, its points are "
     "neither Polygon nor LineString, so _flat_parts drops them either way",
     ("r.portal", 33, "200000 -> 200001"): "the read_csv chunk size: every chunking gives the "
