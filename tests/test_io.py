@@ -362,3 +362,18 @@ def test_cli_batch_writes_netcdf_and_zarr_where_asked(readings, tmp_path):
         assert nc.sizes["time"] == zr.sizes["time"] == 3
         np.testing.assert_array_equal(nc["temperature_c"].values, zr["temperature_c"].values)
         assert nc["n_stations"].values.tolist() == [12, 12, 12]
+
+
+@pytest.mark.parametrize("inside", ["", "sub"])
+def test_a_staged_folder_that_holds_the_working_directory_keeps_it(tmp_path, monkeypatch, inside):
+    """Swapping the folder would leave the process in a deleted directory."""
+    dest = tmp_path / "layers"
+    (dest / "sub").mkdir(parents=True)
+    (dest / "a.txt").write_text("old", encoding="utf-8")
+    monkeypatch.chdir(dest / inside)
+    with io.Staging() as st:
+        layers = st.folder(dest)
+        layers.write("a.txt", lambda p: p.write_text("new", encoding="utf-8"))
+    assert Path(os.getcwd()) == (dest / inside).resolve()  # still there, not deleted
+    assert (dest / "a.txt").read_text(encoding="utf-8") == "new"
+    assert (dest / "sub").is_dir()
