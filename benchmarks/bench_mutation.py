@@ -167,6 +167,12 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     ("r.portal", 33, "200000 -> 200001"): "the read_csv chunk size: every chunking gives the "
     "same rows",
     ("r.portal", 37, "1 -> 2"): "split('\\n', 2)[0] is split('\\n', 1)[0]: the first line",
+    ("r.portal", 95, "Is -> IsNot"): "the strftime format is only a fast path: parse_times' "
+    "general parser reads both portal time forms the same",
+    ("r.portal", 101, "True -> False"): "pd.concat(ignore_index=): readers._frame resets the "
+    "index of every reader's frame",
+    ("r.portal", 110, "Eq -> NotEq"): "chunk[stations != ''] is a no-op when no station is "
+    "blank: running it always changes nothing",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
