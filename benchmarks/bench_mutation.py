@@ -173,6 +173,10 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "index of every reader's frame",
     ("r.portal", 110, "Eq -> NotEq"): "chunk[stations != ''] is a no-op when no station is "
     "blank: running it always changes nothing",
+    ("io", 246, "True -> False"): "rmtree of the file's temporary dir after os.replace moved "
+    "its only file out: an empty dir, whose removal does not fail",
+    ("io", 727, "And -> Or"): "a Grid's y is ascending (its contract): with more than one row "
+    "both flip, and flipping one row changes nothing",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "

@@ -377,3 +377,48 @@ def test_a_staged_folder_that_holds_the_working_directory_keeps_it(tmp_path, mon
     assert Path(os.getcwd()) == (dest / inside).resolve()  # still there, not deleted
     assert (dest / "a.txt").read_text(encoding="utf-8") == "new"
     assert (dest / "sub").is_dir()
+
+
+def test_geojson_properties_are_the_columns_besides_the_geometry(tmp_path):
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({"name": ["서울"], "t": [1.5]},
+                           geometry=gpd.points_from_xy([127.0], [37.5]), crs=4326)
+    io.write_geojson(gdf, tmp_path / "a.geojson")
+    doc = json.loads((tmp_path / "a.geojson").read_text(encoding="utf-8"))
+    assert doc["features"][0]["properties"] == {"name": "서울", "t": 1.5}
+    assert doc["features"][0]["geometry"] == {"type": "Point", "coordinates": [127.0, 37.5]}
+
+
+@pytest.mark.parametrize("fmt", [123, "dat", "GeoJSON "])
+def test_an_unknown_vector_format_is_an_output_error(fmt):
+    with pytest.raises(OutputError, match=r"format .* is not one of csv, fgb, geojson, gpkg, shp"):
+        io.vector_format("a.gpkg", fmt)
+
+
+def test_polygons_and_mixed_geometries_keep_their_layer_type(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    square = shapely.box(127.0, 37.0, 127.1, 37.1)
+    polys = gpd.GeoDataFrame({"v": [1]}, geometry=[square], crs=4326)
+    io.write_vector(polys, tmp_path / "p.gpkg")
+    assert pyogrio.read_info(tmp_path / "p.gpkg")["geometry_type"] == "Polygon"
+    mixed = gpd.GeoDataFrame({"v": [1, 2]}, geometry=[shapely.Point(127.0, 37.0), square],
+                             crs=4326)
+    io.write_vector(mixed, tmp_path / "m.gpkg")
+    assert pyogrio.read_info(tmp_path / "m.gpkg")["geometry_type"] == "Unknown"
+    back = pyogrio.read_dataframe(tmp_path / "m.gpkg")
+    assert back.geometry.geom_type.tolist() == ["Point", "Polygon"]  # not promoted to multi
+
+
+def test_shapefile_field_names_are_at_most_10_characters(tmp_path):
+    import geopandas as gpd
+
+    def frame(name):
+        return gpd.GeoDataFrame({name: [1]}, geometry=gpd.points_from_xy([127.0], [37.5]),
+                                crs=4326)
+
+    io.write_vector(frame("abcdefghij"), tmp_path / "ten.shp")
+    with pytest.raises(OutputError, match=r"at most 10 characters: rename \['abcdefghijk'\]"):
+        io.write_vector(frame("abcdefghijk"), tmp_path / "eleven.shp")
