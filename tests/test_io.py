@@ -422,3 +422,14 @@ def test_shapefile_field_names_are_at_most_10_characters(tmp_path):
     io.write_vector(frame("abcdefghij"), tmp_path / "ten.shp")
     with pytest.raises(OutputError, match=r"at most 10 characters: rename \['abcdefghijk'\]"):
         io.write_vector(frame("abcdefghijk"), tmp_path / "eleven.shp")
+
+
+@pytest.mark.parametrize("rows", [2, 3])
+def test_rasters_are_written_north_up_even_with_two_rows(rows):
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    values = np.arange(rows * 3, dtype=float).reshape(rows, 3)  # row 0 is the south
+    small = g.copy(x=g.x[:3], y=g.y[:rows], values=values, mask=np.ones((rows, 3), dtype=bool))
+    out, y = io._north_up(small)
+    assert out.tolist() == values[::-1].tolist() and y.tolist() == g.y[:rows][::-1].tolist()
