@@ -274,6 +274,13 @@ def test_a_simplify_tolerance_below_one_metre_is_accepted(jeju):
     assert max(shapely.hausdorff_distance(p, q) for p, q in zip(a, b, strict=True)) <= 1.5
 
 
+def test_the_no_band_warning_points_at_the_caller(jeju):
+    with pytest.warns(KwxmapWarning, match=r"no isotherm band: the levels 100\.\.101 °C miss "
+                      r"the data range 1\.5\.\.1\.5 °C") as caught:
+        contour_bands(_field(jeju, 1.5), [100, 101])
+    assert caught[0].filename == __file__
+
+
 def test_range_levels_stop_at_10000_edges_and_count_them():
     assert len(resolve_levels("0:9999:1", 0, 1)) == 10_000  # the limit itself is fine
     with pytest.raises(InputError, match=r"'0:10000:1' give 10,001 edges, more than 10,000"):

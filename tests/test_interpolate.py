@@ -561,3 +561,29 @@ def test_barnes_weights_for_no_points_are_an_empty_matrix():
     for radius in (1500.0, 1e6):  # KD-tree and dense paths
         est = Barnes(search_radius=radius).fit(xy, xy[:, 0])
         assert est.weights(np.empty((0, 2))).shape == (0, 100)
+
+
+def test_lapse_rates_up_to_30_k_per_km_are_plausible():
+    from kwxmap.interpolate.elevation import ElevationModel
+
+    assert ElevationModel("lapse", 30.0).lapse_rate == 30.0
+    assert ElevationModel("lapse", -30.0).lapse_rate == -30.0
+    with pytest.raises(InterpolationError, match="lapse_rate=30.5 K/km is implausible"):
+        ElevationModel("lapse", 30.5)
+
+
+def test_elevation_model_rates_one_per_row():
+    from kwxmap.interpolate.elevation import ElevationModel
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0.0, 3e5, (9, 2))
+    z = 100.0 + 0.004 * xy[:, 1] + rng.uniform(0.0, 400.0, 9)  # higher in the north
+    flat = np.array([15.0 - r * z / 1000.0 for r in (6.5, 4.0, -2.0)])
+    rows = flat - 3e-5 * xy[:, 1]  # and a colder north
+    rows[1, 0] = flat[1, 0] = np.nan  # a missing value: that row is fitted on the other 8
+    assert ElevationModel("lapse", 5.0).rates(rows, z).tolist() == [5.0, 5.0, 5.0]
+    assert ElevationModel(None).rates(rows, z) is None
+    np.testing.assert_allclose(ElevationModel("fit").rates(flat, z), [6.5, 4.0, -2.0],
+                               atol=1e-9)
+    np.testing.assert_allclose(ElevationModel("fit").rates(rows, z, xy), [6.5, 4.0, -2.0],
+                               atol=1e-9)
