@@ -8,6 +8,7 @@ read off those files by eye, not by the readers.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -539,3 +540,19 @@ def test_a_blank_line_in_a_portal_file_keeps_the_line_numbers():
             "108,서울,2024-01-15 07:00,x1,\n")
     with pytest.raises(ParseError, match=r"^line 4: temperature is not a number"):
         parse_readings(text)
+
+
+def _datagokr(items) -> str:
+    return json.dumps({"response": {"header": {"resultCode": "00", "resultMsg": "OK"},
+                                    "body": {"items": {"item": items}}}}, ensure_ascii=False)
+
+
+def test_datagokr_items_must_be_objects():
+    with pytest.raises(ParseError, match="response.body.items.item is not a list of objects"):
+        parse_readings(_datagokr([1, "x"]), input_format="datagokr_json")
+
+
+def test_datagokr_without_the_variable_names_the_temperatures_it_has():
+    item = {"tm": "2024-01-15", "stnId": "108", "stnNm": "서울", "avgTa": "-5.2"}
+    with pytest.raises(ParseError, match=r"no minTa field \(temperatures present: avgTa\)"):
+        parse_readings(_datagokr([item]), input_format="datagokr_json", variable="tmin")
