@@ -185,6 +185,8 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "read back",
     ("r.datagokr", 84, "200 -> 201"): "an item's text is kept to 200 characters but messages "
     "quote it through show(), which keeps 60",
+    ("r.stations", 103, "1 -> 2"): "the line after a '# STN ...' header is its '#  ID ...' "
+    "units line, skipped anyway; without it the header lacks STN_ID and the list is refused",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
