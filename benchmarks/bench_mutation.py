@@ -187,6 +187,10 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "quote it through show(), which keeps 60",
     ("r.stations", 103, "1 -> 2"): "the line after a '# STN ...' header is its '#  ID ...' "
     "units line, skipped anyway; without it the header lacks STN_ID and the list is refused",
+    ("r.stations", 242, "True -> False"): "zip(strict=) over rows built as 8-tuples: never "
+    "unequal lengths",
+    ("r.stations", 245, "True -> False"): "zip(strict=) of COLUMNS, the columns and dtypes: "
+    "eight each",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
