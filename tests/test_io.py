@@ -433,3 +433,31 @@ def test_rasters_are_written_north_up_even_with_two_rows(rows):
     small = g.copy(x=g.x[:3], y=g.y[:rows], values=values, mask=np.ones((rows, 3), dtype=bool))
     out, y = io._north_up(small)
     assert out.tolist() == values[::-1].tolist() and y.tolist() == g.y[:rows][::-1].tolist()
+
+
+def test_a_cf_dataset_holds_the_kriging_variance_north_up_like_the_values():
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    values = np.arange(g.mask.size, dtype=float).reshape(g.mask.shape)  # row 0: south
+    grid = g.copy(values=values, name="temperature_c")
+    grid.attrs["variance"] = g.copy(values=values / 100.0, name="variance")
+    ds = io.cf_dataset(grid)
+    assert ds["temperature_c"].values.tolist() == values[::-1].tolist()
+    np.testing.assert_allclose(ds["temperature_c_variance"].values, values[::-1] / 100.0,
+                               rtol=1e-6)  # stored as float32
+    assert ds["y"].values.tolist() == g.y[::-1].tolist()
+    # coordinates are written without a fill value; spatial_ref is left to xarray
+    enc = io._encoding(ds)
+    assert enc["x"]["_FillValue"] is None and enc["y"]["_FillValue"] is None
+    assert "spatial_ref" not in enc
+
+
+def test_a_zarr_store_that_cannot_be_written_is_one_output_error(tmp_path):
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    grid = g.copy(values=np.where(g.mask, 20.0, np.nan), name="temperature_c")
+    with pytest.raises(OutputError, match="no such folder|does not exist"):
+        io.write_zarr(grid, tmp_path / "missing" / "t.zarr")
+    assert not (tmp_path / "missing").exists()  # create=False: nothing made
