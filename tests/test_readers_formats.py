@@ -556,3 +556,13 @@ def test_datagokr_without_the_variable_names_the_temperatures_it_has():
     item = {"tm": "2024-01-15", "stnId": "108", "stnNm": "서울", "avgTa": "-5.2"}
     with pytest.raises(ParseError, match=r"no minTa field \(temperatures present: avgTa\)"):
         parse_readings(_datagokr([item]), input_format="datagokr_json", variable="tmin")
+
+
+def test_more_than_1000_invalid_rows_of_a_portal_file_are_all_counted():
+    rows = "".join(f"108,서울,2024-01-15 06:00,x{i},\n" for i in range(1500))
+    text = "지점,지점명,일시,기온(°C),강수량(mm)\n108,서울,2024-01-15 05:00,1.0,\n" + rows
+    with pytest.raises(ParseError, match=r"^line 3: temperature is not a number in "
+                       r"'108,서울,2024-01-15 06:00,x0' \(and 1499 more\)"):
+        parse_readings(text)
+    got = parse_readings(text, on_invalid="ignore")
+    assert got["temperature_c"].tolist() == [1.0]
