@@ -191,6 +191,35 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "unequal lengths",
     ("r.stations", 245, "True -> False"): "zip(strict=) of COLUMNS, the columns and dtypes: "
     "eight each",
+    ("cv", 157, "1 -> 2"): "label.reshape(-2): numpy reads any negative size as 'infer', "
+    "the same as reshape(-1)",
+    ("cv", 256, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("cv", 259, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("cv", 265, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("kriging", 629, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("cv", 266, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("join", 674, "0 -> 1"): "group['time'].iloc[1]: time is a key of the duplicate group, "
+    "so every row of the group has the same time",
+    ("variogram", 493, "Sub -> Add"): "the starting slope of the linear fit; the fit reaches the "
+    "criterion's minimum from it (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("variogram", 499, "1.0 -> 2.0"): "one of the three starting exponents of the power fit; "
+    "the best start reaches the minimum (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("variogram", 500, "Sub -> Add"): "the starting scale of the power fit; the fit moves "
+    "away from it (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("kriging", 463, "False -> True"): "lu_solve(check_finite=) only validates: finite values "
+    "(checked in fit) and a fitted system's finite LU",
+    ("elevation", 129, "Div -> Mult"): "centring/scaling the x, y columns is an affine change "
+    "of regressors: the least-squares residuals and the elevation coefficient stay the same",
+    ("elevation", 129, "Sub -> Add"): "centring/scaling the x, y columns is an affine change "
+    "of regressors: the least-squares residuals and the elevation coefficient stay the same",
+    ("spline", 99, "0 -> 1"): "scale_ only conditions the system (smoothing is divided by "
+    "scale_**2): scale 1 for a layout under 2 m gives the same spline (scipy agrees)",
+    ("elevation", 140, "LtE -> Lt"): "the IRLS stop on a perfect fit: its MAD scale is 0 or "
+    "~1e-15, never exactly 1e-12",
+    ("elevation", 140, "1e-12 -> 2e-12"): "the IRLS stop on a perfect fit: its MAD scale is 0 "
+    "or ~1e-15, never between 1e-12 and 2e-12",
+    ("r.typ01", 75, "12 -> 13"): "the strftime format is only a fast path: stamps it misses "
+    "are re-read by parse_times' general parser, which reads YYYYmmddHHMM the same",
     ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
     "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
     ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
