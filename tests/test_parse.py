@@ -799,6 +799,12 @@ def test_unclosed_table_cells_are_still_separate_cells():
     assert [r[:2] for r in _read(page)] == [("서울", 24.5), ("부산", 1.0)]
 
 
+def test_inline_tags_add_no_space_the_text_reads_as_a_browser_shows_it():
+    page = ("<html><body><p>맑음서울 2<b>4.5</b>℃</p><p>흐림<span>부산</span> 1.<i>0</i>℃</p>"
+            "</body></html>")
+    assert [r[:2] for r in _read(page)] == [("서울", 24.5), ("부산", 1.0)]
+
+
 def test_line_breaks_are_hard_inside_pre_and_soft_after_it():
     # after </pre>, a paragraph's line break is only a space: one reading
     page = "<html><body><pre>맑음서울 1.0℃\n흐림부산 2.0℃</pre><p>맑음대구\n3.0℃</p></body></html>"
