@@ -566,3 +566,17 @@ def test_more_than_1000_invalid_rows_of_a_portal_file_are_all_counted():
         parse_readings(text)
     got = parse_readings(text, on_invalid="ignore")
     assert got["temperature_c"].tolist() == [1.0]
+
+
+def test_datagokr_json_is_an_object_with_a_response_member():
+    from kwxmap.readers.datagokr import sniff_json
+
+    assert sniff_json(' \ufeff{"response": {"header": {}}}')
+    assert not sniff_json('{"station_id": 108, "temperature_c": 1.5}')  # JSON, not data.go.kr
+    assert not sniff_json('station,"response"\n108,1.5\n')  # the word, but no JSON object
+
+
+def test_datagokr_invalid_items_are_quoted_with_their_korean_text():
+    item = {"tm": "2024-01-15 06:00", "stnId": "108", "stnNm": "서울", "ta": "x"}
+    with pytest.raises(ParseError, match='"stnNm": "서울"'):
+        parse_readings(_datagokr([item]), input_format="datagokr_json")
