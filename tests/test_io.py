@@ -461,3 +461,14 @@ def test_a_zarr_store_that_cannot_be_written_is_one_output_error(tmp_path):
     with pytest.raises(OutputError, match="no such folder|does not exist"):
         io.write_zarr(grid, tmp_path / "missing" / "t.zarr")
     assert not (tmp_path / "missing").exists()  # create=False: nothing made
+
+
+def test_a_zarr_write_that_fails_is_one_output_error_and_leaves_nothing(tmp_path):
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    grid = g.copy(values=np.where(g.mask, 20.0, np.nan), name="..")  # not a zarr array name
+    with pytest.raises(OutputError, match=r"^cannot write Zarr '.*t\.zarr': The path '\.\.' is "
+                       r"invalid"):
+        io.write_zarr(grid, tmp_path / "t.zarr")
+    assert list(tmp_path.iterdir()) == []  # no store, no empty folder, no temporaries
