@@ -17,11 +17,15 @@ which maps every line of the module to the tests that execute it, and records
 each test's duration. A mutant then runs only the tests that execute a line
 of the mutated node (``lineno..end_lineno``), fastest first. A node whose
 lines run at import time (module constants, default arguments, decorators,
-class bodies) runs the module's whole selection, since any test may depend on
-it. A node that no test executes is a survivor *not covered*, without running
-anything. Tests that fail on the unmutated module are left out (and named).
-The map is cached in ``.mutation-cache/`` keyed by the module's source and its
-test files.
+class bodies) runs the tests that can see it: those that run a line reading a
+name its module-level statement binds (in any kwxmap module, following the
+module-level names computed from it), those that run the changed function's
+body, and those whose test function names it; when that finds nothing, the
+module's whole selection. A node that no test executes is a survivor *not
+covered*, without running anything. Tests that fail on the unmutated module
+are left out (and named). The maps are cached in ``.mutation-cache/``, keyed
+by the test files and every kwxmap source (modules with the same test files
+share one coverage run).
 
 Mutants listed in :data:`EQUIVALENT` (module, line, description) behave
 exactly like the original; each carries its reason and is left out of the
@@ -30,6 +34,7 @@ score.
 With ``--max-mutants N`` each module runs a seeded sample of N of its
 mutation points (all of them when it has fewer), so its score is an
 *estimate* from that sample; the output says so, with the sample size.
+``--sample MODULE=N`` gives one module another sample size.
 
 After tests are added, ``--keep-kills LOG`` reruns a sample without running
 again the mutants an earlier output (LOG, same kwxmap sources and sample)
