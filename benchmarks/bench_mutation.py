@@ -5,20 +5,49 @@ tree; this runs in place of it on a shared 2-core machine): for each mutation
 point of a module — an arithmetic or comparison operator swapped, a number
 changed, a boolean flipped, ``and``/``or`` swapped, a ``not`` dropped, a
 keyword argument's constant changed — the module's source is rewritten with
-that one change (``ast.unparse``) and the module's test files run against it
-(``pytest -x``, in a forked child that imports the mutant instead of the
-file on disk, so nothing in the working tree is touched). A mutant is
+that one change (``ast.unparse``) and the tests that reach the change run
+against it (``pytest -x``, in a forked child that imports the mutant instead
+of the file on disk, so nothing in the working tree is touched). A mutant is
 *killed* when a test fails, *survives* when all pass, and counts as killed
 on a timeout too (an infinite loop is noticed).
+
+Test selection (the approach of mutmut 3): the module's test files run once
+under coverage.py, each test in its own dynamic context (its pytest node id),
+which maps every line of the module to the tests that execute it, and records
+each test's duration. A mutant then runs only the tests that execute a line
+of the mutated node (``lineno..end_lineno``), fastest first. A node whose
+lines run at import time (module constants, default arguments, decorators,
+class bodies) runs the tests that can see it: those that run a line reading a
+name its module-level statement binds (in any kwxmap module, following the
+module-level names computed from it), those that run the changed function's
+body, and those whose test function names it; when that finds nothing, the
+module's whole selection. A node that no test executes is a survivor *not
+covered*, without running anything. Tests that fail on the unmutated module
+are left out (and named). The maps are cached in ``.mutation-cache/``, keyed
+by the test files and every kwxmap source (modules with the same test files
+share one coverage run).
 
 Mutants listed in :data:`EQUIVALENT` (module, line, description) behave
 exactly like the original; each carries its reason and is left out of the
 score.
 
+With ``--max-mutants N`` each module runs a seeded sample of N of its
+mutation points (all of them when it has fewer), so its score is an
+*estimate* from that sample; the output says so, with the sample size.
+``--sample MODULE=N`` gives one module another sample size.
+
+After tests are added, ``--keep-kills LOG`` reruns a sample without running
+again the mutants an earlier output (LOG, same kwxmap sources and sample)
+shows killed: a new test can only kill more, so only the survivors, the not
+covered and the newly marked equivalents change. The output says which kills
+were kept.
+
 Usage::
 
     python benchmarks/bench_mutation.py --module variogram --max-mutants 40
-    python benchmarks/bench_mutation.py            # every module in MODULES (long)
+    python benchmarks/bench_mutation.py --max-mutants 40   # every module, sampled
+    python benchmarks/bench_mutation.py            # every point of every module (hours)
+    python benchmarks/bench_mutation.py --max-mutants 30 --keep-kills first.log
 """
 
 from __future__ import annotations
@@ -26,36 +55,59 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
 import importlib.abc
 import importlib.util
+import json
 import os
 import random
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".mutation-cache"
 
-#: module key -> (import name, source file, test files that cover it)
+_READER_TESTS = ["tests/test_readers_formats.py", "tests/test_parse_known.py",
+                 "tests/test_parse.py", "tests/test_station_lists.py"]
+_INTERP_TESTS = ["tests/test_interpolate.py", "tests/test_peers_metpy.py"]
+
+#: module key -> (import name, source file, test files that cover it).
+#: tests/test_fuzz.py is left out: it only checks that hostile inputs raise a
+#: KwxmapError (no expected values) and takes minutes per run.
 MODULES: dict[str, tuple[str, str, list[str]]] = {
+    "readers": ("kwxmap.readers", "kwxmap/readers/__init__.py", _READER_TESTS),
+    "r._common": ("kwxmap.readers._common", "kwxmap/readers/_common.py", _READER_TESTS),
+    "r._source": ("kwxmap.readers._source", "kwxmap/readers/_source.py", _READER_TESTS),
+    "r.widget": ("kwxmap.readers.widget", "kwxmap/readers/widget.py", _READER_TESTS),
+    "r.table": ("kwxmap.readers.table", "kwxmap/readers/table.py", _READER_TESTS),
+    "r.typ01": ("kwxmap.readers.typ01", "kwxmap/readers/typ01.py", _READER_TESTS),
+    "r.portal": ("kwxmap.readers.portal", "kwxmap/readers/portal.py", _READER_TESTS),
+    "r.datagokr": ("kwxmap.readers.datagokr", "kwxmap/readers/datagokr.py", _READER_TESTS),
+    "r.stations": ("kwxmap.readers.station_lists", "kwxmap/readers/station_lists.py",
+                   ["tests/test_station_lists.py", "tests/test_readers_formats.py"]),
+    "join": ("kwxmap.join", "kwxmap/join.py",
+             ["tests/test_join.py", "tests/test_join_own_place.py"]),
     "variogram": ("kwxmap.interpolate.variogram", "kwxmap/interpolate/variogram.py",
                   ["tests/test_variogram_known.py", "tests/test_kriging.py"]),
     "kriging": ("kwxmap.interpolate.kriging", "kwxmap/interpolate/kriging.py",
-                ["tests/test_kriging.py"]),
-    "contours": ("kwxmap.contours", "kwxmap/contours.py", ["tests/test_contours.py"]),
-    "barnes": ("kwxmap.interpolate.barnes", "kwxmap/interpolate/barnes.py",
-               ["tests/test_peers_metpy.py", "tests/test_interpolate.py"]),
+                ["tests/test_kriging.py", "tests/test_variogram_known.py",
+                 "tests/test_cv_known.py"]),
     "spline": ("kwxmap.interpolate.spline", "kwxmap/interpolate/spline.py",
-               ["tests/test_interpolate.py"]),
+               _INTERP_TESTS + ["tests/test_cv_known.py"]),
+    "barnes": ("kwxmap.interpolate.barnes", "kwxmap/interpolate/barnes.py", _INTERP_TESTS),
     "cv": ("kwxmap.interpolate.cv", "kwxmap/interpolate/cv.py",
            ["tests/test_cv_known.py", "tests/test_cv.py"]),
     "elevation": ("kwxmap.interpolate.elevation", "kwxmap/interpolate/elevation.py",
-                  ["tests/test_interpolate.py"]),
-    "join": ("kwxmap.join", "kwxmap/join.py", ["tests/test_join.py"]),
-    "parse": ("kwxmap.parse", "kwxmap/parse.py",
-              ["tests/test_parse_known.py", "tests/test_parse.py"]),
+                  _INTERP_TESTS + ["tests/test_cv.py"]),
+    "contours": ("kwxmap.contours", "kwxmap/contours.py", ["tests/test_contours.py"]),
+    "io": ("kwxmap.io", "kwxmap/io.py", ["tests/test_io.py"]),
 }
+
+_GHOST = ("the ghost column/row repeats the edge values: wherever it lies outside the grid "
+          "(positive projected coordinates keep it outside), no contour inside the region moves")
 
 #: (module key, line, description) -> why the mutant is equivalent to the original.
 EQUIVALENT: dict[tuple[str, int, str], str] = {
@@ -67,6 +119,118 @@ EQUIVALENT: dict[tuple[str, int, str], str] = {
     "0/0 = NaN, which the estimator already drops as not finite",
     ("variogram", 500, "0.001 -> 0.002"): "floor of a starting scale (power model); the "
     "optimiser moves away from it",
+    ("kriging", 300, "False -> True"): "lu_solve(check_finite=) only validates: the values "
+    "are checked finite just above and a fitted system's LU is finite",
+    ("kriging", 349, "0 -> 1"): "self._lu[0] is the square LU factor: shape[0] == shape[1]",
+    ("kriging", 461, "0 -> 1"): "self._lu[0] is the square LU factor: shape[0] == shape[1]",
+    ("variogram", 490, "0.5 -> 1.0"): "the starting nugget of the multi-start fit; the "
+    "fits reach the criterion's minimum (test_a_fit_of_an_exact_model_recovers_its_parameters, "
+    "test_automatic_fit_reaches_the_minimum_of_cressies_criterion)",
+    ("kriging", 490, "In -> NotIn"): "blas_heavy only sets the chunk size; every chunking "
+    "gives the same numbers",
+    ("r._common", 123, "True -> False"): "to_numpy(copy=) of pd.to_numeric's fresh result, "
+    "which is only read (np.where makes the returned array)",
+    ("r._common", 201, "False -> True"): "fillna after str.fullmatch on stamps that are all str "
+    "(fillna('').astype(str) above): there is no NA to fill",
+    ("r._common", 269, "1000 -> 1001"): "how many invalid rows keep their text: messages quote "
+    "the first one and warnings the first 20; the count stays exact (1500 rows: 1500)",
+    ("r._common", 271, "Gt -> GtE"): "when equal, bad.sum() - len(invalid) = 0 placeholders "
+    "are added",
+    ("spline", 117, "1e-09 -> 2e-09"): "rank tolerance on [1, x, y, drift] of centred, "
+    "unit-scaled columns: a singular value between 1e-9 and 2e-9 is not a real layout",
+    ("spline", 130, "False -> True"): "lu_factor(check_finite=) only validates; the matrix is "
+    "built from checked-finite, scaled coordinates and drift",
+    ("spline", 141, "False -> True"): "lu_solve(check_finite=) only validates: finite values "
+    "and a factor that passed the LinAlgWarning check",
+    ("spline", 168, "1 -> 2"): "the chunk of targets per step: every chunking gives the "
+    "same numbers",
+    ("spline", 182, "0 -> 1"): "lu_[0] is square and lu_[1] (the pivots) has its length: "
+    "all three give n + m",
+    ("kriging", 560, "1 -> 2"): "a second, zero right-hand side is solved alongside and "
+    "dropped (_solve_stack keeps [..., 0])",
+    ("barnes", 46, "2 -> 3"): "query(k=3) instead of k=2: column 1 is still each station's "
+    "nearest other station",
+    ("barnes", 65, "Gt -> GtE"): "only picks the dense or the KD-tree path, which give the "
+    "same weights (test_barnes_leave_one_out_leaves_out_itself_in_every_chunk runs both)",
+    ("r._source", 35, "True -> False"): "the getattr default: every codecs.CodecInfo has "
+    "_is_text_encoding (a class attribute)",
+    ("r._source", 114, "And -> Or"): "a text with a newline then goes to Path.is_file(), "
+    "which is False (or raises, caught) unless a file has that multi-line name",
+    ("r._source", 114, "Lt -> LtE"): "either bound of 0 < len(source) < 4096: '' is Path('.'), "
+    "a folder (is_file() False, the empty text is read), and a 4096-character name is past "
+    "PATH_MAX (4096 bytes with its NUL): is_file() raises ENAMETOOLONG, caught",
+    ("r._source", 114, "4096 -> 4097"): "a 4096-character name is past PATH_MAX: is_file() "
+    "raises ENAMETOOLONG, caught, and the string is read as text either way",
+    ("elevation", 144, "LtE -> Lt"): "Huber weights at u == 1: 1.0 either way (1 / max(u, ..))",
+    ("contours", 146, "Add -> Sub"): "lo + step = ceil(vmin/step)*step never exceeds "
+    "ceil(vmax/step)*step (vmin <= vmax), so max() takes the first either way",
+    ("contours", 214, "Mult -> Div"): _GHOST,
+    ("contours", 214, "Sub -> Add"): _GHOST,
+    ("contours", 215, "1 -> 2"): _GHOST,
+    ("contours", 265, "4 -> 5"): "type id 4 is MultiPoint: flattened or not, its points are "
+    "neither Polygon nor LineString, so _flat_parts drops them either way",
+    ("r.portal", 33, "200000 -> 200001"): "the read_csv chunk size: every chunking gives the "
+    "same rows",
+    ("r.portal", 37, "1 -> 2"): "split('\\n', 2)[0] is split('\\n', 1)[0]: the first line",
+    ("r.portal", 95, "Is -> IsNot"): "the strftime format is only a fast path: parse_times' "
+    "general parser reads both portal time forms the same",
+    ("r.portal", 101, "True -> False"): "pd.concat(ignore_index=): readers._frame resets the "
+    "index of every reader's frame",
+    ("r.portal", 110, "Eq -> NotEq"): "chunk[stations != ''] is a no-op when no station is "
+    "blank: running it always changes nothing",
+    ("io", 246, "True -> False"): "rmtree of the file's temporary dir after os.replace moved "
+    "its only file out: an empty dir, whose removal does not fail",
+    ("io", 727, "And -> Or"): "a Grid's y is ascending (its contract): with more than one row "
+    "both flip, and flipping one row changes nothing",
+    ("elevation", 144, "1e-12 -> 2e-12"): "the floor in 1 / max(u, 1e-12) only acts where "
+    "u <= 1e-12, and there np.where takes the weight 1",
+    ("elevation", 145, "1e-10 -> 2e-10"): "the IRLS stop tolerance: one more step moves the "
+    "coefficients by under 2e-10 (the Huber test holds the rate to 1e-6)",
+    ("io", 1002, "4 -> 5"): "the zlib level changes the NetCDF file's bytes, not the values "
+    "read back",
+    ("r.datagokr", 84, "200 -> 201"): "an item's text is kept to 200 characters but messages "
+    "quote it through show(), which keeps 60",
+    ("r.stations", 103, "1 -> 2"): "the line after a '# STN ...' header is its '#  ID ...' "
+    "units line, skipped anyway; without it the header lacks STN_ID and the list is refused",
+    ("r.stations", 242, "True -> False"): "zip(strict=) over rows built as 8-tuples: never "
+    "unequal lengths",
+    ("r.stations", 245, "True -> False"): "zip(strict=) of COLUMNS, the columns and dtypes: "
+    "eight each",
+    ("cv", 157, "1 -> 2"): "label.reshape(-2): numpy reads any negative size as 'infer', "
+    "the same as reshape(-1)",
+    ("cv", 256, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("cv", 259, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("cv", 265, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("kriging", 629, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("cv", 266, "1 -> 2"): "reshape(-2) is reshape(-1) (any negative size is 'infer')",
+    ("join", 674, "0 -> 1"): "group['time'].iloc[1]: time is a key of the duplicate group, "
+    "so every row of the group has the same time",
+    ("variogram", 493, "Sub -> Add"): "the starting slope of the linear fit; the fit reaches the "
+    "criterion's minimum from it (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("variogram", 499, "1.0 -> 2.0"): "one of the three starting exponents of the power fit; "
+    "the best start reaches the minimum (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("variogram", 500, "Sub -> Add"): "the starting scale of the power fit; the fit moves "
+    "away from it (test_a_fit_of_an_exact_model_recovers_its_parameters)",
+    ("kriging", 463, "False -> True"): "lu_solve(check_finite=) only validates: finite values "
+    "(checked in fit) and a fitted system's finite LU",
+    ("elevation", 129, "Div -> Mult"): "centring/scaling the x, y columns is an affine change "
+    "of regressors: the least-squares residuals and the elevation coefficient stay the same",
+    ("elevation", 129, "Sub -> Add"): "centring/scaling the x, y columns is an affine change "
+    "of regressors: the least-squares residuals and the elevation coefficient stay the same",
+    ("spline", 99, "0 -> 1"): "scale_ only conditions the system (smoothing is divided by "
+    "scale_**2): scale 1 for a layout under 2 m gives the same spline (scipy agrees)",
+    ("elevation", 140, "LtE -> Lt"): "the IRLS stop on a perfect fit: its MAD scale is 0 or "
+    "~1e-15, never exactly 1e-12",
+    ("elevation", 140, "1e-12 -> 2e-12"): "the IRLS stop on a perfect fit: its MAD scale is 0 "
+    "or ~1e-15, never between 1e-12 and 2e-12",
+    ("r.typ01", 75, "12 -> 13"): "the strftime format is only a fast path: stamps it misses "
+    "are re-read by parse_times' general parser, which reads YYYYmmddHHMM the same",
+    ("join", 562, "1.0 -> 2.0"): "min(1.0, sqrt(a)) only guards asin against rounding; "
+    "sqrt(a) is exactly 1.0 at the antipode of every registry station, never above",
+    ("join", 578, "Gt -> GtE"): "a place exactly MOVED_KM (1.000... km) from the registry "
+    "site: haversine of float degrees never lands on 1.0 exactly",
+    ("join", 671, "True -> False"): "zip(strict=) over three columns of the same group: "
+    "always the same length",
 }
 
 _SWAP_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
@@ -82,6 +246,7 @@ class Mutant:
 
     index: int
     line: int
+    end_line: int
     description: str
 
 
@@ -132,6 +297,7 @@ def mutate(source: str, index: int) -> tuple[str, Mutant]:
     tree = ast.parse(source)
     node, desc, how = mutation_points(tree)[index]
     line = getattr(node, "lineno", 0)
+    end_line = getattr(node, "end_lineno", None) or line
     if how[0] == "op":
         node.op = how[1]()
     elif how[0] == "cmp":
@@ -142,7 +308,7 @@ def mutate(source: str, index: int) -> tuple[str, Mutant]:
     else:
         node.value = how[1]
     ast.fix_missing_locations(tree)
-    return ast.unparse(tree), Mutant(index, line, desc)
+    return ast.unparse(tree), Mutant(index, line, end_line, desc)
 
 
 class _Mutated(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -150,11 +316,17 @@ class _Mutated(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def __init__(self, name: str, source: str, path: str):
         self.name, self.source, self.path = name, source, path
+        self.package = os.path.basename(path) == "__init__.py"
 
     def find_spec(self, fullname, path, target=None):
         if fullname != self.name:
             return None
-        return importlib.util.spec_from_loader(fullname, self, origin=self.path)
+        spec = importlib.util.spec_from_loader(fullname, self, origin=self.path,
+                                               is_package=self.package)
+        if self.package:
+            spec.submodule_search_locations = [os.path.dirname(self.path)]
+        spec.has_location = True
+        return spec
 
     def create_module(self, spec):
         return None
@@ -164,8 +336,225 @@ class _Mutated(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         exec(compile(self.source, self.path, "exec"), module.__dict__)
 
 
-def run_tests(name: str, source: str, path: str, tests: list[str], timeout: float) -> str:
-    """Run *tests* in a forked child that imports *source* as module *name*."""
+_PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--no-header",
+                "-o", "addopts=", "--rootdir", str(REPO)]
+
+
+def _wait(pid: int, timeout: float) -> int | None:
+    """Exit code of child *pid*, or None after killing it at *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.05)
+
+
+class _ContextPerTest:
+    """pytest plugin: one coverage context per test (setup, call, teardown)."""
+
+    def __init__(self, cov):
+        self.cov = cov
+        self.durations: dict[str, float] = {}
+        self.failed: set[str] = set()
+
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.cov.switch_context(item.nodeid)
+
+    def pytest_runtest_logreport(self, report):
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
+        if report.failed:
+            self.failed.add(report.nodeid)
+
+
+def _coverage_run(tests: list[str]) -> dict:
+    """Run *tests* once under coverage (every kwxmap file), one context per test.
+
+    Returns ``{"contexts": {file: {line: [contexts]}}, "durations": {node id: s},
+    "failed": [node ids]}``, cached in ``.mutation-cache/`` by the content of
+    the test files and of every kwxmap source (modules sharing test files share
+    one run).
+    """
+    h = hashlib.sha256()
+    for f in [*tests, "tests/conftest.py", *sorted(
+            str(q.relative_to(REPO)) for q in (REPO / "kwxmap").rglob("*.py"))]:
+        h.update(f.encode() + b"\0" + (REPO / f).read_bytes())
+    cached = CACHE / f"coverage-{h.hexdigest()[:20]}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    CACHE.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_file, out = os.path.join(tmp, "cov"), os.path.join(tmp, "out.json")
+        pid = os.fork()
+        if pid == 0:  # child: import kwxmap under coverage, run every test
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                import coverage
+                import pytest
+
+                cov = coverage.Coverage(data_file=data_file,
+                                        include=[str(REPO / "kwxmap" / "*")])
+                cov.start()
+                plugin = _ContextPerTest(cov)
+                pytest.main([*_PYTEST_ARGS, *[str(REPO / t) for t in tests]],
+                            plugins=[plugin])
+                cov.stop()
+                cov.save()
+                Path(out).write_text(json.dumps({"durations": plugin.durations,
+                                                 "failed": sorted(plugin.failed)}))
+                os._exit(0)
+            except BaseException:  # noqa: BLE001
+                import traceback
+
+                with open(os.path.join(tmp, "err"), "w") as f:
+                    traceback.print_exc(file=f)
+                os._exit(2)
+        code = _wait(pid, 3600)
+        if code != 0 or not os.path.exists(out):
+            err = Path(tmp, "err")
+            raise RuntimeError(f"the coverage run of {tests} failed "
+                               f"({err.read_text() if err.exists() else code})")
+        import coverage
+
+        data = coverage.CoverageData(data_file)
+        data.read()
+        result = json.loads(Path(out).read_text())
+        result["contexts"] = {
+            os.path.relpath(f, REPO): {str(ln): sorted(c) for ln, c in
+                                       data.contexts_by_lineno(f).items()}
+            for f in data.measured_files()}
+    cached.write_text(json.dumps(result))
+    return result
+
+
+def coverage_map(key: str) -> dict:
+    """Line -> tests for module *key*: ``{"lines", "import", "durations", "failed"}``.
+
+    ``lines`` maps a line to the node ids of the tests that execute it;
+    ``import`` lists the lines run outside any test (at import or collection).
+    """
+    _, rel, tests = MODULES[key]
+    run = _coverage_run(tests)
+    by_line = run["contexts"].get(rel, {})
+    return {"lines": {ln: [c for c in ctxs if c] for ln, ctxs in by_line.items()},
+            "import": sorted(int(ln) for ln, ctxs in by_line.items() if "" in ctxs),
+            "durations": run["durations"], "failed": run["failed"], "run": run}
+
+
+def _bound(stmt: ast.stmt) -> set[str]:
+    """Names a module-level statement binds."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    targets = (stmt.targets if isinstance(stmt, ast.Assign)
+               else [stmt.target] if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) else [])
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _uses(tree: ast.Module) -> list[tuple[str, int, ast.stmt]]:
+    """(name, line, enclosing module-level statement) of every name read in *tree*."""
+    out = []
+    for stmt in tree.body:
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                out.append((n.id, n.lineno, stmt))
+            elif isinstance(n, ast.Attribute):
+                out.append((n.attr, n.lineno, stmt))
+    return out
+
+
+_SOURCES: dict[str, tuple[ast.Module, list]] = {}
+
+
+def _kwxmap_uses() -> dict[str, tuple[ast.Module, list]]:
+    if not _SOURCES:
+        for f in sorted((REPO / "kwxmap").rglob("*.py")):
+            tree = ast.parse(f.read_text(encoding="utf-8"))
+            _SOURCES[str(f.relative_to(REPO))] = (tree, _uses(tree))
+    return _SOURCES
+
+
+def _import_time_tests(rel: str, tree: ast.Module, m: Mutant, run: dict) -> set[str] | None:
+    """Tests that can see a change made at import time, or None for "any test".
+
+    The module-level statement holding the mutant binds names (a constant, a
+    function whose default or decorator changed, a class); a test can only
+    notice the change by running a line that reads one of those names (in any
+    kwxmap module, names bound from them followed to a fixpoint), by running
+    the body of the changed function, or by naming one in the test file.
+    """
+    top = next((st for st in tree.body if st.lineno <= m.line <= (st.end_lineno or st.lineno)),
+               None)
+    if top is None or not isinstance(top, (ast.Assign, ast.AnnAssign, ast.AugAssign,
+                                           ast.FunctionDef, ast.AsyncFunctionDef,
+                                           ast.ClassDef)):
+        return None
+
+    def tests_of(file: str, lines) -> set[str]:
+        ctx = run["contexts"].get(file, {})
+        return {c for ln in lines for c in ctx.get(str(ln), ()) if c}
+
+    def body_lines(st: ast.stmt):
+        body = getattr(st, "body", None)
+        return range(body[0].lineno, (st.end_lineno or st.lineno) + 1) if body else ()
+
+    ids = tests_of(rel, body_lines(top)) if not isinstance(top, ast.ClassDef) else set()
+    names = _bound(top)
+    sources = _kwxmap_uses()
+    grew = True
+    while grew:  # module-level statements computed from the names at import time
+        grew = False
+        for _, (_, uses) in sources.items():
+            for name, _, st in uses:
+                if name in names and not isinstance(
+                        st, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _bound(st) <= names:
+                    names |= _bound(st)
+                    grew = True
+    for file, (_, uses) in sources.items():
+        for name, line, st in uses:
+            if name in names:
+                ids |= tests_of(file, [line])
+                if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    ids |= tests_of(file, body_lines(st)) if not tests_of(file, [line]) else set()
+    for test_file in {t.split("::")[0] for t in run["durations"]}:
+        text = (REPO / test_file).read_text(encoding="utf-8")
+        ttree = ast.parse(text)
+        for fn in ast.walk(ttree):
+            if isinstance(fn, (ast.FunctionDef, ast.ClassDef)) and any(
+                    isinstance(n, (ast.Name, ast.Attribute))
+                    and (getattr(n, "id", None) or getattr(n, "attr", None)) in names
+                    for n in ast.walk(fn)):
+                ids |= {t for t in run["durations"]
+                        if t.split("::")[0] == test_file
+                        and t.split("::")[1].split("[")[0] == fn.name}
+    return ids or None
+
+
+def select_tests(cmap: dict, m: Mutant, rel: str = "", tree: ast.Module | None = None
+                 ) -> tuple[list[str], bool]:
+    """Node ids that execute a line of mutant *m*, fastest first; and whether import-time."""
+    span = range(m.line, m.end_line + 1)
+    failed = set(cmap["failed"])
+    durations = cmap["durations"]
+    if any(ln in cmap["import"] for ln in span):
+        ids = _import_time_tests(rel, tree, m, cmap["run"]) if tree is not None else None
+        if ids is None:
+            ids = set(durations)
+        at_import = True
+    else:
+        ids = {t for ln in span for t in cmap["lines"].get(str(ln), ())}
+        at_import = False
+    ids -= failed
+    return sorted(ids, key=lambda t: (durations.get(t, 0.0), t)), at_import
+
+
+def run_tests(name: str, source: str, path: str, node_ids: list[str], timeout: float) -> str:
+    """Run *node_ids* (``pytest -x``) in a forked child that imports *source* as *name*."""
     pid = os.fork()
     if pid == 0:  # child
         try:
@@ -175,25 +564,39 @@ def run_tests(name: str, source: str, path: str, tests: list[str], timeout: floa
             sys.meta_path.insert(0, _Mutated(name, source, path))
             import pytest
 
-            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                                "--no-header", "-o", "addopts=", *tests])
+            code = pytest.main(["-x", *_PYTEST_ARGS, *[str(REPO / t) for t in node_ids]])
             os._exit(0 if code == 0 else 1)
         except BaseException:  # noqa: BLE001
             os._exit(2)
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            code = os.waitstatus_to_exitcode(status)
-            return "survived" if code == 0 else "killed"
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            return "killed (timeout)"
-        time.sleep(0.05)
+    code = _wait(pid, timeout)
+    if code is None:
+        return "killed (timeout)"
+    return "survived" if code == 0 else "killed"
 
 
-def run_module(key: str, max_mutants: int | None, seed: int, timeout: float) -> dict:
+def earlier_kills(logs: list[str]) -> dict[str, dict[int, str]]:
+    """Mutants killed in earlier outputs of this script: module -> {index: description}.
+
+    Read from the per-mutant lines (``  #12   line 40    9 -> 10   killed (...)``)
+    under each module's header line.
+    """
+    import re
+
+    header = re.compile(r"^(\S+): \d+ mutation points")
+    row = re.compile(r"^  #(\d+)\s+line (\d+)\s+(.+?)\s+killed")
+    out: dict[str, dict[int, str]] = {}
+    for log in logs:
+        key = None
+        for text in Path(log).read_text(encoding="utf-8").splitlines():
+            if h := header.match(text):
+                key = h.group(1)
+            elif key and (r := row.match(text)):
+                out.setdefault(key, {})[int(r.group(1))] = f"{r.group(2)}:{r.group(3)}"
+    return out
+
+
+def run_module(key: str, max_mutants: int | None, seed: int, timeout: float,
+               only: list[int] | None = None, kept: dict[int, str] | None = None) -> dict:
     name, rel, tests = MODULES[key]
     path = str(REPO / rel)
     source = Path(path).read_text(encoding="utf-8")
@@ -201,66 +604,141 @@ def run_module(key: str, max_mutants: int | None, seed: int, timeout: float) -> 
     indices = list(range(n_points))
     if max_mutants is not None and max_mutants < n_points:
         indices = sorted(random.Random(seed).sample(indices, max_mutants))
-    tests = [str(REPO / t) for t in tests if (REPO / t).exists()]
-    base = run_tests(name, source, path, tests, timeout * 3)
-    if base != "survived":
-        print(f"{key}: the tests fail on the unmutated module; fix them first")
-        return {"key": key, "error": True}
-    print(f"{key}: {n_points} mutation points, running {len(indices)} "
-          f"with {', '.join(Path(t).name for t in tests)}", flush=True)
-    killed, survivors, equivalent = 0, [], []
+    if only:
+        indices = sorted(set(only) & set(range(n_points)))
+    tree = ast.parse(source)
+    t0 = time.perf_counter()
+    cmap = coverage_map(key)
+    sample = (f"only #{', #'.join(map(str, indices))}" if only
+              else f"a seeded sample of {len(indices)} (seed {seed}): score is an estimate"
+              if len(indices) < n_points else "all of them")
+    print(f"{key}: {n_points} mutation points, running {sample}; "
+          f"{len(cmap['durations'])} tests in {', '.join(Path(t).name for t in tests)} "
+          f"(coverage map {time.perf_counter() - t0:.0f} s)", flush=True)
+    if cmap["failed"]:
+        print(f"  left out, failing on the original: {', '.join(cmap['failed'])}", flush=True)
+    killed, survivors, uncovered, equivalent = 0, [], [], []
     for i in indices:
         mutated, m = mutate(source, i)
         reason = EQUIVALENT.get((key, m.line, m.description))
         if reason:
             equivalent.append((m, reason))
             continue
-        t0 = time.perf_counter()
-        outcome = run_tests(name, mutated, path, tests, timeout)
+        if kept and kept.get(m.index) == f"{m.line}:{m.description}":
+            killed += 1
+            print(f"  #{m.index:<4} line {m.line:<5} {m.description:<28} killed "
+                  "(in an earlier run; tests were only added since)", flush=True)
+            continue
+        node_ids, at_import = select_tests(cmap, m, rel, tree)
+        if not node_ids:
+            uncovered.append(m)
+            print(f"  #{m.index:<4} line {m.line:<5} {m.description:<28} not covered",
+                  flush=True)
+            continue
+        budget = min(timeout, 30.0 + 5.0 * sum(cmap["durations"].get(t, 0.0)
+                                               for t in node_ids))
+        t1 = time.perf_counter()
+        outcome = run_tests(name, mutated, path, node_ids, budget)
         print(f"  #{m.index:<4} line {m.line:<5} {m.description:<28} {outcome} "
-              f"({time.perf_counter() - t0:.1f} s)", flush=True)
+              f"({len(node_ids)} tests{', import-time' if at_import else ''}, "
+              f"{time.perf_counter() - t1:.1f} s)", flush=True)
         if outcome.startswith("killed"):
             killed += 1
         else:
             survivors.append(m)
-    scored = killed + len(survivors)
+    scored = killed + len(survivors) + len(uncovered)
     score = killed / scored if scored else float("nan")
     return {"key": key, "points": n_points, "run": len(indices), "killed": killed,
-            "survivors": survivors, "equivalent": equivalent, "score": score}
+            "survivors": survivors, "uncovered": uncovered, "equivalent": equivalent,
+            "score": score, "sampled": len(indices) < n_points}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--module", action="append", choices=sorted(MODULES),
+    p.add_argument("--module", action="append", choices=list(MODULES),
                    help="module(s) to mutate (default: all)")
     p.add_argument("--max-mutants", type=int, default=None,
                    help="run at most N mutants per module, a seeded sample")
+    p.add_argument("--sample", metavar="MODULE=N", action="append", default=[],
+                   help="a different --max-mutants for one module (repeatable)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
+    p.add_argument("--keep-kills", metavar="LOG", action="append", default=[],
+                   help="an earlier output of this script (same kwxmap sources): its killed "
+                   "mutants count as killed without running again; for a rerun after adding "
+                   "tests (a new test cannot revive a killed mutant)")
+    p.add_argument("--index", type=int, action="append",
+                   help="run only mutant #N (repeatable; to check a new test kills it)")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="at most this many seconds per mutant (the budget is 30 s + 5 x the "
+                   "selected tests' time on the original)")
     args = p.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # BLAS threads and fork do not mix
+    os.chdir(REPO)
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "tests"))
-    # heavy imports once, before forking (the children share them)
+    # heavy third-party imports once, before forking (the children share them);
+    # nothing from kwxmap, which each child imports with its mutant
+    import coverage  # noqa: F401
     import geopandas  # noqa: F401
+    import hypothesis  # noqa: F401
     import pytest  # noqa: F401
     import scipy.optimize  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    import scipy.spatial  # noqa: F401
 
-    results = [run_module(k, args.max_mutants, args.seed, args.timeout)
-               for k in (args.module or list(MODULES))]
+    for extra in ("folium", "bs4", "contourpy", "pyogrio", "pyproj", "scipy.linalg",
+                  "scipy.ndimage", "scipy.interpolate"):
+        try:
+            importlib.import_module(extra)
+        except ImportError:
+            pass
+
+    keys = args.module or list(MODULES)
+    print(f"bench_mutation: {len(keys)} module(s); "
+          + (f"a seeded sample of at most {args.max_mutants} mutants per module "
+             f"(seed {args.seed}{'; ' + ', '.join(args.sample) if args.sample else ''}): "
+             "scores of sampled modules are estimates"
+             if args.max_mutants is not None else "every mutation point"), flush=True)
+    kills = earlier_kills(args.keep_kills)
+    if kills:
+        print(f"kills kept from {', '.join(args.keep_kills)}: "
+              f"{sum(len(v) for v in kills.values())} mutants", flush=True)
+    sizes = {k: args.max_mutants for k in keys}
+    for item in args.sample:
+        k, _, n = item.partition("=")
+        if k not in MODULES or not n.isdigit():
+            p.error(f"--sample {item!r}: give MODULE=N with a module of {', '.join(MODULES)}")
+        sizes[k] = int(n)
+    results = [run_module(k, sizes[k], args.seed, args.timeout, args.index, kills.get(k))
+               for k in keys]
     print()
+    if args.max_mutants is not None or args.sample:
+        print(f"Scores from seeded samples (seed {args.seed}, at most {args.max_mutants} "
+              f"mutants per module{'; ' + ', '.join(args.sample) if args.sample else ''}; "
+              "'run' is the sample size; * = estimate from a sample).")
     print(f"{'module':<11} {'points':>6} {'run':>5} {'killed':>7} {'survived':>9} "
-          f"{'equiv':>6} {'score':>7}")
+          f"{'not-cov':>8} {'equiv':>6} {'score':>7}")
+    tot = dict.fromkeys(("points", "run", "killed", "survived", "uncovered", "equiv"), 0)
     for r in results:
-        if r.get("error"):
-            print(f"{r['key']:<11} tests fail on the original module")
-            continue
-        print(f"{r['key']:<11} {r['points']:6d} {r['run']:5d} {r['killed']:7d} "
-              f"{len(r['survivors']):9d} {len(r['equivalent']):6d} {r['score']:7.1%}")
+        row = {"points": r["points"], "run": r["run"], "killed": r["killed"],
+               "survived": len(r["survivors"]), "uncovered": len(r["uncovered"]),
+               "equiv": len(r["equivalent"])}
+        for k, v in row.items():
+            tot[k] += v
+        print(f"{r['key']:<11} {row['points']:6d} {row['run']:5d} {row['killed']:7d} "
+              f"{row['survived']:9d} {row['uncovered']:8d} {row['equiv']:6d} "
+              f"{r['score']:7.1%}{' *' if r['sampled'] else ''}")
+    scored = tot["killed"] + tot["survived"] + tot["uncovered"]
+    print(f"{'total':<11} {tot['points']:6d} {tot['run']:5d} {tot['killed']:7d} "
+          f"{tot['survived']:9d} {tot['uncovered']:8d} {tot['equiv']:6d} "
+          f"{tot['killed'] / scored if scored else float('nan'):7.1%}")
     for r in results:
-        for m in r.get("survivors", []):
+        for m in r["survivors"]:
             print(f"survivor {r['key']} #{m.index} line {m.line}: {m.description}")
-        for m, why in r.get("equivalent", []):
+        for m in r["uncovered"]:
+            print(f"survivor {r['key']} #{m.index} line {m.line}: {m.description} "
+                  "(not covered)")
+        for m, why in r["equivalent"]:
             print(f"equivalent {r['key']} #{m.index} line {m.line}: {m.description} ({why})")
     return 0
 

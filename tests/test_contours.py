@@ -247,6 +247,67 @@ def test_simplify_keeps_the_tiling_and_the_coast(seed_bands, seed_grid):
         assert shapely.hausdorff_distance(a, b) <= 0.5 * seed_grid.resolution + 1.0
 
 
+@pytest.mark.parametrize(("vmin", "vmax"), [(0.0, np.inf), (-np.inf, 3.0), (np.nan, 3.0)])
+def test_nice_levels_need_a_finite_range(vmin, vmax):
+    with pytest.raises(InputError, match="cannot choose levels for the data range"):
+        resolve_levels(None, vmin, vmax)
+
+
+def test_a_grid_of_two_rows_can_be_contoured():
+    g = make_grid("서울", resolution=5000.0)
+    two = g.copy(x=g.x[:3], y=g.y[:2], values=np.array([[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]]),
+                 mask=np.ones((2, 3), dtype=bool))
+    bands = contour_bands(two, [0, 2.5, 5])
+    assert bands[["lower", "upper"]].values.tolist() == [[0.0, 2.5], [2.5, 5.0]]
+    with pytest.raises(InputError, match="too small to contour"):
+        contour_bands(two.copy(y=g.y[:1], values=np.array([[1.0, 2.0, 3.0]]),
+                               mask=np.ones((1, 3), dtype=bool)), [0, 2.5, 5])
+
+
+def test_a_simplify_tolerance_below_one_metre_is_accepted(jeju):
+    xx, yy = _xy(jeju)
+    grid = _field(jeju, 10 + np.hypot(xx - xx.mean(), yy - yy.mean()) / 7000)
+    full = contour_bands(grid)
+    fine = contour_bands(grid, simplify=0.5)
+    assert fine[["lower", "upper"]].values.tolist() == full[["lower", "upper"]].values.tolist()
+    a, b = _projected(full, jeju).geometry.values, _projected(fine, jeju).geometry.values
+    assert max(shapely.hausdorff_distance(p, q) for p, q in zip(a, b, strict=True)) <= 1.5
+
+
+def test_the_no_band_warning_points_at_the_caller(jeju):
+    with pytest.warns(KwxmapWarning, match=r"no isotherm band: the levels 100\.\.101 °C miss "
+                      r"the data range 1\.5\.\.1\.5 °C") as caught:
+        contour_bands(_field(jeju, 1.5), [100, 101])
+    assert caught[0].filename == __file__
+
+
+def test_range_levels_stop_at_10000_edges_and_count_them():
+    assert len(resolve_levels("0:9999:1", 0, 1)) == 10_000  # the limit itself is fine
+    with pytest.raises(InputError, match=r"'0:10000:1' give 10,001 edges, more than 10,000"):
+        resolve_levels("0:10000:1", 0, 1)
+
+
+def test_zero_area_polygon_parts_are_not_band_parts():
+    from kwxmap.contours import _polygonal
+
+    sliver = shapely.Polygon([(0, 0), (1, 1), (2, 2), (0, 0)])  # collinear: area 0
+    square = shapely.box(0, 0, 1, 1)
+    assert _polygonal(shapely.GeometryCollection([sliver, square])).equals(
+        shapely.MultiPolygon([square]))
+    assert _polygonal(sliver).is_empty
+
+
+def test_simplify_true_means_half_the_grid_resolution(jeju):
+    """The docstring's promise: ``simplify=True`` is the tolerance resolution / 2."""
+    xx, yy = _xy(jeju)
+    grid = _field(jeju, 10 + np.hypot(xx - xx.mean(), yy - yy.mean()) / 7000)
+    half = contour_bands(grid, simplify=0.5 * jeju.resolution)
+    auto = contour_bands(grid, simplify=True)
+    assert shapely.equals(auto.geometry.values, half.geometry.values).all()
+    one_metre = contour_bands(grid, simplify=1.0)
+    assert not shapely.equals(auto.geometry.values, one_metre.geometry.values).all()
+
+
 def test_explicit_string_levels_on_the_seed(seed_grid):
     bands = contour_bands(seed_grid, "16:32:4")
     assert set(bands["upper"] - bands["lower"]) == {4.0}

@@ -225,3 +225,70 @@ def test_bad_cv_options(day_gdf, kw, match):
 def test_too_few_stations(day_gdf):
     with pytest.raises(InterpolationError, match="at least 3"):
         cross_validate(day_gdf.head(2), "idw")
+
+
+def test_to_text_of_one_method_lists_the_five_worst_stations(day_gdf):
+    rep = cross_validate(day_gdf, "idw", elevation=None)
+    lines = rep.to_text().splitlines()
+    worst = rep.table.reindex(rep.table["error"].abs().sort_values(ascending=False).index)
+    assert len(lines) == 6 and "not scored" not in lines[1]
+    assert [ln.split()[1] for ln in lines[1:]] == [str(s) for s in worst["station_id"][:5]]
+
+
+def test_two_folds_is_the_fewest(day_gdf):
+    rep = cross_validate(day_gdf, "idw", folds=2)
+    assert rep.n == len(day_gdf) and rep.folds == 2
+
+
+def test_a_method_without_a_closed_form_is_refitted_without_each_station(day_gdf):
+    """The fallback of loo_weights (refit per station) equals the spline's closed form."""
+    from kwxmap.interpolate import Spline
+
+    class RefitSpline(Spline):
+        def _loo_weights(self):
+            return None  # no closed form: loo_weights refits without each station
+
+    st = prepare_stations(day_gdf, value="temperature_c", crs=5179, need_elevation=True)
+    drift = st.elevation[:, None]
+    refit = loo_weights(RefitSpline(), st.xy, st.values, drift=drift)
+    closed = loo_weights(Spline(), st.xy, st.values, drift=drift)
+    np.testing.assert_allclose(refit, np.asarray(closed), atol=1e-8)
+    assert np.all(np.diag(refit) == 0)
+
+
+def test_a_fold_may_train_on_three_stations(day_gdf):
+    rep = cross_validate(day_gdf.head(4), "idw", folds=4, elevation=None)
+    assert rep.n == 4
+
+
+def test_scores_of_no_prediction_count_zero_stations():
+    from kwxmap.interpolate.cv import _scores
+
+    s = _scores(np.array([1.0, 2.0]), np.array([np.nan, np.nan]))
+    assert s["n"] == 0 and np.isnan(s["rmse"])
+    assert _scores(np.array([1.0, 2.0, 4.0]), np.array([2.0, np.nan, 2.0])) == {
+        "rmse": pytest.approx(np.sqrt(2.5)), "mae": 1.5, "bias": -0.5, "n": 2}
+
+
+def test_auto_with_elevation_drift_compares_only_the_drift_methods(day_gdf):
+    rep = cross_validate(day_gdf, "auto", elevation="drift")
+    assert set(rep.scores) == {"spline", "kriging"}  # of the six candidates
+
+
+def test_k_fold_default_seed_is_zero(day_gdf):
+    a = cross_validate(day_gdf, "idw", folds=5, elevation=None)
+    b = cross_validate(day_gdf, "idw", folds=5, elevation=None, seed=0)
+    c = cross_validate(day_gdf, "idw", folds=5, elevation=None, seed=1)
+    assert a.table["predicted"].tolist() == b.table["predicted"].tolist()
+    assert a.table["predicted"].tolist() != c.table["predicted"].tolist()
+
+
+def test_to_text_of_a_report_built_by_hand_without_a_scored_column():
+    table = pd.DataFrame({"station_id": [108, 159], "name_ko": ["서울", "부산"],
+                          "observed": [1.0, 2.0], "predicted": [1.5, 1.0], "error": [0.5, -1.0]})
+    rep = CVReport("idw", 2, rmse=0.79, mae=0.75, bias=-0.25, table=table)
+    assert rep.to_text().splitlines() == [
+        "method idw (elevation none, folds loo): n=2 RMSE 0.79  MAE 0.75  bias -0.25",
+        "  worst: 159 부산 observed 2.0 predicted 1.0 error -1.0",
+        "  worst: 108 서울 observed 1.0 predicted 1.5 error +0.5",
+    ]

@@ -212,6 +212,11 @@ def test_interface_contract():
         (IDW(radius=-5), "radius must be > 0"),
         (Barnes(gamma="big"), "gamma must be a number"),
         (Barnes(min_neighbors=0), "min_neighbors must be >= 1"),
+        (Barnes(min_neighbors=2.5), "min_neighbors must be a whole number"),
+        (Barnes(kappa_star=0), "kappa_star must be > 0"),
+        (Barnes(gamma=0), "gamma must be > 0"),
+        (Barnes(kappa=0), "kappa must be > 0"),
+        (Barnes(search_radius=0), "search_radius must be > 0"),
         (Cressman(search_radius=float("nan")), "search_radius must be finite"),
         (Spline(smoothing=-1), "smoothing must be >= 0"),
     ],
@@ -220,6 +225,12 @@ def test_bad_params_raise_in_fit(synthetic, est, match):
     xy, v, _ = synthetic
     with pytest.raises(InterpolationError, match=match):
         est.fit(xy, v)
+
+
+def test_barnes_accepts_a_kappa_below_one_square_metre(synthetic):
+    xy, v, _ = synthetic
+    assert Barnes(kappa=0.5).fit(xy, v).kappa == 0.5
+
 
 
 @pytest.mark.parametrize(
@@ -291,6 +302,45 @@ def test_elevation_fit_stores_rate(day_gdf):
     assert 2.0 < g.attrs["lapse_rate_k_per_km"] < 10.0  # summer day: normal lapse
     fixed = interpolate(day_gdf, "spline", resolution=20_000, elevation="lapse", lapse_rate=3.0)
     assert fixed.attrs["lapse_rate_k_per_km"] == 3.0
+
+
+def test_fit_lapse_rate_separates_the_north_south_gradient_from_height():
+    """T = 20 - 6.5 K/km z - 3 K/100 km y, northern stations higher: the rate is 6.5."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0.0, 300_000.0, (12, 2))
+    z = 100.0 + 0.004 * xy[:, 1] + rng.uniform(0.0, 400.0, 12)  # higher in the north
+    t = 20.0 - 6.5 * z / 1000.0 - 3e-5 * xy[:, 1]
+    assert fit_lapse_rate(z, t, xy) == pytest.approx(6.5, abs=1e-9)
+    # without the coordinates the cold north is read as a steeper lapse rate
+    assert fit_lapse_rate(z, t) > 8.0
+
+
+def test_fit_lapse_rate_is_the_huber_estimate_with_a_mad_scale():
+    """The documented estimator (Huber, c = 1.345, scale 1.4826 MAD), found another way:
+    the Huber loss minimised by BFGS, alternating with the MAD scale of its residuals."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(11)
+    z = rng.uniform(0.0, 900.0, 40)
+    t = 15.0 - 6.5 * z / 1000.0 + rng.normal(0.0, 0.3, 40)
+    t[:5] -= rng.uniform(1.0, 3.0, 5)  # cold-pool stations
+    x = np.column_stack([np.ones(40), z / 1000.0])
+    c = 1.345
+    beta = np.linalg.lstsq(x, t, rcond=None)[0]
+    for _ in range(200):
+        r = t - x @ beta
+        scale = 1.4826 * np.median(np.abs(r - np.median(r)))
+
+        def loss(b, scale=scale):
+            u = np.abs((t - x @ b) / scale)
+            return np.sum(np.where(u <= c, 0.5 * u * u, c * u - 0.5 * c * c))
+
+        new = minimize(loss, beta, method="BFGS", options={"gtol": 1e-12}).x
+        if np.allclose(new, beta, atol=1e-12, rtol=0):
+            break
+        beta = new
+    assert fit_lapse_rate(z, t) == pytest.approx(-beta[1], abs=1e-6)
+    assert abs(-np.linalg.lstsq(x, t, rcond=None)[0][1] - -beta[1]) > 0.3  # not least squares
 
 
 def test_fit_lapse_rate_inversion_is_negative():
@@ -433,6 +483,26 @@ def test_spline_collinear_stations_clear_error():
         Spline().fit([[0, 0], [1000, 0], [2000, 0], [3000, 0]], [1, 2, 3, 4])
 
 
+def test_spline_smoothing_is_in_metres_for_a_layout_under_two_metres():
+    """Stations in a 1.5 m square (half-span < 1 m): the smoothing still matches scipy's."""
+    from scipy.interpolate import RBFInterpolator
+
+    xy = np.array([[0.0, 0.0], [1.5, 0.0], [0.0, 1.5], [1.5, 1.5], [0.75, 0.75]])
+    v = np.array([10.0, 12.0, 9.0, 14.0, 8.0])
+    pts = np.random.default_rng(3).uniform(0.0, 1.5, (20, 2))
+    ours = Spline(smoothing=0.05).fit(xy, v).predict(pts)
+    ref = RBFInterpolator(xy, v, kernel="thin_plate_spline", smoothing=0.05)(pts)
+    np.testing.assert_allclose(ours, ref, atol=1e-9)
+
+
+def test_spline_constant_drift_column_is_a_clear_error():
+    xy = [[0, 0], [1000, 0], [0, 1000], [1000, 1000], [500, 300]]
+    drift = [[5.0, 0.1], [5.0, 0.2], [5.0, 0.3], [5.0, 0.4], [5.0, 0.05]]  # std 0.13
+    with pytest.raises(InterpolationError, match=r"drift column\(s\) \[0\] are constant"):
+        Spline().fit(xy, [1, 2, 3, 4, 5], drift=drift)
+    Spline().fit(xy, [1, 2, 3, 4, 5], drift=[row[1:] for row in drift])  # the other is fine
+
+
 @pytest.mark.parametrize("name", LINEAR)
 def test_refit_replaces_state(synthetic, name):
     xy, v, pts = synthetic
@@ -462,3 +532,59 @@ def test_radius_methods_dense_and_kdtree_paths_agree(cls):
     for a, b in zip(results[True], results[False], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert np.isnan(results[True][0]).any() and np.isfinite(results[True][0]).any()
+
+
+def test_barnes_leave_one_out_leaves_out_itself_in_every_chunk():
+    """LOO rows never weigh their own station, past the first chunk of either path."""
+    # dense path (all stations in range), 400 stations: chunks of 131072 // 400 = 327 rows
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0.0, 1e5, (400, 2))
+    est = Barnes(search_radius=1e6).fit(xy, rng.normal(size=400))
+    assert est.dense_
+    w = est._loo_weights()
+    assert abs(w.diagonal()).max() == 0.0
+    np.testing.assert_allclose(np.asarray(w.sum(axis=1)).ravel(), 1.0)
+    # KD-tree path, 265 x 265 stations 1 km apart: chunks of 65536 points
+    g = np.arange(265) * 1000.0
+    xx, yy = np.meshgrid(g, g)
+    xy = np.column_stack([xx.ravel(), yy.ravel()])
+    est = Barnes(search_radius=1500.0).fit(xy, np.sin(xy[:, 0] / 7000.0))
+    assert not est.dense_
+    w = est._loo_weights()
+    assert abs(w.diagonal()).max() == 0.0
+    assert w[66_000].nnz == 8  # row 249, column 15: 8 neighbours within 1.5 km, not itself
+
+
+def test_barnes_weights_for_no_points_are_an_empty_matrix():
+    g = np.arange(10) * 1000.0
+    xx, yy = np.meshgrid(g, g)
+    xy = np.column_stack([xx.ravel(), yy.ravel()])
+    for radius in (1500.0, 1e6):  # KD-tree and dense paths
+        est = Barnes(search_radius=radius).fit(xy, xy[:, 0])
+        assert est.weights(np.empty((0, 2))).shape == (0, 100)
+
+
+def test_lapse_rates_up_to_30_k_per_km_are_plausible():
+    from kwxmap.interpolate.elevation import ElevationModel
+
+    assert ElevationModel("lapse", 30.0).lapse_rate == 30.0
+    assert ElevationModel("lapse", -30.0).lapse_rate == -30.0
+    with pytest.raises(InterpolationError, match="lapse_rate=30.5 K/km is implausible"):
+        ElevationModel("lapse", 30.5)
+
+
+def test_elevation_model_rates_one_per_row():
+    from kwxmap.interpolate.elevation import ElevationModel
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0.0, 3e5, (9, 2))
+    z = 100.0 + 0.004 * xy[:, 1] + rng.uniform(0.0, 400.0, 9)  # higher in the north
+    flat = np.array([15.0 - r * z / 1000.0 for r in (6.5, 4.0, -2.0)])
+    rows = flat - 3e-5 * xy[:, 1]  # and a colder north
+    rows[1, 0] = flat[1, 0] = np.nan  # a missing value: that row is fitted on the other 8
+    assert ElevationModel("lapse", 5.0).rates(rows, z).tolist() == [5.0, 5.0, 5.0]
+    assert ElevationModel(None).rates(rows, z) is None
+    np.testing.assert_allclose(ElevationModel("fit").rates(flat, z), [6.5, 4.0, -2.0],
+                               atol=1e-9)
+    np.testing.assert_allclose(ElevationModel("fit").rates(rows, z, xy), [6.5, 4.0, -2.0],
+                               atol=1e-9)

@@ -362,3 +362,113 @@ def test_cli_batch_writes_netcdf_and_zarr_where_asked(readings, tmp_path):
         assert nc.sizes["time"] == zr.sizes["time"] == 3
         np.testing.assert_array_equal(nc["temperature_c"].values, zr["temperature_c"].values)
         assert nc["n_stations"].values.tolist() == [12, 12, 12]
+
+
+@pytest.mark.parametrize("inside", ["", "sub"])
+def test_a_staged_folder_that_holds_the_working_directory_keeps_it(tmp_path, monkeypatch, inside):
+    """Swapping the folder would leave the process in a deleted directory."""
+    dest = tmp_path / "layers"
+    (dest / "sub").mkdir(parents=True)
+    (dest / "a.txt").write_text("old", encoding="utf-8")
+    monkeypatch.chdir(dest / inside)
+    with io.Staging() as st:
+        layers = st.folder(dest)
+        layers.write("a.txt", lambda p: p.write_text("new", encoding="utf-8"))
+    assert Path(os.getcwd()) == (dest / inside).resolve()  # still there, not deleted
+    assert (dest / "a.txt").read_text(encoding="utf-8") == "new"
+    assert (dest / "sub").is_dir()
+
+
+def test_geojson_properties_are_the_columns_besides_the_geometry(tmp_path):
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({"name": ["서울"], "t": [1.5]},
+                           geometry=gpd.points_from_xy([127.0], [37.5]), crs=4326)
+    io.write_geojson(gdf, tmp_path / "a.geojson")
+    doc = json.loads((tmp_path / "a.geojson").read_text(encoding="utf-8"))
+    assert doc["features"][0]["properties"] == {"name": "서울", "t": 1.5}
+    assert doc["features"][0]["geometry"] == {"type": "Point", "coordinates": [127.0, 37.5]}
+
+
+@pytest.mark.parametrize("fmt", [123, "dat", "GeoJSON "])
+def test_an_unknown_vector_format_is_an_output_error(fmt):
+    with pytest.raises(OutputError, match=r"format .* is not one of csv, fgb, geojson, gpkg, shp"):
+        io.vector_format("a.gpkg", fmt)
+
+
+def test_polygons_and_mixed_geometries_keep_their_layer_type(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    square = shapely.box(127.0, 37.0, 127.1, 37.1)
+    polys = gpd.GeoDataFrame({"v": [1]}, geometry=[square], crs=4326)
+    io.write_vector(polys, tmp_path / "p.gpkg")
+    assert pyogrio.read_info(tmp_path / "p.gpkg")["geometry_type"] == "Polygon"
+    mixed = gpd.GeoDataFrame({"v": [1, 2]}, geometry=[shapely.Point(127.0, 37.0), square],
+                             crs=4326)
+    io.write_vector(mixed, tmp_path / "m.gpkg")
+    assert pyogrio.read_info(tmp_path / "m.gpkg")["geometry_type"] == "Unknown"
+    back = pyogrio.read_dataframe(tmp_path / "m.gpkg")
+    assert back.geometry.geom_type.tolist() == ["Point", "Polygon"]  # not promoted to multi
+
+
+def test_shapefile_field_names_are_at_most_10_characters(tmp_path):
+    import geopandas as gpd
+
+    def frame(name):
+        return gpd.GeoDataFrame({name: [1]}, geometry=gpd.points_from_xy([127.0], [37.5]),
+                                crs=4326)
+
+    io.write_vector(frame("abcdefghij"), tmp_path / "ten.shp")
+    with pytest.raises(OutputError, match=r"at most 10 characters: rename \['abcdefghijk'\]"):
+        io.write_vector(frame("abcdefghijk"), tmp_path / "eleven.shp")
+
+
+@pytest.mark.parametrize("rows", [2, 3])
+def test_rasters_are_written_north_up_even_with_two_rows(rows):
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    values = np.arange(rows * 3, dtype=float).reshape(rows, 3)  # row 0 is the south
+    small = g.copy(x=g.x[:3], y=g.y[:rows], values=values, mask=np.ones((rows, 3), dtype=bool))
+    out, y = io._north_up(small)
+    assert out.tolist() == values[::-1].tolist() and y.tolist() == g.y[:rows][::-1].tolist()
+
+
+def test_a_cf_dataset_holds_the_kriging_variance_north_up_like_the_values():
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    values = np.arange(g.mask.size, dtype=float).reshape(g.mask.shape)  # row 0: south
+    grid = g.copy(values=values, name="temperature_c")
+    grid.attrs["variance"] = g.copy(values=values / 100.0, name="variance")
+    ds = io.cf_dataset(grid)
+    assert ds["temperature_c"].values.tolist() == values[::-1].tolist()
+    np.testing.assert_allclose(ds["temperature_c_variance"].values, values[::-1] / 100.0,
+                               rtol=1e-6)  # stored as float32
+    assert ds["y"].values.tolist() == g.y[::-1].tolist()
+    # coordinates are written without a fill value; spatial_ref is left to xarray
+    enc = io._encoding(ds)
+    assert enc["x"]["_FillValue"] is None and enc["y"]["_FillValue"] is None
+    assert "spatial_ref" not in enc
+
+
+def test_a_zarr_store_that_cannot_be_written_is_one_output_error(tmp_path):
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    grid = g.copy(values=np.where(g.mask, 20.0, np.nan), name="temperature_c")
+    with pytest.raises(OutputError, match="no such folder|does not exist"):
+        io.write_zarr(grid, tmp_path / "missing" / "t.zarr")
+    assert not (tmp_path / "missing").exists()  # create=False: nothing made
+
+
+def test_a_zarr_write_that_fails_is_one_output_error_and_leaves_nothing(tmp_path):
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    grid = g.copy(values=np.where(g.mask, 20.0, np.nan), name="..")  # not a zarr array name
+    with pytest.raises(OutputError, match=r"^cannot write Zarr '.*t\.zarr': The path '\.\.' is "
+                       r"invalid"):
+        io.write_zarr(grid, tmp_path / "t.zarr")
+    assert list(tmp_path.iterdir()) == []  # no store, no empty folder, no temporaries

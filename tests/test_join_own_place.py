@@ -102,3 +102,64 @@ def test_a_time_outside_the_date_range_is_a_join_error():
     df = pd.DataFrame({"station_id": [108], "temperature_c": [1.0], "time": ["-1"]})
     with pytest.raises(JoinError, match="is not a (usable )?date"):
         join_readings(df, REGISTRY)
+
+
+def test_half_a_place_is_no_place_the_registry_site_is_used():
+    """A reading with a longitude but no latitude does not carry its own place."""
+    st = REGISTRY.get(108)
+    for lon, lat in ((127.5, math.nan), (math.nan, 37.0)):
+        df = pd.DataFrame(
+            {"station_id": [108], "temperature_c": [1.0], "lon": [lon], "lat": [lat]}
+        )
+        gdf = join_readings(df, REGISTRY)
+        assert gdf.attrs["join_report"].own_place == 0
+        assert (gdf.geometry[0].x, gdf.geometry[0].y) == (st.lon, st.lat)
+
+
+def test_unknown_placed_readings_are_reported_by_their_own_id_or_minus_one():
+    """A placed reading unknown to the registry: missing/implausible values name its id."""
+    df = pd.DataFrame({
+        "station_id": [9001, None, 108],
+        "station_name": ["", "옥상관측", ""],
+        "temperature_c": [math.nan, 80.0, 1.0],
+        "lon": [127.04, 127.0, math.nan],
+        "lat": [37.6, 37.5, math.nan],
+    })
+    with pytest.warns(Warning, match="implausible temperature 80 °C kept"):
+        gdf = join_readings(df, REGISTRY, on_implausible="keep")
+    report = gdf.attrs["join_report"]
+    assert report.missing_values == [(9001, 1)]
+    assert report.implausible == [(-1, 2, 80.0)]
+
+
+def test_a_long_station_id_is_shown_whole_up_to_30_characters():
+    thirty = "1" * 30
+    with pytest.raises(JoinError) as err:
+        join_readings(pd.DataFrame({"station_id": [thirty], "temperature_c": [1.0]}), REGISTRY)
+    assert f"station_id '{thirty}' is not" in str(err.value)
+    with pytest.raises(JoinError) as err:
+        join_readings(pd.DataFrame({"station_id": [thirty + "1"], "temperature_c": [1.0]}),
+                      REGISTRY)
+    assert f"station_id '{'1' * 29}…' is not" in str(err.value)
+
+
+def test_twenty_unknown_stations_warn_one_by_one_then_a_count():
+    """At most 20 'left out' warnings, then one line counting the rest."""
+    for n, expected in ((20, None), (23, "left out 3 more unknown stations")):
+        df = pd.DataFrame({"station_name": ["서울"] + [f"없는곳{k}" for k in range(n)],
+                           "temperature_c": [1.0] * (n + 1)})
+        with pytest.warns(Warning) as caught:
+            join_readings(df, REGISTRY, on_unknown="warn")
+        texts = [str(w.message) for w in caught]
+        one_by_one = [t for t in texts if t.startswith("left out unknown") or "없는곳" in t]
+        assert len(one_by_one) == 20
+        assert [t for t in texts if "more unknown" in t] == ([expected] if expected else [])
+
+
+def test_a_duplicated_placed_reading_is_named_by_its_id_even_zero():
+    df = pd.DataFrame({"station_id": [0, 0], "station_name": ["옥상", "옥상"],
+                       "temperature_c": [1.0, 2.0], "lon": [127.0] * 2, "lat": [37.5] * 2})
+    # a DataFrame's lines are its row numbers, from 1
+    with pytest.raises(JoinError, match=r"^station 0 \(옥상\) is read 2 times: line 1 "
+                       r"\('옥상' 1 °C\) and line 2 \('옥상' 2 °C\)"):
+        join_readings(df, REGISTRY)

@@ -227,6 +227,19 @@ def test_neighbors_at_least_n_is_global(stations, targets):
     )
 
 
+def test_leave_one_out_with_all_other_stations_as_neighbours_is_global(stations):
+    """neighbors = n - 1: each station left out is predicted from all the others."""
+    from kwxmap.interpolate.cv import loo_weights
+
+    xy, _, values = stations
+    xy, values = xy[:15], values[:15]
+    params = PARAMS["exponential"]
+    local = loo_weights(Kriging(variogram_parameters=params, neighbors=14), xy, values)
+    glob = loo_weights(Kriging(variogram_parameters=params), xy, values)
+    np.testing.assert_allclose(np.asarray(local), np.asarray(glob), atol=1e-9)
+    assert (np.asarray(local)[~np.eye(15, dtype=bool)] != 0).all()
+
+
 @pytest.mark.parametrize("neighbors", [None, 5])
 def test_exact_at_stations_even_with_nugget(stations, neighbors):
     xy, _, values = stations
@@ -373,6 +386,9 @@ def test_parameter_conventions_are_pykrige_s(model, params):
         ({"neighbors": 1}, "neighbors must be >= 2"),
         ({"neighbors": 2.5}, "neighbors must be a whole number"),
         ({"nlags": 0}, "nlags must be >= 1"),
+        ({"nlags": 2.5}, "nlags must be a whole number"),
+        ({"max_lag": 0.0}, "max_lag must be > 0"),
+        ({"workers": 1.5}, "workers must be a whole number"),
         ({"estimator": "median"}, "estimator must be one of"),
         ({"workers": 0}, "workers must be >= 1"),
     ],

@@ -522,6 +522,58 @@ def test_only_invalid_lines_is_still_an_error():
         parse_readings("• 맑음서울 2a.5℃", on_invalid="ignore")
 
 
+def test_invalid_lines_are_counted_in_the_messages():
+    bad = "• 맑음서울 2a.5℃"
+    with pytest.raises(ParseError, match=r"line 2: .*\(and 2 more\); fix the input"):
+        parse_readings("\n".join(["• 흐림부산 1.0℃", bad, bad, bad]))
+    with pytest.raises(ParseError, match=r"line 2: .*\(and 1 more\); fix the input"):
+        parse_readings("\n".join(["• 흐림부산 1.0℃", bad, bad]))
+    with pytest.raises(ParseError) as one:
+        parse_readings("\n".join(["• 흐림부산 1.0℃", bad]))
+    assert "more)" not in str(one.value)
+    with pytest.raises(ParseError, match=r"\(1 invalid line skipped\)"):
+        parse_readings(bad, on_invalid="ignore")
+    with pytest.raises(ParseError, match=r"\(2 invalid lines skipped\)"):
+        parse_readings(f"{bad}\n{bad}", on_invalid="ignore")
+
+
+@pytest.mark.parametrize(("n_bad", "rest"), [(20, None), (21, "skipped 1 more invalid lines"),
+                                             (23, "skipped 3 more invalid lines")])
+def test_on_invalid_warn_names_20_lines_then_counts_the_rest(n_bad, rest):
+    text = "\n".join(["• 흐림부산 1.0℃"] + ["• 맑음서울 2a.5℃"] * n_bad)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = parse_readings(text, on_invalid="warn")
+    messages = [str(w.message) for w in caught]
+    assert len(df) == 1
+    assert sum(m.startswith("skipped invalid line") for m in messages) == 20
+    assert [m for m in messages if "more invalid" in m] == ([rest] if rest else [])
+
+
+def test_an_error_page_title_is_quoted_up_to_80_characters():
+    title = "서비스 점검 안내 " + "x" * 100
+    with pytest.raises(ParseError) as info:
+        parse_readings(f"<html><head><title> {title} </title></head><body></body></html>")
+    assert f"titled {title[:80]!r}; is it an error page" in str(info.value)
+
+
+def test_a_dataframe_is_read_only_as_a_table():
+    df = pd.DataFrame({"station_name": ["서울"], "temperature_c": [3.5]})
+    assert parse_readings(df, input_format="table")["temperature_c"].tolist() == [3.5]
+    assert parse_readings(df).attrs["input_format"] == "table"
+    with pytest.raises(InputError, match="input_format='widget' reads text; a DataFrame"):
+        parse_readings(df, input_format="widget")
+
+
+def test_the_reader_table_is_immutable():
+    import dataclasses
+
+    from kwxmap.readers import READERS
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        READERS[0].name = "other"
+
+
 @pytest.mark.parametrize("text", ["", "   \n\n", "기상청 제공", "<html><body></body></html>",
                                   "<script>맑음서울 1℃</script>"])
 def test_no_readings_is_a_parse_error(text):
@@ -738,3 +790,34 @@ def test_a_station_name_ending_in_a_digit_is_read():
     got = parse_readings("• 맑음양주1 0.0℃\n• 흐림서울 -3.5℃")
     assert got[["condition", "station_name", "temperature_c"]].values.tolist() == [
         ["맑음", "양주1", 0.0], ["흐림", "서울", -3.5]]
+
+
+def _read(text: str) -> list[tuple[str, float, int]]:
+    got = parse_readings(text)
+    return list(zip(got["station_name"], got["temperature_c"], got["line"], strict=True))
+
+
+def test_html_entities_in_plain_text_lines_are_decoded():
+    assert _read("• 맑음서울&nbsp;24.5&#8451;\n• 흐림부산 1.0℃") == [("서울", 24.5, 1),
+                                                                  ("부산", 1.0, 2)]
+
+
+def test_unclosed_table_cells_are_still_separate_cells():
+    page = "<html><body><table><tr><td>맑음서울<td>24.5℃<tr><td>흐림부산<td>1.0℃</table>"
+    assert [r[:2] for r in _read(page)] == [("서울", 24.5), ("부산", 1.0)]
+
+
+def test_inline_tags_add_no_space_the_text_reads_as_a_browser_shows_it():
+    page = ("<html><body><p>맑음서울 2<b>4.5</b>℃</p><p>흐림<span>부산</span> 1.<i>0</i>℃</p>"
+            "</body></html>")
+    assert [r[:2] for r in _read(page)] == [("서울", 24.5), ("부산", 1.0)]
+
+
+def test_line_breaks_are_hard_inside_pre_and_soft_after_it():
+    # after </pre>, a paragraph's line break is only a space: one reading
+    page = "<html><body><pre>맑음서울 1.0℃\n흐림부산 2.0℃</pre><p>맑음대구\n3.0℃</p></body></html>"
+    assert _read(page) == [("서울", 1.0, 1), ("부산", 2.0, 2), ("대구", 3.0, 2)]
+    # a textarea inside the pre closes; the pre's breaks stay hard (one line each)
+    page = ("<html><body><pre>맑음서울 1.0℃\n<textarea>흐림부산 2.0℃</textarea>\n"
+            "맑음대구 3.0℃\n맑음광주 4.0℃</pre></body></html>")
+    assert _read(page) == [("서울", 1.0, 1), ("부산", 2.0, 2), ("대구", 3.0, 3), ("광주", 4.0, 4)]

@@ -8,6 +8,7 @@ read off those files by eye, not by the readers.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -411,3 +412,171 @@ def test_a_multi_day_typ01_file_goes_straight_to_render_batch(tmp_path):
     assert [p.name[:10] for p in result.maps] == ["2026-01-14", "2026-01-15"]
     page = result.maps[1].read_text(encoding="utf-8")
     assert "13.0" in page  # 부산's maximum on the second day (11.0 + 2.0), not its mean
+
+
+def test_messages_quote_up_to_60_characters():
+    from kwxmap.readers._common import show
+
+    assert show("  " + "가" * 60 + " ") == repr("가" * 60)
+    assert show("가" * 61) == repr("가" * 59 + "…")  # 60 characters with the ellipsis
+
+
+def test_a_station_number_has_at_most_nine_digits():
+    from kwxmap.readers._common import station_ids
+
+    ids, bad = station_ids(["123456789", "1234567890", "108"])
+    assert bad.tolist() == [False, True, False]
+    assert ids[0] == 123456789 and ids[2] == 108
+
+
+def test_more_than_1000_invalid_rows_are_all_counted():
+    rows = "".join(f"108,x{i}\n" for i in range(1500))
+    text = "station_id,temperature_c\n109,1.5\n" + rows
+    with pytest.raises(ParseError, match=r"line 3: .*'x0'.*\(and 1499 more\)"):
+        parse_readings(text)
+    with pytest.raises(ParseError, match=r"\(1500 invalid lines skipped\)"):
+        parse_readings("station_id,temperature_c\n" + rows, on_invalid="ignore")
+
+
+def test_a_path_the_os_cannot_open_is_one_input_error():
+    name = "x" * 300 + ".txt"  # longer than a file name may be (255 bytes)
+    with pytest.raises(InputError, match=r"^cannot read '.*x\.txt': File name too long$"):
+        parse_readings(Path(name))
+
+
+def test_a_one_letter_file_name_is_read_as_a_file(tmp_path, monkeypatch):
+    (tmp_path / "a").write_text("• 맑음서울 1.5℃\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert parse_readings("a")["temperature_c"].tolist() == [1.5]
+
+
+def test_a_too_long_station_id_is_quoted_whole_up_to_30_characters():
+    for sid, shown in (("9" * 30, "9" * 30), ("9" * 31, "9" * 29 + "…")):
+        with pytest.raises(ParseError, match=f"station id '{shown}' is too large"):
+            parse_readings(f"station_id,temperature_c\n{sid},1.0\n")
+
+
+def test_lon_lat_win_over_x_y_and_need_no_crs():
+    got = parse_readings("station_id,temperature_c,lon,lat,x,y\n9001,1.0,127.04,37.6,5,6\n")
+    assert got[["lon", "lat"]].values.tolist() == [[127.04, 37.6]]
+    assert "x" not in got.columns and "y" not in got.columns
+
+
+def test_x_y_in_epsg_5179_read_as_lon_lat():
+    # EPSG:5179 lists northing first; the table's x is the easting all the same
+    text = "station_id,temperature_c,x,y\n9001,-5.5,1000000.0,2000000.0\n"  # 127.5 E, 38 N
+    got = parse_readings(text, crs="EPSG:5179")
+    assert got[["lon", "lat"]].round(4).values.tolist() == [[127.5, 38.0]]
+
+
+def test_a_lone_lon_column_is_no_place():
+    got = parse_readings("station_id,temperature_c,lon\n108,1.0,127.04\n")
+    assert "lon" not in got.columns and got["temperature_c"].tolist() == [1.0]
+
+
+def test_lon_lat_limits_are_inclusive():
+    text = ("station_id,temperature_c,lon,lat\n9001,1,180,90\n9002,2,180.5,37\n"
+            "9003,3,127,90.5\n9004,4,-180,-90\n")
+    with pytest.raises(ParseError, match=r"line 3: lon/lat is not a place.*'lon=180\.5, lat=37\.0'"
+                       r" \(and 1 more\)"):
+        parse_readings(text)
+    got = parse_readings(text, on_invalid="ignore")
+    assert got[["station_id", "lon", "lat"]].values.tolist() == [[9001, 180, 90],
+                                                                 [9004, -180, -90]]
+
+
+def test_a_geodataframe_or_its_plain_dataframe_is_placed_by_its_points():
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({"station_id": [9001], "temperature_c": [-5.5]},
+                           geometry=gpd.points_from_xy([127.04], [37.6]), crs=4326).to_crs(5179)
+    for frame in (gdf, pd.DataFrame(gdf)):  # the plain frame keeps a geometry column
+        got = parse_readings(frame)
+        assert got[["lon", "lat"]].round(6).values.tolist() == [[127.04, 37.6]]
+
+
+def test_headerless_aws2_rows_are_sniffed_by_their_18_fields():
+    rows = [ln for ln in _text("aws2_min_disp0.txt").splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    assert sniff_format("\n".join(rows)) == "aws2_min"
+    assert sniff_format(rows[0] + " 1.0") != "aws2_min"  # 19 fields: not an aws2 row
+
+
+def test_a_note_line_after_a_stn_comment_header_does_not_stop_the_sniff():
+    rows = [ln for ln in _text("aws2_min_disp0.txt").splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    text = "#  YYMMDDHHMI STN  TA\nnote: 1-minute data\n" + "\n".join(rows)
+    assert sniff_format(text) == "aws2_min"
+    assert sniff_format("note: 1-minute data\n" + "\n".join(rows)) != "aws2_min"
+
+
+def test_a_comma_row_in_a_space_aligned_typ01_file_is_quoted_to_60_characters():
+    text = _text("aws2_min_disp0.txt")
+    row = "202601150600,119," + ",".join(["1.0"] * 16)
+    lines = text.splitlines()
+    at = next(k for k, ln in enumerate(lines) if ln.startswith("2026"))
+    lines.insert(at + 1, row)
+    with pytest.raises(ParseError) as info:
+        parse_readings("\n".join(lines))
+    message = str(info.value)
+    assert f"line {at + 2}: a comma-separated row in a space-aligned aws2_min file" in message
+    assert message.endswith(f"({row[:60]!r})") and len(row) > 60
+
+
+def test_an_sfctm2_row_has_at_most_60_fields():
+    lines = _text("sfctm2.txt").splitlines()
+    at = next(k for k, ln in enumerate(lines) if ln[:1].isdigit())
+    fields = lines[at].split()
+    padded = fields + ["0.0"] * (60 - len(fields))
+    lines[at] = " ".join(padded)
+    assert len(parse_readings("\n".join(lines))) == len(parse_readings(_text("sfctm2.txt")))
+    lines[at] = " ".join(padded + ["0.0"])
+    with pytest.raises(ParseError, match=f"line {at + 1}: 61 fields where sfctm2 rows have 30"):
+        parse_readings("\n".join(lines))
+
+
+def test_a_blank_line_in_a_portal_file_keeps_the_line_numbers():
+    text = ("지점,지점명,일시,기온(°C),강수량(mm)\n108,서울,2024-01-15 06:00,-5.2,\n\n"
+            "108,서울,2024-01-15 07:00,x1,\n")
+    with pytest.raises(ParseError, match=r"^line 4: temperature is not a number"):
+        parse_readings(text)
+
+
+def _datagokr(items) -> str:
+    return json.dumps({"response": {"header": {"resultCode": "00", "resultMsg": "OK"},
+                                    "body": {"items": {"item": items}}}}, ensure_ascii=False)
+
+
+def test_datagokr_items_must_be_objects():
+    with pytest.raises(ParseError, match="response.body.items.item is not a list of objects"):
+        parse_readings(_datagokr([1, "x"]), input_format="datagokr_json")
+
+
+def test_datagokr_without_the_variable_names_the_temperatures_it_has():
+    item = {"tm": "2024-01-15", "stnId": "108", "stnNm": "서울", "avgTa": "-5.2"}
+    with pytest.raises(ParseError, match=r"no minTa field \(temperatures present: avgTa\)"):
+        parse_readings(_datagokr([item]), input_format="datagokr_json", variable="tmin")
+
+
+def test_more_than_1000_invalid_rows_of_a_portal_file_are_all_counted():
+    rows = "".join(f"108,서울,2024-01-15 06:00,x{i},\n" for i in range(1500))
+    text = "지점,지점명,일시,기온(°C),강수량(mm)\n108,서울,2024-01-15 05:00,1.0,\n" + rows
+    with pytest.raises(ParseError, match=r"^line 3: temperature is not a number in "
+                       r"'108,서울,2024-01-15 06:00,x0' \(and 1499 more\)"):
+        parse_readings(text)
+    got = parse_readings(text, on_invalid="ignore")
+    assert got["temperature_c"].tolist() == [1.0]
+
+
+def test_datagokr_json_is_an_object_with_a_response_member():
+    from kwxmap.readers.datagokr import sniff_json
+
+    assert sniff_json(' \ufeff{"response": {"header": {}}}')
+    assert not sniff_json('{"station_id": 108, "temperature_c": 1.5}')  # JSON, not data.go.kr
+    assert not sniff_json('station,"response"\n108,1.5\n')  # the word, but no JSON object
+
+
+def test_datagokr_invalid_items_are_quoted_with_their_korean_text():
+    item = {"tm": "2024-01-15 06:00", "stnId": "108", "stnNm": "서울", "ta": "x"}
+    with pytest.raises(ParseError, match='"stnNm": "서울"'):
+        parse_readings(_datagokr([item]), input_format="datagokr_json")

@@ -221,3 +221,20 @@ def test_missing_file_and_bad_date(cache, tmp_path):
     with pytest.raises(InputError, match="is not a date"):
         update_stations(AWS_LIST, date="yesterday")
     assert not local_registry_path().exists()
+
+
+def test_stn_inf_resaved_takes_the_first_stn_column_as_the_id():
+    text = ("STN,LON,LAT,STN_SP,HT,HT_PA,HT_TA,HT_WD,HT_RN,STN,STN_KO,STN_EN\n"
+            " 108 126.96580000 37.57140000 21100 85.67 86.67 1.50 10.00 1.00 999 서울 Seoul\n")
+    assert read_stn_inf(text)["station_id"].tolist() == [108]
+
+
+@pytest.mark.parametrize(("row", "match"), [
+    (" 90 128.5 38.2 1 17 10 1 105", r"line 3: 8 fields, expected 9"),
+    (" 90 128.5 95.0 1 17 10 1 105 속초", r"line 3: position 128\.5, 95\.0 is not lon/lat"),
+    (" 90 190.0 38.2 1 17 10 1 105 속초", r"line 3: position 190\.0, 38\.2 is not lon/lat"),
+])
+def test_stn_inf_rows_without_a_name_or_a_place_are_parse_errors(row, match):
+    text = "# STN LON LAT STN_SP HT HT_WD LAU STN STN_KO\n#  ID a b c m m ID AD -\n" + row + "\n"
+    with pytest.raises(ParseError, match=match):
+        read_stn_inf(text)

@@ -181,3 +181,56 @@ def test_a_pair_exactly_at_max_lag_falls_in_the_last_bin():
     # bins [0, 1000) and [1000, 2000]: d=1000 -> bin 1; d=2000 (= max_lag) -> bin 1 too
     assert ev.counts.tolist() == [3]
     assert ev.semivariance.tolist() == [pytest.approx(13.0 / 3.0)]  # (0.5 + 4.5 + 8) / 3
+
+
+def test_co_located_stations_make_no_pair():
+    """Two stations on the same spot (d = 0) are not a lag-0 pair of the variogram."""
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [1000.0, 0.0]])
+    ev = empirical_variogram(xy, np.array([1.0, 3.0, 2.0]), nlags=1, max_lag=2000.0)
+    # pairs (0,2) and (1,2): d = 1000, |dz| = 1 each -> 0.5; the d = 0 pair is left out
+    assert ev.counts.tolist() == [2]
+    assert ev.semivariance.tolist() == [0.5]
+    assert ev.lags.tolist() == [1000.0]
+
+
+def test_a_missing_value_drops_only_its_pairs():
+    xy = np.array([[0.0, 0.0], [1000.0, 0.0], [0.0, 1000.0]])
+    ev = empirical_variogram(xy, np.array([1.0, 3.0, np.nan]), nlags=1, max_lag=5000.0)
+    assert ev.counts.tolist() == [1]
+    assert ev.semivariance.tolist() == [2.0]  # 0.5 * (3 - 1)**2
+
+
+def test_a_fit_does_not_depend_on_the_units_of_the_values():
+    """Semivariances below 1 (°C² of a calm day, or K² * 1e-2) still get a real fit."""
+    truth = Variogram("exponential", (4.0, 60_000.0, 0.5))
+    lags = np.linspace(10_000.0, 150_000.0, 8)
+    counts = np.full(8, 100)
+    big = fit_variogram(EmpiricalVariogram(lags, truth(lags), counts, 160_000.0))
+    small = fit_variogram(EmpiricalVariogram(lags, truth(lags) / 100, counts, 160_000.0))
+    np.testing.assert_allclose(big.params, truth.params, rtol=1e-4)
+    np.testing.assert_allclose(small.params, [0.04, 60_000.0, 0.005], rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [("linear", (2e-5, 0.5)), ("power", (3e-3, 0.7, 0.25)), ("power", (1e-7, 1.6, 0.0)),
+     ("spherical", (3.0, 90_000.0, 0.4)), ("gaussian", (2.0, 70_000.0, 0.1))],
+)
+def test_a_fit_of_an_exact_model_recovers_its_parameters(model, params):
+    """Bins that lie on a model: the fit gives that model back (its criterion is 0 there)."""
+    truth = Variogram(model, params)
+    lags = np.linspace(10_000.0, 150_000.0, 8)
+    fit = fit_variogram(EmpiricalVariogram(lags, truth(lags), np.full(8, 50), 160_000.0), model)
+    np.testing.assert_allclose(fit.params, params, rtol=1e-4, atol=1e-6)
+
+
+def test_the_range_stops_at_its_documented_lower_bound_max_lag_over_1000():
+    """A sill reached within 100 m: the fit keeps range >= max_lag / 1000 (160 m here)."""
+    truth = Variogram("exponential", (4.0, 100.0, 0.5))
+    lags = np.array([20.0, 60.0, 10_000.0, 50_000.0, 100_000.0, 150_000.0])
+    counts = np.full(6, 50)
+    fit = fit_variogram(EmpiricalVariogram(lags, truth(lags), counts, 160_000.0))
+    assert fit.params[1] == pytest.approx(160.0)
+    # with max_lag 80 km the bound is 80 m and the true range is found
+    fit = fit_variogram(EmpiricalVariogram(lags, truth(lags), counts, 80_000.0))
+    np.testing.assert_allclose(fit.params, truth.params, rtol=1e-6)
