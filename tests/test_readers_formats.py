@@ -542,6 +542,19 @@ def test_a_blank_line_in_a_portal_file_keeps_the_line_numbers():
         parse_readings(text)
 
 
+def test_na_in_a_portal_file_is_text_not_a_missing_value():
+    """KMA's portal leaves a missing reading blank; 'NA' or 'N/A' in its temperature or
+    station column is foreign text, reported (pandas' default NA strings are not taken)."""
+    text = ("지점,지점명,일시,기온(°C),강수량(mm)\n108,서울,2024-01-15 06:00,-5.2,\n"
+            "108,서울,2024-01-15 07:00,NA,\n108,서울,2024-01-15 08:00,,\n")
+    with pytest.raises(ParseError, match=r"^line 3: temperature is not a number in "
+                       r"'108,서울,2024-01-15 07:00,NA'"):
+        parse_readings(text)
+    got = parse_readings(text, on_invalid="ignore")
+    assert got["temperature_c"].tolist()[0] == -5.2 and len(got) == 2  # the blank is missing
+    assert math.isnan(got["temperature_c"].tolist()[1])
+
+
 def _datagokr(items) -> str:
     return json.dumps({"response": {"header": {"resultCode": "00", "resultMsg": "OK"},
                                     "body": {"items": {"item": items}}}}, ensure_ascii=False)
