@@ -967,13 +967,9 @@ def _prepare(
     cv: bool,
 ) -> _Work:
     """Do the driver's share of a chunk: the value matrix and its pattern coefficients."""
-    dup = rows.duplicated(["time", "station_id"])
-    if dup.any():
-        first = rows.loc[dup, ["time", "station_id"]].iloc[0].tolist()
-        raise InputError(
-            f"{int(dup.sum())} duplicate (time, station_id) rows, e.g. {first!r}; keep one "
-            f"reading per station and time"
-        )
+    from .interpolate.batch import check_one_reading_per_time
+
+    check_one_reading_per_time(rows, InputError)
     try:
         wide = rows.assign(station_id=rows["station_id"].astype(int)).pivot(
             index="time", columns="station_id", values=value

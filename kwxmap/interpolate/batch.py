@@ -429,13 +429,7 @@ def _values_matrix(
                     f"the long table has no {value!r} column; pass value= naming the "
                     f"value column (columns: {list(values.columns)!r})"
                 )
-            dup = values.duplicated(["time", "station_id"])
-            if dup.any():
-                first = values.loc[dup, ["time", "station_id"]].iloc[0].tolist()
-                raise InterpolationError(
-                    f"{int(dup.sum())} duplicate (time, station_id) rows, e.g. {first!r}; "
-                    f"keep one reading per station and time"
-                )
+            check_one_reading_per_time(values)
             wide = values.pivot(index="time", columns="station_id", values=value)
         else:
             wide = values
@@ -479,6 +473,19 @@ def _values_matrix(
         if len(index) != t:
             raise InterpolationError(f"times has {len(index)} labels but values has {t} rows")
     return matrix, index
+
+
+def check_one_reading_per_time(
+    rows: pd.DataFrame, error: type[KwxmapError] = InterpolationError
+) -> None:
+    """Raise ``error`` naming the first (time, station_id) pair read twice."""
+    dup = rows.duplicated(["time", "station_id"])
+    if dup.any():
+        first = rows.loc[dup, ["time", "station_id"]].iloc[0].tolist()
+        raise error(
+            f"{int(dup.sum())} duplicate (time, station_id) rows, e.g. {first!r}; keep one "
+            f"reading per station and time"
+        )
 
 
 # -- pooled variogram ----------------------------------------------------------------------
