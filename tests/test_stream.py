@@ -135,6 +135,9 @@ def test_bad_inputs_say_the_fix(tmp_path, stations):
         stream_batch(table, tmp_path / "b.zarr", stations=stations, region=REGION)
     with pytest.raises(InputError, match="does not exist"):
         stream_batch(tmp_path / "none.csv", tmp_path / "c.zarr")
+    twice = pd.concat([table, table.iloc[:1]]).sort_values("time", kind="stable")
+    with pytest.raises(InputError, match=r"^1 duplicate \(time, station_id\) rows, e\.g\. "):
+        stream_batch(twice, tmp_path / "d.zarr", stations=stations, region=REGION)
 
 
 def _complete(store: Path) -> np.ndarray:
