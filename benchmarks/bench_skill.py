@@ -61,6 +61,7 @@ Usage::
     python benchmarks/bench_skill.py            # held-out half (~8 min on 2 cores)
     python benchmarks/bench_skill.py --half dev
     python benchmarks/bench_skill.py --quick    # fewer fields (2 ASOS days a variable)
+    python benchmarks/bench_skill.py --half dev --no-peers --explored  # what was tried and not kept
 """
 
 from __future__ import annotations
