@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PLAUSIBLE_RANGE_C", "JoinReport", "join_readings"]
 
+#: A duplicate-station error quotes this many of the readings, then counts the rest.
+_SHOWN_DUPLICATES = 3
+
 ON_UNKNOWN = ("raise", "warn", "ignore")
 ON_DUPLICATE = ("raise", "first", "last", "mean")
 ON_IMPLAUSIBLE = ("raise", "nan", "keep")
@@ -668,9 +671,14 @@ def _merge(
             shown = " and ".join(
                 f"line {ln} ({nm!r} {t:g} °C)"
                 for ln, nm, t in zip(
-                    glines, group["station_name"], group["temperature_c"], strict=True
+                    glines[:_SHOWN_DUPLICATES],
+                    group["station_name"].iloc[:_SHOWN_DUPLICATES],
+                    group["temperature_c"].iloc[:_SHOWN_DUPLICATES],
+                    strict=True,
                 )
             )
+            if len(group) > _SHOWN_DUPLICATES:
+                shown += f" (and {len(group) - _SHOWN_DUPLICATES} more)"
             when = f" at {group['time'].iloc[0]}" if has_time else ""
             raise JoinError(
                 f"station {sid if sid >= 0 else ''} ({group['name_ko'].iloc[0]}) is read "

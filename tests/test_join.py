@@ -412,3 +412,18 @@ def test_cli_parse_subprocess(tmp_path):
     records = json.loads(proc.stdout.decode("utf-8"))
     assert [r["time"] for r in records[:2]] == ["2024-01-15T06:00:00", "2024-01-15T07:00:00"]
     assert proc.stderr.decode("utf-8").strip() == "6 readings, 0 unknown, 1 missing value (1 blank)"
+
+
+def test_a_station_read_many_times_is_one_short_line():
+    """A page that repeats one reading 5,000 times: the error quotes three and counts
+    the rest (it listed every one: a 100 KB 'one line')."""
+    from kwxmap.errors import JoinError
+
+    readings = parse_readings("\n".join(["• 맑음서울 3.0℃"] * 5000))
+    with pytest.raises(JoinError) as err:
+        join_readings(readings)
+    assert str(err.value) == (
+        "station 108 (서울) is read 5000 times: line 1 ('서울' 3 °C) and line 2 ('서울' 3 °C) "
+        "and line 3 ('서울' 3 °C) (and 4997 more); keep one with on_duplicate='first', "
+        "'last' or 'mean'"
+    )
