@@ -868,7 +868,7 @@ def stream_batch(
             elev=None if elev is None else elev[keep],
             cells=cells,
             z_cells=z_cells,
-            model=model,
+            model=model.for_stations(int(keep.sum()), grid.crs),  # predictors in the grid's CRS
             on_invalid="ignore",
             time_index=axis,
         )

@@ -292,3 +292,21 @@ def test_to_text_of_a_report_built_by_hand_without_a_scored_column():
         "  worst: 159 부산 observed 2.0 predicted 1.0 error -1.0",
         "  worst: 108 서울 observed 1.0 predicted 1.5 error +0.5",
     ]
+
+
+def test_block_folds_default_to_100_km_blocks():
+    """The documented default block edge is 100 km (block_size=100_000 m)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    lon = [126.6 + 0.45 * i for i in range(8)]  # ~40 km apart along 36.5 N
+    gdf = gpd.GeoDataFrame({"station_id": range(8), "temperature_c": [float(i % 3) for i in
+                                                                      range(8)]},
+                           geometry=[Point(x, 36.5) for x in lon], crs=4326)
+    default = cross_validate(gdf, "idw", folds="block", elevation=None).table["predicted"]
+    km100 = cross_validate(gdf, "idw", folds="block", elevation=None,
+                           block_size=100_000).table["predicted"]
+    km200 = cross_validate(gdf, "idw", folds="block", elevation=None,
+                           block_size=200_000).table["predicted"]
+    assert default.tolist() == km100.tolist()
+    assert default.tolist() != km200.tolist()

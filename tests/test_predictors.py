@@ -119,3 +119,30 @@ def test_spline_with_drift_reproduces_a_drift_only_field():
     np.testing.assert_allclose(s.weights(t, drift=td) @ s.values_, s.predict(t, drift=td))
     with pytest.raises(InterpolationError, match="constant over the stations"):
         Spline().fit(xy, d[:, 0], drift=np.ones((40, 1)))
+
+
+def test_elevation_model_predictor_columns_in_the_crs_it_is_given():
+    """ElevationModel('predictors') computes its columns in EPSG:5179 unless for_stations
+    names the grid's CRS (stream_batch's engine at crs=5186 used 5179 coordinates)."""
+    from kwxmap.interpolate.elevation import ElevationModel
+
+    lonlat = [(126.97, 37.57), (129.0, 35.2), (127.38, 36.35)]
+    z = [86.0, 70.0, 68.0]
+    xy = {c: np.array([pyproj.Transformer.from_crs(4326, c, always_xy=True).transform(*p)
+                       for p in lonlat]) for c in (5179, 5186)}
+    want = Predictors(("elevation", "coast", "terrain")).matrix(xy[5179], z)
+    np.testing.assert_allclose(ElevationModel("predictors").drift(z, xy[5179]), want)
+    at_5186 = ElevationModel("predictors").for_stations(100, 5186).drift(z, xy[5186])
+    np.testing.assert_allclose(at_5186, want, atol=1e-9)
+
+
+def test_predictors_mode_keeps_elevation_alone_under_60_stations():
+    """Three drift coefficients and a variogram are too many for a sparse network."""
+    from kwxmap.interpolate.elevation import MIN_STATIONS_PREDICTORS, ElevationModel
+
+    assert MIN_STATIONS_PREDICTORS == 60
+    model = ElevationModel("predictors")
+    assert model.for_stations(59).columns == ("elevation",)
+    assert model.for_stations(60).columns == ("elevation", "coast", "terrain")
+    assert ElevationModel("drift").for_stations(10).drift([100.0], [[9.5e5, 1.95e6]]).shape == (
+        1, 1)
