@@ -588,3 +588,45 @@ def test_elevation_model_rates_one_per_row():
                                atol=1e-9)
     np.testing.assert_allclose(ElevationModel("fit").rates(rows, z, xy), [6.5, 4.0, -2.0],
                                atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("method", "want"),
+    [("auto", "predictors"), ("kriging", "predictors"), ("spline", "predictors"),
+     ("idw", "lapse"), ("barnes", "lapse"), ("cressman", "lapse"), ("nearest", "lapse")],
+)
+def test_elevation_auto_is_the_best_handling_the_method_takes(method, want):
+    from kwxmap.interpolate.elevation import resolve_elevation
+
+    assert resolve_elevation(method, "auto") == want
+    assert resolve_elevation(method, "fit") == "fit" and resolve_elevation(method, None) is None
+
+
+def test_fit_lapse_rate_needs_five_stations_and_50_m_of_height():
+    from kwxmap.interpolate.elevation import fit_lapse_rate
+
+    z = np.array([0.0, 10.0, 20.0, 30.0, 50.0])  # five stations spanning exactly 50 m
+    assert fit_lapse_rate(z, 20.0 - 0.0065 * z) == pytest.approx(6.5)
+    with pytest.raises(InterpolationError, match="at least 5 stations to fit a lapse rate, got 4"):
+        fit_lapse_rate(z[:4], 20.0 - 0.0065 * z[:4])
+    with pytest.raises(InterpolationError, match="station elevations span only 49 m"):
+        fit_lapse_rate(z * 0.98, 20.0 - 0.0065 * z)
+
+
+@pytest.mark.parametrize("rate", [True, "6.5", None])
+def test_lapse_rate_must_be_a_number(rate):
+    from kwxmap.interpolate.elevation import ElevationModel
+
+    if rate is None:  # the standard rate
+        assert ElevationModel("lapse", rate).lapse_rate == 6.5
+        return
+    with pytest.raises(InterpolationError, match="lapse_rate must be a number in K/km"):
+        ElevationModel("lapse", rate)
+
+
+def test_elevation_model_defaults_to_epsg_5179():
+    from kwxmap.interpolate.elevation import ElevationModel
+
+    assert ElevationModel("predictors").crs == 5179
+    assert ElevationModel("predictors").for_stations(80).crs == 5179
+    assert ElevationModel("predictors").for_stations(80, 5186).crs == 5186
