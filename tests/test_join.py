@@ -427,3 +427,37 @@ def test_a_station_read_many_times_is_one_short_line():
         "and line 3 ('서울' 3 °C) (and 4997 more); keep one with on_duplicate='first', "
         "'last' or 'mean'"
     )
+
+
+def test_a_station_number_has_at_most_18_digits():
+    """18 digits still fit an int64 id (an unknown station); 19 are not a station number."""
+    from kwxmap.errors import JoinError
+
+    ok = pd.DataFrame({"station_id": ["1" * 18, "108", "159"], "temperature_c": [1.0, 2.0, 3.0]})
+    assert len(join_readings(ok, on_unknown="ignore")) == 2
+    bad = ok.assign(station_id=["1" * 19, "108", "159"])
+    with pytest.raises(JoinError, match=r"^line 1: station_id '1{19}' is not a KMA station"):
+        join_readings(bad, on_unknown="ignore")
+
+
+def test_plausible_temperatures_include_the_bounds():
+    """-50 and 50 °C are plausible; just beyond is implausible."""
+    from kwxmap.errors import JoinError
+
+    edge = pd.DataFrame({"station_id": [108, 159, 105], "temperature_c": [-50.0, 50.0, 20.0]})
+    assert join_readings(edge)["temperature_c"].tolist() == [-50.0, 50.0, 20.0]
+    with pytest.raises(JoinError, match=r"temperature 50.1 °C is outside the plausible range"):
+        join_readings(edge.assign(temperature_c=[-50.0, 50.1, 20.0]))
+
+
+def test_the_implausible_warning_points_at_the_caller():
+    edge = pd.DataFrame({"station_id": [108, 159, 105], "temperature_c": [-50.0, 50.1, 20.0]})
+    with pytest.warns(KwxmapWarning, match="implausible temperature 50.1") as rec:
+        join_readings(edge, on_implausible="keep")
+    assert rec[0].filename == __file__
+
+
+def test_the_first_duplicate_in_reading_order_is_named():
+    twice = parse_readings("• 맑음부산 1.0℃\n• 맑음서울 2.0℃\n• 맑음부산 1.5℃\n• 맑음서울 2.5℃")
+    with pytest.raises(Exception, match=r"^station 159 \(부산\) is read 2 times"):
+        join_readings(twice)
