@@ -82,7 +82,7 @@ import kwxmap
 from kwxmap.interpolate import METHODS
 from kwxmap.interpolate.cv import loo_weights
 from kwxmap.interpolate.elevation import ElevationModel
-from kwxmap.predictors import COAST_SCALE_KM, Predictors, fit_inversion_height
+from kwxmap.predictors import Predictors, coast_distance_km, fit_inversion_height
 
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared beside the repository root (as CI lays it out); KWXMAP_SHARED overrides it
@@ -211,7 +211,7 @@ FORMER_DEFAULT = "spline+lapse"
 
 def explored(xy, v, z, base):
     """Configurations tried on the development half and not kept (``--explored``)."""
-    dkm = -COAST_SCALE_KM * np.log(np.maximum(base[:, 1], 1e-300)) if base.shape[1] > 1 else None
+    dkm = coast_distance_km(xy) if base.shape[1] > 1 else None
     out = {"KED(z) k=40": _loo("kriging", xy, v, drift=z[:, None] / 1000.0, neighbors=40)[0],
            "KED(pred) k=40": _loo("kriging", xy, v, drift=base, neighbors=40)[0]}
     if dkm is not None:  # continentality, a wider coast, a lapse rate varying in space

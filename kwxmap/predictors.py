@@ -56,6 +56,7 @@ from .errors import InterpolationError
 __all__ = [
     "PREDICTOR_NAMES",
     "Predictors",
+    "coast_distance_km",
     "coast_proximity",
     "fit_inversion_height",
     "terrain_position",
@@ -108,8 +109,26 @@ def _outside(what: str, lon: np.ndarray, lat: np.ndarray, bad: np.ndarray) -> In
     )
 
 
+def coast_distance_km(xy: Any, *, crs: Any = 5179) -> np.ndarray:
+    """Distance to the nearest sea cell of the shipped land mask, km, at projected points.
+
+    Examples
+    --------
+    >>> import pyproj
+    >>> tr = pyproj.Transformer.from_crs(4326, 5179, always_xy=True)
+    >>> bool(coast_distance_km([tr.transform(127.9, 36.9)])[0] > 50)  # 충주, inland
+    True
+    """
+    lon, lat = _lonlat(xy, crs)
+    d = _coast_raster().sample(lon, lat)
+    bad = ~np.isfinite(d)
+    if bad.any():
+        raise _outside("the distance to the coast", lon, lat, bad)
+    return d
+
+
 def coast_proximity(xy: Any, *, crs: Any = 5179) -> np.ndarray:
-    """``exp(-d / 10 km)``, ``d`` the distance to the sea, at projected points.
+    """``exp(-d / 10 km)``, ``d`` the distance to the sea (:func:`coast_distance_km`).
 
     Examples
     --------
@@ -118,12 +137,7 @@ def coast_proximity(xy: Any, *, crs: Any = 5179) -> np.ndarray:
     >>> coast_proximity([tr.transform(127.9, 36.9)]).round(3)  # 충주: 77 km inland
     array([0.])
     """
-    lon, lat = _lonlat(xy, crs)
-    d = _coast_raster().sample(lon, lat)
-    bad = ~np.isfinite(d)
-    if bad.any():
-        raise _outside("the distance to the coast", lon, lat, bad)
-    return np.exp(-d / COAST_SCALE_KM)
+    return np.exp(-coast_distance_km(xy, crs=crs) / COAST_SCALE_KM)
 
 
 def terrain_position(xy: Any, elevation_m: Any, *, crs: Any = 5179) -> np.ndarray:

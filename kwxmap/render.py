@@ -923,13 +923,13 @@ def _render(
     time: Any = None,
     interval_ms: int = 800,
     credit: str | None = None,
+    tiles: str | None,
     band_opacity: float,
     **look: Any,
 ) -> folium.Map:
     """Draw the scene of ``frames`` as one page (render_map: one frame, with its time)."""
     if not 0 <= band_opacity <= 1:
         raise InputError(f"band_opacity={band_opacity!r} must be between 0 and 1")
-    tiles = look.pop("tiles")
     scene = map_scene(frames, time=time, **look)
     return _page(scene, tiles=tiles, value=look["value"], cv_column=look["cv_column"],
                  band_opacity=band_opacity, interval_ms=interval_ms, credit=credit)

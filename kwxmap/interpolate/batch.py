@@ -102,8 +102,8 @@ def interpolate_many(
         see Notes). ``"auto"`` (the default) maps each timestamp exactly as
         :func:`~kwxmap.interpolate` maps it alone (its own leave-one-out
         comparison and, for kriging, its own variogram), so nothing is shared
-        and it costs about one ``interpolate`` per timestamp (~2 s at 700
-        stations on the national 1 km grid); ``attrs["method_per_time"]``
+        and it costs about one ``interpolate`` per timestamp;
+        ``attrs["method_per_time"]``
         names each choice. Pass a method for the shared weights on long
         series. It needs the values in memory (not dask).
     value
