@@ -21,6 +21,7 @@ from typing import Any
 from . import __version__
 from ._atomic import check_writable, output_folder
 from .errors import InputError, KwxmapError, KwxmapWarning
+from .io import formula_safe
 from .labels import LABELS, LANGS
 from .options import (
     CRS_CHOICES,
@@ -600,7 +601,8 @@ def _run_point(args: argparse.Namespace) -> int:
     if args.format == "json":
         _print(table.to_json(orient="records", force_ascii=False, indent=1))
     else:
-        _print(table.to_csv(index=False, float_format="%.2f", lineterminator="\n"), end="")
+        _print(formula_safe(table).to_csv(index=False, float_format="%.2f", lineterminator="\n"),
+               end="")
     return 0
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "Staging",
     "cf_dataset",
     "check_writable",
+    "formula_safe",
     "output_folder",
     "write_geojson",
     "write_geotiff",
@@ -678,10 +679,41 @@ def _csvt_type(col: pd.Series) -> str:
     return "String"
 
 
+#: First characters that make a spreadsheet read a cell as a formula (and tab / CR,
+#: which some spreadsheets strip before looking).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with text cells that a spreadsheet would run as formulas made text.
+
+    A string cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return gets a leading apostrophe, which spreadsheets read as "this is
+    text"; numbers, dates and other cells are unchanged. Every CSV kwxmap
+    writes goes through this, so a station name or condition from a file or a
+    page cannot become a formula in the user's spreadsheet.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"name": ["=1+1", "서울", "-x"], "t": [-1.5, 2.0, 3.0]})
+    >>> formula_safe(frame).to_dict("list")
+    {'name': ["'=1+1", '서울', "'-x"], 't': [-1.5, 2.0, 3.0]}
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+        if risky.any():
+            out[column] = values.astype(object).where(~risky, "'" + values.astype(str))
+    return out
+
+
 def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
     import shapely
 
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    frame = formula_safe(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
     types = [_csvt_type(frame[c]) for c in frame.columns]
     for c, t in zip(list(frame.columns), types, strict=True):
         if t == "Integer(Boolean)":

@@ -540,7 +540,7 @@ def format_readings(joined: gpd.GeoDataFrame, format: str = "csv") -> str:
     if "time" in table:
         table["time"] = table["time"].map(lambda t: None if t is None or t != t else t.isoformat())
     if format == "csv":
-        return table.to_csv(index=False, lineterminator="\n")
+        return io.formula_safe(table).to_csv(index=False, lineterminator="\n")
     records = [
         {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
         for row in table.astype(object).to_dict(orient="records")

@@ -47,8 +47,9 @@ import folium
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
+from markupsafe import Markup
 
 from .contours import band_label, resolve_levels
 from .errors import InputError
@@ -329,6 +330,10 @@ class MapScene:
         Station marker radius, pixels.
     bounds
         ``(west, south, east, north)`` the view fits, or ``None``.
+    labels
+        ``"values"`` when readings are written beside the stations.
+    lang
+        The interface language (``"ko"`` or ``"en"``).
     """
 
     frames: list[FrameScene]
@@ -342,6 +347,7 @@ class MapScene:
     radius: float
     bounds: tuple[float, float, float, float] | None
     labels: str = "none"
+    lang: str = "ko"
 
 
 def _checked_frame(
@@ -531,6 +537,7 @@ def map_scene(
         radius=station_radius(count),
         bounds=bounds,
         labels=labels,
+        lang=lang,
     )
 
 
@@ -722,27 +729,74 @@ def _inline_assets() -> tuple[str, str]:
     return css, js
 
 
-class _Page(MacroElement):
-    """Embeds Leaflet + kwxmap's script and draws the scene from its JSON payload."""
+class _Literal(Element):
+    """Text placed in the page as it is, never compiled as a template.
+
+    branca compiles whatever a ``MacroElement`` macro renders as a new Jinja
+    template; a page whose text comes from readings must not go that way, or
+    ``{{ 6*7 }}`` in a station name would be evaluated.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _Figure(Figure):
+    """The page: ``<html lang>``, a title, and children rendered as text."""
 
     _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>{{ this.css }}</style>
-        <script>{{ this.js }}</script>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        kwxmap.draw({{ this._parent.get_name() }}, {{ this.payload }}, {{ this.tiles }});
-        {% endmacro %}
-        """
+        "<!DOCTYPE html>\n"
+        '<html lang="{{ this.lang }}">\n<head>\n<meta charset="utf-8">\n'
+        "{% if this.title %}<title>{{ this.title }}</title>{% endif %}\n"
+        "{{ this.header.render(**kwargs)|safe }}\n</head>\n<body>\n"
+        "{{ this.html.render(**kwargs)|safe }}\n</body>\n<script>\n"
+        "{{ this.script.render(**kwargs)|safe }}\n</script>\n</html>\n",
+        autoescape=True,
     )
 
-    def __init__(self, payload: dict[str, Any], tiles: str | None) -> None:
+    def __init__(self, lang: str, title: str | None) -> None:
+        super().__init__(title=None if title is None else Markup(escape(title)))
+        self.lang = lang
+        self.header._children.pop("meta_http", None)  # the charset is declared above
+
+
+class _Page(MacroElement):
+    """Embeds Leaflet + kwxmap's script and draws the scene from its JSON payload.
+
+    Renders only literal text (:class:`_Literal`): the payload is data in a
+    ``<script>``, escaped by :func:`_script_json`, and no template sees it.
+    """
+
+    def __init__(self, payload: dict[str, Any]) -> None:
         super().__init__()
         self._name = "KwxmapPage"
-        self.css, self.js = _inline_assets()
         self.payload = _script_json(payload)
-        self.tiles = tiles or "null"
+
+    def render(self, **kwargs: Any) -> None:
+        css, js = _inline_assets()
+        figure = self.get_root()
+        figure.header.add_child(
+            _Literal(f"<style>{css}</style>\n<script>{js}</script>"), name=self.get_name()
+        )
+        figure.script.add_child(
+            _Literal(f"kwxmap.draw({self._parent.get_name()}, {self.payload});"),
+            name=self.get_name(),
+        )
+
+
+def _tile_layer(tiles: str) -> dict[str, Any]:
+    """Return the tile URL and attribution of a Folium tile name, as data for the page."""
+    layer = folium.TileLayer(tiles)
+    return {
+        "name": str(tiles),
+        "url": str(layer.tiles),
+        "attribution": str(layer.options.get("attribution", "")),
+        "maxZoom": int(layer.options.get("max_zoom", 19)),
+    }
 
 
 def _page(
@@ -759,22 +813,17 @@ def _page(
         tiles=None, control_scale=False, zoom_start=7, location=[36.3, 127.8], zoom_snap=0.25
     )
     m.default_js, m.default_css = [], []  # Leaflet is embedded by _Page; nothing else is used
-    tile_name = None
-    if tiles is not None:
-        layer = folium.TileLayer(tiles, name=escape(str(tiles)), overlay=True, control=False)
-        layer.add_to(m)
-        tile_name = layer.get_name()
+    heading = scene.title or scene.time
+    _Figure(scene.lang, heading or None).add_child(m)
     payload = _payload(
         scene, value=value, cv_column=cv_column, opacity=band_opacity, interval_ms=interval_ms
     )
-    if tile_name:
+    if tiles is not None:
+        payload["tiles"] = _tile_layer(tiles)
         payload["names"]["tiles"] = escape(str(tiles))
     if credit:
         payload["attribution"] = f"{payload['attribution']} | {escape(credit)}"
-    m.add_child(_Page(payload, tile_name))
-    heading = scene.title or scene.time
-    if heading:
-        m.get_root().title = escape(heading)
+    m.add_child(_Page(payload))
     return m
 
 

@@ -147,7 +147,8 @@ def render_static(
     aspect = 1 / np.cos(mid_lat)
     map_h = width_in * (n - s) * aspect / max(e - w, 1e-6)
     height_in = min(max(map_h, 3.0), 2.0 * width_in) + 1.6
-    with mpl.rc_context({"font.family": family}):
+    # text is data: "$x$" in a title is shown, never parsed as mathtext
+    with mpl.rc_context({"font.family": family, "text.parse_math": False}):
         fig = Figure(figsize=(width_in, height_in), dpi=dpi)
         top = 1 - 0.75 / height_in
         ax = fig.add_axes((0.02, 0.95 / height_in, 0.96, top - 0.95 / height_in))

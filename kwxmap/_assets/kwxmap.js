@@ -122,7 +122,7 @@ var kwxmap = (function () {
     });
   }
 
-  function draw(map, p, tiles) {
+  function draw(map, p) {
     map.createPane("kwxmapLabels");
     map.getPane("kwxmapLabels").style.zIndex = 650;
     map.getPane("kwxmapLabels").style.pointerEvents = "none";
@@ -133,7 +133,11 @@ var kwxmap = (function () {
     if (p.legend) { control(map, "bottomright", "kwxmap-legend", p.legend); }
     if (p.header) { control(map, "topleft", "kwxmap-header", p.header); }
     var overlays = {};
-    if (tiles) { overlays[p.names.tiles] = tiles; }
+    if (p.tiles) {
+      overlays[p.names.tiles] = L.tileLayer(p.tiles.url, {
+        attribution: p.tiles.attribution, maxZoom: p.tiles.maxZoom, maxNativeZoom: p.tiles.maxZoom
+      }).addTo(map);
+    }
     if (p.has.bands) { overlays[p.names.bands] = groups.bands; }
     if (p.has.lines) { overlays[p.names.lines] = groups.lines; }
     if (p.has.stations) { overlays[p.names.stations] = groups.stations; }
