@@ -20,7 +20,15 @@ an input slower than 1 s per MB. The generators (seeded, reproducible):
 - ``table``: CSV tables with hostile cells (``time`` of ``-1``, ids of
   thousands of digits, ``inf``, ``1e308``);
 - ``long``: one long line (runs of spaces, ``x``*n + `` -``, digits, bullets)
-  of 1k-50k characters — the backtracking cases.
+  of 1k-50k characters — the backtracking cases;
+- ``tags``: markup that never closes, 1k-200k characters: ``<`` followed by
+  spaces or letters, ``< /`` + spaces, long unclosed tags and tag names,
+  repeated ``<meta``, ``<?xml encoding=`` + spaces, unclosed comments and
+  scripts, alone or after ``<html>``;
+- ``cases``: the shapes that once escaped as non-``KwxmapError``: JSON
+  integers of thousands of digits, CR-only portal CSVs, a numeric
+  ``resultCode``, ids such as ``9²``, lone surrogates, rows wider than their
+  header.
 
 Times are this process's CPU seconds (``time.process_time``), so a busy
 shared machine does not make inputs look slow. Each input has a CPU-time limit
@@ -203,10 +211,42 @@ class Fuzzer:
             return ("맑음서울 " * (n // 5)) + "3.0℃"
         return " -" * (n // 2) + "x"
 
+    def gen_tags(self) -> Input:
+        n = int(self.rng.uniform(1_000, 200_000))
+        shapes = ["<" + " " * n, "<" + "a" * n, "< /" + " " * n, "<div " + "x=1 " * (n // 4),
+                  "<" + "b" * n + " x", "<meta " * (n // 6), '<meta charset="' + " " * n,
+                  "<?xml encoding=" + " " * n, "<!--" + "-" * n, "<script>" + "</script " * (n // 9),
+                  "<td a=b " * (n // 8), "<img alt=" + "=" * n, "<" * n]
+        text = self.rng.choice(shapes)
+        if self.rng.random() < 0.5:
+            text = "<html><body><p>" + text
+        if self.rng.random() < 0.3:
+            text += "\n• 맑음서울 3.0℃"
+        return text.encode() if self.rng.random() < 0.3 else text
+
+    def gen_cases(self) -> Input:
+        digits = "1" * self.rng.randint(4_300, 20_000)
+        kind = self.rng.randrange(7)
+        if kind == 0:
+            return ('{"response": {"header": {"resultCode": "00"}, "body": {"items": {"item": '
+                    f'[{{"tm": "2024-01-15 06:00", "stnId": {digits}, "ta": {digits}}}]}}}}}}}}')
+        if kind == 1:
+            return "지점,지점명,일시,기온(°C)\r108,서울,2024-01-15 06:00,-5.2\r159,부산,2024-01-15 06:00,1.0\r"
+        if kind == 2:
+            return '{"response": {"header": {"resultCode": 0, "resultMsg": "x"}}}'
+        if kind == 3:
+            return "station_id,temperature_c\n9²,3.0\n١٠٨,4.0\n"
+        if kind == 4:
+            return "• 맑음서울 3.0℃ \ud800 • 흐림부산\udfff 4.0℃"
+        if kind == 5:
+            return "지점,지점명,일시,기온(°C)\n108,서울,2024-01-15 06:00,-5.2" + "," * self.rng.randint(
+                10, 100_000) + "\n"
+        return "station_id,time,temperature_c\n108,2024-01-15T06:00Z,3.0\n108," + digits + ",1\n"
+
 
 #: Generator name -> share of the inputs.
 SHARES = {"bytes": 0.15, "text": 0.15, "mutate": 0.25, "lines": 0.15, "encodings": 0.1,
-          "html": 0.08, "table": 0.1, "long": 0.002}
+          "html": 0.08, "table": 0.1, "long": 0.002, "tags": 0.01, "cases": 0.01}
 
 
 def sample(gen: str, n: int, seed: int) -> list[Input]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import __version__
 from ._atomic import check_writable, output_folder
-from .errors import InputError, KwxmapError, KwxmapWarning
+from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .io import formula_safe
 from .labels import LABELS, LANGS
 from .options import (
@@ -843,8 +843,13 @@ def _run_fetch(args: argparse.Namespace) -> int:
 
 
 def _print(text: str, *, end: str = "\n") -> None:
-    sys.stdout.write(text + end)
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text + end)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a full disk or a closed terminal behind stdout
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [

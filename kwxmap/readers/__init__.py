@@ -302,6 +302,8 @@ def parse_readings(
         result, name, text = table.read_frame(source, context), "table", ""
     else:
         text = source_text(source, encoding)
+        if "\r" in text:  # CR LF and old Mac CR-only files read as LF
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         if not text.strip():
             raise ParseError("the input is empty: no readings found")
         head = text[:_HEAD]

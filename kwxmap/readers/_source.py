@@ -18,10 +18,14 @@ from ..errors import InputError, ParseError
 
 __all__ = ["PATHLIKE_SUFFIX", "source_text"]
 
+# Bounded repeats only: a head of "<meta" x 1,600 or of 8,000 spaces is one short scan.
 _META_CHARSET = re.compile(
-    rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE
+    rb"""<meta\b[^<>]{0,512}?charset\s{0,16}=\s{0,16}["']?\s{0,16}([A-Za-z0-9_.:\-]{1,40})""",
+    re.IGNORECASE,
 )
-_XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.\-]+)""")
+_XML_ENCODING = re.compile(
+    rb"""<\?xml[^<>]{0,512}?encoding\s{0,16}=\s{0,16}["']([A-Za-z0-9_.\-]{1,40})"""
+)
 # Korean pages that say EUC-KR are really CP949 (its superset), as browsers assume.
 _KOREAN_ALIASES = {"euc_kr", "ks_c_5601_1987", "ksc5601", "ks_c_5601", "korean", "cp949"}
 

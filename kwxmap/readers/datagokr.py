@@ -51,9 +51,9 @@ def sniff_xml(head: str) -> bool:
 
 
 def _items(
-    code: str | None, message: str | None, items: Sequence[Mapping[str, Any]]
+    code: object, message: object, items: Sequence[Mapping[str, Any]]
 ) -> Sequence[Mapping[str, Any]]:
-    if code is not None and code.strip() not in ("00", "0"):
+    if code is not None and str(code).strip() not in ("00", "0"):
         raise ParseError(
             f"data.go.kr returned resultCode {code!r} ({message!r}) instead of data; "
             "check the service key, dates and station ids of the request"
@@ -96,8 +96,8 @@ def read_json(text: str, context: Context) -> Result:
     >>> read_json(text, Context()).frame[["station_id", "temperature_c"]].values.tolist()
     [[108, -5.2]]
     """
-    try:
-        doc = json.loads(text)
+    try:  # integers stay text (as the service sends them): no 4,300-digit limit to hit
+        doc = json.loads(text, parse_int=str)
     except (json.JSONDecodeError, RecursionError) as exc:
         where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise ParseError(

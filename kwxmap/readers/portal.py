@@ -63,6 +63,32 @@ def sniff_dd(head: str) -> bool:
     return any(column in _header(head) for column in _DD.values())
 
 
+def _check_width(data: bytes, width: int, name: str) -> None:
+    r"""Raise naming the first line with more cells than the header (before pandas reads).
+
+    One vectorised pass over the bytes: the portal quotes nothing, so a row's
+    cells are its commas + 1. pandas would otherwise widen a whole chunk to a
+    row of 100,000 commas (gigabytes), or quietly drop its extra cells.
+
+    Examples
+    --------
+    >>> _check_width(b"a,b\n1,2\n3,4,5,6\n", 2, "portal_dd")
+    Traceback (most recent call last):
+    ...
+    kwxmap.errors.ParseError: line 3: 4 cells where the portal_dd header has 2; ...
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.append(np.flatnonzero(arr == ord("\n")), arr.size)
+    commas = np.searchsorted(np.flatnonzero(arr == ord(",")), ends)
+    cells = np.diff(commas, prepend=0) + 1
+    wide = np.flatnonzero(cells > width)
+    if wide.size:
+        raise ParseError(
+            f"line {int(wide[0]) + 1}: {int(cells[wide[0]])} cells where the {name} header has "
+            f"{width}; is it one portal download, unchanged?"
+        )
+
+
 def _read(text: str, columns: dict[str, str], variable: str, name: str) -> Result:
     header = _header(text[:65536])
     column = columns.get(variable)
@@ -78,14 +104,18 @@ def _read(text: str, columns: dict[str, str], variable: str, name: str) -> Resul
     t_i, s_i, n_i = header.index("일시"), header.index("지점"), header.index("지점명")
     c_i = header.index(column)
     # pandas' C parser in chunks: time and memory linear, a few times the input.
-    # Rows are lines (the portal quotes nothing), so line = row index + 2.
-    data = io.BytesIO(text.lstrip("\ufeff").encode("utf-8"))
+    # Rows are lines (the portal quotes nothing), so line = row index + 2. Every
+    # column of the header is named (no usecols), so a row wider than the header
+    # is an error at that row, before pandas widens the chunk to fit it.
+    raw = text.lstrip("\ufeff").encode("utf-8")
+    _check_width(raw, len(header), name)
+    data = io.BytesIO(raw)
     try:
         chunks = pd.read_csv(
             data,
             header=None,
+            names=list(range(len(header))),
             skiprows=1,
-            usecols=[s_i, n_i, t_i, c_i],
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
