@@ -215,8 +215,9 @@ class Fuzzer:
         n = int(self.rng.uniform(1_000, 200_000))
         shapes = ["<" + " " * n, "<" + "a" * n, "< /" + " " * n, "<div " + "x=1 " * (n // 4),
                   "<" + "b" * n + " x", "<meta " * (n // 6), '<meta charset="' + " " * n,
-                  "<?xml encoding=" + " " * n, "<!--" + "-" * n, "<script>" + "</script " * (n // 9),
-                  "<td a=b " * (n // 8), "<img alt=" + "=" * n, "<" * n]
+                  "<?xml encoding=" + " " * n, "<!--" + "-" * n,
+                  "<script>" + "</script " * (n // 9), "<td a=b " * (n // 8),
+                  "<img alt=" + "=" * n, "<" * n]
         text = self.rng.choice(shapes)
         if self.rng.random() < 0.5:
             text = "<html><body><p>" + text
@@ -231,7 +232,8 @@ class Fuzzer:
             return ('{"response": {"header": {"resultCode": "00"}, "body": {"items": {"item": '
                     f'[{{"tm": "2024-01-15 06:00", "stnId": {digits}, "ta": {digits}}}]}}}}}}}}')
         if kind == 1:
-            return "지점,지점명,일시,기온(°C)\r108,서울,2024-01-15 06:00,-5.2\r159,부산,2024-01-15 06:00,1.0\r"
+            return ("지점,지점명,일시,기온(°C)\r108,서울,2024-01-15 06:00,-5.2\r"
+                    "159,부산,2024-01-15 06:00,1.0\r")
         if kind == 2:
             return '{"response": {"header": {"resultCode": 0, "resultMsg": "x"}}}'
         if kind == 3:
@@ -239,8 +241,8 @@ class Fuzzer:
         if kind == 4:
             return "• 맑음서울 3.0℃ \ud800 • 흐림부산\udfff 4.0℃"
         if kind == 5:
-            return "지점,지점명,일시,기온(°C)\n108,서울,2024-01-15 06:00,-5.2" + "," * self.rng.randint(
-                10, 100_000) + "\n"
+            commas = "," * self.rng.randint(10, 100_000)
+            return "지점,지점명,일시,기온(°C)\n108,서울,2024-01-15 06:00,-5.2" + commas + "\n"
         return "station_id,time,temperature_c\n108,2024-01-15T06:00Z,3.0\n108," + digits + ",1\n"
 
 
