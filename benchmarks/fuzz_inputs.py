@@ -314,6 +314,7 @@ def fuzz(n: int, seed: int, timeout: float, save: Path | None,
     by_gen: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     others: list[tuple[str, str, str]] = []
     slow: list[tuple[float, int, str, str]] = []
+    over: list[tuple[float, int, str, str]] = []  # every input past the bound
     total_bytes, total_s, n_slow = 0, 0.0, 0
     t_start = time.perf_counter()
     report(f"fuzz: {n} inputs, seed {seed}, time limit {timeout:g} s each; real inputs: "
@@ -334,6 +335,8 @@ def fuzz(n: int, seed: int, timeout: float, save: Path | None,
         if len(slow) > 200:
             slow.sort(reverse=True)
             del slow[20:]
+        if tb is None and (outcome == "TIMEOUT" or too_slow(seconds, size)):
+            over.append((seconds, size, tag, outcome))
         if tb is not None or outcome == "TIMEOUT" or too_slow(seconds, size):
             n_slow += tb is None
             if tb is not None:
@@ -367,7 +370,12 @@ def fuzz(n: int, seed: int, timeout: float, save: Path | None,
         flag = "  TOO SLOW" if too_slow(seconds, size) or outcome == "TIMEOUT" else ""
         report(f"  {seconds:8.3f} s  {seconds / max(size, 1) * 1e6:9.2f} s/MB  {tag}: "
                f"{outcome}{flag}")
-    report(f"inputs over {S_PER_MB:g} s/MB (or timed out): {n_slow}")
+    for seconds, size, tag, outcome in over[:20]:
+        report(f"  over the bound: {seconds:.3f} s, {size} B  {tag}: {outcome}")
+    big_over = sum(size > FLOOR_BYTES for _, size, _, _ in over)
+    report(f"inputs over {S_PER_MB:g} s/MB (or timed out): {n_slow} "
+           f"({big_over} above {FLOOR_BYTES // 1024} KiB; smaller ones are held to "
+           f"{S_PER_MB * FLOOR_BYTES / 1e3:.0f} ms)")
     return {"n": n, "outcomes": outcomes, "other": n_other, "slow": n_slow,
             "timeouts": outcomes["TIMEOUT"]}
 

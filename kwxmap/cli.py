@@ -20,7 +20,7 @@ from typing import Any
 
 from . import __version__
 from ._atomic import check_writable, output_folder
-from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
+from .errors import InputError, KwxmapError, KwxmapWarning, OutputError, ParseError
 from .io import formula_safe
 from .labels import LABELS, LANGS
 from .options import (
@@ -129,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = runner(args)
         except KwxmapError as exc:
             code, error = 1, _cli_spelling(str(exc))
+            if getattr(args, "from_cache", False) and isinstance(exc, ParseError):
+                error += " (the reply came from the cache: --no-cache asks the server again)"
         except MemoryError:
             code, error = (
                 1,
@@ -765,7 +767,7 @@ def _run_parse(args: argparse.Namespace) -> int:
 
 def _add_fetch_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     """Where and what to fetch: shared by ``fetch`` and ``map --fetch``."""
-    from .fetch import KEY_ENV, NETWORKS, SOURCES
+    from .fetch import KEY_ENV, MAX_BYTES, MAX_SECONDS, NETWORKS, SOURCES
 
     p.add_argument("--source", choices=list(SOURCES), default="apihub",
                    help="KMA API Hub (default) or 공공데이터포털 data.go.kr (ASOS only)")
@@ -779,6 +781,10 @@ def _add_fetch_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--base-url", metavar="URL", help="another server (default: KMA's)")
     p.add_argument("--no-cache", action="store_true",
                    help="ask the server even when the reply is cached")
+    p.add_argument("--fetch-seconds", type=float, default=MAX_SECONDS, metavar="S",
+                   help=f"longest one request may take, all included (default {MAX_SECONDS:g})")
+    p.add_argument("--fetch-max-mb", type=float, default=MAX_BYTES / 2**20, metavar="MB",
+                   help=f"largest reply accepted, MiB (default {MAX_BYTES // 2**20})")
 
 
 def _fetched(args: argparse.Namespace, read: ReadOptions) -> tuple[bytes, ReadOptions, Any]:
@@ -796,7 +802,9 @@ def _fetched(args: argparse.Namespace, read: ReadOptions) -> tuple[bytes, ReadOp
     got = fetch_readings(
         args.source, time=args.time, network=args.network, daily=args.daily, key=args.key,
         base_url=args.base_url, use_cache=not args.no_cache,
+        max_seconds=args.fetch_seconds, max_bytes=int(args.fetch_max_mb * 2**20),
     )
+    args.from_cache = got.cache_hits > 0
     print(f"fetched {len(got.body)} bytes from {args.source} ({got.requests} requests, "
           f"{got.cache_hits} from the cache)", file=sys.stderr)
     return (got.body, replace(read, input_format=got.input_format,

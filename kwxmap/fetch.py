@@ -37,6 +37,16 @@ other than ``00`` (``03`` no data is skipped) become a FetchError.
 The key comes from ``KMA_APIHUB_KEY`` or ``DATA_GO_KR_KEY`` unless given. It
 is sent only in the request: it is never logged, never in an error message,
 never part of a cache file's name or content.
+
+Every request is bounded: ``timeout`` seconds of silence (30), ``max_seconds``
+for the whole request, headers included (120), and ``max_bytes`` of body
+(64 MiB; a whole-network reply is about 100 KB). A reply over a limit, a
+malformed status line, a header line over 64 KiB or more than 100 headers is
+one :class:`~kwxmap.errors.FetchError` line. Text a server sends back (an HTML
+title, a JSON error, ``returnAuthMsg``) is cut to one line of at most 160
+characters with control characters removed, and the key masked. Only replies
+that hold data are cached; a cached reply that no longer passes the checks is
+dropped and asked for again.
 """
 
 from __future__ import annotations
@@ -48,10 +58,12 @@ import json
 import logging
 import os
 import re
+import socket
+import ssl
+import threading
 import time as _time
-import urllib.error
+import unicodedata
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +71,8 @@ from typing import Any
 
 from .errors import FetchError, InputError
 
-__all__ = ["KEY_ENV", "SOURCES", "Fetched", "fetch_readings"]
+__all__ = ["KEY_ENV", "MAX_BYTES", "MAX_SECONDS", "SOURCES", "Fetched", "fetch_readings",
+           "server_text"]
 
 #: Where each source is, and which environment variable holds its key.
 SOURCES = {
@@ -118,9 +131,34 @@ class Fetched:
         return parse_readings(self.body, input_format=self.input_format, **kwargs)
 
 
+#: Defaults of the request limits (documented in :func:`fetch_readings`).
+MAX_BYTES = 64 * 2**20
+MAX_SECONDS = 120.0
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def server_text(text: str, limit: int = 160) -> str:
+    r"""Return text a server sent as one short line: no control characters, cut to ``limit``.
+
+    Examples
+    --------
+    >>> server_text("bad\x1b[31m key\r\nline two\u202e" + "x" * 300)[:30]
+    'bad[31m key line twoxxxxxxxxxx'
+    >>> len(server_text("y" * 1000))
+    160
+    """
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in text[: limit * 4]
+        if ch.isspace() or unicodedata.category(ch)[0] != "C"
+    )
+    line = " ".join(kept.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 @dataclass
 class _Client:
-    """One call's requests: retries, backoff, the rate limit and the cache."""
+    """One call's requests: limits, retries, backoff, the rate limit and the cache."""
 
     key: str
     source: str
@@ -131,26 +169,44 @@ class _Client:
     backoff: float
     min_interval: float
     sleep: Callable[[float], None]
+    max_bytes: int = MAX_BYTES
+    max_seconds: float = MAX_SECONDS
     requests: int = 0
     cache_hits: int = 0
     _last: float | None = None
 
     def redact(self, text: str) -> str:
-        for form in {self.key, urllib.parse.quote(self.key, safe=""), urllib.parse.quote(self.key)}:
-            if form:
+        forms = {self.key, urllib.parse.quote(self.key, safe=""), urllib.parse.quote(self.key),
+                 urllib.parse.quote_plus(self.key), self.key.replace("+", " ")}
+        if "%" in self.key:
+            forms.add(urllib.parse.unquote(self.key))
+        for form in sorted(forms, key=len, reverse=True):
+            if len(form) >= 4:
                 text = text.replace(form, "***")
         return text
 
     def get(self, url: str, params: dict[str, str], key_param: str,
-            check: Callable[[bytes], None]) -> bytes:
+            check: Callable[[bytes], bool]) -> bytes:
+        """Return the body of one request, from the cache when it holds a good reply.
+
+        ``check`` raises on a reply that is an error and returns whether the
+        reply holds data (only those are cached).
+        """
         query = urllib.parse.urlencode(params)
         shown = f"{url}?{query}"
         digest = hashlib.sha256(shown.encode("utf-8")).hexdigest()[:32]
         cache_file = self.cache / f"{self.source}-{digest}.body"
         if self.read_cache and cache_file.is_file():
-            self.cache_hits += 1
-            _log.debug("kwxmap fetch: cached %s", shown)
-            return cache_file.read_bytes()
+            body = cache_file.read_bytes()
+            try:
+                if check(body):
+                    self.cache_hits += 1
+                    _log.debug("kwxmap fetch: cached %s", shown)
+                    return body
+            except (FetchError, _Transient):
+                pass
+            _log.info("kwxmap fetch: the cached reply for %s is bad; asking again", shown)
+            cache_file.unlink(missing_ok=True)
         key = self.key if "%" in self.key else urllib.parse.quote(self.key, safe="")
         full = f"{shown}&{key_param}={key}"
         attempt = 0
@@ -160,7 +216,7 @@ class _Client:
             _log.debug("kwxmap fetch: GET %s (key hidden)", shown)
             try:
                 body = self._once(full, shown)
-                check(body)
+                keep = check(body)
             except _Transient as exc:
                 if attempt >= self.retries:
                     tries = "1 try" if attempt == 0 else f"{attempt + 1} tries"
@@ -172,7 +228,14 @@ class _Client:
                 self.sleep(delay)
                 attempt += 1
                 continue
+            except FetchError as exc:
+                raise FetchError(self.redact(str(exc))) from None
             break
+        if keep:
+            self._store(cache_file, body)
+        return body
+
+    def _store(self, cache_file: Path, body: bytes) -> None:
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(".tmp")
@@ -180,7 +243,6 @@ class _Client:
             tmp.replace(cache_file)
         except OSError as exc:  # a read-only cache only costs the next request
             _log.warning("kwxmap fetch: cannot cache the reply in %s: %s", self.cache, exc)
-        return body
 
     def _wait(self) -> None:
         now = _time.monotonic()
@@ -189,32 +251,114 @@ class _Client:
         self._last = _time.monotonic()
 
     def _once(self, full: str, shown: str) -> bytes:
-        request = urllib.request.Request(full, headers={"User-Agent": "kwxmap"})
+        """One GET, following up to three http(s) redirects; the body of a 2xx reply."""
+        url = full
+        for _ in range(4):
+            status, reason, location, body = self._exchange(url, shown)
+            if status in _REDIRECTS and location:
+                target = urllib.parse.urljoin(url, location)
+                if urllib.parse.urlsplit(target).scheme not in ("http", "https"):
+                    raise FetchError(f"{self.source}: {shown} redirected to a "
+                                     f"{urllib.parse.urlsplit(target).scheme or 'relative'} "
+                                     "address; only http(s) is followed")
+                url = target
+                continue
+            if status in _TRANSIENT_HTTP:
+                raise _Transient(f"HTTP {status} {server_text(reason, 60)}")
+            if status >= 300:
+                raise FetchError(_http_message(self.source, status, server_text(reason, 60),
+                                               shown))
+            return body
+        raise FetchError(f"{self.source}: {shown} redirected more than 3 times")
+
+    def _exchange(self, url: str, shown: str) -> tuple[int, str, str, bytes]:
+        """Send one request; return status, reason, Location and body, within the limits."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"{self.source}: cannot reach {shown}: not an http(s) address; "
+                             "check --base-url")
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self.timeout,
+                context=ssl.create_default_context())
+        else:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port,
+                                                    timeout=self.timeout)
+        expired = threading.Event()
+
+        def cut() -> None:  # the whole request took too long: end it wherever it waits
+            expired.set()
+            sock = connection.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        watchdog = threading.Timer(self.max_seconds, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return response.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code in _TRANSIENT_HTTP:
-                raise _Transient(f"HTTP {exc.code} {exc.reason}") from None
-            raise FetchError(self.redact(_http_message(self.source, exc.code, exc.reason,
-                                                       shown))) from None
-        except TimeoutError:
-            raise _Transient(f"no answer within {self.timeout:g} s") from None
-        except ConnectionRefusedError:
-            raise FetchError(self.redact(f"{self.source}: cannot reach {shown}: connection "
-                                         "refused; check the network or --base-url")) from None
-        except (http.client.IncompleteRead, http.client.RemoteDisconnected,
-                ConnectionError) as exc:
-            raise _Transient(f"connection broken ({type(exc).__name__})") from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, TimeoutError):
-                raise _Transient(f"no answer within {self.timeout:g} s") from None
-            if isinstance(reason, ConnectionError) and not isinstance(
-                    reason, ConnectionRefusedError):
-                raise _Transient(f"connection broken ({type(reason).__name__})") from None
-            raise FetchError(self.redact(f"{self.source}: cannot reach {shown}: {reason}; "
-                                         "check the network or --base-url")) from None
+            connection.request("GET", target, headers={"User-Agent": "kwxmap"})
+            response = connection.getresponse()
+            location = response.getheader("Location", "") or ""
+            length = response.getheader("Content-Length", "") or ""
+            if length.strip().isdigit() and int(length) > self.max_bytes:
+                raise FetchError(f"{self.source}: the reply to {shown} announces "
+                                 f"{int(length):,} bytes, {self._over}")
+            chunks, size = [], 0
+            while True:
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(f"{self.source}: the reply to {shown} is {self._over}")
+                chunks.append(chunk)
+            if expired.is_set():
+                raise TimeoutError
+            if response.length:  # the connection closed before Content-Length bytes came
+                raise _Transient("connection broken (IncompleteRead)")
+            return response.status, response.reason or "", location, b"".join(chunks)
+        except (FetchError, _Transient):
+            raise
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._failure(exc, shown, expired.is_set()) from None
+        finally:
+            watchdog.cancel()
+            connection.close()
+
+    @property
+    def _over(self) -> str:
+        return (f"over the {self.max_bytes:,}-byte limit (max_bytes); is --base-url a KMA "
+                "server?")
+
+    def _failure(self, exc: BaseException, shown: str, expired: bool) -> Exception:
+        """Return the error (retried or final) for a request that failed with ``exc``."""
+        if expired:
+            return FetchError(f"{self.source}: no complete reply within {self.max_seconds:g} s "
+                              f"({shown}); the server is too slow (max_seconds)")
+        if isinstance(exc, TimeoutError):
+            return _Transient(f"no answer within {self.timeout:g} s")
+        if isinstance(exc, ConnectionRefusedError):
+            return FetchError(f"{self.source}: cannot reach {shown}: connection refused; "
+                              "check the network or --base-url")
+        if isinstance(exc, (http.client.IncompleteRead, http.client.RemoteDisconnected,
+                            ConnectionError)):
+            return _Transient(f"connection broken ({type(exc).__name__})")
+        if isinstance(exc, http.client.HTTPException):  # bad status line, huge/many headers
+            return FetchError(f"{self.source}: a malformed HTTP reply from {shown} "
+                              f"({type(exc).__name__}: {server_text(str(exc), 80)})")
+        if isinstance(exc, ssl.SSLError):
+            return FetchError(f"{self.source}: cannot reach {shown}: TLS error "
+                              f"({server_text(str(exc), 80)})")
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return FetchError(f"{self.source}: cannot reach {shown}: {server_text(why, 80)}; "
+                          "check the network or --base-url")
 
 
 class _Transient(Exception):
@@ -252,32 +396,34 @@ def _html_title(body: bytes) -> str | None:
     head = body[:2048].decode("utf-8", "replace")
     if not re.search(r"<!doctype html|<html", head, re.IGNORECASE):
         return None
-    m = re.search(r"<title[^>]*>([^<]{0,120})", head, re.IGNORECASE)
-    return m.group(1).strip() if m else ""
+    m = re.search(r"<title[^<>]{0,200}>([^<]{0,400})", head, re.IGNORECASE)
+    return server_text(m.group(1)) if m else ""
 
 
-def _check_apihub(body: bytes) -> None:
+def _check_apihub(body: bytes) -> bool:
+    """Raise for an error reply; return whether the reply holds data lines."""
     title = _html_title(body)
     if title is not None:
         raise FetchError(f"apihub: returned an HTML page ({title!r}) instead of data; the key "
                          "or the request is wrong, or the API Hub is down")
-    text = body.decode("utf-8", "replace").strip()
+    text = body[: 2 * MAX_BYTES].decode("utf-8", "replace").strip()
     if text.startswith("{"):
         try:
-            message = json.dumps(json.loads(text), ensure_ascii=False)[:160]
-        except ValueError:
-            message = text[:160]
-        raise FetchError(f"apihub: returned an error instead of data: {message}")
+            message = json.dumps(json.loads(text[:65536]), ensure_ascii=False)
+        except (ValueError, RecursionError):
+            message = text
+        raise FetchError(f"apihub: returned an error instead of data: {server_text(message)}")
     if "#7777END" not in text[-200:]:
         raise _Transient("truncated reply (no '#7777END' line)")
+    return any(line.strip() and not line.startswith("#") for line in text.splitlines())
 
 
 def _gateway_error(body: bytes) -> FetchError | None:
-    text = body.decode("utf-8", "replace")
+    text = body[:65536].decode("utf-8", "replace")
     if "<OpenAPI_ServiceResponse" not in text[:500]:
         return None
-    code = (re.search(r"<returnReasonCode>\s*(\d+)", text) or [None, "?"])[1]
-    auth = (re.search(r"<returnAuthMsg>([^<]*)", text) or [None, ""])[1].strip()
+    code = (re.search(r"<returnReasonCode>\s{0,40}(\d{1,6})", text) or [None, "?"])[1]
+    auth = server_text((re.search(r"<returnAuthMsg>([^<]{0,400})", text) or [None, ""])[1])
     code = str(int(code)) if code.isdigit() else code
     name = auth or _GATEWAY_CODES.get(code, "SERVICE ERROR")
     fix = _FIXES.get(code, "check the service key and the request")
@@ -293,20 +439,27 @@ def _datagokr_items(body: bytes) -> list[dict]:
         raise FetchError(f"data-go-kr: returned an HTML page ({title!r}) instead of data; "
                          "check the service key and the request")
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_int=str)
         header = data["response"]["header"]
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        code = server_text(str(header.get("resultCode", "")), 12)
+        message = server_text(str(header.get("resultMsg", "")))
+        items = (data["response"].get("body") or {}).get("items") or {}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise _Transient("truncated or malformed JSON reply") from None
-    code, message = str(header.get("resultCode", "")), header.get("resultMsg", "")
-    if code == "03":  # NO_DATA: nothing for this station and time
+    if code in ("03", "3"):  # NO_DATA: nothing for this station and time
         return []
     if code not in ("00", "0"):
         fix = _FIXES.get(str(int(code)) if code.isdigit() else code,
                          "check the dates and station ids of the request")
         raise FetchError(f"data-go-kr: resultCode {code} {message}; {fix}")
-    items = (data["response"].get("body") or {}).get("items") or {}
     item = items.get("item", []) if isinstance(items, dict) else []
-    return [item] if isinstance(item, dict) else list(item)
+    item = [item] if isinstance(item, dict) else item
+    return [i for i in item if isinstance(i, dict)] if isinstance(item, list) else []
+
+
+def _check_datagokr(body: bytes) -> bool:
+    """Raise for an error reply; return whether it holds items (NO_DATA is not cached)."""
+    return bool(_datagokr_items(body))
 
 
 def fetch_readings(
@@ -325,6 +478,8 @@ def fetch_readings(
     backoff: float = 1.0,
     min_interval: float = 0.2,
     sleep: Callable[[float], None] = _time.sleep,
+    max_bytes: int = MAX_BYTES,
+    max_seconds: float = MAX_SECONDS,
 ) -> Fetched:
     """Fetch the readings of one time from KMA.
 
@@ -355,13 +510,19 @@ def fetch_readings(
         data.go.kr station ids (one request each); the ASOS stations
         observing at ``time`` when None.
     timeout, retries, backoff
-        Seconds to wait for an answer; how often a timeout, a 5xx reply, a
-        broken connection or a truncated body is retried, after ``backoff``,
-        ``2*backoff``, ``4*backoff`` … seconds.
+        Seconds of silence before a request counts as timed out; how often a
+        timeout, a 5xx reply, a broken connection or a truncated body is
+        retried, after ``backoff``, ``2*backoff``, ``4*backoff`` … seconds.
     min_interval
         Seconds at least between two requests.
     sleep
         The function that waits (tests pass a recorder).
+    max_bytes
+        The largest body accepted (64 MiB); a larger one, announced or sent,
+        is a FetchError.
+    max_seconds
+        The longest one request may take, from connecting to the last byte
+        (120 s); a server that drips its reply is cut off there (not retried).
 
     Returns
     -------
@@ -401,9 +562,13 @@ def fetch_readings(
         from .station_update import user_cache_dir
 
         cache_dir = user_cache_dir() / "fetch"
+    if max_bytes <= 0 or max_seconds <= 0 or timeout <= 0:
+        raise InputError(f"max_bytes={max_bytes!r}, max_seconds={max_seconds!r} and "
+                         f"timeout={timeout!r} must be positive")
     client = _Client(key=key.strip(), source=source, cache=Path(cache_dir),
                      read_cache=use_cache, timeout=timeout, retries=retries,
-                     backoff=backoff, min_interval=min_interval, sleep=sleep)
+                     backoff=backoff, min_interval=min_interval, sleep=sleep,
+                     max_bytes=int(max_bytes), max_seconds=float(max_seconds))
     base = (base_url or SOURCES[source]).rstrip("/")
     if source == "apihub":
         body, fmt = _apihub(client, base, when, network, daily)
@@ -447,7 +612,7 @@ def _datagokr(client: _Client, base: str, when: _dt.datetime, daily: bool,
         else:
             params["endDt"] = day
         params["stnIds"] = str(int(sid))
-        body = client.get(url, params, "serviceKey", _datagokr_items)
+        body = client.get(url, params, "serviceKey", _check_datagokr)
         items += _datagokr_items(body)
     merged = {"response": {"header": {"resultCode": "00", "resultMsg": "NORMAL_SERVICE"},
                            "body": {"dataType": "JSON", "items": {"item": items},
