@@ -36,6 +36,7 @@ __all__ = [
     "atomic_paths",
     "check_writable",
     "exchange",
+    "keep_mode",
     "output_folder",
     "remove_stale",
     "temp_sibling",
@@ -55,9 +56,48 @@ def _kind(mode: int) -> str | None:
     return None
 
 
+def _shared(folder: Path) -> bool:
+    """Return True for a sticky, world-writable folder (``/tmp``): others may plant links."""
+    try:
+        mode = os.stat(folder if str(folder) else ".").st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_ISVTX and mode & stat.S_IWOTH)
+
+
 def _through_links(path: Path) -> Path:
-    """Follow a symlink at ``path`` to the file it names (write-through)."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    """Follow a symlink at ``path`` to the file it names (write-through).
+
+    Not in a shared sticky folder such as ``/tmp``: a link there may have been
+    planted by another user to make kwxmap replace a file of theirs (or of
+    root's) with a map, so kwxmap refuses to follow it.
+    """
+    if not path.is_symlink():
+        return path
+    if _shared(path.parent):
+        raise OutputError(
+            f"output path {str(path)!r} is a symlink in the shared folder "
+            f"{str(path.parent)!r} (sticky, writable by all); kwxmap does not follow links "
+            "there: remove it or write elsewhere"
+        )
+    return Path(os.path.realpath(path))
+
+
+def keep_mode(new: Path, old: Path) -> None:
+    """Give ``new`` the permission bits of ``old`` (if it exists), else the umask's default.
+
+    A replaced file or folder keeps who may read it: a 0600 file stays 0600,
+    a 0755 output folder stays 0755; a new one gets what the user's umask
+    gives (temporaries are created 0600/0700).
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(old).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = (0o777 if new.is_dir() else 0o666) & ~umask
+    with contextlib.suppress(OSError):
+        os.chmod(new, mode)
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
@@ -256,7 +296,9 @@ def atomic_paths(
         for suffix in sidecars:
             side = tmp.with_suffix(suffix)
             if side.exists():
+                keep_mode(side, target.with_suffix(suffix))
                 os.replace(side, target.with_suffix(suffix))
+        keep_mode(tmp, target)
         os.replace(tmp, target)
     except OSError as exc:
         if isinstance(exc, OutputError):

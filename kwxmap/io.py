@@ -42,6 +42,7 @@ from ._atomic import (
     atomic_paths,
     check_writable,
     exchange,
+    keep_mode,
     output_folder,
     temp_sibling,
 )
@@ -115,10 +116,24 @@ class _Folder:
         except (OSError, ValueError, TypeError):
             return set()
 
+    def _check_one_filesystem(self) -> None:
+        """Refuse a folder holding a mount point: swapping it would copy and then delete it."""
+        device = os.stat(self.dest).st_dev
+        for root, dirs, _ in os.walk(self.dest):  # does not follow symlinks
+            for name in dirs:
+                path = os.path.join(root, name)
+                if os.lstat(path).st_dev != device:
+                    raise OutputError(
+                        f"output folder {str(self.dest)!r} holds a mount point {path!r}; "
+                        "kwxmap replaces the whole folder to write a set: write it into a "
+                        "folder without mount points"
+                    )
+
     def _carry_over(self) -> None:
         """Hard-link what the folder holds besides the old set into the new set."""
         if not self.dest.is_dir():
             return
+        self._check_one_filesystem()
         skip = self._old_members() | set(self.names) | {MANIFEST}
         for entry in os.scandir(self.dest):
             if entry.name in skip:
@@ -134,6 +149,9 @@ class _Folder:
     def commit(self) -> None:
         (self.tmp / MANIFEST).write_text(json.dumps(self.names), encoding="utf-8")
         self._carry_over()
+        for name in self.names:  # a replaced member keeps who may read it
+            keep_mode(self.tmp / name, self.dest / name)
+        keep_mode(self.tmp, self.dest)
         if not self.dest.exists():
             os.rename(self.tmp, self.dest)
             return
@@ -147,6 +165,7 @@ class _Folder:
         """Move the files one by one (the folder is the working directory: cannot swap it)."""
         old = self._old_members()
         for name in self.names:
+            keep_mode(self.tmp / name, self.dest / name)
             os.replace(self.tmp / name, self.dest / name)
         for name in old - set(self.names):
             with contextlib.suppress(OSError):
@@ -243,6 +262,7 @@ class Staging:
                 staged.commit()
                 self.written += [staged.dest / n for n in staged.names]
             for tmp, target, tmpdir in self._files:
+                keep_mode(tmp, target)
                 os.replace(tmp, target)
                 shutil.rmtree(tmpdir, ignore_errors=True)
         except OSError as exc:
