@@ -31,7 +31,12 @@ from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import Grid, make_grid
 from .interpolate import interpolate_many
-from .interpolate.memory import BYTES_PER_CELL_TIME, check_memory, estimate_memory
+from .interpolate.memory import (
+    BYTES_PER_CELL_TIME,
+    check_memory,
+    default_memory_limit,
+    estimate_memory,
+)
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
 from .pipeline import draw, load_joined
 
@@ -102,6 +107,17 @@ def _time_chunks(
     one = estimate_memory(template, surface.method, params=params)
     step = max(1, int((limit - one) // (BYTES_PER_CELL_TIME * template.mask.size)))
     return [(lo, min(lo + step, n_times)) for lo in range(0, n_times, step)]
+
+
+def _frame_bytes(*layers: Any) -> int:
+    """Rough bytes a frame's bands and isolines hold (coordinates, with 3x overhead)."""
+    import shapely
+
+    total = 0
+    for layer in layers:
+        if layer is not None and len(layer):
+            total += int(shapely.get_num_coordinates(layer.geometry.values).sum()) * 16 * 3
+    return total
 
 
 def _time_stem(t: pd.Timestamp) -> str:
@@ -220,7 +236,12 @@ def render_batch(
     staging = io.Staging()
     staged = staging.folder(directory)
     result = BatchResult(directory=staged.dest, grid=series)
-    frames = []
+    frames = []  # kept only for an animation: a page per map keeps nothing between maps
+    # what an animation's frames may hold: the budget less the grids' own estimate
+    template = make_grid(surface.region, resolution=surface.resolution, crs=surface.crs)
+    memory_limit = (surface.max_memory or default_memory_limit()) - estimate_memory(
+        template, surface.method, n_times=max(hi - lo for lo, hi in chunks), params=params)
+    held = 0
     try:
         for lo, hi in chunks:
             part = series if series is not None else interpolate_chunk(lo, hi)
@@ -249,8 +270,16 @@ def render_batch(
                         render=not animate,
                         look=style.look,
                     )
-                    frames.append((t, shown, bands, lines))
-                    if animate:
+                    if animate:  # one page holds every frame: its size counts
+                        frames.append((t, shown, bands, lines))
+                        held += _frame_bytes(bands, lines)
+                        if held > memory_limit:
+                            raise OutputError(
+                                f"an animation of {len(times)} maps does not fit in the memory "
+                                f"limit (--max-memory; its frames reached it at frame {i + 1}): "
+                                "animate fewer timestamps, use a coarser resolution, or write "
+                                "one page per map (leave out --animate)"
+                            )
                         continue
                     result.maps.append(
                         staged.write(f"{_time_stem(t)}.html", partial(io.write_html, fmap))

@@ -336,3 +336,29 @@ def test_dem_recorded_like_interpolate(stations, series):
     none = interpolate_many(stations, vals[:1], method="idw", resolution=RES, region=REGION,
                             elevation=None)
     assert "dem" not in none.attrs
+
+
+def test_an_animation_that_outgrows_the_memory_limit_stops_and_pages_per_map_do_not(tmp_path):
+    """One page per map holds nothing between maps; an animation's frames count against
+    --max-memory, so a limit just above the grids' own estimate stops it, writing nothing."""
+    from kwxmap import render_batch
+    from kwxmap.errors import OutputError
+    from kwxmap.interpolate.memory import estimate_memory
+
+    ids = [108, 105, 133, 159, 156, 143, 184, 112, 131, 146]
+    times = pd.date_range("2020-01-01", periods=12, freq="h")
+    long = pd.DataFrame([(sid, t, 10 + k + i / 3) for k, t in enumerate(times)
+                         for i, sid in enumerate(ids)],
+                        columns=["station_id", "time", "temperature_c"])
+    grids = estimate_memory(make_grid("south-korea", resolution=20000), "idw", n_times=12)
+    tight = dict(resolution=20000, tiles=None, method="idw", max_memory=grids + 100_000)
+    pages = render_batch(long, tmp_path / "pages", **tight)
+    assert len(pages.maps) == 12 and not pages.failed
+    with pytest.raises(OutputError, match=r"an animation of 12 maps does not fit in the memory "
+                                          r"limit \(--max-memory; its frames reached it at "
+                                          r"frame 1\)"):
+        render_batch(long, tmp_path / "anim", animate=True, **tight)
+    assert not (tmp_path / "anim").exists()
+    roomy = render_batch(long, tmp_path / "anim", animate=True,
+                         **{**tight, "max_memory": grids + 50 * 2**20})
+    assert roomy.frames == 12
