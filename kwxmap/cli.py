@@ -179,8 +179,8 @@ def _add_stations(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--network",
         choices=["asos", "aws", "all"],
-        default="asos",
-        help="ASOS (synoptic, default), AWS (automatic) or all stations",
+        default="all",
+        help="all stations (default), ASOS (synoptic) or AWS (automatic) only",
     )
     p.add_argument("--active-only", action="store_true", help="leave out closed stations")
     p.add_argument("--as-of", metavar="DATE", help="the registry as it stood on YYYY-MM-DD")
@@ -259,8 +259,22 @@ def _read_input(name: str) -> bytes | Path:
     return path
 
 
-def _add_read_options(p: argparse.ArgumentParser) -> None:
-    """How to read the input: encoding and what to do with unknown or repeated stations."""
+def _add_read_options(p: argparse.ArgumentParser, *, one_time: bool = True) -> None:
+    """How to read the input: encoding, stations, time, unknown or repeated stations.
+
+    ``one_time`` adds ``--time`` (not for a batch, which maps every time).
+    """
+    p.add_argument(
+        "--network", choices=["all", "asos", "aws"], default=None,
+        help="the stations names and ids resolve to: all (default), asos or aws "
+        "(with --fetch: default all for apihub, asos for data-go-kr)",
+    )
+    if one_time:
+        p.add_argument(
+            "--time", metavar="TIME",
+            help="the time to use from readings of several, in KST (or with Z or an offset), "
+            "e.g. 2026-12-01T09:00; with --fetch: the time to fetch",
+        )
     p.add_argument(
         "--encoding", metavar="ENC", help="input encoding (default: declared, UTF-8, then CP949)"
     )
@@ -309,6 +323,8 @@ def _read_options(args: argparse.Namespace) -> ReadOptions:
         as_of=args.as_of,
         input_format=args.input_format,
         variable=args.variable,
+        network=args.network or "all",
+        time=None if getattr(args, "fetch", False) else getattr(args, "time", None),
     )
 
 
@@ -535,6 +551,7 @@ def _run_cv(args: argparse.Namespace) -> int:
     report = cross_validate(
         stations, method=surface.method, elevation=surface.elevation, folds=folds
     )
+    _say_placed(stations)
     text = (
         json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
         if args.format == "json"
@@ -545,6 +562,13 @@ def _run_cv(args: argparse.Namespace) -> int:
     else:
         write_text(text + "\n", args.output)
     return 0
+
+
+def _say_placed(frame: Any) -> None:
+    """Print what the join placed (``N of M readings placed``...) to stderr."""
+    report = frame.attrs.get("join_report")
+    if report is not None:
+        print(report.summary(), file=sys.stderr)
 
 
 def _add_point(sub: argparse._SubParsersAction) -> None:
@@ -600,6 +624,7 @@ def _run_point(args: argparse.Namespace) -> int:
         surface=_surface_options(args),
         holdout=args.holdout,
     )
+    _say_placed(table)
     if args.format == "json":
         _print(table.to_json(orient="records", force_ascii=False, indent=1))
     else:
@@ -625,7 +650,7 @@ def _add_batch(sub: argparse._SubParsersAction) -> None:
     )
     _add_surface_options(p)
     _add_grid_options(p)
-    _add_read_options(p)
+    _add_read_options(p, one_time=False)
     p.add_argument("--animate", action="store_true", help="one HTML with a time slider")
     p.add_argument(
         "--netcdf",
@@ -766,15 +791,20 @@ def _run_parse(args: argparse.Namespace) -> int:
 
 
 def _add_fetch_options(p: argparse.ArgumentParser, *, required: bool) -> None:
-    """Where and what to fetch: shared by ``fetch`` and ``map --fetch``."""
+    """Where and what to fetch: shared by ``fetch`` and ``map --fetch``.
+
+    ``map`` has ``--time`` and ``--network`` among its read options already.
+    """
     from .fetch import KEY_ENV, MAX_BYTES, MAX_SECONDS, NETWORKS, SOURCES
 
     p.add_argument("--source", choices=list(SOURCES), default="apihub",
                    help="KMA API Hub (default) or 공공데이터포털 data.go.kr (ASOS only)")
-    p.add_argument("--time", required=required, metavar="TIME",
-                   help="observation time in KST, e.g. 2026-12-01T09:00 (the day, with --daily)")
-    p.add_argument("--network", choices=NETWORKS,
-                   help="stations (default: all for apihub, asos for data-go-kr)")
+    if required:
+        p.add_argument("--time", required=True, metavar="TIME",
+                       help="observation time in KST, e.g. 2026-12-01T09:00 (the day, with "
+                       "--daily)")
+        p.add_argument("--network", choices=NETWORKS,
+                       help="stations (default: all for apihub, asos for data-go-kr)")
     p.add_argument("--daily", action="store_true", help="daily values (ASOS)")
     p.add_argument("--key", help="API key (default: $" + " / $".join(KEY_ENV.values())
                    + "; a key on the command line shows in the process list)")
@@ -808,7 +838,8 @@ def _fetched(args: argparse.Namespace, read: ReadOptions) -> tuple[bytes, ReadOp
     print(f"fetched {len(got.body)} bytes from {args.source} ({got.requests} requests, "
           f"{got.cache_hits} from the cache)", file=sys.stderr)
     return (got.body, replace(read, input_format=got.input_format,
-                              as_of=read.as_of or args.time[:10]), load_stations("all"))
+                              as_of=read.as_of or args.time[:10]),
+            load_stations(args.network or "all"))
 
 
 def _add_fetch(sub: argparse._SubParsersAction) -> None:

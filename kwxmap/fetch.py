@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FetchError, InputError
+from .kmatime import KST
 
 __all__ = ["KEY_ENV", "MAX_BYTES", "MAX_SECONDS", "SOURCES", "Fetched", "fetch_readings",
            "server_text"]
@@ -82,7 +83,6 @@ SOURCES = {
 KEY_ENV = {"apihub": "KMA_APIHUB_KEY", "data-go-kr": "DATA_GO_KR_KEY"}
 NETWORKS = ("aws", "asos", "all")
 
-_KST = _dt.timezone(_dt.timedelta(hours=9))
 _log = logging.getLogger("kwxmap")
 _TRANSIENT_HTTP = (500, 502, 503, 504)
 _GATEWAY_CODES = {
@@ -389,7 +389,7 @@ def _kst(time: str | _dt.datetime) -> _dt.datetime:
         value = time
     else:
         raise InputError(f"time {time!r} is not a time; give e.g. '2026-12-01T09:00'")
-    return value.replace(tzinfo=_KST) if value.tzinfo is None else value.astimezone(_KST)
+    return value.replace(tzinfo=KST) if value.tzinfo is None else value.astimezone(KST)
 
 
 def _html_title(body: bytes) -> str | None:

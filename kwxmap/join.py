@@ -70,6 +70,8 @@ class JoinReport:
     n_joined
         Rows in the result (after unknown names are left out and duplicates
         merged).
+    n_placed
+        Rows of the result with a temperature: what a map draws.
     unknown
         ``(name, line, suggestions)`` for each reading whose station is not in
         the registry; ``name`` is the printed name (or the id as text).
@@ -99,12 +101,13 @@ class JoinReport:
 
     Examples
     --------
-    >>> JoinReport(n_readings=26, n_joined=26).summary()
-    '26 readings, 0 unknown'
+    >>> JoinReport(n_readings=26, n_joined=26, n_placed=26).summary()
+    '26 of 26 readings placed'
     """
 
     n_readings: int = 0
     n_joined: int = 0
+    n_placed: int = 0
     unknown: list[tuple[str, int, list[str]]] = field(default_factory=list)
     duplicates: list[tuple[int, list[int]]] = field(default_factory=list)
     implausible: list[tuple[int, int, float]] = field(default_factory=list)
@@ -116,42 +119,72 @@ class JoinReport:
     on_duplicate: str = "raise"
     on_implausible: str = "raise"
 
-    def summary(self) -> str:
-        """Return one line for a log or the command line.
+    @property
+    def not_placed(self) -> dict[str, int]:
+        """Readings not drawn, by reason (unknown station, missing, implausible, duplicate).
 
         Examples
         --------
-        >>> JoinReport(3, 2, unknown=[("서욹", 4, ["서울"])]).summary()
-        '3 readings, 1 unknown, 2 stations joined'
-        >>> JoinReport(2, 2, missing_values=[(108, 3)], missing_reasons={"kma_code": 1}).summary()
-        '2 readings, 0 unknown, 1 missing value (1 kma_code)'
+        >>> JoinReport(5, 3, 2, unknown=[("x", 2, [])], missing_values=[(108, 3)],
+        ...            duplicates=[(159, [4, 5])], on_duplicate="first").not_placed
+        {'unknown station': 1, 'missing value': 1, 'duplicate': 1}
         """
-        parts = [f"{self.n_readings} readings", f"{len(self.unknown)} unknown"]
-        if self.duplicates:
-            parts.append(
-                f"{_plural(len(self.duplicates), 'duplicated station')} merged "
-                f"({self.on_duplicate})"
-            )
-        if self.implausible:
-            what = {"nan": " blanked", "keep": " kept"}.get(self.on_implausible, "")
-            parts.append(_plural(len(self.implausible), "implausible value") + what)
-        if self.missing_values:
-            why = ", ".join(f"{n} {k}" for k, n in sorted(self.missing_reasons.items()))
-            parts.append(
-                _plural(len(self.missing_values), "missing value") + (f" ({why})" if why else "")
-            )
+        counts = {
+            "unknown station": len(self.unknown),
+            "missing value": len(self.missing_values),
+            "implausible": len(self.implausible) if self.on_implausible == "nan" else 0,
+            "duplicate": sum(len(lines) - 1 for _, lines in self.duplicates),
+        }
+        return {k: v for k, v in counts.items() if v}
+
+    def summary(self) -> str:
+        """Return one line for a log or the command line: what was placed, and why not the rest.
+
+        When more than 10 % of the readings are not placed, the line starts
+        with ``only`` and names the fix.
+
+        Examples
+        --------
+        >>> JoinReport(20, 19, 19, unknown=[("서욹", 4, ["서울"])]).summary()
+        '19 of 20 readings placed; not placed: 1 unknown station'
+        >>> JoinReport(20, 20, 19, missing_values=[(108, 3)], missing_reasons={"kma_code": 1}
+        ...            ).summary()
+        '19 of 20 readings placed; not placed: 1 missing value (1 kma_code)'
+        >>> JoinReport(729, 99, 99, unknown=[("x", 2, [])] * 630).summary()[:80]
+        'only 99 of 729 readings placed (86 % not); not placed: 630 unknown stations — ad'
+        """
+        placed = f"{self.n_placed} of {self.n_readings} readings placed"
+        missing = self.n_readings - self.n_placed
+        if self.n_readings and missing / self.n_readings > 0.1:
+            placed = f"only {placed} ({round(100 * missing / self.n_readings)} % not)"
+        parts = []
+        for reason, count in self.not_placed.items():
+            text = _plural(count, reason)
+            if reason == "missing value" and self.missing_reasons:
+                why = ", ".join(f"{n} {k}" for k, n in sorted(self.missing_reasons.items()))
+                text += f" ({why})"
+            if reason == "implausible":
+                text += " blanked"
+            if reason == "duplicate":
+                text += f" merged ({self.on_duplicate})"
+            if reason == "unknown station" and placed.startswith("only"):
+                text += (" — add newer stations with `kwxmap stations --update FILE` (a KMA "
+                         "station list), check --network, or give the readings lon/lat")
+            parts.append(text)
+        line = placed + ("; not placed: " + ", ".join(parts) if parts else "")
+        extra = []
+        if self.implausible and self.on_implausible == "keep":
+            extra.append(_plural(len(self.implausible), "implausible value") + " kept")
         if self.own_place:
-            parts.append(f"{self.own_place} at their own lon/lat")
+            extra.append(f"{self.own_place} at their own lon/lat")
         if self.unknown_placed:
-            parts.append(f"{len(self.unknown_placed)} of them unknown to the registry")
+            extra.append(f"{len(self.unknown_placed)} of them unknown to the registry")
         if self.moved:
-            parts.append(
+            extra.append(
                 f"{_plural(len(self.moved), 'station')} over {MOVED_KM:g} km from the "
                 "registry site"
             )
-        if self.n_joined != self.n_readings:
-            parts.append(f"{_plural(self.n_joined, 'station')} joined")
-        return ", ".join(parts)
+        return line + ("; " + ", ".join(extra) if extra else "")
 
 
 def _plural(count: int, noun: str) -> str:
@@ -204,7 +237,7 @@ def join_readings(
         ``elevation_m``; a GeoDataFrame of points is read the same way
         (its geometry converted to EPSG:4326).
     registry
-        The stations; ``load_stations()`` (ASOS) when None.
+        The stations; ``load_stations()`` (every ASOS and AWS station) when None.
     as_of
         A date: names and sites are taken as they stood that day
         (``registry.as_of(as_of)``); a station that did not exist then is
@@ -275,7 +308,7 @@ def join_readings(
     0         104     북강릉           26.0
     1         185      고산           18.1
     >>> gdf.crs.to_epsg(), gdf.attrs["join_report"].summary()
-    (4326, '2 readings, 0 unknown')
+    (4326, '2 of 2 readings placed')
 
     A station the registry does not know, with its own place, is kept:
 
@@ -301,6 +334,7 @@ def join_readings(
     frame = _merge_duplicates(frame, report, on_duplicate, r.times is not None)
     gdf = _geodataframe(frame, r.times is not None)
     report.n_joined = len(gdf)
+    report.n_placed = int(np.isfinite(gdf["temperature_c"].to_numpy(dtype="float64")).sum())
     gdf.attrs["join_report"] = report
     return gdf
 
@@ -520,9 +554,9 @@ def _resolve_unknown(
         name, line, suggestions = report.unknown[0]
         first = UnknownStationError(name, suggestions, line=line)
         raise JoinError(
-            f"no known station among the {r.n} readings (first: {first}); check the names "
-            "or the registry (load_stations('all') includes AWS stations), or give the "
-            "readings lon/lat columns"
+            f"no known station among the {r.n} readings (first: {first}); check the names, "
+            "the registry's network (--network, registry=) or add newer stations with "
+            "`kwxmap stations --update FILE`, or give the readings lon/lat columns"
         )
     return stations, keep
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InputError
+from .kmatime import to_kst
 from .labels import LABELS, LANGS
 from .palette import PALETTES
 
@@ -72,6 +73,7 @@ STREAM_ELEVATION = "lapse"
 
 #: ``on_unknown``: a station name the registry does not know.
 ON_UNKNOWN = ("raise", "warn", "ignore")
+NETWORKS = ("all", "asos", "aws")
 #: ``on_invalid``: a malformed input line.
 ON_INVALID = ("raise", "warn", "ignore")
 #: ``on_implausible``: a value outside -50..50 °C.
@@ -157,6 +159,12 @@ class ReadOptions:
     variable
         ``tavg``, ``tmin`` or ``tmax`` of a daily input
         (:data:`kwxmap.readers.VARIABLES`).
+    network
+        The stations names and ids resolve to: ``"all"`` (default: ASOS and
+        AWS), ``"asos"`` or ``"aws"``; used when no registry is given.
+    time
+        One time to keep from readings of several (KST, or with ``Z`` or an
+        offset); None keeps them all.
 
     Examples
     --------
@@ -176,6 +184,8 @@ class ReadOptions:
     as_of: str | None = None
     input_format: str | None = None
     variable: str = "tavg"
+    network: str = "all"
+    time: str | None = None
 
     def __post_init__(self) -> None:
         from .readers import INPUT_FORMATS, VARIABLES
@@ -184,6 +194,9 @@ class ReadOptions:
         if self.input_format is not None:
             _choice("input_format", self.input_format, INPUT_FORMATS)
         _choice("variable", self.variable, VARIABLES)
+        _choice("network", self.network, NETWORKS)
+        if self.time is not None:
+            to_kst(self.time)
         _choice("on_unknown", self.on_unknown, ON_UNKNOWN)
         _choice("on_invalid", self.on_invalid, ON_INVALID)
         _choice("on_implausible", self.on_implausible, ON_IMPLAUSIBLE)

@@ -31,6 +31,7 @@ from .errors import InputError
 from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
 from .join import PLAUSIBLE_RANGE_C, JoinReport, join_readings
+from .kmatime import select_time
 from .options import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
@@ -41,7 +42,7 @@ from .options import (
 )
 from .parse import parse_readings
 from .render import render_map
-from .stations import StationRegistry
+from .stations import StationRegistry, load_stations
 
 __all__ = [
     "DEFAULT_ELEVATION",
@@ -198,8 +199,6 @@ def _obs_time(stations: pd.DataFrame) -> pd.Timestamp | None:
 
 def _check_registry_date(registry: StationRegistry | None, as_of: str) -> None:
     """Refuse a date before any station of the registry opened (every name unknown)."""
-    from .stations import load_stations
-
     full = registry if registry is not None else load_stations()
     if len(full.as_of(as_of)) == 0:
         starts = [s.start_date for s in full if s.start_date]
@@ -250,7 +249,8 @@ def load_joined(
         How to read and join (:class:`~kwxmap.options.ReadOptions`);
         ``changes`` (its field names) replace single fields.
     registry
-        Station registry; the bundled ASOS registry by default.
+        Station registry; by default the bundled one, narrowed to
+        ``read.network`` (every ASOS and AWS station unless narrowed).
     one_time
         Refuse readings of several times.
     """
@@ -260,8 +260,10 @@ def load_joined(
             f"unknown reading option(s) {', '.join(map(repr, sorted(unknown)))}; valid: "
             f"{', '.join(f.name for f in dataclasses.fields(ReadOptions))}"
         )
+    if registry is None and not isinstance(readings, gpd.GeoDataFrame):
+        registry = load_stations(read.network)
     if isinstance(readings, gpd.GeoDataFrame):
-        joined = readings
+        joined = _at_time(readings, read.time)
     else:
         if read.as_of is not None:
             _check_registry_date(registry, read.as_of)
@@ -274,6 +276,7 @@ def load_joined(
                 input_format=read.input_format,
                 variable=read.variable,
             )
+        readings = _at_time(readings, read.time)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             joined = join_readings(
@@ -292,10 +295,21 @@ def load_joined(
         if times.nunique() > 1 and joined["station_id"].duplicated().any():
             raise InputError(
                 f"the readings hold {times.nunique()} times ({times.min()} to {times.max()}) "
-                "with stations read at several of them; a map is one time: select one "
-                "time, or use render_batch() / `kwxmap batch` for one map per time"
+                "with stations read at several of them; a map is one time: choose one with "
+                "--time (time= in Python), or use `kwxmap batch` (render_batch()) for one "
+                "map per time"
             )
     return joined
+
+
+def _at_time(readings: pd.DataFrame, time: str | None) -> pd.DataFrame:
+    """Return the rows of ``readings`` at ``time`` (all of them when None)."""
+    if time is None:
+        return readings
+    if "time" not in readings.columns:
+        raise InputError(f"--time {time}: the readings carry no times to select from")
+    keep = select_time(readings["time"], time)
+    return readings[keep].reset_index(drop=True)
 
 
 def snapshot(
@@ -323,7 +337,8 @@ def snapshot(
         Run leave-one-out cross-validation and show each station's error in
         its tooltip.
     registry
-        Station registry; the bundled ASOS registry by default.
+        Station registry; by default the bundled one, narrowed to
+        ``read.network`` (every ASOS and AWS station unless narrowed).
     **options
         Single fields of the groups (``region=``, ``method=``,
         ``resolution=``, ``elevation=``, ``levels=``, ``tiles=``,
@@ -421,6 +436,8 @@ def point_values(
         **params,
     )
     out["uncertainty_c"] = report.rmse
+    if "join_report" in stations.attrs:
+        out.attrs["join_report"] = stations.attrs["join_report"]
     return out
 
 

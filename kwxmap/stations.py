@@ -319,15 +319,16 @@ def _name_keys_index(
 
 
 def load_stations(
-    network: str = "asos", *, path: str | os.PathLike[str] | None = None
+    network: str = "all", *, path: str | os.PathLike[str] | None = None
 ) -> StationRegistry:
     """Load the station registry.
 
     Parameters
     ----------
     network
-        ``"asos"`` (the 105 synoptic stations), ``"aws"`` (automatic
-        stations) or ``"all"`` (both; ASOS names win over AWS names).
+        ``"all"`` (default: every ASOS and AWS station; where a printed name
+        is shared, the ASOS station wins, as widgets mean it), ``"asos"``
+        (the 105 synoptic stations) or ``"aws"`` (automatic stations).
     path
         A station GeoJSON in the same schema. When None: the user's local
         registry if ``kwxmap stations --update`` (:func:`kwxmap.update_stations`)
@@ -350,7 +351,9 @@ def load_stations(
     --------
     >>> reg = load_stations()
     >>> len(reg), sum(s.active for s in reg)
-    (105, 97)
+    (788, 743)
+    >>> len(load_stations("asos"))
+    105
     >>> reg.lookup("추풍령").station_id
     135
     """
@@ -454,7 +457,7 @@ class StationRegistry:
 
         Examples
         --------
-        >>> len(load_stations().select(active=True))
+        >>> len(load_stations("asos").select(active=True))
         97
         """
         if network is not None and (
@@ -721,7 +724,7 @@ class StationRegistry:
 
         Examples
         --------
-        >>> gdf = load_stations().to_geodataframe(crs=5179)
+        >>> gdf = load_stations("asos").to_geodataframe(crs=5179)
         >>> gdf.crs.to_epsg(), len(gdf)
         (5179, 105)
         """
@@ -823,7 +826,7 @@ def write_stations(
     --------
     >>> import tempfile, pathlib, pyogrio
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "asos.gpkg"
-    >>> _ = write_stations(load_stations().select(active=True), out)
+    >>> _ = write_stations(load_stations("asos").select(active=True), out)
     >>> pyogrio.read_info(out)["features"]
     97
     """

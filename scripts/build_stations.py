@@ -14,6 +14,9 @@ Inputs (all in ``scripts/sources/``, copied from KMA metadata exports; see
 - ``kma_aws_stations.csv``: AWS and other KMA stations (the 2022 station-history export)
 - ``kma_stn_inf_stations_2024_2026.csv``: three later KMA API Hub ``stn_inf`` lists
   (2024-12-13, 2025-08-09, 2026-08-11) that date the AWS sites, names and closures since
+- ``kma_meta_station_history_2022.csv``: the full 2022 station-history export (every
+  period of every station), for the stations that had closed before 2022: their
+  readings in older files still need a place
 - ``data/provinces.geojson``: KOSTAT 2018 provinces, for the province of stations without an address
 
 The output is one RFC 7946 FeatureCollection, ASOS first then AWS, each by
@@ -387,6 +390,55 @@ def build_aws(finder: ProvinceFinder, asos_ids: set[int]) -> list[dict]:
     return features
 
 
+def build_closed(finder: ProvinceFinder, known: set[int]) -> list[dict]:
+    """Stations of the 2022 history export that had closed by then, with every period.
+
+    Only KMA's own numbers in South Korea (90-999; below 90 are stations in
+    the North that KMA lists by WMO number) that no other source knows. A
+    period runs from its first day up to the day after its last one, or to the
+    next period's first day when that comes sooner.
+    """
+    rows: dict[int, list[dict[str, str]]] = {}
+    for r in read_csv("kma_meta_station_history_2022.csv"):
+        sid = int(r["지점"])
+        if 90 <= sid < 1000 and sid not in known:
+            rows.setdefault(sid, []).append(r)
+    features = []
+    for sid, periods in sorted(rows.items()):
+        periods.sort(key=lambda r: r["시작일"])
+        if any(not r["종료일"] for r in periods):
+            continue  # still open in 2022 but in no later list: not dated
+        history = []
+        for i, r in enumerate(periods):
+            end = next_day(r["종료일"])
+            if i + 1 < len(periods):
+                end = min(end, periods[i + 1]["시작일"])
+            if end <= r["시작일"]:
+                continue
+            history.append({
+                "start": r["시작일"], "end": end, "name_ko": r["지점명"],
+                "lon": float(r["경도"]), "lat": float(r["위도"]),
+                "elevation_m": num(r["노장해발고도(m)"]),
+                "address": " ".join(r["지점주소"].split()) or None,
+            })
+        cur = history[-1]
+        features.append(feature(cur["lon"], cur["lat"], {
+            "station_id": sid,
+            "name_ko": cur["name_ko"],
+            "name_en": romanize(cur["name_ko"]),
+            "elevation_m": cur["elevation_m"],
+            "network": "AWS",
+            "active": False,
+            "start_date": history[0]["start"],
+            "end_date": cur["end"],
+            "address": cur["address"],
+            "province": finder(sid, cur["address"] or "", cur["lon"], cur["lat"]),
+            "aliases": [],
+            "history": history,
+        }))
+    return features
+
+
 def feature(lon: float, lat: float, props: dict) -> dict:
     for value in (lon, lat):
         if not math.isfinite(value):
@@ -410,6 +462,8 @@ def build() -> tuple[str, list[str]]:
     finder = ProvinceFinder()
     asos = build_asos(finder)
     aws = build_aws(finder, {f["properties"]["station_id"] for f in asos})
+    known = {f["properties"]["station_id"] for f in asos + aws}
+    aws = sorted(aws + build_closed(finder, known), key=lambda f: f["properties"]["station_id"])
     return render(asos + aws), finder.notes
 
 

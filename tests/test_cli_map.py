@@ -40,9 +40,8 @@ def test_map_writes_html_and_geojson(tmp_path, capsys):
     assert code == 0, err
     text = out.read_text(encoding="utf-8")
     assert "leaflet" in text.lower()
-    # the summary line: readings, unknown names, method, files written
-    assert "26 readings" in err
-    assert "0 unknown" in err
+    # the summary line: readings placed, method, files written
+    assert err.startswith("26 of 26 readings placed; method ")
     assert "method" in err
     assert str(out) in err
     for name in ("bands.geojson", "isolines.geojson", "stations.geojson"):
@@ -212,7 +211,7 @@ def test_map_from_stdin_as_subprocess(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr.decode()
     assert out.stat().st_size > 1000
-    assert "26 readings" in proc.stderr.decode()
+    assert "26 of 26 readings placed" in proc.stderr.decode()
 
 
 def test_map_on_duplicate_policy_for_a_page_repeating_its_widget(tmp_path, capsys):
@@ -261,7 +260,8 @@ def _hot_widget(tmp_path: Path) -> Path:
         # a value that is not °C: say so, not "all 26 station values are NaN"
         (["HOT"], r"26 of 26 temperatures are outside -50\.\.50 °C \(e\.g\. 2\d\d"),
         # before any station opened: say so, not 26 unknown names and a late error
-        (["--as-of", "1900-01-01"], r"registry as of '1900-01-01' has no stations \(the first"),
+        (["--as-of", "1900-01-01", "--network", "asos"],
+         r"registry as of '1900-01-01' has no stations \(the first"),
         (["--geojson-dir", "FILE"], r"output folder '.*not-a-folder' is a file, not a folder"),
         # a negative bbox value without '=' reaches the bbox check
         (["--bbox", "-500,30,130,40"], r"region bbox bounds \(-500\.0, 30\.0"),

@@ -24,7 +24,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_table_on_stdout(capsys):
-    code, out, err = run(capsys, "stations")
+    code, out, err = run(capsys, "stations", "--network", "asos")
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["id", "name", "name_en"]
@@ -35,9 +35,12 @@ def test_table_on_stdout(capsys):
 
 
 def test_table_filters(capsys):
-    assert run(capsys, "stations", "--active-only")[1].splitlines()[-1] == "97 stations, 97 active"
+    out = run(capsys, "stations", "--active-only")[1]
+    assert out.splitlines()[-1] == "743 stations, 743 active"
+    out = run(capsys, "stations", "--network", "asos", "--active-only")[1]
+    assert out.splitlines()[-1] == "97 stations, 97 active"
     out = run(capsys, "stations", "--network", "all")[1]
-    assert out.splitlines()[-1].startswith("766 stations")
+    assert out.splitlines()[-1].startswith("788 stations")
     out = run(capsys, "stations", "--as-of", "2016-01-01")[1]
     assert "홍성(예)" in out
 
@@ -45,7 +48,7 @@ def test_table_filters(capsys):
 @pytest.mark.parametrize("ext", ["geojson", "gpkg", "fgb", "shp", "csv"])
 def test_export_each_format(capsys, tmp_path, ext):
     path = tmp_path / f"x.{ext}"
-    code, out, err = run(capsys, "stations", "-o", str(path), "--active-only")
+    code, out, err = run(capsys, "stations", "-o", str(path), "--active-only", "--network", "asos")
     assert code == 0 and out == ""
     assert err.strip() == f"wrote 97 stations to {path}"
     assert pyogrio.read_info(path)["features"] == 97
@@ -59,7 +62,7 @@ def test_export_each_format(capsys, tmp_path, ext):
 def test_ogrinfo_opens_each_export(capsys, tmp_path, ext):
     """The files open in GDAL's own command-line tool, as QGIS would open them."""
     path = tmp_path / f"x.{ext}"
-    assert run(capsys, "stations", "-o", str(path), "--active-only")[0] == 0
+    assert run(capsys, "stations", "-o", str(path), "--active-only", "--network", "asos")[0] == 0
     csv = ["-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat"] if ext == "csv" else []
     proc = subprocess.run(
         ["ogrinfo", "-ro", "-al", *csv, str(path)],
@@ -80,7 +83,7 @@ def test_export_options(capsys, tmp_path):
     assert info["crs"] == "EPSG:5186" and info["features"] > 600
     path = tmp_path / "all.gpkg"
     assert run(capsys, "stations", "-o", str(path), "--network", "all")[0] == 0
-    assert pyogrio.read_info(path)["features"] == 766
+    assert pyogrio.read_info(path)["features"] == 788
 
 
 @pytest.mark.parametrize(
@@ -115,7 +118,8 @@ def test_subprocess(tmp_path):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     path = tmp_path / "s.csv"
     proc = subprocess.run(
-        [sys.executable, "-m", "kwxmap", "stations", "-o", str(path), "--active-only"],
+        [sys.executable, "-m", "kwxmap", "stations", "-o", str(path), "--active-only",
+         "--network", "asos"],
         capture_output=True, text=True, encoding="utf-8", env=env, cwd=tmp_path, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr

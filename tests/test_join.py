@@ -55,7 +55,7 @@ def test_article_joins_to_the_ids_kma_printed():
     assert by_name.loc["강진군", "station_id"] == 259
     assert by_name.loc["고산", "station_id"] == 185
     assert by_name.loc["고산", "temperature_c"] == 18.1
-    assert gdf.attrs["join_report"].summary() == "26 readings, 0 unknown"
+    assert gdf.attrs["join_report"].summary() == "26 of 26 readings placed"
 
 
 def test_output_frame_shape_crs_and_geometry():
@@ -63,12 +63,19 @@ def test_output_frame_shape_crs_and_geometry():
     assert isinstance(gdf, gpd.GeoDataFrame)
     assert gdf.crs.to_epsg() == 4326
     assert list(gdf.columns) == [
-        "station_id", "station_name", "name_ko", "name_en", "elevation_m", "condition",
-        "condition_en", "temperature_c", "line", "geometry",
+        "station_id",
+        "station_name",
+        "name_ko",
+        "name_en",
+        "elevation_m",
+        "condition",
+        "condition_en",
+        "temperature_c",
+        "line",
+        "geometry",
     ]
     assert gdf["station_id"].dtype == "int64"
-    for sid, point, elev in zip(gdf["station_id"], gdf.geometry, gdf["elevation_m"],
-                                strict=True):
+    for sid, point, elev in zip(gdf["station_id"], gdf.geometry, gdf["elevation_m"], strict=True):
         st = REGISTRY.get(sid)
         assert (point.x, point.y) == (st.lon, st.lat)
         assert elev == st.elevation_m
@@ -118,7 +125,11 @@ def test_on_unknown_warn_keeps_the_rest_and_reports():
     report = gdf.attrs["join_report"]
     assert [(n, ln) for n, ln, _ in report.unknown] == [("추풍녕", 2)]
     assert "추풍령" in report.unknown[0][2]
-    assert report.summary() == "3 readings, 1 unknown, 2 stations joined"
+    assert report.summary() == (
+        "only 2 of 3 readings placed (33 % not); not placed: 1 unknown station — add newer "
+        "stations with `kwxmap stations --update FILE` (a KMA station list), check --network, "
+        "or give the readings lon/lat"
+    )
 
 
 def test_on_unknown_ignore_is_quiet_but_reported():
@@ -133,8 +144,11 @@ def test_no_known_station_at_all_is_an_error(mode):
     readings = parse_readings("• 맑음뉴욕 1.0℃\n• 흐림파리 2.0℃")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KwxmapWarning)
-        with pytest.raises(JoinError, match=r"no known station among the 2 readings "
-                                            r"\(first: line 1: unknown station '뉴욕'"):
+        with pytest.raises(
+            JoinError,
+            match=r"no known station among the 2 readings "
+            r"\(first: line 1: unknown station '뉴욕'",
+        ):
             join_readings(readings, on_unknown=mode)
 
 
@@ -144,8 +158,11 @@ DUPES = "• 맑음서울 24.0℃\n• 흐림부산 21.0℃\n• 구름많음서
 
 
 def test_duplicate_raises_naming_both_lines():
-    with pytest.raises(JoinError, match=r"station 108 .*line 1 .*24 °C.* and line 3 .*25 °C"
-                                        r".*on_duplicate='first', 'last' or 'mean'"):
+    with pytest.raises(
+        JoinError,
+        match=r"station 108 .*line 1 .*24 °C.* and line 3 .*25 °C"
+        r".*on_duplicate='first', 'last' or 'mean'",
+    ):
         join_readings(parse_readings(DUPES))
 
 
@@ -160,7 +177,9 @@ def test_duplicate_policies(policy, value, condition):
     assert row["temperature_c"] == value and row["condition"] == condition
     report = gdf.attrs["join_report"]
     assert report.duplicates == [(108, [1, 3])]
-    assert f"1 duplicated station merged ({policy})" in report.summary()
+    assert report.summary().endswith(
+        f"2 of 3 readings placed (33 % not); not placed: 1 duplicate merged ({policy})"
+    )
 
 
 def test_alias_and_name_of_one_station_are_duplicates():
@@ -182,8 +201,11 @@ def test_same_station_at_different_times_is_not_a_duplicate():
 
 def test_implausible_value_raises_by_default():
     readings = parse_readings("• 맑음서울 24.5℃\n• 맑음대구 245℃")
-    with pytest.raises(JoinError, match=r"line 2: '대구' temperature 245 °C is outside"
-                                        r" the plausible range -50\.\.50"):
+    with pytest.raises(
+        JoinError,
+        match=r"line 2: '대구' temperature 245 °C is outside"
+        r" the plausible range -50\.\.50",
+    ):
         join_readings(readings)
 
 
@@ -195,7 +217,9 @@ def test_implausible_nan_and_keep():
     assert gdf["temperature_c"].iloc[2] == -50.0  # the bound itself is plausible
     report = gdf.attrs["join_report"]
     assert report.implausible == [(143, 2, 245.0)]
-    assert "1 implausible value blanked" in report.summary()
+    assert report.summary().endswith(
+        "2 of 3 readings placed (33 % not); not placed: 1 implausible blanked"
+    )
     with pytest.warns(KwxmapWarning, match="kept"):
         gdf = join_readings(readings, on_implausible="keep")
     assert gdf["temperature_c"].iloc[1] == 245.0
@@ -206,7 +230,10 @@ def test_missing_values_are_kept_and_reported():
     assert gdf["temperature_c"].isna().tolist() == [True, True, False]
     assert gdf.attrs["join_report"].missing_values == [(108, 1), (159, 2)]
     summary = gdf.attrs["join_report"].summary()
-    assert summary == "3 readings, 0 unknown, 2 missing values (2 placeholder)"
+    assert (
+        summary
+        == "only 1 of 3 readings placed (67 % not); not placed: 2 missing values (2 placeholder)"
+    )
 
 
 # --- registry dates ----------------------------------------------------------------------------
@@ -251,8 +278,13 @@ def test_id_only_table_gets_registry_names():
 
 
 def test_user_frames_with_ids():
-    frame = pd.DataFrame({"station_id": [108.0, "185", None], "station_name": ["", "", "부산"],
-                          "temperature_c": [1, 2, 3]})
+    frame = pd.DataFrame(
+        {
+            "station_id": [108.0, "185", None],
+            "station_name": ["", "", "부산"],
+            "temperature_c": [1, 2, 3],
+        }
+    )
     assert join_readings(frame)["station_id"].tolist() == [108, 185, 159]
     bad = pd.DataFrame({"station_id": ["x"], "temperature_c": [1.0]})
     with pytest.raises(JoinError, match="line 1: station_id 'x' is not a KMA station number"):
@@ -330,9 +362,16 @@ def test_bad_inputs():
 
 
 def test_report_summary():
-    report = JoinReport(n_readings=4, n_joined=3, unknown=[("x", 1, [])],
-                        missing_values=[(108, 2)])
-    assert report.summary() == "4 readings, 1 unknown, 1 missing value, 3 stations joined"
+    report = JoinReport(
+        n_readings=4, n_joined=3, n_placed=2, unknown=[("x", 1, [])], missing_values=[(108, 2)]
+    )
+    assert report.not_placed == {"unknown station": 1, "missing value": 1}
+    assert report.summary().startswith(
+        "only 2 of 4 readings placed (50 % not); not placed: 1 unknown station — add newer"
+    )
+    assert report.summary().endswith("lon/lat, 1 missing value")
+    few = JoinReport(n_readings=40, n_joined=40, n_placed=37, missing_values=[(1, 2)] * 3)
+    assert few.summary() == "37 of 40 readings placed; not placed: 3 missing values"
 
 
 # --- CLI -------------------------------------------------------------------------------------
@@ -344,7 +383,7 @@ def test_cli_parse_csv_to_file(tmp_path, capsys):
     out = tmp_path / "readings.csv"
     assert main(["parse", str(ARTICLE), "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert err.strip() == "26 readings, 0 unknown"
+    assert err.strip() == "26 of 26 readings placed"
     table = pd.read_csv(out, encoding="utf-8")
     assert set(REQUIRED) <= set(table.columns)
     truth = kma_2017_ids()
@@ -370,7 +409,7 @@ def test_cli_parse_stdin_to_stdout(monkeypatch, capsys):
     captured = capsys.readouterr()
     records = json.loads(captured.out)
     assert [(r["station_id"], r["temperature_c"]) for r in records] == [(108, 1.5), (239, -2.0)]
-    assert captured.err.strip() == "2 readings, 0 unknown"
+    assert captured.err.strip() == "2 of 2 readings placed"
 
 
 def test_cli_unknown_warns_by_default_and_raise_fails(tmp_path, capsys):
@@ -379,7 +418,7 @@ def test_cli_unknown_warns_by_default_and_raise_fails(tmp_path, capsys):
     assert main(["parse", str(src)]) == 0
     err = capsys.readouterr().err
     assert "warning: left out line 2: unknown station '추풍녕'" in err
-    assert "3 readings, 1 unknown" in err
+    assert "only 2 of 3 readings placed (33 % not); not placed: 1 unknown station" in err
     out = tmp_path / "o.csv"
     assert main(["parse", str(src), "--on-unknown", "raise", "-o", str(out)]) == 1
     assert "line 2: unknown station '추풍녕'; did you mean '추풍령'" in capsys.readouterr().err
@@ -406,12 +445,17 @@ def test_cli_parse_subprocess(tmp_path):
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     proc = subprocess.run(
         [sys.executable, "-m", "kwxmap", "parse", str(PORTAL_CSV), "--format", "json"],
-        capture_output=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr.decode()
     records = json.loads(proc.stdout.decode("utf-8"))
     assert [r["time"] for r in records[:2]] == ["2024-01-15T06:00:00", "2024-01-15T07:00:00"]
-    assert proc.stderr.decode("utf-8").strip() == "6 readings, 0 unknown, 1 missing value (1 blank)"
+    assert proc.stderr.decode("utf-8").strip() == (
+        "only 5 of 6 readings placed (17 % not); not placed: 1 missing value (1 blank)"
+    )
 
 
 def test_a_station_read_many_times_is_one_short_line():

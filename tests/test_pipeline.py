@@ -26,7 +26,7 @@ def seed_snapshot() -> kwxmap.Snapshot:
 def test_snapshot_holds_every_product(seed_snapshot):
     snap = seed_snapshot
     assert len(snap.stations) == 26
-    assert snap.report.summary().startswith("26 readings, 0 unknown")
+    assert snap.report.summary().startswith("26 of 26 readings placed")
     assert snap.grid.crs.to_epsg() == 5179
     assert np.isfinite(snap.grid.values[snap.grid.mask]).all()
     assert snap.bands.crs.to_epsg() == 4326

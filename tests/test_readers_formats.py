@@ -358,7 +358,7 @@ def test_cli_parse_input_format_and_variable(capsys):
     assert [(r["station_id"], r["temperature_c"]) for r in rows] == [
         ("108", "-6.8"), ("159", "-0.9"), ("108", "-7.2"),
     ]
-    assert "3 readings, 0 unknown" in out.err
+    assert "3 of 3 readings placed" in out.err
 
 
 def csv_rows(text: str):

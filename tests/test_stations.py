@@ -46,7 +46,7 @@ def km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 @pytest.fixture(scope="module")
 def reg() -> StationRegistry:
-    return load_stations()
+    return load_stations("asos")
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +116,12 @@ def test_aws_network_is_separate_and_complete(reg_all):
     ids = {int(r["stn_id"]) for r in read_source("kma_aws_stations.csv")}
     ids |= {int(r["stn_id"]) for r in read_source("kma_stn_inf_stations_2024_2026.csv")
             if r["inf"] == "AWS"}
+    closed = {int(r["지점"]) for r in read_source("kma_meta_station_history_2022.csv")
+              if 90 <= int(r["지점"]) < 1000 and r["종료일"]} - ids - asos_ids
     aws = load_stations("aws")
-    assert set(aws.ids) == ids - asos_ids and {s.network for s in aws} == {"AWS"}
-    assert len(reg_all) == 105 + len(aws) == 766
+    assert set(aws.ids) == (ids | closed) - asos_ids and {s.network for s in aws} == {"AWS"}
+    assert len(reg_all) == 105 + len(aws) == 788 and len(closed) == 22
+    assert all(not aws.get(sid).active for sid in closed)
     assert all(s.name_en and s.name_en.isascii() for s in aws)
 
 
@@ -532,9 +535,9 @@ def test_load_bad_files(tmp_path):
 
 def test_load_custom_file(tmp_path):
     path = tmp_path / "mine.geojson"
-    write_stations(load_stations().select(active=False), path)
+    write_stations(load_stations("asos").select(active=False), path)
     mine = load_stations("all", path=path)
-    assert len(mine) == 8 and not any(s.active for s in mine)
+    assert len(mine) == 8 and len(load_stations(path=path)) == 8 and not any(s.active for s in mine)
     assert mine.lookup("관악산").station_id == 116
     assert mine.get(116).aliases == ("Gwanaksan",)  # the ";"-joined column read back
     assert mine.lookup("Gwanaksan").station_id == 116

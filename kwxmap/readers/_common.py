@@ -8,13 +8,14 @@ why each value is missing, so the join report can count them.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..kmatime import KST
 
 __all__ = [
     "COLUMNS",
@@ -39,8 +40,6 @@ MISSING_CODE_MAX_C = -50.0
 _SHOW = 60  # characters of offending text quoted in messages
 _MAX_ID_DIGITS = 9  # KMA station numbers have 2-3 digits; anything longer is not one
 
-# KMA tables print Korea Standard Time; a time with a zone is converted to it.
-KST = datetime.timezone(datetime.timedelta(hours=9))
 
 
 def show(text: str) -> str:
