@@ -47,6 +47,7 @@ from ._atomic import (
     temp_sibling,
 )
 from .errors import InputError, KwxmapError, OutputError
+from .kmatime import TIME_ENCODING, cf_time, to_kst
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import folium
@@ -960,7 +961,7 @@ def cf_dataset(surface: Any, *, time: Any = None, title: str | None = None) -> A
         times = np.asarray(grid.time)
     else:
         when = time if time is not None else grid.attrs.get("time")
-        times = None if when is None else np.asarray([pd.Timestamp(when).to_datetime64()])
+        times = None if when is None else np.asarray([to_kst(when).to_datetime64()])
         if times is not None:
             cube = cube[None]
             variance = None if variance is None else variance[None]
@@ -1006,11 +1007,9 @@ def cf_dataset(surface: Any, *, time: Any = None, title: str | None = None) -> A
         "spatial_ref": ((), np.int32(0), _grid_mapping(crs)),
     }
     if times is not None:
-        utc = pd.DatetimeIndex(times)
-        utc = utc.tz_convert("UTC") if utc.tz is not None else utc - pd.Timedelta(hours=9)
-        coords["time"] = ("time", utc.tz_localize(None).to_numpy(), {
-            "standard_name": "time", "long_name": "observation time", "axis": "T",
-            "comment": "KMA observation times, Korea Standard Time (UTC+9), stored in UTC"})
+        time_coords, bounds = cf_time(times)
+        coords.update(time_coords)
+        data_vars.update(bounds)
     method = grid.attrs.get("method")
     kept = {k: v for k, v in grid.attrs.items()
             if isinstance(v, str | int | float) and not isinstance(v, bool)
@@ -1045,7 +1044,12 @@ def _grid_mapping(crs: Any) -> dict[str, Any]:
     return cf
 
 
-def _encoding(ds: Any, *, zarr: bool = False) -> dict[str, dict[str, Any]]:
+def cf_encoding(ds: Any, *, zarr: bool = False) -> dict[str, dict[str, Any]]:
+    """Return how kwxmap stores a CF dataset: float32 fields, zlib (NetCDF), CF times.
+
+    Coordinates carry no ``_FillValue``; ``time`` and ``time_bnds`` are
+    :data:`kwxmap.kmatime.TIME_ENCODING`.
+    """
     enc: dict[str, dict[str, Any]] = {}
     for name, var in ds.variables.items():
         if name in ds.coords and name != "spatial_ref":
@@ -1053,8 +1057,9 @@ def _encoding(ds: Any, *, zarr: bool = False) -> dict[str, dict[str, Any]]:
             if var.ndim == 2 and not zarr:
                 enc[name].update(zlib=True, complevel=4)
             if name == "time":
-                enc[name].update(units="minutes since 1970-01-01 00:00:00", calendar="standard",
-                                 dtype="float64")
+                enc[name].update(TIME_ENCODING)
+        elif name == "time_bnds":
+            enc[name] = {"_FillValue": None, **TIME_ENCODING}
         elif var.dtype.kind == "f" and name in ds.data_vars:
             enc[name] = {"_FillValue": np.float32(np.nan), "dtype": "float32"}
             if not zarr:
@@ -1101,7 +1106,7 @@ def write_netcdf(
     check_writable(path)
     with atomic_path(path) as tmp:
         try:
-            ds.to_netcdf(tmp, engine="h5netcdf", encoding=_encoding(ds))
+            ds.to_netcdf(tmp, engine="h5netcdf", encoding=cf_encoding(ds))
         except (OSError, RuntimeError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
             raise OutputError(f"cannot write NetCDF {str(path)!r}: {reason}") from exc
@@ -1126,6 +1131,9 @@ def write_zarr(surface: Any, path: str | os.PathLike[str], *, time: Any = None) 
     20.0
     """
     ds = cf_dataset(surface, time=time)
+    for name in ds.data_vars:  # where GDAL's Zarr driver (and so QGIS) looks for the CRS
+        if "x" in ds[name].dims:
+            ds[name].attrs["_CRS"] = {"wkt": ds["spatial_ref"].attrs["crs_wkt"]}
     dest = _through_links_folder(path)
     if dest.exists() and not dest.is_dir():
         raise OutputError(f"Zarr store {str(path)!r} is a file; give a folder name (.zarr)")
@@ -1133,7 +1141,7 @@ def write_zarr(surface: Any, path: str | os.PathLike[str], *, time: Any = None) 
     tmp = temp_sibling(dest)
     try:
         store = tmp / "store.zarr"
-        ds.to_zarr(store, mode="w", encoding=_encoding(ds, zarr=True), **_zarr_format())
+        ds.to_zarr(store, mode="w", encoding=cf_encoding(ds, zarr=True), **_zarr_format())
         if dest.exists():
             exchange(store, dest)
         else:

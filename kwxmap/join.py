@@ -111,6 +111,7 @@ class JoinReport:
     unknown: list[tuple[str, int, list[str]]] = field(default_factory=list)
     duplicates: list[tuple[int, list[int]]] = field(default_factory=list)
     implausible: list[tuple[int, int, float]] = field(default_factory=list)
+    outside_history: list[tuple[int, int, str]] = field(default_factory=list)
     missing_values: list[tuple[int, int]] = field(default_factory=list)
     missing_reasons: dict[str, int] = field(default_factory=dict)
     own_place: int = 0
@@ -133,8 +134,9 @@ class JoinReport:
             "unknown station": len(self.unknown),
             "missing value": len(self.missing_values),
             "implausible": len(self.implausible) if self.on_implausible == "nan" else 0,
-            "duplicate": sum(len(lines) - 1 for _, lines in self.duplicates),
         }
+        # the rest went into another reading of their station (first, last or mean)
+        counts["duplicate"] = max(self.n_readings - self.n_placed - sum(counts.values()), 0)
         return {k: v for k, v in counts.items() if v}
 
     def summary(self) -> str:
@@ -166,15 +168,23 @@ class JoinReport:
             if reason == "implausible":
                 text += " blanked"
             if reason == "duplicate":
-                text += f" merged ({self.on_duplicate})"
+                text += f" of a station merged ({self.on_duplicate})"
             if reason == "unknown station" and placed.startswith("only"):
                 text += (" — add newer stations with `kwxmap stations --update FILE` (a KMA "
                          "station list), check --network, or give the readings lon/lat")
             parts.append(text)
         line = placed + ("; not placed: " + ", ".join(parts) if parts else "")
         extra = []
+        if self.duplicates and "duplicate" not in self.not_placed:
+            extra.append(f"{_plural(len(self.duplicates), 'duplicated station')} merged "
+                         f"({self.on_duplicate})")
         if self.implausible and self.on_implausible == "keep":
             extra.append(_plural(len(self.implausible), "implausible value") + " kept")
+        if self.outside_history:
+            extra.append(
+                f"{_plural(len(self.outside_history), 'reading')} dated outside their "
+                "station's recorded history, placed at the nearest period's site"
+            )
         if self.own_place:
             extra.append(f"{self.own_place} at their own lon/lat")
         if self.unknown_placed:
@@ -294,7 +304,8 @@ def join_readings(
     registry may be older than the reading (48 AWS stations moved more than
     1 km between 2022 and 2025) and knows only KMA stations. The registry
     still names known stations, gives the elevation when the reading has
-    none and the two places agree, and every known station whose own place
+    none and the reading's place is within :data:`MOVED_KM` km of the site
+    (or of an earlier site of the station's history), and every known station whose own place
     is more than :data:`MOVED_KM` km from the registry's is listed in
     ``report.moved`` so a wrong coordinate does not pass unseen.
 
@@ -316,7 +327,7 @@ def join_readings(
     ...                     "lon": [126.9658, 127.10], "lat": [37.5714, 37.60]})
     >>> gdf = join_readings(own)
     >>> gdf["station_id"].tolist(), gdf.attrs["join_report"].summary()  # doctest: +ELLIPSIS
-    ([108, 9001], '2 readings, 0 unknown, 2 at their own lon/lat, 1 of them unknown ...')
+    ([108, 9001], '2 of 2 readings placed; 2 at their own lon/lat, 1 of them unknown ...')
     """
     _check("on_unknown", on_unknown, ON_UNKNOWN)
     _check("on_duplicate", on_duplicate, ON_DUPLICATE)
@@ -327,7 +338,7 @@ def join_readings(
 
         registry = load_stations()
     report = JoinReport(n_readings=r.n, on_duplicate=on_duplicate, on_implausible=on_implausible)
-    found = _lookup(r, registry, as_of)
+    found = _lookup(r, registry, as_of, report)
     stations, keep = _resolve_unknown(r, found, on_unknown, report)
     _check_values(r, keep, stations, on_implausible, report)
     frame = _rows(r, keep, stations, report)
@@ -456,9 +467,13 @@ def _station_ids(df: pd.DataFrame, lines: list[int]) -> list[int | None]:
 
 
 def _lookup(
-    r: _Readings, registry: StationRegistry, as_of: str | _dt.date | None
+    r: _Readings, registry: StationRegistry, as_of: str | _dt.date | None, report: JoinReport
 ) -> list[Station | UnknownStationError]:
-    """Each reading's station (as of its day), or why it has none."""
+    """Each reading's station (as of its day), or why it has none.
+
+    A reading dated outside its station's recorded history takes the site of
+    the nearest period; ``report.outside_history`` lists it.
+    """
     try:
         fixed = registry.as_of(as_of) if as_of is not None else None
     except (TypeError, ValueError) as exc:
@@ -489,7 +504,14 @@ def _lookup(
                 cache[key] = _find(reg, fallback, registry, r.ids[i], r.names[i], r.lines[i])
                 if isinstance(cache[key], UnknownStationError) and fallback is not None:
                     nowhere[key[:2]] = cache[key]
-        found.append(cache[key])
+                elif fallback is not None and day is not None and cache[key].station_id not in reg:
+                    cache[key] = cache[key].nearest(day)
+        station = cache[key]
+        if day is not None and fallback is not None and not isinstance(
+            station, UnknownStationError
+        ) and station.station_id not in by_day[day]:
+            report.outside_history.append((station.station_id, r.lines[i], day))
+        found.append(station)
     return found
 
 
@@ -624,9 +646,18 @@ def _place(
         km = _km(st.lon, st.lat, lon, lat)
         if km > MOVED_KM:
             report.moved.append((st.station_id, r.lines[i], round(km, 2)))
-        elif math.isnan(elevation):
-            elevation = st.elevation_m
+        if math.isnan(elevation):
+            elevation = _height_near(st, lon, lat, km)
     return lon, lat, elevation
+
+
+def _height_near(st: Station, lon: float, lat: float, km: float) -> float:
+    """Return the height at a site of the history within MOVED_KM of ``lon, lat`` (or NaN)."""
+    if km <= MOVED_KM:
+        return st.elevation_m
+    sites = [(_km(p.lon, p.lat, lon, lat), p.elevation_m) for p in st.history]
+    near = [(d, h) for d, h in sites if d <= MOVED_KM and not math.isnan(h)]
+    return min(near)[1] if near else math.nan
 
 
 def _rows(

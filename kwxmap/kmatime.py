@@ -2,7 +2,7 @@
 
 Every reader turns printed times into naive KST wall time (a time printed
 with ``Z`` or an offset is converted first), and every CF output encodes
-those instants the same way: ``hours since 1970-01-01 00:00:00`` in UTC, so
+those instants the same way: ``minutes since 1970-01-01`` (UTC), so
 any CF tool selects the right hour. A daily value (a series whose times all
 fall at midnight) is a whole KST day: its time is noon KST of that day,
 with ``time_bnds`` from midnight to midnight (UTC), so selecting the date
@@ -24,10 +24,6 @@ from .errors import InputError
 
 # Korea has kept UTC+9 all year since 1988: a fixed offset.
 KST = _dt.timezone(_dt.timedelta(hours=9), "KST")
-# Encoded times and bounds: CF-friendly, exact for KMA's minutes.
-CF_UNITS = "hours since 1970-01-01 00:00:00"
-_EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
-_HOUR = np.timedelta64(3600, "s")
 
 
 def to_kst(stamp: Any) -> pd.Timestamp:
@@ -56,7 +52,9 @@ def to_kst(stamp: Any) -> pd.Timestamp:
 
 
 def is_daily(times: Sequence[Any] | pd.DatetimeIndex) -> bool:
-    """Whether naive KST times are days: every one at midnight.
+    """Whether naive KST times are a daily series: two or more, all at midnight, a day apart.
+
+    One time at midnight stays an instant: nothing says it is a day.
 
     Examples
     --------
@@ -64,45 +62,59 @@ def is_daily(times: Sequence[Any] | pd.DatetimeIndex) -> bool:
     True
     >>> is_daily(pd.DatetimeIndex(["2020-08-01 00:00", "2020-08-01 01:00"]))
     False
+    >>> is_daily(pd.DatetimeIndex(["2020-08-01"]))
+    False
     """
     index = pd.DatetimeIndex(times)
-    return len(index) > 0 and bool((index == index.normalize()).all()) and (
-        len(index) == 1 or bool(pd.Series(index).diff().dropna().min() >= pd.Timedelta(days=1))
-    )
+    if len(index) < 2 or not (index == index.normalize()).all():
+        return False
+    return bool(index.sort_values().to_series().diff().min() >= pd.Timedelta(days=1))
 
 
-def cf_time(times: Sequence[Any] | pd.DatetimeIndex) -> dict[str, tuple]:
-    """Return CF coordinate(s) for naive KST times: ``time`` and, for days, ``time_bnds``.
+TIME_ENCODING = {"units": "minutes since 1970-01-01", "calendar": "standard",
+                 "dtype": "float64"}
+"""How ``time`` and ``time_bnds`` are stored: whole minutes (exact in float64), UTC."""
 
-    Instants are encoded as hours since 1970 UTC (float64); a daily series
-    puts each value at noon KST of its day, bounded by its KST midnights.
+
+def cf_time(times: Sequence[Any] | pd.DatetimeIndex) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """Return the CF ``time`` coordinate of naive KST times, and ``time_bnds`` for days.
+
+    Instants become UTC (written with :data:`TIME_ENCODING`), so every CF
+    tool selects the right hour. A daily series (every time at midnight)
+    puts each value at noon KST of its day, bounded by its KST midnights:
+    selecting the date returns that day.
+
+    Returns
+    -------
+    coords, data_vars
+        ``{"time": (dims, values, attrs)}`` and, for days,
+        ``{"time_bnds": ...}`` (empty for instants).
 
     Examples
     --------
-    >>> c = cf_time(pd.DatetimeIndex(["2020-08-01 09:00"]))
-    >>> c["time"][1].tolist(), c["time"][2]["units"]
-    ([443400.0], 'hours since 1970-01-01 00:00:00')
-    >>> d = cf_time(pd.DatetimeIndex(["2020-08-01"]))
-    >>> (d["time"][1] % 24).tolist(), (d["time_bnds"][1] % 24).tolist()
-    ([3.0], [[15.0, 15.0]])
+    >>> coords, bounds = cf_time(pd.DatetimeIndex(["2020-08-01 09:00"]))
+    >>> coords["time"][1], bounds
+    (array(['2020-08-01T00:00:00.000000000'], dtype='datetime64[ns]'), {})
+    >>> coords, bounds = cf_time(pd.DatetimeIndex(["2020-08-01", "2020-08-02"]))
+    >>> str(coords["time"][1][0]), [str(b) for b in bounds["time_bnds"][1][0]]
+    ('2020-08-01T03:00:00.000000000', ['2020-07-31T15:00:00.000000000', \
+'2020-08-01T15:00:00.000000000'])
     """
     kst = pd.DatetimeIndex(times)
     if kst.tz is not None:
         kst = kst.tz_convert(KST).tz_localize(None)
     utc = kst.to_numpy(dtype="datetime64[ns]") - np.timedelta64(9, "h")
     attrs = {"standard_name": "time", "long_name": "observation time", "axis": "T",
-             "units": CF_UNITS, "calendar": "standard",
              "comment": "KMA observation times, Korea Standard Time (UTC+9), stored in UTC"}
-    out: dict[str, tuple] = {}
+    bounds: dict[str, tuple] = {}
     if is_daily(kst):
-        start = (utc - _EPOCH) / _HOUR
-        out["time_bnds"] = (("time", "nv"), np.stack([start, start + 24.0], axis=1), {})
+        bounds["time_bnds"] = (("time", "nv"), np.stack([utc, utc + np.timedelta64(1, "D")], 1),
+                               {})
         attrs.update(bounds="time_bnds", long_name="day (KST) of the daily value",
-                     comment="daily values: each KST day from midnight to midnight; the "
+                     comment="daily values: each KST day runs from midnight to midnight; the "
                      "time is its noon, stored in UTC")
         utc = utc + np.timedelta64(12, "h")
-    out["time"] = ("time", ((utc - _EPOCH) / _HOUR).astype("float64"), attrs)
-    return dict(sorted(out.items(), key=lambda kv: kv[0] != "time"))
+    return {"time": ("time", utc, attrs)}, bounds
 
 
 def select_time(times: pd.Series, wanted: Any) -> np.ndarray:

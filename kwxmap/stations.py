@@ -175,6 +175,38 @@ class Station:
         """
         return (self.name_ko, *self.aliases)
 
+    def nearest(self, day: str | _dt.date) -> Station:
+        """Return the station as it stood in the recorded period nearest to ``day``.
+
+        For a reading dated outside the station's history (before it opened,
+        after it closed, or in a gap): the site it had closest in time.
+
+        Examples
+        --------
+        >>> s = load_stations().get(102).nearest("1990-01-01")  # history starts 2000-11-01
+        >>> s.elevation_m, s.lat
+        (146.0, 37.9661)
+        """
+        iso = _iso_day(day)
+        periods = self.history or (
+            SitePeriod(self.start_date, self.end_date, self.name_ko, self.lon, self.lat,
+                       self.elevation_m, self.address),
+        )
+
+        def inside(p: SitePeriod) -> str:
+            if p.start is not None and iso < p.start:
+                return p.start
+            if p.end is not None and iso >= p.end:
+                return (_dt.date.fromisoformat(p.end) - _dt.timedelta(days=1)).isoformat()
+            return iso
+
+        def gap(p: SitePeriod) -> int:
+            return abs((_dt.date.fromisoformat(inside(p)) - _dt.date.fromisoformat(iso)).days)
+
+        best = min(reversed(periods), key=gap)
+        at = self.at(inside(best))
+        return at if at is not None else self
+
     def at(self, day: str | _dt.date) -> Station | None:
         """Return the station as it stood on ``day``, or None if it was not observing.
 
@@ -526,10 +558,10 @@ class StationRegistry:
         >>> reg = load_stations()
         >>> [reg.lookup(n).station_id for n in ("고창", "고창군", "강진", "Seoul")]
         [172, 251, 259, 108]
-        >>> reg.lookup("추풍녕")
+        >>> reg.lookup("추풍녕")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        kwxmap.errors.UnknownStationError: unknown station '추풍녕'; did you mean '추풍령'?
+        kwxmap.errors.UnknownStationError: unknown station '추풍녕'; did you mean '추풍령', ...?
         """
         if isinstance(name_or_id, bool) or not isinstance(name_or_id, str | numbers.Integral):
             raise TypeError(

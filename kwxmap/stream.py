@@ -39,6 +39,7 @@ import math
 import os
 import sys
 import time as _time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,11 @@ import pandas as pd
 import scipy.linalg
 from scipy.spatial.distance import cdist
 
-from .errors import InputError, KwxmapError, OutputError
+from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
+from .io import cf_encoding
+from .kmatime import TIME_ENCODING, cf_time
 from .options import STREAM_ELEVATION, STREAM_METHOD
+from .stations import StationRegistry, load_stations
 
 __all__ = ["StreamResult", "chunk_hours_for", "stream_batch", "write_netcdf_copy"]
 
@@ -291,7 +295,7 @@ def _cf_layout(
 ) -> Any:
     """Return the lazy CF-1.8 Dataset of the store: north up, time chunked by ``hours``.
 
-    Times are written as given (KMA times are Korea Standard Time).
+    Times are KST and stored in UTC, days with their bounds (:func:`kmatime.cf_time`).
     """
     import dask.array as da
     import pyproj
@@ -306,7 +310,10 @@ def _cf_layout(
     )
     cf = grid.crs.to_cf()
     cf["crs_wkt"] = cf["spatial_ref"] = grid.crs.to_wkt()
-    field_attrs = {"grid_mapping": "spatial_ref", "coordinates": "lat lon", "long_name": value}
+    cf["long_name"] = "coordinate reference system"
+    # _CRS: where GDAL's Zarr driver (3.4+) and so QGIS look for the CRS
+    field_attrs = {"grid_mapping": "spatial_ref", "coordinates": "lat lon", "long_name": value,
+                   "_CRS": {"wkt": cf["crs_wkt"]}}
     if value.endswith("_c"):
         field_attrs.update(standard_name="air_temperature", units="degC")
 
@@ -333,8 +340,10 @@ def _cf_layout(
             {"long_name": "1 once the chunk holding this time is written"},
         ),
     }
+    time_coords, bounds = cf_time(axis)
+    data.update(bounds)
     coords = {
-        "time": ("time", axis.to_numpy(), {"standard_name": "time", "axis": "T"}),
+        **time_coords,
         "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m", "axis": "Y"}),
         "x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m", "axis": "X"}),
         "lon": (("y", "x"), lon, {"standard_name": "longitude", "units": "degrees_east"}),
@@ -375,7 +384,9 @@ def _open_store(path: Path, layout: Any, *, resume: bool) -> np.ndarray:
             raise OutputError(f"cannot create {str(path)!r}: its parent folder does not exist")
         path.parent.mkdir()
     encoding = {name: {"_FillValue": None} for name in layout.coords if name != "spatial_ref"}
-    encoding["time"].update(units="minutes since 1970-01-01 00:00:00", dtype="int64")
+    encoding["time"].update(TIME_ENCODING)
+    if "time_bnds" in layout:
+        encoding["time_bnds"] = {"_FillValue": None, **TIME_ENCODING}
     encoding["complete"] = {"_FillValue": None}
     encoding["n_stations"] = {"_FillValue": None}
     from .io import _zarr_format  # Zarr 2 + consolidated: what GDAL and zarr 2/3 read
@@ -675,12 +686,26 @@ def _summary_path(store: Path, table: Any) -> Path:
     return path
 
 
-def _station_set(stations: Any, ids: np.ndarray) -> Any:
-    """Return the stations of ``ids`` as a GeoDataFrame (the bundled registry when None)."""
-    if stations is None:
-        from .stations import load_stations
+def _station_set(stations: Any, ids: np.ndarray, axis: pd.DatetimeIndex) -> Any:
+    """Return the stations of ``ids`` as a GeoDataFrame (the bundled registry when None).
 
-        stations = load_stations("all").to_geodataframe()
+    The registry's stations stand where they stood on the series' first day
+    (one site per station for the whole store); stations that moved during
+    the series are named in a warning.
+    """
+    if stations is None:
+        first, last = axis[0].date().isoformat(), axis[-1].date().isoformat()
+        registry = load_stations("all")
+        known = [registry.get(int(i)) for i in ids if int(i) in registry]
+        then = [s.nearest(first) for s in known]
+        moved = [a.station_id for a, s in zip(then, known, strict=True)
+                 if (a.lon, a.lat) != ((b := s.nearest(last)).lon, b.lat)]
+        if moved:
+            warnings.warn(
+                f"{len(moved)} station(s) moved during the series ({moved[:10]}); the store "
+                f"places them at their sites of {first} (`kwxmap batch` without --zarr "
+                "places each map at its day's sites)", KwxmapWarning, stacklevel=3)
+        stations = StationRegistry(then).to_geodataframe()
     if hasattr(stations, "to_geodataframe") and not hasattr(stations, "geometry"):
         stations = stations.to_geodataframe()
     known = pd.Index(stations["station_id"].astype(int))
@@ -841,7 +866,7 @@ def stream_batch(
         table, value, _CSV_ROWS, input_format=input_format, variable=variable
     )
     axis, ids = _scan(frames, where)
-    gdf = _station_set(stations, ids)
+    gdf = _station_set(stations, ids, axis)
     grid = make_grid(region, resolution=resolution, crs=crs)
     xy, elev, _, keep = _station_table(gdf, grid, need_elevation=elevation is not None)
     hours = (
@@ -879,6 +904,11 @@ def stream_batch(
         hours=hours,
         dtype=dtype,
         attrs={
+            "title": f"{value} by {method} from KMA station observations",
+            "history": f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ} written by "
+                       "kwxmap.stream_batch",
+            "references": "Korea Meteorological Administration (KMA) observations, "
+                          "https://data.kma.go.kr",
             "method": method,
             "elevation": str(elevation),
             "source": "kwxmap.stream_batch",
@@ -1046,6 +1076,17 @@ def write_netcdf_copy(store: str | os.PathLike[str], path: str | os.PathLike[str
 
     path = Path(path)
     ds = xr.open_zarr(str(store), consolidated=False)
+    for var in ds.variables.values():
+        var.encoding = {}  # the store's chunks and compressor mean nothing to HDF5
+        var.attrs.pop("_CRS", None)  # GDAL reads the NetCDF grid mapping
+    encoding = cf_encoding(ds)
+    for name, enc in encoding.items():  # the store's precision, zlib-compressed
+        if "dtype" in enc and name in ds.data_vars and ds[name].dtype.kind == "f":
+            enc["dtype"] = ds[name].dtype
     with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+        try:
+            ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+        except (OSError, RuntimeError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            raise OutputError(f"cannot write NetCDF {str(path)!r}: {reason}") from exc
     return path

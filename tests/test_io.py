@@ -448,7 +448,7 @@ def test_a_cf_dataset_holds_the_kriging_variance_north_up_like_the_values():
                                rtol=1e-6)  # stored as float32
     assert ds["y"].values.tolist() == g.y[::-1].tolist()
     # coordinates are written without a fill value; spatial_ref is left to xarray
-    enc = io._encoding(ds)
+    enc = io.cf_encoding(ds)
     assert enc["x"]["_FillValue"] is None and enc["y"]["_FillValue"] is None
     assert "spatial_ref" not in enc
 

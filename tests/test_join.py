@@ -178,7 +178,7 @@ def test_duplicate_policies(policy, value, condition):
     report = gdf.attrs["join_report"]
     assert report.duplicates == [(108, [1, 3])]
     assert report.summary().endswith(
-        f"2 of 3 readings placed (33 % not); not placed: 1 duplicate merged ({policy})"
+        f"2 of 3 readings placed (33 % not); not placed: 1 duplicate of a station merged ({policy})"
     )
 
 

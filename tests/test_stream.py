@@ -90,8 +90,11 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
     assert ds["y"].values[0] > ds["y"].values[-1]  # north up
     cube = np.asarray(ds["temperature_c"].values)
     assert np.isnan(cube[11]).all()
+    # the table's KST times are stored in UTC: 9 hours earlier
+    kst = pd.DatetimeIndex(ds["time"].values) + pd.Timedelta(hours=9)
+    assert (kst == pd.DatetimeIndex(sorted(pd.to_datetime(table["time"]).unique()))).all()
     for i in (0, 4, 6, 7, 20, 29):  # chunk edges, the outage, sporadic gaps
-        at = table[table["time"] == ds["time"].values[i]]
+        at = table[pd.to_datetime(table["time"]) == kst[i]]
         gdf = stations.merge(at[["station_id", "temperature_c"]], on="station_id")
         # stream_batch's default elevation handling is STREAM_ELEVATION (lapse)
         alone = interpolate(gdf, method, resolution=RES, region=REGION,
@@ -103,8 +106,9 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
     region = kwxmap.make_grid(REGION, resolution=RES).region  # EPSG:5179
     near = stations[stations.to_crs(5179).distance(region) <= 200_000]["station_id"]
     counts = table[table["station_id"].isin(near)].groupby("time").size()
-    counts = counts.reindex(pd.DatetimeIndex(ds["time"].values))
+    counts = counts.reindex(kst)
     assert summary["n_stations"].tolist() == counts.tolist()
+    assert summary["time"].tolist() == kst.tolist()  # the summary table speaks KST
     nc = xr.open_dataset(res.netcdf, engine="h5netcdf")
     np.testing.assert_array_equal(nc["temperature_c"].values, cube)
 

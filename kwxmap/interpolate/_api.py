@@ -206,7 +206,7 @@ def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = F
             which = ", ".join(str(i) for i in ids[no_elev][:5])
             raise InterpolationError(
                 f"{int(no_elev.sum())} station(s) have no elevation_m (ids {which}); fill "
-                f"elevation_m or use elevation=None"
+                f"elevation_m, or use elevation=None (--elevation none)"
             )
     n_total = len(vals)
     if not usable.any():
