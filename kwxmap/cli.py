@@ -20,6 +20,7 @@ from typing import Any
 
 from . import __version__
 from ._atomic import check_writable, output_folder
+from ._extras import require
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError, ParseError
 from .io import formula_safe
 from .labels import LABELS, LANGS
@@ -728,6 +729,8 @@ def _run_stream(args: argparse.Namespace) -> int:
             output_folder(folder, create=False)
         else:
             check_writable(netcdf)
+    if netcdf is not None:  # before the work: the copy comes last
+        require("h5netcdf", extra="xarray", what="the NetCDF copy (--netcdf)")
     read = _read_options(args)
     result = stream_batch(
         args.table,

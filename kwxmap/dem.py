@@ -40,6 +40,7 @@ import pyproj
 from scipy import ndimage
 
 from ._data import data_path
+from ._extras import require
 from .errors import DataError, KwxmapWarning
 
 __all__ = [
@@ -316,15 +317,9 @@ def grid_elevation(grid: Any, *, dem: DEM | str | os.PathLike[str] | None = None
 
 def _reproject_with_rasterio(grid: Any, paths: list[str]) -> np.ndarray:
     """Reproject DEM files (tiles of one mosaic) onto the grid (bilinear); rows south to north."""
-    try:
-        import rasterio
-        from rasterio.warp import Resampling, reproject
-    except ImportError as exc:
-        raise DataError(
-            f"reading DEM {', '.join(paths)!r} needs rasterio; install it with "
-            "`pip install kwxmap[raster]` "
-            f"or omit dem= to use the shipped coarse DEM"
-        ) from exc
+    rasterio = require("rasterio", "rasterio.warp", extra="raster",
+                       what="reading a DEM file (dem=, --dem; omit it for the shipped DEM)")
+    from rasterio.warp import Resampling, reproject
     ny, nx = grid.shape
     r = float(grid.resolution)
     top = float(grid.y[-1]) + r / 2

@@ -27,6 +27,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ._data import data_path
+from ._extras import require
 from .errors import DataError, InputError, RegionError
 
 __all__ = [
@@ -684,13 +685,7 @@ def _is_lazy(values: Any) -> bool:
 
 
 def _xarray() -> Any:
-    try:
-        import xarray as xr
-    except ImportError as exc:
-        raise ImportError(
-            "Grid.to_xarray() needs xarray; install it with `pip install kwxmap[xarray]`"
-        ) from exc
-    return xr
+    return require("xarray", extra="xarray", what="Grid.to_xarray()")
 
 
 def _xarray_crs(da: Any) -> pyproj.CRS:

@@ -46,6 +46,7 @@ from ._atomic import (
     output_folder,
     temp_sibling,
 )
+from ._extras import require
 from .errors import InputError, KwxmapError, OutputError
 from .kmatime import TIME_ENCODING, cf_time, to_kst
 
@@ -759,14 +760,8 @@ def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
 
 
 def _rasterio() -> Any:
-    try:
-        import rasterio
-        import rasterio.shutil  # noqa: F401  (CreateCopy to COG)
-    except ImportError as exc:
-        raise ImportError(
-            "write_geotiff needs rasterio; install it with `pip install kwxmap[raster]`"
-        ) from exc
-    return rasterio
+    # rasterio.shutil: CreateCopy to COG
+    return require("rasterio", "rasterio.shutil", extra="raster", what="GeoTIFF output")
 
 
 def _north_up(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -905,13 +900,7 @@ def _title(grid: Any) -> str:
 
 
 def _xarray() -> Any:
-    try:
-        import xarray as xr
-    except ImportError as exc:
-        raise ImportError(
-            "NetCDF and Zarr output need xarray; install it with `pip install kwxmap[xarray]`"
-        ) from exc
-    return xr
+    return require("xarray", extra="xarray", what="NetCDF or Zarr output")
 
 
 def cf_dataset(surface: Any, *, time: Any = None, title: str | None = None) -> Any:
@@ -1102,6 +1091,7 @@ def write_netcdf(
     ...     str(ds["temperature_c"].dtype), ds["temperature_c"].attrs["units"]
     ('float32', 'degC')
     """
+    require("h5netcdf", extra="xarray", what="NetCDF output")
     ds = cf_dataset(surface, time=time)
     check_writable(path)
     with atomic_path(path) as tmp:
@@ -1130,6 +1120,7 @@ def write_zarr(surface: Any, path: str | os.PathLike[str], *, time: Any = None) 
     >>> float(xr.open_zarr(out)["temperature_c"].max())
     20.0
     """
+    require("zarr", extra="zarr", what="Zarr output")
     ds = cf_dataset(surface, time=time)
     for name in ds.data_vars:  # where GDAL's Zarr driver (and so QGIS) looks for the CRS
         if "x" in ds[name].dims:

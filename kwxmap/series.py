@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import io
+from ._extras import require
 from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import Grid, make_grid
@@ -177,13 +178,9 @@ def render_batch(
     title, tiles = style.title, style.folium_tiles
     io.output_folder(directory, create=False)  # fail before the work
     if netcdf or zarr:
-        try:
-            import xarray  # noqa: F401
-        except ImportError:
-            raise InputError(
-                "NetCDF and Zarr output (--netcdf, --zarr) need xarray; install it with "
-                "`pip install kwxmap[xarray]`, or leave them out"
-            ) from None
+        require("xarray", extra="xarray", what="NetCDF and Zarr output (--netcdf, --zarr)")
+        if netcdf:
+            require("h5netcdf", extra="xarray", what="NetCDF output (--netcdf)")
     joined = load_joined(table, read)
     if "time" not in joined.columns or joined["time"].isna().all():
         raise InputError(

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from .errors import InputError, MissingDependencyError, OutputError
+from ._extras import require
+from .errors import InputError, OutputError
 from .render import CV_COLUMN, map_scene
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -49,13 +50,8 @@ _CJK_FAMILIES = (
 
 
 def _matplotlib() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "static pictures (.png/.svg/.pdf) need matplotlib; install it with "
-            "`pip install kwxmap[static]`, or write an .html map"
-        ) from exc
+    matplotlib = require("matplotlib", extra="static",
+                         what="a static picture (.png/.svg/.pdf; an .html map does not)")
     matplotlib.use("Agg", force=False)
     return matplotlib
 

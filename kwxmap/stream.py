@@ -49,7 +49,8 @@ import pandas as pd
 import scipy.linalg
 from scipy.spatial.distance import cdist
 
-from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
+from ._extras import require
+from .errors import InputError, KwxmapWarning, OutputError
 from .io import cf_encoding
 from .kmatime import TIME_ENCODING, cf_time
 from .options import STREAM_ELEVATION, STREAM_METHOD
@@ -70,12 +71,7 @@ _CSV_ROWS = 200_000
 
 
 def _require(module: str) -> Any:
-    try:
-        return __import__(module)
-    except ImportError as exc:
-        raise KwxmapError(
-            f"stream_batch needs {module}; install it with `pip install kwxmap[scale]`"
-        ) from exc
+    return require(module, extra="scale", what="batch --zarr (stream_batch)")
 
 
 @dataclasses.dataclass
@@ -834,6 +830,8 @@ def stream_batch(
     _require("xarray")
     _require("dask")
     _require("zarr")
+    if netcdf is not None:
+        require("h5netcdf", extra="xarray", what="the NetCDF copy (--netcdf)")
     from .grid import make_grid
     from .interpolate._api import check_method, make_estimator
     from .interpolate.batch import _Engine, _station_table
@@ -1074,6 +1072,7 @@ def write_netcdf_copy(store: str | os.PathLike[str], path: str | os.PathLike[str
     xr = _require("xarray")
     from ._atomic import atomic_path
 
+    require("h5netcdf", extra="xarray", what="the NetCDF copy (--netcdf)")
     path = Path(path)
     ds = xr.open_zarr(str(store), consolidated=False)
     for var in ds.variables.values():

@@ -258,7 +258,7 @@ def test_batch_runs_without_xarray_unless_netcdf_is_asked(tmp_path):
     proc = subprocess.run([*args, "-o", str(tmp_path / "b"), "--netcdf"], capture_output=True,
                           env=env, timeout=300)
     err = proc.stderr.decode()
-    assert proc.returncode == 1 and "pip install kwxmap[xarray]" in err, err
+    assert proc.returncode == 1 and 'pip install "kwxmap[xarray]"' in err, err
     assert "Traceback" not in err
 
 

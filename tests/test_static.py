@@ -83,5 +83,5 @@ def test_no_cjk_font_says_how_to_install_one(monkeypatch):
 
 def test_without_matplotlib_says_how_to_install(monkeypatch, seed_stations):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r"pip install kwxmap\[static\]"):
+    with pytest.raises(ImportError, match=r"pip install \"kwxmap\[static\]\""):
         render_static(seed_stations)

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from scipy.spatial.distance import cdist
 
+from .._extras import require
 from ..errors import InterpolationError, KwxmapError, KwxmapWarning
 from ..grid import Grid, make_grid
 from ._api import (
@@ -46,12 +47,7 @@ _VARIOGRAM_MAX_TIMES = 200
 
 
 def _require(module: str, extra: str) -> Any:
-    try:
-        return __import__(module)
-    except ImportError as exc:
-        raise KwxmapError(
-            f"interpolate_many needs {module}; install it with `pip install kwxmap[{extra}]`"
-        ) from exc
+    return require(module, extra=extra, what="interpolate_many")
 
 
 def _is_dask(values: Any) -> bool:

@@ -19,6 +19,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from .._extras import require
 from ..errors import InputError
 from ..grid import Grid, as_grid, make_grid
 
@@ -103,13 +104,7 @@ def load_grid_target(path: str | os.PathLike[str]) -> Grid:
     Needs rasterio (``pip install kwxmap[raster]``). The raster must be in
     EPSG:5179 or 5186 with square cells.
     """
-    try:
-        import rasterio
-    except ImportError:
-        raise InputError(
-            f"reading the target grid {str(path)!r} needs rasterio; install it with "
-            f"`pip install kwxmap[raster]`"
-        ) from None
+    rasterio = require("rasterio", extra="raster", what=f"reading the target grid {str(path)!r}")
     try:
         with rasterio.open(path) as src:
             band = src.read(1, masked=True)

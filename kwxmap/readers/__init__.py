@@ -31,11 +31,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError, KwxmapWarning, ParseError
 from . import datagokr, portal, table, typ01, widget
-from ._common import COLUMNS, Context, Result
+from ._common import COLUMNS, MISSING_CODE_MAX_C, Context, Result
 from ._source import PATHLIKE_SUFFIX, source_text
 from .widget import split_station_token, weather_words
 
@@ -136,6 +137,11 @@ def _frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("station_name", "condition", "condition_en", "missing"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["temperature_c"] = frame["temperature_c"].astype("float64")
+    # KMA's "no observation" (-50 or below) is never a reading, whatever the format
+    code = (frame["temperature_c"] <= MISSING_CODE_MAX_C).to_numpy()
+    if code.any():
+        frame.loc[code, "temperature_c"] = np.nan
+        frame.loc[code, "missing"] = "kma_code"
     frame["line"] = frame["line"].astype("int64")
     return frame
 
@@ -311,10 +317,11 @@ def parse_readings(
             _check_station_list(head)
         name = input_format or sniff_format(head)
         reader = next(r for r in READERS if r.name == name)
-        if variable != "tavg" and name in ("widget", "table"):
+        if variable != "tavg" and name == "widget":
             raise InputError(
                 f"variable={variable!r} needs a daily input (sfcdd, portal_dd, data.go.kr "
-                f"daily); this input is read as {name!r}, which has one temperature"
+                f"daily, or a table with a {variable}_c column); this input is read as "
+                f"{name!r}, which has one temperature"
             )
         result = reader.read(text, context)
     _report_invalid(result.invalid, on_invalid)

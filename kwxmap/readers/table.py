@@ -44,6 +44,11 @@ _HEADER_ALIASES = {
     "y": ("y", "northing"),
     "elevation_m": ("elevation_m", "elev_m", "elevation", "height_m", "ht"),
 }
+# The temperature column of a daily table for variable="tmin"/"tmax".
+_VARIABLE_ALIASES = {
+    "tmin": ("tmin_c", "tmin", "temp_min_c", "min_temp_c", "ta_min", "최저기온(℃)", "최저기온"),
+    "tmax": ("tmax_c", "tmax", "temp_max_c", "max_temp_c", "ta_max", "최고기온(℃)", "최고기온"),
+}
 _PLACE = ("lon", "lat", "elevation_m")
 # The portal's own downloads start so; they have their own readers.
 _PORTAL_HEAD = "지점,지점명,일시,"
@@ -66,6 +71,27 @@ def _table_columns(header: list[str]) -> dict[str, int] | None:
     if "temperature_c" in found and ("station_id" in found or "station_name" in found):
         return found
     return None
+
+
+def _for_variable(header: list[str], cols: dict[str, int], variable: str) -> dict[str, int]:
+    """Point ``temperature_c`` at the daily minimum or maximum column for tmin/tmax.
+
+    Examples
+    --------
+    >>> _for_variable(["stn_id", "temp_c", "tmin_c"], {"station_id": 0, "temperature_c": 1},
+    ...               "tmin")
+    {'station_id': 0, 'temperature_c': 2}
+    """
+    if variable == "tavg":
+        return cols
+    keys = [_header_key(c) for c in header]
+    for alias in _VARIABLE_ALIASES[variable]:
+        if alias in keys:
+            return {**cols, "temperature_c": keys.index(alias)}
+    raise InputError(
+        f"variable={variable!r}: the table has no {variable} column (one of "
+        f"{', '.join(_VARIABLE_ALIASES[variable][:3])}...); its columns are {header[:12]!r}"
+    )
 
 
 def _first_line(head: str) -> str:
@@ -263,6 +289,8 @@ def read(text: str, context: Context) -> Result:
             "station_name) and a temperature_c column"
         )
     sep, cols = sniffed
+    header = next(csv.reader([_first_line(text[:65536])], delimiter=sep))
+    cols = _for_variable(header, cols, context.variable)
     frame, invalid = _records(_csv_rows(text, sep), cols, sep)
     return _finish(frame, invalid, context)
 
@@ -289,6 +317,7 @@ def read_frame(frame: pd.DataFrame, context: Context) -> Result:
             f"the table's columns {header!r} need a station (station_id or station_name) "
             "and a temperature_c column"
         )
+    cols = _for_variable(header, cols, context.variable)
     if geometry is not None:
         geo = gpd.GeoSeries(geometry)
         if geo.crs is None:

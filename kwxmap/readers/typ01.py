@@ -93,22 +93,27 @@ class Layout:
 
     def sniff(self, head: str) -> bool:
         """Return True when ``head`` (the start of the input) is this service's text."""
-        header_seen = False
+        # The rows decide: a header copied from another service (sfctm2 rows under
+        # the daily header) must not make every row "truncated". A header mark
+        # decides only when the head holds no row.
+        header_seen = marked = False
         for line in head.splitlines()[:200]:
             text = line.strip()
             if not text:
                 continue
             words = set(re.split(r"[\s,]+", text.lstrip("#").strip()))
-            if any(mark in words for mark in self.header_marks):
-                return True
+            if text[0].isdigit():  # a row of this service, of another, or malformed
+                if self._looks_like_row(text):
+                    return True
+                others = (AWS2_MIN, SFCTM2, SFCDD)
+                return marked and not any(o._looks_like_row(text) for o in others)
+            marked = marked or any(mark in words for mark in self.header_marks)
             if text.startswith("#"):
                 header_seen = header_seen or "STN" in words
                 continue
-            if text[0].isdigit():
-                return self._looks_like_row(text)
-            if not header_seen:  # a header line of another format
-                return False
-        return False
+            if not header_seen and not marked and not _ANY_MARK & words:
+                return False  # a header line of another format
+        return marked
 
     def read(self, text: str, context: Context) -> Result:
         """Read the rows; a truncated response or a mix of formats is a ParseError."""
@@ -211,3 +216,5 @@ SFCDD = Layout(
     temperature={"tavg": 10, "tmax": 11, "tmin": 13},
     header_marks=("TA_AVG", "관측일", "WS_AVG"),
 )
+# A re-saved file's header line of any typ01 service (rows follow).
+_ANY_MARK = {m for layout in (AWS2_MIN, SFCTM2, SFCDD) for m in layout.header_marks}
