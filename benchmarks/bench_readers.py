@@ -22,6 +22,7 @@ Usage::
 
     python benchmarks/bench_readers.py            # both parts
     python benchmarks/bench_readers.py --only a   # real files only
+    python benchmarks/bench_readers.py --only p   # placed / readings per raw file
     python benchmarks/bench_readers.py --only b --sizes 5,10
 """
 
@@ -130,6 +131,61 @@ def part_a() -> int:
                 )
     print(f"(a) total mismatches: {total_bad}")
     return total_bad
+
+
+PLACED_MIN = 0.99  # of the readings that carry a value
+SECONDS_PER_4MB = 3.0
+
+
+def part_p() -> int:
+    """Every raw file of readings, read and joined with no options: placed / readings.
+
+    Missing codes and blanks are not readings; a file places at least 99 % of
+    the rest, and reads and joins in at most 3 s per 4 MB (3 s for any file up
+    to 4 MB), or this part fails.
+    """
+    import warnings
+
+    from kwxmap import join_readings, parse_readings
+    from kwxmap.errors import KwxmapError
+
+    if not SHARED.is_dir():
+        print(f"(p) skipped: {SHARED} is absent")
+        return 0
+    failures = 0
+    print("(p) raw KMA files read and joined to the registry with no options")
+    print(f"{'file':<62} {'format':<10} {'rows':>7} {'values':>7} {'placed':>7} "
+          f"{'placed %':>8} {'s':>6} {'s/4MB':>6}  not placed")
+    for path in sorted((SHARED / "raw").iterdir()):
+        if path.name == "MANIFEST.csv":
+            continue
+        t = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                readings = parse_readings(path, on_invalid="warn")
+                joined = join_readings(readings, on_unknown="ignore", on_duplicate="first")
+        except KwxmapError as exc:
+            if "station list" in str(exc):
+                continue  # a station list (stn_inf, META): not readings
+            print(f"{path.name[:62]:<62} FAILED: {exc}")
+            failures += 1
+            continue
+        seconds = time.perf_counter() - t
+        report = joined.attrs["join_report"]
+        values = int(readings["temperature_c"].notna().sum())
+        share = report.n_placed / values if values else 1.0
+        per_4mb = seconds / (path.stat().st_size / 4e6)
+        budget = SECONDS_PER_4MB * max(path.stat().st_size / 4e6, 1.0)
+        bad = share < PLACED_MIN or seconds > budget
+        failures += bad
+        lost = {k: v for k, v in report.not_placed.items() if k != "missing value"}
+        print(f"{path.name[:62]:<62} {readings.attrs['input_format']:<10} {len(readings):>7} "
+              f"{values:>7} {report.n_placed:>7} {100 * share:>7.2f}% {seconds:>6.2f} "
+              f"{per_4mb:>6.2f}  {lost or ''}{'  << FAIL' if bad else ''}")
+    print(f"(p) files below {PLACED_MIN:.0%} placed or over {SECONDS_PER_4MB:g} s/4MB: "
+          f"{failures}")
+    return failures
 
 
 _CHILD = """
@@ -257,17 +313,22 @@ def part_c() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["a", "b", "c"])
+    parser.add_argument("--only", choices=["a", "p", "b", "c"])
     parser.add_argument("--sizes", default="5,10,50", help="MB of the generated files")
     args = parser.parse_args()
     t = time.perf_counter()
+    failed = 0
     if args.only in (None, "a"):
-        part_a()
+        failed += part_a()
+    if args.only in (None, "p"):
+        failed += part_p()
     if args.only in (None, "b"):
         part_b([float(s) for s in args.sizes.split(",")])
     if args.only in (None, "c"):
         part_c()
     print(f"total {time.perf_counter() - t:.1f} s")
+    if failed:
+        raise SystemExit(f"{failed} mismatches or failures against the references")
 
 
 if __name__ == "__main__":

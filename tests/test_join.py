@@ -210,11 +210,11 @@ def test_implausible_value_raises_by_default():
 
 
 def test_implausible_nan_and_keep():
-    readings = parse_readings("• 맑음서울 24.5℃\n• 맑음대구 245℃\n• 맑음대관령 -50.0℃")
+    readings = parse_readings("• 맑음서울 24.5℃\n• 맑음대구 245℃\n• 맑음대관령 -49.9℃")
     with pytest.warns(KwxmapWarning, match="implausible temperature 245 °C blanked"):
         gdf = join_readings(readings, on_implausible="nan")
     assert math.isnan(gdf["temperature_c"].iloc[1])
-    assert gdf["temperature_c"].iloc[2] == -50.0  # the bound itself is plausible
+    assert gdf["temperature_c"].iloc[2] == -49.9  # inside the bound (-50 is KMA's missing code)
     report = gdf.attrs["join_report"]
     assert report.implausible == [(143, 2, 245.0)]
     assert report.summary().endswith(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -71,12 +72,15 @@ def test_to_kst_converts_every_zone_and_refuses_words():
 
 
 def test_cf_time_encodes_kst_instants_in_utc_hours_and_days_by_their_bounds():
-    hours = cf_time(pd.DatetimeIndex(["1970-01-01 09:00", "1970-01-01 10:00"]))
-    assert hours["time"][1].tolist() == [0.0, 1.0] and "time_bnds" not in hours
-    days = cf_time(pd.DatetimeIndex(["1970-01-02", "1970-01-03"]))
+    hours, bounds = cf_time(pd.DatetimeIndex(["1970-01-01 09:00", "1970-01-01 10:00"]))
+    hour = np.timedelta64(1, "h")
+    assert ((hours["time"][1] - np.datetime64("1970-01-01")) / hour).tolist() == [0.0, 1.0]
+    assert bounds == {}
+    days, bounds = cf_time(pd.DatetimeIndex(["1970-01-02", "1970-01-03"]))
     # 1970-01-02 KST runs 1970-01-01 15:00 .. 1970-01-02 15:00 UTC; its noon is 03:00 UTC.
-    assert days["time"][1].tolist() == [27.0, 51.0]
-    assert days["time_bnds"][1].tolist() == [[15.0, 39.0], [39.0, 63.0]]
+    assert ((days["time"][1] - np.datetime64("1970-01-01")) / hour).tolist() == [27.0, 51.0]
+    assert ((bounds["time_bnds"][1] - np.datetime64("1970-01-01")) / hour).tolist() == [
+        [15.0, 39.0], [39.0, 63.0]]
 
 
 @pytest.mark.parametrize("command", [["parse"], ["cv", "--method", "idw"],
