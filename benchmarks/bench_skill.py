@@ -80,7 +80,7 @@ import pyproj
 
 import kwxmap
 from kwxmap.interpolate import METHODS
-from kwxmap.interpolate.cv import loo_weights
+from kwxmap.interpolate.cv import honest_choice, loo_weights
 from kwxmap.interpolate.elevation import ElevationModel
 from kwxmap.predictors import Predictors, coast_distance_km, fit_inversion_height
 
@@ -248,10 +248,8 @@ def kwxmap_configs(xy, v, z, explore=False):
             out.update(explored(xy, v, z, drift))
     # the default, method="auto": the map takes the candidate with the lowest LOO error
     # over the snapshot; scored honestly, station i's prediction comes from the candidate
-    # with the lowest error sum over the OTHER stations (its own error never picks it)
-    err = np.array([out[c] - v for c in AUTO])
-    ss = (err**2).sum(axis=1, keepdims=True) - err**2
-    out[DEFAULT] = v + err[ss.argmin(axis=0), np.arange(len(v))]
+    # chosen on the OTHER stations (kwxmap's own rule, ties to the simpler)
+    out[DEFAULT] = honest_choice(v, np.array([out[c] for c in AUTO]))
     return out, h
 
 

@@ -468,7 +468,7 @@ def _add_map(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_map(args: argparse.Namespace) -> int:
-    from .pipeline import _time_label, snapshot
+    from .pipeline import snapshot
     from .static import FORMATS as STATIC_FORMATS
     from .static import find_cjk_font, render_static, save_figure
 
@@ -496,8 +496,8 @@ def _run_map(args: argparse.Namespace) -> int:
             snap.stations,
             snap.bands,
             snap.lines,
-            title=style.title,
-            time=_time_label(snap.stations),
+            title=snap.heading[0],
+            time=snap.heading[1],
             **style.look,
         )
     written = snap.write(

@@ -27,9 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
 
 __all__ = [
+    "DAILY_FORMATS",
     "LABELS",
     "LANGS",
     "format_level",
+    "map_heading",
     "format_time",
     "isotherm_label_points",
     "legend_ticks",
@@ -40,6 +42,15 @@ LANGS: tuple[str, ...] = ("ko", "en")
 
 #: Station labels: none, or each station's reading written beside it.
 LABELS: tuple[str, ...] = ("none", "values")
+
+#: Input formats whose readings are daily values (a date, not an instant).
+DAILY_FORMATS: tuple[str, ...] = ("sfcdd", "portal_dd", "datagokr_daily")
+
+_VARIABLE_WORDS = {
+    "ko": {"instant": "기온", "tavg": "일평균기온", "tmin": "일최저기온", "tmax": "일최고기온"},
+    "en": {"instant": "Air temperature", "tavg": "Daily mean temperature",
+           "tmin": "Daily minimum temperature", "tmax": "Daily maximum temperature"},
+}
 
 _KO_MONTH_DAY = "{y}년 {m}월 {d}일"
 _EN_MONTHS = (
@@ -327,3 +338,56 @@ def isotherm_label_points(
     lon, lat = to_lonlat.transform(table["x"].to_numpy(), table["y"].to_numpy())
     table["lon"], table["lat"] = np.round(lon, 5), np.round(lat, 5)
     return table[columns]
+
+
+def map_heading(
+    *,
+    variable: str = "tavg",
+    daily: bool = False,
+    time: Any = None,
+    placed: int | None = None,
+    total: int | None = None,
+    title: str | None = None,
+    lang: str = "ko",
+) -> tuple[str, str]:
+    """Return a map's title and its second line: what, when (KST), how many stations, source.
+
+    Parameters
+    ----------
+    variable, daily
+        ``tavg``/``tmin``/``tmax`` and whether the readings are daily values
+        (a ``tmin``/``tmax`` reading always is).
+    time
+        The observation time (KST wall time) or None.
+    placed, total
+        Readings placed on the map, of those read.
+    title
+        The user's title, which replaces the variable's name.
+    lang
+        ``"ko"`` or ``"en"``.
+
+    Examples
+    --------
+    >>> map_heading(time="2026-12-01 09:00", placed=717, total=729)
+    ('기온', '2026년 12월 1일 09:00 KST · 729개 중 717개 지점 · 기상청')
+    >>> map_heading(variable="tmin", time="2020-08-01", placed=95, total=95, lang="en")
+    ('Daily minimum temperature', '1 Aug 2020 · 95 of 95 stations · KMA')
+    >>> map_heading(time="2026-12-01 00:00")[1]
+    '2026년 12월 1일 00:00 KST · 기상청'
+    """
+    words = _VARIABLE_WORDS[lang]
+    is_daily = daily or variable != "tavg"
+    head = title or words[variable if is_daily else "instant"]
+    parts = []
+    if time is not None:
+        stamp, _ = _as_timestamp(time)
+        when = format_time(time, lang)
+        if stamp is not None:  # KST wall time: a day for daily values, else day HH:MM KST
+            day = format_time(stamp.date(), lang)
+            when = day if is_daily else f"{day} {stamp:%H:%M} KST"
+        parts.append(when)
+    if placed is not None and total is not None:
+        parts.append(f"{placed} of {total} stations" if lang == "en"
+                     else f"{total}개 중 {placed}개 지점")
+    parts.append("KMA" if lang == "en" else "기상청")
+    return head, " · ".join(parts)

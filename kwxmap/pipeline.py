@@ -31,7 +31,8 @@ from .errors import InputError
 from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
 from .join import PLAUSIBLE_RANGE_C, JoinReport, join_readings
-from .kmatime import select_time
+from .kmatime import is_daily, select_time
+from .labels import DAILY_FORMATS, map_heading
 from .options import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
@@ -75,6 +76,9 @@ class Snapshot:
         What the join could not match, duplicates, implausible values.
     cv
         The leave-one-out report, or None.
+    heading
+        The map's title and second line (:func:`kwxmap.labels.map_heading`):
+        variable, KST time, ``N of M`` stations, source.
     """
 
     stations: gpd.GeoDataFrame
@@ -85,6 +89,7 @@ class Snapshot:
     report: JoinReport | None = None
     cv: CVReport | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    heading: tuple[str, str] = ("", "")
 
     def save(
         self,
@@ -276,6 +281,9 @@ def load_joined(
                 input_format=read.input_format,
                 variable=read.variable,
             )
+        source_format = readings.attrs.get("input_format")
+        daily = source_format in DAILY_FORMATS or (
+            "time" in readings.columns and is_daily(readings["time"].dropna().unique()))
         readings = _at_time(readings, read.time)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -287,6 +295,8 @@ def load_joined(
                 on_implausible=read.on_implausible,
                 on_duplicate=read.on_duplicate,
             )
+        joined.attrs["input_format"] = source_format
+        joined.attrs["daily"] = daily  # a file of days: titles give the date alone
         _check_blanked(joined)  # its error says what the warnings would
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -364,12 +374,13 @@ def snapshot(
         errors = cv_report.table.set_index("station_id")["error"]
         stations = stations.copy()
         stations["cv_error_c"] = stations["station_id"].map(errors)
+    heading = heading_of(stations, read, style)
     shown, bands, lines, fmap = draw(
         grid,
         stations,
         levels=style.levels,
-        title=style.title,
-        time=_time_label(stations),
+        title=heading[0],
+        time=heading[1],
         tiles=style.folium_tiles,
         look=style.look,
     )
@@ -387,6 +398,21 @@ def snapshot(
             "region": surface.region,
             "elevation": elevation,
         },
+        heading=heading,
+    )
+
+
+def heading_of(stations: pd.DataFrame, read: ReadOptions, style: MapOptions) -> tuple[str, str]:
+    """Return the title and second line of a map of ``stations`` (joined readings)."""
+    report = stations.attrs.get("join_report")
+    return map_heading(
+        variable=read.variable,
+        daily=bool(stations.attrs.get("daily")),
+        time=_time_label(stations),
+        placed=None if report is None else report.n_placed,
+        total=None if report is None else report.n_readings,
+        title=style.title,
+        lang=style.lang,
     )
 
 
@@ -428,9 +454,11 @@ def point_values(
     out = interpolate(
         stations, **surface.interpolate_kwargs(), target=points, holdout=holdout, **params
     )
+    # the uncertainty is the requested method's out-of-sample score ("auto" chooses
+    # within each fold, as --holdout does at each station)
     report = cross_validate(
         stations,
-        method=out.attrs["method"],
+        method=surface.method,
         elevation=surface.elevation,
         crs=surface.crs,
         **params,

@@ -813,7 +813,7 @@ def _page(
         tiles=None, control_scale=False, zoom_start=7, location=[36.3, 127.8], zoom_snap=0.25
     )
     m.default_js, m.default_css = [], []  # Leaflet is embedded by _Page; nothing else is used
-    heading = scene.title or scene.time
+    heading = " · ".join(t for t in (scene.title, scene.time) if t)
     _Figure(scene.lang, heading or None).add_child(m)
     payload = _payload(
         scene, value=value, cv_column=cv_column, opacity=band_opacity, interval_ms=interval_ms

@@ -38,6 +38,7 @@ from .interpolate.memory import (
     default_memory_limit,
     estimate_memory,
 )
+from .labels import map_heading
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
 from .pipeline import draw, load_joined
 
@@ -187,7 +188,9 @@ def render_batch(
             "a batch needs a time column (KMA portal CSV 일시, or time,station_id,temperature_c); "
             "use `kwxmap map` for a single snapshot"
         )
+    daily = bool(joined.attrs.get("daily"))
     joined = joined[joined["time"].notna()]
+    rows_at = joined.groupby("time").size()  # readings of each time, placed or not
     values = joined.pivot_table(
         index="time", columns="station_id", values="temperature_c", aggfunc="first"
     )
@@ -256,13 +259,16 @@ def render_batch(
                             if reporting[i] < 3
                             else "no surface could be interpolated"
                         )
-                    heading = f"{title} {label}" if title else None
+                    heading, line = map_heading(
+                        variable=read.variable, daily=daily, time=t,
+                        placed=int(reporting[i]), total=int(rows_at.get(t, reporting[i])),
+                        title=title, lang=style.lang)
                     shown, bands, lines, fmap = draw(
                         one,
                         joined[joined["time"] == t],
                         levels=edges,
                         title=heading,
-                        time=label,
+                        time=line,
                         tiles=tiles,
                         render=not animate,
                         look=style.look,

@@ -268,14 +268,14 @@ def test_interpolate_many_needs_no_xarray(stations, series, monkeypatch):
     monkeypatch.setitem(sys.modules, "xarray", None)  # as if xarray were not installed
     grid = interpolate_many(stations, series[0], method="idw", resolution=RES, region=REGION)
     assert grid.ntimes == len(series[0]) and np.isfinite(grid.values[:, grid.mask]).all()
-    with pytest.raises(ImportError, match=r"pip install kwxmap\[xarray\]"):
+    with pytest.raises(ImportError, match=r"pip install \"kwxmap\[xarray\]\""):
         grid.to_dataset()
 
 
 def test_missing_dask_names_the_extra(stations, series, monkeypatch):
     lazy = da.from_array(series[0], chunks=(4, -1))
     monkeypatch.setitem(sys.modules, "dask", None)
-    with pytest.raises(KwxmapError, match=r"pip install kwxmap\[dask\]"):
+    with pytest.raises(KwxmapError, match=r"pip install \"kwxmap\[dask\]\""):
         interpolate_many(stations, lazy, method="idw", resolution=RES, region=REGION)
 
 

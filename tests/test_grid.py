@@ -223,7 +223,7 @@ def test_to_xarray_without_xarray(monkeypatch):
 
     g = make_grid("서울", resolution=5000)
     monkeypatch.setitem(sys.modules, "xarray", None)  # as if xarray were not installed
-    with pytest.raises(ImportError, match=r"pip install kwxmap\[xarray\]"):
+    with pytest.raises(ImportError, match=r"pip install \"kwxmap\[xarray\]\""):
         g.to_xarray()
 
 

@@ -223,8 +223,11 @@ def test_render_batch_in_5186_equals_snapshot_per_timestamp(tmp_path, resolution
           "levels": "10:36:2"}
     result = kwxmap.render_batch(table, tmp_path / "maps", **kw)
     assert not result.failed and len(result.maps) == 2
+    days = sorted(pd.read_csv(table)["time"].unique())
     for i, path in enumerate(result.maps):
-        snap = kwxmap.snapshot(_single_day(table, i), **kw)
+        snap = kwxmap.snapshot(table, time=days[i], **kw)  # the same file, one day chosen
+        assert snap.heading[0] == "일평균기온"
+        assert snap.heading[1].startswith(f"2020년 8월 {i + 1}일 · ")
         grid = result.grid.at(i)
         assert grid.crs.to_epsg() == snap.grid.crs.to_epsg() == 5186
         np.testing.assert_array_equal(grid.x, snap.grid.x)

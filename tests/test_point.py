@@ -145,3 +145,31 @@ def test_bad_targets(joined):
         kwxmap.interpolate(joined, target=[1, 2])
     with pytest.raises(InterpolationError, match="holdout=True is for point targets"):
         kwxmap.interpolate(joined, holdout=True)
+
+
+@pytest.mark.parametrize("method, elevation", [("idw", "lapse"), ("spline", "predictors")])
+def test_holdout_at_stations_without_heights_equals_cv(joined, method, elevation):
+    """A place that is a station takes that station's height, not the DEM's: cv exactly."""
+    places = pd.DataFrame({"lat": joined.geometry.y, "lon": joined.geometry.x})
+    held = kwxmap.interpolate(joined, method, elevation=elevation, target=places, holdout=True)
+    cv = kwxmap.cross_validate(joined, method, elevation=elevation).table
+    want = cv.set_index("station_id")["predicted"].reindex(joined["station_id"]).to_numpy()
+    np.testing.assert_allclose(held["temperature_c"].to_numpy(), want, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("method", ["idw", "kriging", "spline"])
+def test_a_place_does_not_depend_on_the_other_places_asked(joined, method):
+    seoul = pd.DataFrame({"lat": [37.5714], "lon": [126.9658]})
+    rng = np.random.default_rng(0)
+    others = pd.DataFrame({"lat": rng.uniform(34.5, 38.0, 100),
+                           "lon": rng.uniform(126.3, 129.3, 100)})
+    jeju = pd.DataFrame({"lat": [33.5141], "lon": [126.5297]})
+    alone = kwxmap.interpolate(joined, method, target=seoul)["temperature_c"].iloc[0]
+    for company in (others, jeju):
+        both = kwxmap.interpolate(joined, method, target=pd.concat([seoul, company]))
+        assert both["temperature_c"].iloc[0] == pytest.approx(alone, abs=1e-9)
+
+
+def test_hallasan_answers(joined):
+    got = kwxmap.interpolate(joined, target=pd.DataFrame({"lat": [33.36], "lon": [126.53]}))
+    assert np.isfinite(got["temperature_c"]).all() and got["elevation_m"].iloc[0] > 300

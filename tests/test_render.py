@@ -400,7 +400,7 @@ def test_geotiff_round_trip(tmp_path):
 def test_geotiff_without_rasterio_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "rasterio", None)
     g = make_grid("서울", resolution=5000.0)
-    with pytest.raises(ImportError, match=r"pip install kwxmap\[raster\]"):
+    with pytest.raises(ImportError, match=r"pip install \"kwxmap\[raster\]\""):
         write_geotiff(g, tmp_path / "t.tif")
 
 

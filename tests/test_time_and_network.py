@@ -130,3 +130,23 @@ def test_default_registry_holds_every_network_and_closed_stations_keep_their_sit
     joined = load_joined("time,station_id,temperature_c\n2001-06-01,528,17.5\n")
     place = joined.iloc[0]
     assert (place.geometry.y, place.geometry.x, place["elevation_m"]) == (37.9743, 124.7187, 32.26)
+
+
+@pytest.mark.parametrize("table, args, want", [
+    # an hour of readings: the variable, the KST time, the count and the source
+    (SERIES, ["--time", "2026-12-01 10:00", "--method", "idw"],
+     "기온 · 2026년 12월 1일 10:00 KST · 3개 중 3개 지점 · 기상청"),
+    # a file of days: the date alone, the daily variable
+    ("time,station_id,temperature_c\n2020-08-01,108,25.0\n2020-08-01,400,26.0\n"
+     "2020-08-01,410,24.0\n2020-08-02,108,27.0\n2020-08-02,400,28.0\n2020-08-02,410,26.5\n",
+     ["--time", "2020-08-02", "--method", "idw", "--lang", "en"],
+     "Daily mean temperature · 2 Aug 2020 · 3 of 3 stations · KMA"),
+])
+def test_the_page_title_says_what_when_how_many_and_whence(tmp_path, table, args, want):
+    out = tmp_path / "m.html"
+    proc = kwxmap_cli("map", "-", "-o", str(out), "--resolution", "20000", *args, stdin=table)
+    assert proc.returncode == 0, proc.stderr
+    page = out.read_text(encoding="utf-8")
+    assert f"<title>{want}</title>" in page
+    lang = "en" if "--lang" in args else "ko"
+    assert f'<html lang="{lang}">' in page

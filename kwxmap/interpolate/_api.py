@@ -4,10 +4,11 @@ Decisions (documented in :func:`interpolate`):
 
 - Stations are projected to the grid CRS with pyproj (``always_xy=True``);
   distances are metres, never degrees.
-- Stations outside the region are used (they anchor the field at the
-  region's edges) as long as they are within :data:`STATION_BUFFER_M`
-  (200 km) of it; farther stations are dropped, with a
-  :class:`~kwxmap.KwxmapWarning` when they are far from South Korea too.
+- Every target uses the stations within :data:`STATION_BUFFER_M` (200 km)
+  of South Korea or of the target (:func:`station_area`): a regional map
+  equals the national one on its cells, and a point's value does not depend
+  on the other points asked. Farther stations (bad coordinates or CRS) are
+  dropped with a :class:`~kwxmap.KwxmapWarning`.
 - Stations whose value is NaN are dropped (counted in ``grid.attrs``); two
   stations at the same location are an error naming both.
 - Only cells inside the region are computed.
@@ -259,6 +260,16 @@ def _check_duplicates(st: Stations) -> None:
         )
 
 
+def station_area(target: Any, crs: Any) -> Any:
+    """Return where a target's stations may be: South Korea and the target, each + 200 km.
+
+    Every target (a national or regional grid, a set of points) takes the
+    stations of the whole country and of wherever it lies, so a place's value
+    does not depend on which region or which other places were asked with it.
+    """
+    return shapely.union(resolve_region("south-korea", crs=crs), target)
+
+
 def _drop_far(st: Stations, region: Any, crs: Any) -> tuple[Stations, list[str], list[str]]:
     """Drop stations farther than the buffer from the region.
 
@@ -385,11 +396,12 @@ def interpolate(
 
     Notes
     -----
-    Stations outside the region are used when within 200 km of it (they
-    anchor the field at the region's edges); farther stations are dropped
-    (listed in ``attrs["dropped_far"]``), with a :class:`~kwxmap.KwxmapWarning`
-    when they are also more than 200 km from South Korea (a sign of bad
-    coordinates or a wrong CRS).
+    Every target uses the stations within 200 km of South Korea or of the
+    target (:func:`station_area`), so a regional map equals the national
+    map on its cells and a point's value does not depend on the other points
+    asked. Farther stations (a sign of bad coordinates or a wrong CRS) are
+    dropped (listed in ``attrs["dropped_far"]``) with a
+    :class:`~kwxmap.KwxmapWarning`.
 
     Examples
     --------
@@ -423,7 +435,7 @@ def interpolate(
             f"no cell centre falls inside the region at resolution {resolution!r} m; use a "
             f"finer resolution"
         )
-    area = tgt.region if isinstance(tgt, Grid) else tgt.area
+    area = station_area(tgt.region if isinstance(tgt, Grid) else tgt.area, tgt.crs)
     st = prepare_stations(gdf, value=value, crs=tgt.crs, need_elevation=elevation is not None)
     st, far, outside = _drop_far(st, area, tgt.crs)
     if outside:
@@ -460,7 +472,10 @@ def interpolate(
     est = make_estimator(method, params)
     _check_variance(est, method, return_variance)
     if holdout:
-        pred, rate = _holdout_predict(method, params, st, xy, z, model=model)
+        # auto chooses again without the held-out stations: cv's out-of-sample choice
+        pred, rate = _holdout_predict(method, params, st, xy, z, model=model,
+                                      rechoose=attrs.get("elevation_requested", elevation)
+                                      if attrs["method_requested"] == "auto" else None)
     else:
         pred, rate = fit_predict(est, st, xy, z, model=model)
     holes = int(np.isnan(pred).sum())
@@ -547,8 +562,17 @@ def _holdout_predict(
     z: np.ndarray | None,
     *,
     model: ElevationModel,
+    rechoose: str | None = None,
 ) -> tuple[np.ndarray, float | None]:
-    """Predict each point without the stations at that point (a leave-one-out check)."""
+    """Predict each point without the stations at that point (a leave-one-out check).
+
+    With ``rechoose`` (the elevation handling ``method="auto"`` was asked
+    with), the method is chosen again on the kept stations of each point.
+
+    A point that is one station's place takes that station's measured height
+    (not the DEM's at the point), so at the stations this is exactly
+    :func:`~kwxmap.cross_validate`'s prediction.
+    """
     tree = cKDTree(st.xy)
     pred = np.full(len(xy), np.nan)
     rate = None
@@ -561,9 +585,17 @@ def _holdout_predict(
         if keep.sum() < 3:
             raise InterpolationError("holding out the stations at a point leaves fewer than 3")
         idx = np.asarray(rows)
-        est = make_estimator(method, params)
+        kept, how, used = st.subset(keep), method, model
+        if rechoose is not None:
+            from .cv import choose_method
+
+            how, chosen, _ = choose_method(kept, elevation=rechoose, lapse_rate=None)
+            used = model if chosen == model.mode else ElevationModel(chosen)
+        est = make_estimator(how, params)
         zz = None if z is None else z[idx]
-        pred[idx], rate = fit_predict(est, st.subset(keep), xy[idx], zz, model=model)
+        if zz is not None and len(near) == 1 and st.elevation is not None:
+            zz = np.full(len(idx), st.elevation[near[0]])
+        pred[idx], rate = fit_predict(est, kept, xy[idx], zz, model=used)
     return pred, rate
 
 

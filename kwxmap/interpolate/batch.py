@@ -32,6 +32,7 @@ from ._api import (
     check_setup,
     make_estimator,
     prepare_stations,
+    station_area,
 )
 from ._base import check_choice
 from .elevation import MIN_STATIONS_PREDICTORS, ElevationModel, resolve_elevation
@@ -398,7 +399,7 @@ def _station_table(
         if "station_id" in stations.columns
         else stations.index.to_numpy()
     )
-    dist = shapely.distance(grid.region, shapely.points(st.xy))
+    dist = shapely.distance(station_area(grid.region, grid.crs), shapely.points(st.xy))
     keep = ~(dist > STATION_BUFFER_M)
     if not keep.all():
         far = ", ".join(str(i) for i in ids[~keep][:8]) + (" ..." if (~keep).sum() > 8 else "")

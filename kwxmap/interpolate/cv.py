@@ -29,9 +29,11 @@ from ._api import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     Stations,
+    _holdout_predict,
     check_drift,
     check_elevation,
     check_method,
+    check_setup,
     fit_predict,
     make_estimator,
     prepare_stations,
@@ -59,6 +61,52 @@ AUTO_PREDICTORS = (
     ("kriging", "predictors"),
     ("spline", "predictors"),
 )
+
+
+#: Up to this many stations, ``cross_validate(method="auto")`` with leave-one-out
+#: folds chooses the method again without each station (exactly what
+#: ``interpolate(..., holdout=True)`` does at that station); above it, each
+#: station takes the candidate whose leave-one-out errors on the *other* stations
+#: are lowest (:func:`honest_choice`: the same idea without refitting n times).
+NESTED_MAX_STATIONS = 150
+
+#: RMSE differences (°C) below this are noise: "auto" then keeps the candidate that
+#: comes first (the simpler one), so nearby fields do not flip between methods.
+AUTO_TIE_C = 0.02
+
+
+def _first_within_tie(rmse: np.ndarray) -> np.ndarray:
+    """Index of the first candidate (rows) within :data:`AUTO_TIE_C` of the best, per column.
+
+    Examples
+    --------
+    >>> _first_within_tie(np.array([[1.00, 1.10], [0.99, 1.00]])).tolist()
+    [0, 1]
+    """
+    ok = rmse <= np.nanmin(rmse, axis=0, keepdims=True) + AUTO_TIE_C
+    return np.argmax(ok, axis=0)
+
+
+def honest_choice(values: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    """Predict each station by the candidate ``auto`` would choose without it.
+
+    ``preds`` holds each candidate's leave-one-out predictions (candidates x
+    stations, simplest first). For station ``i`` the choice is made on the
+    other stations' errors only (with the :data:`AUTO_TIE_C` rule), so the
+    score of ``auto`` is out of sample: its own error never picks its method.
+
+    Examples
+    --------
+    >>> v = np.array([0.0, 0.0, 0.0])
+    >>> p = np.array([[0.1, 0.1, 3.0], [1.0, 1.0, 0.0]])
+    >>> honest_choice(v, p).tolist()  # station 2 alone favours candidate 1; the others 0
+    [1.0, 1.0, 3.0]
+    """
+    err = preds - values
+    sse = np.nansum(err**2, axis=1, keepdims=True) - err**2
+    rmse = np.sqrt(sse / max(values.size - 1, 1))
+    choice = _first_within_tie(rmse)
+    return preds[choice, np.arange(values.size)]
 
 
 def auto_candidates(elevation: str | None) -> dict[str, tuple[str, str | None]]:
@@ -365,7 +413,8 @@ def _compare(
         raise InterpolationError(f"no method supports elevation={elevation!r}")
     common = np.logical_and.reduce([np.isfinite(p) for p in preds.values()])
     scores = {name: _scores(st.values[common], p[common]) for name, p in preds.items()}
-    best = min(scores, key=lambda m: (scores[m]["rmse"], m))
+    names = list(scores)  # simplest first: a tie within AUTO_TIE_C keeps the simpler
+    best = names[int(_first_within_tie(np.array([[scores[m]["rmse"]] for m in names]))[0])]
     return best, scores, preds, common
 
 
@@ -402,9 +451,13 @@ def cross_validate(
         Station GeoDataFrame (any CRS), as for :func:`kwxmap.interpolate`.
         All usable stations are used (no region filter).
     method
-        A method name or ``"auto"`` (every available method with its
-        defaults, leave-one-out; the best by RMSE is reported, all scores in
-        ``report.scores``).
+        A method name or ``"auto"`` (every candidate with its defaults,
+        leave-one-out; the map's choice is the best by RMSE, ties within
+        :data:`AUTO_TIE_C` going to the simpler; all scores in
+        ``report.scores``). The reported score of ``auto`` is out of sample:
+        each station is predicted by the candidate chosen on the *other*
+        stations (:func:`honest_choice`), never by the one its own error
+        favours.
     value
         Column to validate.
     folds
@@ -460,7 +513,16 @@ def cross_validate(
         best, scores, preds, scored = _compare(
             st, elevation=elevation, lapse_rate=rate_fixed, test_sets=test_sets
         )
-        pred = preds[best]
+        # out of sample: each station is predicted by the candidate chosen without it
+        pred = np.full(len(st.values), np.nan)
+        if folds == "loo" and len(st.values) <= NESTED_MAX_STATIONS:
+            model = check_setup("auto", {}, elevation, lapse_rate, None)
+            pred, _ = _holdout_predict("auto", {}, st, st.xy, st.elevation, model=model,
+                                       rechoose=elevation)
+            scored = np.isfinite(pred)
+        else:
+            pred[scored] = honest_choice(
+                st.values[scored], np.array([p[scored] for p in preds.values()]))
         method, elevation = auto_candidates(elevation)[best]
     else:
         pred = _predictions(
