@@ -15,9 +15,16 @@ Prints, for the pages kwxmap writes with ``tiles=None`` (self-contained: Leaflet
 with the HTML bytes, the part that is Leaflet + kwxmap's script, and the time
 from bands/lines to written HTML. ``--quick`` uses a 2 km grid.
 
+``--only agreement`` (also part of the full run): for the seed, a regional
+(충북, ASOS daily mean), a whole-network and a winter daily-minimum map made
+with the defaults, the share of stations whose reading lies inside the band
+drawn under them, and within half a band step of it, with
+``honour_readings`` on (the default) and off (the method's field alone); it
+exits non-zero when a default map falls below 95 % within half a step.
+
 Usage::
 
-    python benchmarks/bench_render.py [--quick]
+    python benchmarks/bench_render.py [--quick] [--only agreement]
 """
 
 from __future__ import annotations
@@ -134,10 +141,50 @@ def animation(res: float, out: Path, frames: int = 17) -> None:
           f"{size:>10,} bytes  ({time.perf_counter() - t:.2f} s render+write)")
 
 
+AGREEMENT_MIN = 0.95
+
+
+def agreement() -> int:
+    """Stations in (or within half a step of) their band, per kind of map; failures."""
+    from kwxmap.contours import band_agreement
+
+    example = ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"
+    cases = [("seed widget", SEED, {}),
+             ("regional 충북, daily mean", example, {"time": "2020-08-14", "region": "충북"}),
+             ("winter daily minimum", example, {"time": "2020-12-10", "variable": "tmin"})]
+    if SHARED.is_file():
+        snaps = pd.read_csv(SHARED)
+        last = snaps[snaps["snapshot_id"] == sorted(snaps["snapshot_id"].unique())[-1]]
+        table = last.rename(columns={"stn_id": "station_id", "temp_c": "temperature_c",
+                                     "elev_m": "elevation_m"})
+        cases.insert(2, ("whole network (AWS+ASOS)",
+                         table[["station_id", "lon", "lat", "elevation_m", "temperature_c"]]
+                         .dropna(subset=["temperature_c"]), {}))
+    failures = 0
+    print(f"{'map':<28} {'stations':>8} {'inside':>8} {'half step':>10}   "
+          f"(method field alone: inside, half step)")
+    for name, source, kw in cases:
+        row = []
+        for honour in (True, False):
+            snap = kwxmap.snapshot(source, tiles=None, honour_readings=honour, **kw)
+            a = band_agreement(snap.stations, snap.bands)
+            a = a[np.isfinite(a["off_c"])]
+            row.append((len(a), (a["off_c"] == 0).mean(), (a["off_steps"] <= 0.5).mean()))
+        (n, inside, half), (_, inside0, half0) = row
+        failures += half < AGREEMENT_MIN
+        print(f"{name:<28} {n:>8} {100 * inside:>7.1f}% {100 * half:>9.1f}%   "
+              f"({100 * inside0:.1f}%, {100 * half0:.1f}%)"
+              + ("  << below 95 %" if half < AGREEMENT_MIN else ""))
+    return failures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 km grid instead of 1 km")
+    parser.add_argument("--only", choices=["agreement"])
     args = parser.parse_args()
+    if args.only == "agreement":
+        raise SystemExit(1 if agreement() else 0)
     res = 2000.0 if args.quick else 1000.0
     css, js = _inline_assets()
     print(f"grid {res:.0f} m; embedded Leaflet + kwxmap CSS/JS: "
@@ -147,6 +194,8 @@ def main() -> None:
         seed_map(res, out / "seed.html")
         network_map(res, out / "network.html")
         animation(res, out / "animation.html")
+    if agreement():
+        raise SystemExit("a default map agrees with fewer than 95 % of its readings")
 
 
 if __name__ == "__main__":

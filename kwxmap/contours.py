@@ -30,7 +30,7 @@ from .grid import as_grid
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .grid import Grid
 
-__all__ = ["contour_bands", "contour_lines", "resolve_levels"]
+__all__ = ["band_agreement", "contour_bands", "contour_lines", "resolve_levels"]
 
 #: Candidate steps (°C) for the default "nice" levels, smallest first.
 NICE_STEPS = (1.0, 2.0, 5.0, 10.0, 20.0)
@@ -461,3 +461,39 @@ def contour_lines(
     lines_gdf = lines_gdf.to_crs(4326)
     lines_gdf.attrs["levels"] = edges.tolist()
     return lines_gdf
+
+
+def band_agreement(
+    stations: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, value: str = "temperature_c"
+) -> gpd.GeoDataFrame:
+    """Return, for each station, the band drawn under it and how far its reading is outside.
+
+    A map people trust shows each station's reading inside the band under
+    it. ``off_c`` is 0 when ``lower < reading <= upper``, else the distance
+    (°C) to the nearer edge; ``off_steps`` divides it by the band's width.
+    Stations on no band (outside the region) get NaN.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point, box
+    >>> bands = gpd.GeoDataFrame({"lower": [0.0, 1.0], "upper": [1.0, 2.0]},
+    ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4326)
+    >>> st = gpd.GeoDataFrame({"temperature_c": [0.5, 0.2, 9.0]},
+    ...                       geometry=[Point(0.5, 0.5), Point(1.5, 0.5), Point(5, 5)], crs=4326)
+    >>> band_agreement(st, bands)[["off_c", "off_steps"]].round(2).values.tolist()
+    [[0.0, 0.0], [0.8, 0.8], [nan, nan]]
+    """
+    st = stations.to_crs(4326)
+    bd = bands.to_crs(4326)
+    tree = shapely.STRtree(bd.geometry.to_numpy())
+    pts, hits = tree.query(st.geometry.to_numpy(), predicate="intersects")
+    lower = np.full(len(st), np.nan)
+    upper = np.full(len(st), np.nan)
+    lower[pts] = bd["lower"].to_numpy(dtype=float)[hits]
+    upper[pts] = bd["upper"].to_numpy(dtype=float)[hits]
+    reading = st[value].to_numpy(dtype=float)
+    off = np.where(reading > upper, reading - upper, np.where(reading <= lower,
+                                                              lower - reading, 0.0))
+    off[np.isnan(lower)] = np.nan
+    out = st.assign(band_lower=lower, band_upper=upper, off_c=off)
+    return out.assign(off_steps=off / (upper - lower))

@@ -1,28 +1,26 @@
 """Ground elevation for grid cells from a DEM (digital elevation model).
 
-kwxmap ships a coarse DEM of South Korea (``dem_korea_5arcmin.tif``: int16
-metres, EPSG:4326, 96 x 72 cells of 1/12 degree, about 9 km, bounds
-124-132 E, 33-39 N; sea is 0 m; values in 28 m steps). It is read with
-``tifffile`` (no GDAL needed) and sampled at cell centres by bilinear
-interpolation in lon/lat.
+kwxmap ships a DEM of South Korea (``dem_korea_srtm30plus_60s.tif``: int16
+metres, EPSG:4326, 480 x 360 pixels of 60 arc-seconds, about 2 km effective,
+bounds 124-132 E, 33-39 N; sea is 0 m). It is read with ``tifffile`` (no
+GDAL needed) and sampled at cell centres by bilinear interpolation in
+lon/lat. At the 97 open ASOS sites it is off by 25.9 m on average (191 m at
+worst, 인제), 3.5 times closer than the 5 arc-minute grid kwxmap shipped
+before; near each station :func:`kwxmap.interpolate` also corrects it
+towards the station's surveyed height. Station elevations always come from
+the registry (``elevation_m``). For valleys and ridges at 1 km or finer,
+pass a finer DEM GeoTIFF (``dem=path``, read with rasterio: ``pip install
+kwxmap[raster]``), or ``dem="copernicus-90"``: the Copernicus GLO-90 DEM (3
+arc-seconds, about 90 m) tiles covering the grid, downloaded once from their
+public bucket (:data:`COPERNICUS_90_URL`; set ``KWXMAP_DEM_URL`` for a
+mirror) into the user cache folder (``$KWXMAP_CACHE_DIR``, else
+``$XDG_CACHE_HOME/kwxmap``, else ``~/.cache/kwxmap``) and read from there
+afterwards. Sea tiles do not exist in the bucket; their cells are 0 m. Maps
+made with it credit :data:`COPERNICUS_ATTRIBUTION`.
 
-The shipped DEM is coarse: at known stations it is off by -186 m at
-대관령 (Daegwallyeong), +61 m at 추풍령, -60 m at 서울, -14 m at 태백 and
-+117 m at 제주. kwxmap therefore uses it only on the grid side; station
-elevations always come from the registry (``elevation_m``). For valleys and
-ridges at 1 km or finer, pass a finer DEM GeoTIFF (``dem=path``, read with
-rasterio: ``pip install kwxmap[raster]``), or ``dem="copernicus-90"``: the
-Copernicus GLO-90 DEM (3 arc-seconds, about 90 m) tiles covering the grid,
-downloaded once from their public bucket (:data:`COPERNICUS_90_URL`; set
-``KWXMAP_DEM_URL`` for a mirror) into the user cache folder
-(``$KWXMAP_CACHE_DIR``, else ``$XDG_CACHE_HOME/kwxmap``, else
-``~/.cache/kwxmap``) and read from there afterwards. Sea tiles do not exist
-in the bucket; their cells are 0 m. Maps made with it credit
-:data:`COPERNICUS_ATTRIBUTION`.
-
-Shipped DEM credit: Mapzen/Tilezen terrain tiles built from SRTM and
-GMTED2010 (U.S. Geological Survey) and ETOPO1 (NOAA), public domain, via the
-altitude grid distributed with pvlib.
+Shipped DEM credit: SRTM30_PLUS V11, Becker et al. (2009), Scripps
+Institution of Oceanography; land = USGS SRTM30 (public domain); tiles via
+jaanga/terrain-srtm30-plus.
 """
 
 from __future__ import annotations
@@ -66,7 +64,7 @@ COPERNICUS_ATTRIBUTION = (
     "Space GmbH 2014-2018, provided under COPERNICUS by the European Union and ESA"
 )
 
-_SHIPPED = "dem_korea_5arcmin.tif"
+_SHIPPED = "dem_korea_srtm30plus_60s.tif"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,8 +165,7 @@ def _read_geotiff_tifffile(path: str) -> DEM:
 @lru_cache(maxsize=1)
 def _shipped_dem() -> DEM:
     dem = _read_geotiff_tifffile(str(data_path(_SHIPPED)))
-    # The source encodes heights in 28 m steps from -450 m; a few sea cells decode
-    # below zero. Temperature reduction treats everything below sea level as 0 m.
+    # Temperature reduction treats everything below sea level as 0 m.
     values = np.clip(dem.values, 0.0, None)
     values.setflags(write=False)
     return dataclasses.replace(dem, values=values)
@@ -180,7 +177,7 @@ def read_dem(path: str | os.PathLike[str] | None = None) -> DEM:
     Parameters
     ----------
     path
-        ``None`` for the shipped coarse DEM (cached). Other files must be
+        ``None`` for the shipped 60″ DEM (cached). Other files must be
         single-band GeoTIFFs in EPSG:4326; for projected DEMs use
         :func:`grid_elevation` with ``dem=path`` (rasterio).
 
@@ -192,7 +189,7 @@ def read_dem(path: str | os.PathLike[str] | None = None) -> DEM:
     --------
     >>> dem = read_dem()
     >>> dem.values.shape, dem.bounds
-    ((72, 96), (124.0, 33.0, 132.0, 39.0))
+    ((360, 480), (124.0, 33.0, 132.0, 39.0))
     """
     if path is None:
         return _shipped_dem()

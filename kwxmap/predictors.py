@@ -147,9 +147,10 @@ def terrain_position(xy: Any, elevation_m: Any, *, crs: Any = 5179) -> np.ndarra
     --------
     >>> import pyproj
     >>> tr = pyproj.Transformer.from_crs(4326, 5179, always_xy=True)
-    >>> t = terrain_position([tr.transform(128.72, 37.68)], [772.6])  # 대관령
-    >>> bool(t[0] > 0.1)
-    True
+    >>> t = terrain_position([tr.transform(128.72, 37.68), tr.transform(128.66, 37.38)],
+    ...                      [772.6, 307.4])  # 대관령 on its plateau, 정선군 in its valley
+    >>> [round(float(v), 2) for v in t]
+    [-0.05, -0.19]
     """
     lon, lat = _lonlat(xy, crs)
     base = _smoothed_dem().sample(lon, lat)

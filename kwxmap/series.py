@@ -68,6 +68,8 @@ class BatchResult:
         None when the batch was too large for memory and ran in chunks.
     seconds
         Wall time of the whole batch.
+    placed
+        The join's line on the readings (``N of M readings placed``...).
     frames
         Timestamps drawn into the animated page (``animate=True``), else 0.
     """
@@ -81,6 +83,7 @@ class BatchResult:
     grid: Grid | None = field(default=None, repr=False)
     seconds: float = 0.0
     frames: int = 0
+    placed: str = ""
 
     def summary(self) -> str:
         """One line for a terminal: counts, failures and time per map."""
@@ -88,6 +91,8 @@ class BatchResult:
         what = "frame" if self.frames else "map"
         per = f", {self.seconds / n:.2f} s per {what}" if n else ""
         parts = [f"{n} {what}{'' if n == 1 else 's'}, {len(self.failed)} failed{per}"]
+        if self.placed:
+            parts.insert(0, self.placed)
         parts += [f"skipped {t}: {msg}" for t, msg in self.failed]
         if self.index is not None:
             parts.append(f"index {self.index}")
@@ -236,6 +241,8 @@ def render_batch(
     staging = io.Staging()
     staged = staging.folder(directory)
     result = BatchResult(directory=staged.dest, grid=series)
+    report = joined.attrs.get("join_report")
+    result.placed = "" if report is None else report.summary()
     frames = []  # kept only for an animation: a page per map keeps nothing between maps
     # what an animation's frames may hold: the budget less the grids' own estimate
     template = make_grid(surface.region, resolution=surface.resolution, crs=surface.crs)

@@ -407,6 +407,9 @@ class _Shared:
     z_cells: np.ndarray | None  # (M,) metres, with elevation
     xy: np.ndarray  # (N, 2) station metres
     engine: Any  # interpolate_many's engine for methods without the kernel path
+    elev: np.ndarray | None = None  # (N,) station heights, with elevation
+    beside: Any = None  # the engine 1 m beside the stations (engine path)
+    spread: Any = None  # (M, N) Gaussian weights of the station anomalies
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,32 +429,50 @@ class _Work:
 
 
 def _surfaces(shared: _Shared, work: _Work) -> np.ndarray:
-    """Return the chunk's surfaces on the region's cells, (T, M) float64."""
+    """Return the chunk's surfaces on the region's cells, (T, M) float64.
+
+    As :func:`kwxmap.interpolate` draws them: with each station's local anomaly
+    (its reading minus the field 1 m beside it) spread over about 2 km.
+    """
     if work.phi is None:
-        ny, nx = shared.shape
-        cube, _ = shared.engine.run(
-            work.values,
-            np.arange(shared.cells.shape[0]),
-            (1, shared.cells.shape[0]),
-            np.dtype("float64"),
-            first=work.start,
-        )
-        return cube.reshape(cube.shape[0], -1)
+        out = _engine_at(shared.engine, work, shared.cells.shape[0])
+    else:
+        out = _kernel_at(shared, work, shared.cells, shared.z_cells)
+    if shared.spread is None:
+        return out
+    beside = shared.xy + np.array([1.0, 0.0])
+    base = (_engine_at(shared.beside, work, len(beside)) if work.phi is None
+            else _kernel_at(shared, work, beside, shared.elev))
+    v = np.asarray(work.values, dtype=np.float64)
+    present = np.isfinite(v)
+    anomaly = np.where(present, np.nan_to_num(v - base), 0.0)
+    den = np.maximum(shared.spread @ present.T.astype(np.float64), 1.0)
+    return out + (shared.spread @ anomaly.T / den).T
+
+
+def _engine_at(engine: Any, work: _Work, m: int) -> np.ndarray:
+    cube, _ = engine.run(work.values, np.arange(m), (1, m), np.dtype("float64"),
+                         first=work.start)
+    return cube.reshape(cube.shape[0], -1)
+
+
+def _kernel_at(shared: _Shared, work: _Work, points: np.ndarray, z: Any) -> np.ndarray:
+    """Return the chunk's spline surfaces at ``points`` (ground heights ``z``), (T, M)."""
     t = work.phi.shape[1]
-    m, n = shared.cells.shape[0], shared.xy.shape[0]
+    m, n = points.shape[0], shared.xy.shape[0]
     out = np.empty((t, m))
     step = max(256, _BLOCK_ELEMENTS // max(n, t))
     from .interpolate.spline import _tps
 
     for start in range(0, m, step):
         sl = slice(start, min(start + step, m))
-        d2 = cdist(shared.cells[sl], shared.xy, "sqeuclidean")
+        d2 = cdist(points[sl], shared.xy, "sqeuclidean")
         block = d2 @ work.d2
         block += _tps(d2) @ work.phi
         block += work.poly[0]
-        block += shared.cells[sl] @ work.poly[1:]
+        block += points[sl] @ work.poly[1:]
         if work.rates is not None:
-            block -= shared.z_cells[sl, None] * work.rates / 1000.0
+            block -= z[sl, None] * work.rates / 1000.0
         out[:, sl] = block.T
     return out
 
@@ -833,7 +854,14 @@ def stream_batch(
     if netcdf is not None:
         require("h5netcdf", extra="xarray", what="the NetCDF copy (--netcdf)")
     from .grid import make_grid
-    from .interpolate._api import check_method, make_estimator
+    from .interpolate._api import (
+        Stations,
+        _dem_at,
+        check_method,
+        gaussian_weights,
+        make_estimator,
+        station_heights_in_dem,
+    )
     from .interpolate.batch import _Engine, _station_table
     from .interpolate.elevation import ElevationModel, resolve_elevation
 
@@ -882,6 +910,11 @@ def stream_batch(
         from .dem import grid_elevation
 
         z_cells = grid_elevation(grid, dem=dem)[::-1].ravel()[flat_cells]
+        if elev is not None:  # the DEM near each station at its surveyed height
+            sites = Stations(xy[keep], np.zeros(int(keep.sum())), elev[keep], ids[keep], None,
+                             0, grid.crs)
+            z_cells = station_heights_in_dem(
+                cells, z_cells, sites, _dem_at(xy[keep], grid.crs, dem, cells, z_cells))
     engine = None
     if method != "spline":
         engine = _Engine(
@@ -924,6 +957,15 @@ def stream_batch(
         z_cells=z_cells,
         xy=xy[keep],
         engine=engine,
+        elev=None if elev is None else elev[keep],
+        beside=None if engine is None else _Engine(
+            method=method, params=dict(params), xy=xy[keep],
+            elev=None if elev is None else elev[keep],
+            cells=xy[keep] + np.array([1.0, 0.0]),
+            z_cells=None if elev is None else elev[keep],
+            model=model.for_stations(int(keep.sum()), grid.crs), on_invalid="ignore",
+            time_index=axis),
+        spread=gaussian_weights(xy[keep], cells),
     )
     patterns = _Patterns(xy[keep], params) if method == "spline" else None
     result = StreamResult(store=store, summary=summary, n_times=len(axis))
@@ -1024,7 +1066,7 @@ def _prepare(
     phi, d2, poly, valid, rmse = patterns.coefficients(reduced, cv)
     if rates is not None:
         valid &= np.isfinite(rates)
-    return _Work(k, start, phi, d2, poly, rates, None, valid, n_stations, rmse)
+    return _Work(k, start, phi, d2, poly, rates, v, valid, n_stations, rmse)
 
 
 def _collect(item: tuple, result: StreamResult, axis: pd.DatetimeIndex, bar: Any) -> None:

@@ -165,7 +165,8 @@ def test_constant_field_zero_error(day_gdf, name):
 def test_auto_reports_best(day_gdf):
     rep = cross_validate(day_gdf, "auto", elevation="lapse")
     assert rep.method in rep.scores
-    assert rep.method == min(rep.scores, key=lambda m: rep.scores[m]["rmse"])
+    best = min(s["rmse"] for s in rep.scores.values())  # ties within 0.02 °C: the first listed
+    assert rep.method == next(m for m in rep.scores if rep.scores[m]["rmse"] <= best + 0.02)
     assert {"idw", "barnes", "cressman", "spline"} <= set(rep.scores)
     assert rep.to_dict()["scores"][rep.method]["rmse"] == rep.scores[rep.method]["rmse"]
 
@@ -175,20 +176,23 @@ def test_auto_scores_every_method_on_the_same_stations(day_gdf):
     # score must then be recomputed from its own cross_validate table on the same
     # stations, and the headline must be the chosen method's row of that comparison
     rep = cross_validate(day_gdf, "auto", elevation="lapse")
-    scored = rep.table["scored"].to_numpy()
     assert set(rep.scores) == {"nearest", "idw", "barnes", "cressman", "spline", "kriging"}
-    assert {s["n"] for s in rep.scores.values()} == {int(scored.sum())} == {rep.n}
+    tables = {name: cross_validate(day_gdf, name, elevation="lapse").table
+              for name in rep.scores}
+    common = np.logical_and.reduce([np.isfinite(t["predicted"].to_numpy())
+                                    for t in tables.values()])
+    assert {s["n"] for s in rep.scores.values()} == {int(common.sum())}
     for name, s in rep.scores.items():
-        own = cross_validate(day_gdf, name, elevation="lapse").table
-        err = own["error"].to_numpy()[scored]
+        err = tables[name]["error"].to_numpy()[common]
         assert s["rmse"] == pytest.approx(float(np.sqrt(np.mean(err**2))), rel=1e-9), name
-    assert (rep.rmse, rep.mae, rep.n) == (
-        rep.scores[rep.method]["rmse"],
-        rep.scores[rep.method]["mae"],
-        rep.scores[rep.method]["n"],
-    )
+    # the headline is out of sample (the method chosen again without each station), so it
+    # is not the chosen method's own row; it covers every station some choice predicts
+    scored = rep.table["scored"].to_numpy()
+    assert rep.n == int(scored.sum()) >= int(common.sum())
+    err = rep.table["error"].to_numpy()[scored]
+    assert rep.rmse == pytest.approx(float(np.sqrt(np.mean(err**2))), rel=1e-12)
     assert f"n={rep.n} RMSE {rep.rmse:.2f}" in rep.to_text()
-    assert f"{rep.method:<10} RMSE {rep.rmse:.2f}" in rep.to_text()
+    assert f"{rep.method:<10} RMSE {rep.scores[rep.method]['rmse']:.2f}" in rep.to_text()
 
 
 def test_auto_leaves_out_a_method_that_cannot_fit(day_gdf):

@@ -12,28 +12,38 @@ from kwxmap.dem import DEM, grid_elevation, read_dem, sample_dem
 
 def test_shipped_dem_layout():
     dem = read_dem()
-    assert dem.values.shape == (72, 96)
+    assert dem.values.shape == (360, 480)
     assert dem.bounds == pytest.approx((124.0, 33.0, 132.0, 39.0))
-    assert dem.dlon == pytest.approx(1 / 12) and dem.dlat == pytest.approx(1 / 12)
-    assert np.nanmin(dem.values) >= 0  # below-sea-level codes treated as sea
-    assert 1000 < np.nanmax(dem.values) < 2000  # 한라산 1950 m, smoothed by 9 km cells
+    assert dem.dlon == pytest.approx(1 / 60) and dem.dlat == pytest.approx(1 / 60)
+    assert np.nanmin(dem.values) >= 0  # sea clipped to 0 m
+    assert 1200 < np.nanmax(dem.values) < 2000  # 한라산 1950 m, smoothed by ~2 km pixels
     assert read_dem() is dem  # cached
 
 
 def test_bilinear_sampling_reproduces_cell_centres_and_midpoints():
     dem = read_dem()
-    lon0, lat0 = 124.0 + 1 / 24, 39.0 - 1 / 24
-    j, i = 30, 50
-    lon, lat = lon0 + i / 12, lat0 - j / 12
+    lon0, lat0 = 124.0 + 1 / 120, 39.0 - 1 / 120
+    j, i = 150, 250
+    lon, lat = lon0 + i / 60, lat0 - j / 60
     v = dem.values
     assert dem.sample([lon], [lat])[0] == pytest.approx(v[j, i])
-    mid = dem.sample([lon + 1 / 24], [lat - 1 / 24])[0]
+    mid = dem.sample([lon + 1 / 120], [lat - 1 / 120])[0]
     assert mid == pytest.approx(v[j : j + 2, i : i + 2].mean())
 
 
 def test_outside_is_nan():
     out = read_dem().sample([123.0, 127.0, 133.0], [36.0, 40.0, 36.0])
     assert np.isnan(out).all()
+
+
+def test_close_to_the_surveyed_heights_of_the_asos_stations():
+    """The shipped 60″ grid against the 97 open ASOS sites: 25.9 m mean error (its README)."""
+    reg = load_stations("asos").select(active=True)
+    tr = pyproj.Transformer.from_crs(4326, 5179, always_xy=True)
+    z = sample_dem(np.array([tr.transform(s.lon, s.lat) for s in reg]))
+    err = np.abs(z - np.array([s.elevation_m for s in reg]))
+    assert len(err) == 97 and np.mean(err) == pytest.approx(25.86, abs=0.05)
+    assert np.max(err) < 200  # 인제 211: 398 m vs 202 m, the worst
 
 
 def test_coarse_but_plausible_at_mountain_stations():
@@ -44,8 +54,8 @@ def test_coarse_but_plausible_at_mountain_stations():
     xy = np.array([tr.transform(s.lon, s.lat) for s in st])
     z = sample_dem(xy)
     true = np.array([s.elevation_m for s in st])
-    # documented errors are up to ~190 m; the DEM still ranks mountains above the coast
-    assert np.all(np.abs(z - true) < 250)
+    # the DEM ranks mountains above the coast, within 100 m at these four
+    assert np.all(np.abs(z - true) < 100)
     assert z[0] > 400 and z[1] > 400 and z[2] < 200 and z[3] < 200
 
 

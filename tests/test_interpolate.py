@@ -401,11 +401,20 @@ def test_far_stations_warned_and_ignored(day_gdf):
     assert np.nanmax(g.values) < 40 and g.attrs["dropped_far"] == ["1"]
 
 
-def test_province_drops_distant_korean_stations_silently(day_gdf):
+def test_a_province_uses_every_korean_station_and_equals_the_national_surface(day_gdf):
+    """A regional map is the national map on its cells: the same stations serve both."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", KwxmapWarning)
-        g = interpolate(day_gdf, "idw", resolution=10_000, region="서울")
-    assert "184 제주" in g.attrs["dropped_far"]
+        seoul = interpolate(day_gdf, "idw", resolution=10_000, region="서울")
+    assert seoul.attrs["dropped_far"] == [] and seoul.attrs["n_stations"] == len(day_gdf)
+    import pyproj
+
+    j, i = np.nonzero(seoul.mask)
+    lon, lat = pyproj.Transformer.from_crs(5179, 4326, always_xy=True).transform(
+        seoul.x[i], seoul.y[j])
+    national = interpolate(day_gdf, "idw", target=pd.DataFrame({"lon": lon, "lat": lat}),
+                           region="south-korea")
+    np.testing.assert_allclose(national["temperature_c"], seoul.values[j, i], atol=1e-9)
 
 
 def test_barnes_holes_warned(day_gdf):

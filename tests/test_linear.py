@@ -5,7 +5,7 @@ regular expression backtrack (``<`` followed by spaces or letters, tags that
 never close, repeated declarations) or that each reader's sniff and read
 path sees first. The input is read at sizes doubling from 1 KB to 256 KB; at
 each doubling the time beyond a fixed cost (the best of three reads of a
-tiny input) may at most triple (linear: 2 x, quadratic: 4 x), with 5 ms for
+tiny input) may at most triple (linear: 2 x, quadratic: 4 x), with 20 ms for
 timer noise, and inputs from 64 KB read at under 1 s per MB. The first
 doubling that breaks the rule fails the test, so a quadratic path fails in
 seconds rather than running for hours.
@@ -80,7 +80,9 @@ def test_read_time_grows_linearly(name, fixed_cost):
         seconds = _read_seconds(text)
         grown = max(seconds - fixed_cost, 0.0)
         if previous is not None:
-            assert grown <= 3 * previous + 0.005, (name, size, seconds, previous)
+            # 20 ms of slack: timer noise on a busy 2-core machine, far below any
+            # quadratic growth (256x the input would take >1000x the time)
+            assert grown <= 3 * previous + 0.02, (name, size, seconds, previous)
         megabytes = len(text.encode("utf-8")) / 1e6
         if size >= 64_000:
             assert seconds / megabytes < 1.0, (name, size, seconds)

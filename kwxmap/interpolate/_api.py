@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyproj
+import scipy.sparse
 import shapely
 from scipy.spatial import cKDTree
 
-from ..errors import InterpolationError, KwxmapWarning
+from ..errors import InterpolationError, KwxmapError, KwxmapWarning
 from ..grid import Grid, resolve_region
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
@@ -301,6 +302,7 @@ def interpolate(
     target: Any = None,
     holdout: bool = False,
     max_memory: Any = None,
+    honour_readings: bool = True,
     **params: Any,
 ) -> Any:
     """Interpolate station values onto a grid over a region, an existing grid, or points.
@@ -344,7 +346,7 @@ def interpolate(
         from the ``elevation_m`` column (the registry), grid elevations from
         ``dem``.
     dem
-        ``None`` for the shipped coarse (~9 km) DEM, or a GeoTIFF path (any CRS,
+        ``None`` for the shipped ~2 km DEM, or a GeoTIFF path (any CRS,
         needs rasterio). See :mod:`kwxmap.dem` for how coarse the shipped one is.
     lapse_rate
         K/km for ``elevation="lapse"``.
@@ -369,6 +371,15 @@ def interpolate(
         Memory budget (bytes or ``"4GB"``); the estimate
         (:func:`~kwxmap.interpolate.memory.estimate_memory`) is checked against
         it before the work. Default: half the RAM.
+    honour_readings
+        Make the surface agree with every reading (default): the DEM under
+        the cells is corrected towards the stations' surveyed heights within
+        about 2 km (:func:`station_heights_in_dem`), and each station's local
+        anomaly (its reading minus the fitted field beside it: the nugget of
+        kriging, the smoothing of the spline) is spread over the same 2 km
+        (:func:`station_anomalies`). Far from stations nothing changes, and
+        leave-one-out skill is unchanged (a held-out station never lends its
+        own anomaly). False gives the method's field alone.
     **params
         Method parameters (e.g. ``power=``, ``k=`` for idw; ``smoothing=`` for
         spline); unknown names raise.
@@ -468,7 +479,8 @@ def interpolate(
 
     if isinstance(tgt, Grid):
         check_memory(tgt, method, max_memory=max_memory, params=params)
-    xy, z = _target_xy(tgt, dem=dem, model=model)
+    xy, z = _target_xy(tgt, dem=dem, model=model,
+                       sites=station_sites(gdf, st) if honour_readings else None)
     est = make_estimator(method, params)
     _check_variance(est, method, return_variance)
     if holdout:
@@ -477,7 +489,7 @@ def interpolate(
                                       rechoose=attrs.get("elevation_requested", elevation)
                                       if attrs["method_requested"] == "auto" else None)
     else:
-        pred, rate = fit_predict(est, st, xy, z, model=model)
+        pred, rate = fit_predict(est, st, xy, z, model=model, anomalies=honour_readings)
     holes = int(np.isnan(pred).sum())
     if holes:
         where = "cells inside the region" if isinstance(tgt, Grid) else "points"
@@ -528,17 +540,127 @@ def interpolate(
     return tgt.copy(values=values, name=value, attrs=attrs)
 
 
+#: How far (m) a station's surveyed height corrects the DEM around it: the
+#: shipped DEM resolves about 2 km, so closer than that the station knows better.
+HEIGHT_BLEND_M = 2000.0
+
+
+def station_sites(gdf: Any, st: Stations) -> Stations:
+    """Return every station of ``gdf`` with a height, reporting or not.
+
+    A station's site is a fact of the terrain, not of one time's readings;
+    ``st`` when the frame has no more.
+    """
+    try:
+        probe = gdf.assign(_kwxmap_site=0.0)
+        sites = prepare_stations(probe, value="_kwxmap_site", crs=st.crs, need_elevation=True)
+    except (InterpolationError, AttributeError, ValueError):
+        return st
+    if sites.elevation is None:
+        return st
+    ok = np.isfinite(sites.elevation)
+    return sites.subset(ok) if ok.sum() >= len(st.values) else st
+
+
+def _dem_at(
+    points: np.ndarray, crs: Any, dem: Any, cells: np.ndarray, z_cells: np.ndarray
+) -> np.ndarray:
+    """Return the DEM's height at ``points``: sampled, else that of the nearest cell."""
+    from ..dem import sample_dem
+
+    try:
+        return sample_dem(points, crs=crs, dem=dem)
+    except (KwxmapError, ValueError, TypeError):  # a projected or downloaded DEM
+        return z_cells[cKDTree(cells).query(points)[1]]
+
+
+def station_heights_in_dem(
+    xy: np.ndarray, z: np.ndarray, st: Stations, z_at_stations: np.ndarray
+) -> np.ndarray:
+    """Correct DEM heights near stations towards the stations' surveyed heights.
+
+    A DEM cell holds the mean height of about 2 km of ground; a station's
+    reading is at its own height. Near each station the DEM is shifted by the
+    station's height minus the DEM's there, with a Gaussian weight of width
+    :data:`HEIGHT_BLEND_M` (weights normalised where stations crowd), so the
+    surface drawn at a station is the one at the station's height: the map
+    agrees with the reading, and far from stations nothing changes.
+
+    Examples
+    --------
+    >>> st = Stations(xy=np.array([[0.0, 0.0]]), values=np.array([1.0]),
+    ...               elevation=np.array([300.0]), ids=np.array([1]), names=None, n_missing=0)
+    >>> xy = np.array([[0.0, 0.0], [2000.0, 0.0], [20000.0, 0.0]])
+    >>> station_heights_in_dem(xy, np.array([100.0, 100.0, 100.0]), st, np.array([100.0])).round(1)
+    array([300. , 173.6, 100. ])
+    """
+    if st.elevation is None or not len(st.values):
+        return z
+    return z + near_stations(st.xy, xy) @ np.nan_to_num(st.elevation - z_at_stations)
+
+
+def near_stations(station_xy: np.ndarray, xy: np.ndarray) -> Any:
+    """Return the sparse (targets x stations) weights that spread a per-station quantity.
+
+    Gaussian in distance, width :data:`HEIGHT_BLEND_M`, cut at three widths;
+    a target's weights are divided by their sum where it exceeds one (where
+    stations crowd), so a quantity shared by all nearby stations is kept.
+
+    Examples
+    --------
+    >>> w = near_stations(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0], [2000.0, 0.0]]))
+    >>> w.toarray().round(3).tolist()
+    [[1.0], [0.368]]
+    """
+    w = gaussian_weights(station_xy, xy)
+    total = np.asarray(w.sum(axis=1)).ravel()
+    return scipy.sparse.diags(1.0 / np.maximum(total, 1.0)) @ w
+
+
+def gaussian_weights(station_xy: np.ndarray, xy: np.ndarray) -> Any:
+    """Return sparse (targets x stations) ``exp(-(d / HEIGHT_BLEND_M)**2)``, cut at 3 widths."""
+    pairs = cKDTree(xy).sparse_distance_matrix(
+        cKDTree(station_xy), 3.0 * HEIGHT_BLEND_M, output_type="coo_matrix")
+    w = np.exp(-((pairs.data / HEIGHT_BLEND_M) ** 2))
+    return scipy.sparse.csr_matrix((w, (pairs.row, pairs.col)),
+                                   shape=(len(xy), len(station_xy)))
+
+
+def station_anomalies(
+    est: Interpolator, st: Stations, model: ElevationModel, rate: float | None
+) -> np.ndarray:
+    """Each reading minus the fitted surface just beside its station (1 m away).
+
+    Beside the station, an exact interpolator gives the reading itself, while
+    a smoothing one (the spline) or kriging with a nugget gives the smooth
+    field without the station's own spike: the difference is the station's
+    local anomaly, which :func:`fit_predict` spreads over
+    :data:`HEIGHT_BLEND_M` so the map agrees with every reading.
+    """
+    beside = st.xy + np.array([1.0, 0.0])
+    base = model.restore(est.predict(beside, drift=model.drift(st.elevation, beside)),
+                         st.elevation, rate)
+    return np.nan_to_num(st.values - base)
+
+
 def _target_xy(
-    tgt: Grid | Points, *, dem: Any, model: ElevationModel
+    tgt: Grid | Points, *, dem: Any, model: ElevationModel, sites: Stations | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Coordinates to predict at and, when the model needs it, their ground elevation."""
+    """Coordinates to predict at and, when the model needs it, their ground elevation.
+
+    DEM heights are corrected near the station ``sites`` (every station of the
+    input, reporting or not: :func:`station_heights_in_dem`).
+    """
     if isinstance(tgt, Grid):
         z = None
+        xy = tgt.cell_xy()
         if model.needs_elevation:
             from ..dem import grid_elevation
 
             z = grid_elevation(tgt, dem=dem)[tgt.mask]
-        return tgt.cell_xy(), z
+            if sites is not None:
+                z = station_heights_in_dem(xy, z, sites, _dem_at(sites.xy, tgt.crs, dem, xy, z))
+        return xy, z
     if not model.needs_elevation:
         return tgt.xy, None
     if tgt.elevation_m is not None:
@@ -551,6 +673,8 @@ def _target_xy(
             f"the DEM has no elevation at {int(np.isnan(z).sum())} target point(s) (at sea or "
             f"outside it); give the points an 'elevation_m' column or use elevation=None"
         )
+    if sites is not None:
+        z = station_heights_in_dem(tgt.xy, z, sites, sample_dem(sites.xy, crs=tgt.crs, dem=dem))
     return tgt.xy, z
 
 
@@ -589,7 +713,7 @@ def _holdout_predict(
         if rechoose is not None:
             from .cv import choose_method
 
-            how, chosen, _ = choose_method(kept, elevation=rechoose, lapse_rate=None)
+            how, chosen, _ = choose_method(kept, elevation=rechoose, lapse_rate=model.lapse_rate)
             used = model if chosen == model.mode else ElevationModel(chosen)
         est = make_estimator(how, params)
         zz = None if z is None else z[idx]
@@ -617,14 +741,20 @@ def fit_predict(
     z: np.ndarray | None,
     *,
     model: ElevationModel,
+    anomalies: bool = False,
 ) -> tuple[np.ndarray, float | None]:
     """Fit ``est`` to the stations (with the elevation model) and predict at ``xy``.
 
     ``z`` is the ground elevation at ``xy`` (needed when the model uses elevation).
+    With ``anomalies``, each station's local anomaly
+    (:func:`station_anomalies`) is added around it: what maps draw.
     Returns ``(predictions, lapse rate used or None)``.
     """
     model = model.for_stations(len(st.values), st.crs)
     rate = model.rate(st.elevation, st.values, st.xy)
     reduced = model.reduce(st.values, st.elevation, rate)
     est.fit(st.xy, reduced, drift=model.drift(st.elevation, st.xy))
-    return model.restore(est.predict(xy, drift=model.drift(z, xy)), z, rate), rate
+    pred = model.restore(est.predict(xy, drift=model.drift(z, xy)), z, rate)
+    if anomalies:
+        pred = pred + near_stations(st.xy, xy) @ station_anomalies(est, st, model, rate)
+    return pred, rate

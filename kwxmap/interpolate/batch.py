@@ -29,10 +29,14 @@ from ._api import (
     DEFAULT_ELEVATION,
     DEFAULT_METHOD,
     STATION_BUFFER_M,
+    Stations,
+    _dem_at,
     check_setup,
+    gaussian_weights,
     make_estimator,
     prepare_stations,
     station_area,
+    station_heights_in_dem,
 )
 from ._base import check_choice
 from .elevation import MIN_STATIONS_PREDICTORS, ElevationModel, resolve_elevation
@@ -71,6 +75,7 @@ def interpolate_many(
     on_invalid: str = "raise",
     dtype: Any = "float64",
     max_memory: Any = None,
+    honour_readings: bool = True,
     **params: Any,
 ) -> Any:
     """Interpolate many timestamps at a fixed station set onto one grid.
@@ -211,12 +216,16 @@ def interpolate_many(
         from ..dem import grid_elevation
 
         z_cells = grid_elevation(grid, dem=dem)[grid.mask]
+        if honour_readings and elev is not None:  # as interpolate() does
+            sites = Stations(xy, np.zeros(len(xy)), elev, ids[keep], None, 0, grid.crs)
+            z_cells = station_heights_in_dem(
+                cells, z_cells, sites, _dem_at(xy, grid.crs, dem, cells, z_cells))
 
     ny, nx = grid.shape
     flat_cells = np.flatnonzero(grid.mask.ravel())
     n_times = matrix.shape[0]
     setup = dict(xy=xy, elev=elev, cells=cells, z_cells=z_cells, on_invalid=on_invalid,
-                 time_index=time_index)
+                 time_index=time_index, honour_readings=honour_readings)
     if method == "auto":
         out = _auto_many(matrix, grid, flat_cells, out_dtype, setup, elevation=elevation,
                          lapse_rate=model.lapse_rate, value=value, ids=ids[keep])
@@ -237,7 +246,29 @@ def interpolate_many(
         else:
             variogram = make_variogram(params.get("variogram_model", "exponential"), given)
         attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
-    engine = _Engine(method=method, params=params, model=model, **setup)
+    engine = _Engine(method=method, params=params, model=model,
+                     **{k: v for k, v in setup.items() if k != "honour_readings"})
+    # each station's local anomaly, as interpolate() adds it: the same engine 1 m beside
+    # the stations gives the fitted field there, for every timestamp at once
+    beside = None
+    if honour_readings:
+        beside = _Engine(method=method, params=params, model=model, xy=xy, elev=elev,
+                         cells=xy + np.array([1.0, 0.0]), z_cells=elev, on_invalid="ignore",
+                         time_index=time_index)
+        spread = gaussian_weights(xy, cells)
+
+    def with_anomalies(v: np.ndarray, out: np.ndarray, first: int) -> np.ndarray:
+        if beside is None:
+            return out
+        base = beside.run(v, np.arange(len(xy)), (1, len(xy)), np.float64, first=first)[0]
+        v = np.asarray(v, dtype=np.float64)
+        present = np.isfinite(v)  # a reporting station whose field is NaN: anomaly 0
+        anomaly = np.nan_to_num(v - base.reshape(len(v), len(xy)))
+        num = spread @ np.where(present, anomaly, 0.0).T
+        den = np.maximum(spread @ present.T.astype(np.float64), 1.0)
+        flat = out.reshape(len(v), -1)
+        flat[:, flat_cells] += (num / den).T
+        return out
 
     if lazy:
         import dask.array as da
@@ -247,7 +278,8 @@ def interpolate_many(
 
         def block(v: np.ndarray, block_info: Any = None) -> np.ndarray:
             start = int(offsets[block_info[0]["chunk-location"][0]]) if block_info else 0
-            return engine.run(v, flat_cells, (ny, nx), out_dtype, first=start)[0]
+            return with_anomalies(
+                v, engine.run(v, flat_cells, (ny, nx), out_dtype, first=start)[0], start)
 
         cube = da.map_blocks(
             block,
@@ -274,6 +306,7 @@ def interpolate_many(
             )
     else:
         cube, rates = engine.run(matrix, flat_cells, (ny, nx), out_dtype)
+        cube = with_anomalies(matrix, cube, 0)
         n_used = np.isfinite(matrix).sum(axis=1)
     if elevation == "lapse":
         rates = np.full(n_times, model.lapse_rate)
@@ -334,7 +367,8 @@ def _auto_many(
         labels[i] = candidates[(method, chosen)]
         model = ElevationModel(chosen, lapse_rate if chosen == elevation else None)
         pred, rate = fit_predict(make_estimator(method, {}), st, setup["cells"],
-                                 setup["z_cells"], model=model)
+                                 setup["z_cells"], model=model,
+                                 anomalies=setup["honour_readings"])
         cube[i, flat_cells] = pred
         if rate is not None:
             rates[i] = rate

@@ -515,12 +515,16 @@ def cross_validate(
         )
         # out of sample: each station is predicted by the candidate chosen without it
         pred = np.full(len(st.values), np.nan)
-        if folds == "loo" and len(st.values) <= NESTED_MAX_STATIONS:
+        nested = folds == "loo" and len(st.values) <= NESTED_MAX_STATIONS
+        if nested:
             model = check_setup("auto", {}, elevation, lapse_rate, None)
-            pred, _ = _holdout_predict("auto", {}, st, st.xy, st.elevation, model=model,
-                                       rechoose=elevation)
-            scored = np.isfinite(pred)
-        else:
+            try:
+                pred, _ = _holdout_predict("auto", {}, st, st.xy, st.elevation, model=model,
+                                           rechoose=elevation)
+                scored = np.isfinite(pred)
+            except InterpolationError:  # too few stations to choose without one
+                nested = False
+        if not nested:
             pred[scored] = honest_choice(
                 st.values[scored], np.array([p[scored] for p in preds.values()]))
         method, elevation = auto_candidates(elevation)[best]
