@@ -39,7 +39,7 @@ from .options import (
     SurfaceOptions,
     method_choices,
 )
-from .palette import PALETTES
+from .palette import DEFAULT_PALETTE, PALETTES
 from .readers import INPUT_FORMATS, VARIABLES
 
 __all__ = ["main"]
@@ -381,8 +381,9 @@ def _add_grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--palette",
         choices=PALETTES,
-        default="adaptive",
-        help="band colours: spread over this map's range (default) or fixed by °C for series",
+        default=DEFAULT_PALETTE,
+        help="band colours: fixed by °C, the same on every map (default), or spread over "
+        "this map's range",
     )
     p.add_argument("--lang", choices=LANGS, default="ko", help="map interface language (ko)")
     p.add_argument(

@@ -29,7 +29,7 @@ from typing import Any
 from .errors import InputError
 from .kmatime import to_kst
 from .labels import LABELS, LANGS
-from .palette import PALETTES
+from .palette import DEFAULT_PALETTE, PALETTES
 
 __all__ = [
     "CRS_CHOICES",
@@ -307,7 +307,7 @@ class MapOptions:
     levels: str | Sequence[float] | None = None
     title: str | None = None
     tiles: str | None = "osm"
-    palette: str = "adaptive"
+    palette: str = DEFAULT_PALETTE
     lang: str = "ko"
     labels: str = "none"
 

@@ -5,17 +5,17 @@ yellow - orange - red - maroon, interpolated in CIELAB and re-spaced so that
 equal steps along it are equal CIEDE2000 colour differences) gives every band
 its colour in one of two modes:
 
-``"adaptive"`` (the default)
-    The bands of one map spread evenly over the whole ramp, coldest band
-    violet and warmest maroon, so a summer day with ten 1 °C bands uses the
-    full colour range and neighbouring bands differ by the same, large
-    amount.
-``"fixed"``
-    A documented °C → colour mapping for series whose maps must compare:
-    :data:`FIXED_RANGE` (−30..+40 °C) spans the ramp linearly, a band takes
-    the colour of its middle temperature, values outside take the end
-    colours. 1 °C bands then differ by only ≈ :func:`ramp_length` / 70 ΔE, so
-    use 2-5 °C levels with it.
+``"fixed"`` (the default)
+    One colour, one temperature, on every map, summer and winter, like KMA's
+    charts: :data:`FIXED_RANGE` (−30..+40 °C) spans the ramp linearly, a band
+    takes the colour of its middle temperature, values outside take the end
+    colours. Neighbouring 1 °C bands differ by ≈ :func:`ramp_length` / 70
+    (about 3) ΔE2000: visible side by side, clearer with 2 °C levels.
+``"adaptive"``
+    A per-map stretch: the bands of one map spread evenly over the whole
+    ramp, coldest band violet and warmest maroon, so neighbouring bands
+    differ by the same, large amount; a colour then means a different
+    temperature on every map.
 
 :data:`MIN_DELTA_E` is the smallest CIEDE2000 difference kwxmap accepts
 between neighbouring bands; :func:`delta_e2000` (Sharma, Wu & Dalal 2005)
@@ -32,6 +32,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
+    "DEFAULT_PALETTE",
     "FIXED_RANGE",
     "MIN_DELTA_E",
     "PALETTES",
@@ -61,8 +62,10 @@ RAMP: tuple[str, ...] = (
 #: Temperatures (°C) the ramp spans in ``palette="fixed"``.
 FIXED_RANGE: tuple[float, float] = (-30.0, 40.0)
 
-#: Palette modes: colours spread over each map's bands, or fixed by °C.
-PALETTES: tuple[str, ...] = ("adaptive", "fixed")
+#: Palette modes: colours fixed by °C (the default), or spread over each map's bands.
+PALETTES: tuple[str, ...] = ("fixed", "adaptive")
+#: The default palette: a colour means the same temperature on every map.
+DEFAULT_PALETTE = "fixed"
 
 #: Smallest CIEDE2000 difference between neighbouring bands in the adaptive
 #: palette. ΔE2000 ≈ 1 is the just-noticeable difference for large patches
@@ -272,7 +275,7 @@ def check_palette(palette: str) -> str:
 def band_colors(
     lowers: Sequence[float] | np.ndarray,
     uppers: Sequence[float] | np.ndarray,
-    palette: str = "adaptive",
+    palette: str = DEFAULT_PALETTE,
 ) -> list[str]:
     """Colour of each ``(lower, upper]`` band, in the given palette mode.
 
@@ -292,7 +295,7 @@ def band_colors(
 
     Examples
     --------
-    >>> band_colors([20, 21, 22], [21, 22, 23])
+    >>> band_colors([20, 21, 22], [21, 22, 23], "adaptive")
     ['#40004b', '#92e18b', '#7a0422']
     >>> band_colors([20], [21], "fixed") == band_colors([19.5], [21.5], "fixed")
     True

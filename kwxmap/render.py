@@ -61,7 +61,7 @@ from .labels import (
     isotherm_label_points,
     legend_ticks,
 )
-from .palette import FIXED_RANGE, band_colors, check_palette, ramp_colors
+from .palette import DEFAULT_PALETTE, FIXED_RANGE, band_colors, check_palette, ramp_colors
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
@@ -443,7 +443,7 @@ def map_scene(
     *,
     title: str | None = None,
     time: Any = None,
-    palette: str = "adaptive",
+    palette: str = DEFAULT_PALETTE,
     lang: str = "ko",
     labels: str = "none",
     value: str = "temperature_c",
@@ -835,7 +835,7 @@ def render_map(
     title: str | None = None,
     time: Any = None,
     tiles: str | None = "OpenStreetMap",
-    palette: str = "adaptive",
+    palette: str = DEFAULT_PALETTE,
     lang: str = "ko",
     labels: str = "none",
     value: str = "temperature_c",
@@ -908,7 +908,7 @@ def render_animation(
     *,
     title: str | None = None,
     tiles: str | None = "OpenStreetMap",
-    palette: str = "adaptive",
+    palette: str = DEFAULT_PALETTE,
     lang: str = "ko",
     labels: str = "none",
     value: str = "temperature_c",

@@ -21,6 +21,7 @@ import shapely
 
 from ._extras import require
 from .errors import InputError, OutputError
+from .palette import DEFAULT_PALETTE
 from .render import CV_COLUMN, map_scene
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -93,7 +94,7 @@ def render_static(
     *,
     title: str | None = None,
     time: Any = None,
-    palette: str = "adaptive",
+    palette: str = DEFAULT_PALETTE,
     lang: str = "ko",
     labels: str = "none",
     value: str = "temperature_c",

@@ -89,7 +89,7 @@ def _neighbour_delta_e(colors):
 @pytest.mark.parametrize("n", [2, 5, 10, 18, 25])
 def test_adaptive_bands_meet_the_threshold_up_to_25_bands(n):
     lowers = np.arange(n, dtype=float)
-    colors = band_colors(lowers, lowers + 1)
+    colors = band_colors(lowers, lowers + 1, "adaptive")
     assert len(set(colors)) == n
     assert _neighbour_delta_e(colors).min() >= MIN_DELTA_E
     # the whole ramp is used, whatever the range
@@ -119,7 +119,7 @@ def test_fixed_palette_is_the_same_colour_for_the_same_temperature():
 
 
 def test_unknown_palette_lists_the_valid_ones():
-    with pytest.raises(InputError, match=r"'rainbow'.*\['adaptive', 'fixed'\]"):
+    with pytest.raises(InputError, match=r"'rainbow'.*\['fixed', 'adaptive'\]"):
         band_colors([0], [1], "rainbow")
 
 
@@ -146,7 +146,7 @@ def test_summer_and_winter_fields_meet_the_threshold(day, column):
     bands = kwxmap.contour_bands(grid)
     assert len(bands) >= 5
     order = np.argsort(bands["lower"].to_numpy())
-    colors = np.array(band_colors(bands["lower"], bands["upper"]))[order]
+    colors = np.array(band_colors(bands["lower"], bands["upper"], "adaptive"))[order]
     delta = _neighbour_delta_e(list(colors))
     labels = bands["label"].iloc[order][1:]
     assert delta.min() >= MIN_DELTA_E, dict(zip(labels, delta.round(1), strict=True))

@@ -98,19 +98,18 @@ def test_adaptive_bands_spread_and_fixed_bands_agree(seed_layers):
     narrow = bands[bands["lower"] >= 22]
     fills = []
     for frame in (bands, narrow):
-        payload = page_payload(render_map(None, frame, tiles=None).get_root().render())
+        payload = page_payload(
+            render_map(None, frame, tiles=None, palette="adaptive").get_root().render())
         (frame_payload,) = payload["frames"]
         fills.append([b["c"] for b in frame_payload["bands"]])
         # one colour per band, neighbours visibly different, the whole ramp used
         lab = hex_to_lab(fills[-1])
         assert delta_e2000(lab[1:], lab[:-1]).min() >= MIN_DELTA_E
-        assert fills[-1] == band_colors(frame["lower"], frame["upper"])
+        assert fills[-1] == band_colors(frame["lower"], frame["upper"], "adaptive")
     assert fills[0][0] == fills[1][0]  # coldest band: the ramp's first colour in both
     fixed = []
-    for frame in (bands, narrow):
-        payload = page_payload(
-            render_map(None, frame, tiles=None, palette="fixed").get_root().render()
-        )
+    for frame in (bands, narrow):  # the default: one colour per °C on every map
+        payload = page_payload(render_map(None, frame, tiles=None).get_root().render())
         fixed.append({b["t"]: b["c"] for b in payload["frames"][0]["bands"]})
     common = set(fixed[0]) & set(fixed[1])
     assert len(common) == len(narrow)
@@ -262,7 +261,7 @@ def test_missing_reading_gets_a_grey_marker():
             "make them with contour_bands",
         ),
         ({"stations": None, "band_opacity": 2}, InputError, "between 0 and 1"),
-        ({"stations": None, "palette": "rainbow"}, InputError, r"\['adaptive', 'fixed'\]"),
+        ({"stations": None, "palette": "rainbow"}, InputError, r"\['fixed', 'adaptive'\]"),
         ({"stations": None, "lang": "ja"}, InputError, r"lang='ja'.*\['ko', 'en'\]"),
         ({"stations": None, "labels": "names"}, InputError, r"\['none', 'values'\]"),
     ],
