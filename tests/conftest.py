@@ -21,6 +21,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run and keep no example database:
+# no test depends on run order or on what an earlier run saved.
+settings.register_profile("kwxmap", derandomize=True, database=None)
+settings.load_profile("kwxmap")
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

@@ -386,15 +386,16 @@ def test_out_of_memory_is_one_line(tmp_path):
 def test_map_look_options_reach_the_page(tmp_path, capsys):
     out = tmp_path / "map.html"
     args = ["map", str(WIDGET), "-o", str(out), "--cv", *FAST]
-    code, _, err = run([*args, "--lang", "en", "--palette", "fixed", "--labels", "values"], capsys)
+    code, _, err = run([*args, "--lang", "en", "--palette", "adaptive", "--labels", "values"],
+                       capsys)
     assert code == 0, err
     html = out.read_text(encoding="utf-8")
     assert html.count("LOO error") == 26 and "교차검증" not in html
     assert '"values":true' in html
-    fixed = re.findall(r'"c":"(#[0-9a-f]{6})"', html)
-    code, _, err = run(args, capsys)
+    adaptive = re.findall(r'"c":"(#[0-9a-f]{6})"', html)
+    code, _, err = run(args, capsys)  # the default palette: fixed by °C
     assert code == 0, err
-    adaptive = re.findall(r'"c":"(#[0-9a-f]{6})"', out.read_text(encoding="utf-8"))
+    fixed = re.findall(r'"c":"(#[0-9a-f]{6})"', out.read_text(encoding="utf-8"))
     assert len(fixed) == len(adaptive) > 2 and fixed != adaptive
 
 

@@ -107,12 +107,16 @@ class Layout:
                     return True
                 others = (AWS2_MIN, SFCTM2, SFCDD)
                 return marked and not any(o._looks_like_row(text) for o in others)
-            marked = marked or any(mark in words for mark in self.header_marks)
+            has_mark = any(mark in words for mark in self.header_marks)
             if text.startswith("#"):
+                marked = marked or has_mark
                 header_seen = header_seen or "STN" in words
                 continue
-            if not header_seen and not marked and not _ANY_MARK & words:
-                return False  # a header line of another format
+            if _ANY_MARK & words:  # a re-saved file's header line (TIME,STN,...,TA)
+                marked = marked or has_mark
+                continue
+            if not header_seen:
+                return False  # a line of another format (a widget line, prose)
         return marked
 
     def read(self, text: str, context: Context) -> Result:
