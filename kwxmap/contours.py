@@ -158,14 +158,21 @@ def _format_level(value: float) -> str:
 def band_label(lower: float, upper: float) -> str:
     """Return the label of a band, e.g. ``'24–25 °C'``.
 
+    Negative values take a true minus sign and the dash is spaced, so the
+    range reads as one: ``'−20 – −19 °C'``, not ``'-20--19 °C'``.
+
     Examples
     --------
     >>> band_label(24.0, 25.0)
     '24–25 °C'
     >>> band_label(-2.0, 0.5)
-    '-2–0.5 °C'
+    '−2 – 0.5 °C'
+    >>> band_label(-20.0, -19.0)
+    '−20 – −19 °C'
     """
-    return f"{_format_level(lower)}–{_format_level(upper)} °C"
+    lo, up = (_format_level(v).replace("-", "\u2212") for v in (lower, upper))
+    dash = " – " if min(lower, upper) < 0 else "–"
+    return f"{lo}{dash}{up} °C"
 
 
 def _check_grid(grid: Any) -> Grid:
