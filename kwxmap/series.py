@@ -38,7 +38,7 @@ from .interpolate.memory import (
     default_memory_limit,
     estimate_memory,
 )
-from .labels import map_heading
+from .labels import format_time, map_heading
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
 from .pipeline import draw, load_joined
 
@@ -310,7 +310,8 @@ def render_batch(
             result.frames = len(frames)
             result.maps.append(result.index)
         elif result.maps:
-            page = _index_page(result.maps, times, joined, result.failed, title)
+            page = _index_page(result.maps, times, joined, result.failed, title,
+                               lang=style.lang, daily=daily)
             result.index = staged.write("index.html", partial(io.write_text, page))
         if netcdf:
             target = staged.dest / "grids.nc" if netcdf is True else Path(netcdf)
@@ -329,14 +330,28 @@ def render_batch(
     return result
 
 
+_INDEX_WORDS = {
+    "ko": {"heading": "기온 지도", "time": "시각", "stations": "지점 수", "min": "최저 °C",
+           "max": "최고 °C", "skipped": "만들지 못한 지도",
+           "credit": "자료: 기상청 (공공누리 제1유형). 경계: 통계청 SGIS 2018. kwxmap으로 만듦."},
+    "en": {"heading": "Temperature maps", "time": "time", "stations": "stations",
+           "min": "min °C", "max": "max °C", "skipped": "Skipped",
+           "credit": "Data: KMA (기상청), KOGL Type 1. Boundaries: KOSTAT 2018. "
+                     "Made with kwxmap."},
+}
+
+
 def _index_page(
     maps: list[Path],
     times: pd.DatetimeIndex,
     joined: pd.DataFrame,
     failed: list[tuple[str, str]],
     title: str | None,
+    lang: str = "ko",
+    daily: bool = False,
 ) -> str:
-    heading = html.escape(title or "kwxmap temperature maps")
+    words = _INDEX_WORDS[lang]
+    heading = html.escape(title or words["heading"])
     rows = []
     stems = {p.stem: p for p in maps}
     for t in times:
@@ -348,21 +363,24 @@ def _index_page(
             '<tr><td><a href="{href}">{label}</a></td><td>{n}</td>'
             "<td>{lo:.1f}</td><td>{hi:.1f}</td></tr>".format(
                 href=html.escape(path.name, quote=True),
-                label=html.escape(t.isoformat(sep=" ", timespec="minutes")),
+                label=html.escape(format_time(t.date() if daily else t, lang)
+                                  + ("" if daily else " KST")),
                 n=int(at_t.notna().sum()),
                 lo=float(at_t.min()),
                 hi=float(at_t.max()),
             )
         )
     skipped = "".join(f"<li>{html.escape(t)}: {html.escape(msg)}</li>" for t, msg in failed)
+    w = {k: html.escape(v) for k, v in words.items()}
     page = f"""<!DOCTYPE html>
-<html lang="ko"><head><meta charset="utf-8"><title>{heading}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{heading}</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:right}}</style>
 </head><body><h1>{heading}</h1>
-<table><thead><tr><th>time</th><th>stations</th><th>min °C</th><th>max °C</th></tr></thead>
+<table><thead><tr><th>{w["time"]}</th><th>{w["stations"]}</th><th>{w["min"]}</th>
+<th>{w["max"]}</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
-{f"<h2>Skipped</h2><ul>{skipped}</ul>" if skipped else ""}
-<p>Data: KMA (기상청), KOGL Type 1. Boundaries: KOSTAT 2018. Made with kwxmap.</p>
+{f"<h2>{w['skipped']}</h2><ul>{skipped}</ul>" if skipped else ""}
+<p>{w["credit"]}</p>
 </body></html>
 """
     return page

@@ -171,7 +171,13 @@ def test_render_batch_skips_a_failed_timestamp_and_keeps_the_others(tmp_path):
     when, why = result.failed[0]
     assert when.startswith(days[1]) and "2 station(s) reported" in why
     index = result.index.read_text(encoding="utf-8")
-    assert "Skipped" in index and days[1] in index
+    # one language with the maps (Korean by default), days as dates
+    assert '<html lang="ko">' in index and "만들지 못한 지도" in index and days[1] in index
+    d0 = pd.Timestamp(days[0])
+    assert f">{d0.year}년 {d0.month}월 {d0.day}일</a>" in index
+    english = kwxmap.render_batch(path, tmp_path / "en", resolution=20000, tiles=None,
+                                  lang="en").index.read_text(encoding="utf-8")
+    assert '<html lang="en">' in english and "Skipped" in english and "지점" not in english
 
 
 def test_cli_batch_subprocess_animate(tmp_path):
