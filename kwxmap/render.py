@@ -696,7 +696,39 @@ def _payload(
         "bounds": None if scene.bounds is None else [list(scene.bounds[1::-1]),
                                                      list(scene.bounds[:1:-1])],
         "frames": frames,
+        "context": _context(scene.lang),
     }
+
+
+#: Cities named on every map, so a page without tiles can be read: each at its ASOS
+#: station's site (the registry), south-west to north-east by province.
+CONTEXT_CITIES = ("서울", "인천", "수원", "춘천", "강릉", "청주", "대전", "전주", "광주", "목포",
+                  "여수", "대구", "안동", "포항", "울산", "부산", "창원", "제주")
+#: Province outlines on the page: islands under this area (deg²) are left out and
+#: the lines simplified to this tolerance (deg, about 500 m): ~25 kB a page.
+_CONTEXT_MIN_AREA, _CONTEXT_TOLERANCE = 0.002, 0.005
+
+
+@functools.lru_cache(maxsize=2)
+def _context(lang: str) -> dict[str, Any]:
+    """Province lines and city names from the data kwxmap ships (no network)."""
+    import geopandas as gpd
+
+    from ._data import data_path
+    from .stations import load_stations
+
+    provinces = gpd.read_file(data_path("provinces.geojson")).geometry.to_numpy()
+    polys = [g for g in shapely.get_parts(provinces) if g.area > _CONTEXT_MIN_AREA]
+    lines = shapely.simplify(shapely.union_all(shapely.boundary(np.array(polys))),
+                             _CONTEXT_TOLERANCE)
+    registry = load_stations("asos")
+    cities = []
+    for name in CONTEXT_CITIES:
+        st = registry.lookup(name)
+        cities.append([round(st.lat, 4), round(st.lon, 4), name if lang == "ko" else st.name_en])
+    return {"lines": [_encode_ring(shapely.get_coordinates(part))
+                      for part in shapely.get_parts(lines) if part.length > 0.02],
+            "cities": cities}
 
 
 def _script_json(data: Any) -> str:

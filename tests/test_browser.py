@@ -103,6 +103,13 @@ def test_seed_map_loads_and_shows_every_layer(tmp_path, open_map, seed_stations,
     assert XSS_TITLE in got["header"]  # shown as text
     assert "2016년 10월 27일 16:37 KST" in got["header"]
     assert "KMA" in got["attribution"] and "KOSTAT" in got["attribution"]
+    # offline context from kwxmap's own data: province lines and city names, no tiles
+    from kwxmap.render import CONTEXT_CITIES, _context
+
+    cities = page.evaluate("() => Array.from(document.querySelectorAll('.kwxmap-city'))"
+                           ".map(e => e.textContent)")
+    assert cities == list(CONTEXT_CITIES)
+    assert page.locator("path.kwxmap-province").count() == len(_context("ko")["lines"]) > 50
 
     # Hover every band, isoline and marker: tooltips show, payloads stay text.
     result = page.evaluate(HOVER_ALL_JS)

@@ -127,6 +127,7 @@ var kwxmap = (function () {
     map.getPane("kwxmapLabels").style.zIndex = 650;
     map.getPane("kwxmapLabels").style.pointerEvents = "none";
     map.attributionControl.addAttribution(p.attribution);
+    if (p.context) { context(map, p); }
     L.control.scale({position: "bottomright", imperial: false}).addTo(map);
     var groups = {bands: L.layerGroup().addTo(map), lines: L.layerGroup().addTo(map),
                   stations: L.layerGroup().addTo(map)};
@@ -160,6 +161,23 @@ var kwxmap = (function () {
     show(0);
     if (p.frames.length > 1) { slider(map, p, show); }
     return {show: show};
+  }
+
+  // Province lines and city names from kwxmap's own data: a page with no tiles
+  // (offline, --tiles none) still shows where things are.
+  function context(map, p) {
+    map.createPane("kwxmapContext");
+    map.getPane("kwxmapContext").style.zIndex = 450;
+    map.getPane("kwxmapContext").style.pointerEvents = "none";
+    var q = p.q;
+    p.context.lines.forEach(function (r) {
+      L.polyline(ring(r, q), {color: "#555555", weight: 0.8, opacity: 0.7, interactive: false,
+                              pane: "kwxmapContext", className: "kwxmap-province"}).addTo(map);
+    });
+    p.context.cities.forEach(function (c) {
+      L.marker([c[0], c[1]], {icon: labelIcon(c[2], 0, "kwxmap-city"), interactive: false,
+                              keyboard: false, pane: "kwxmapContext"}).addTo(map);
+    });
   }
 
   function slider(map, p, show) {
