@@ -424,6 +424,36 @@ def _fills(
     ]
 
 
+#: The opening view of a national map: the mainland and Jeju (west, south, east,
+#: north). Far islands (백령도, 울릉도, 독도) stay on the map, a pan away, instead
+#: of zooming every phone out until Korea fills a third of the screen.
+MAINLAND_VIEW = (126.1, 33.1, 129.6, 38.65)
+
+
+def _opening_view(
+    bounds: tuple[float, float, float, float] | None,
+) -> tuple[float, float, float, float] | None:
+    """Clip what the page fits at first to :data:`MAINLAND_VIEW` (regional maps keep theirs).
+
+    Examples
+    --------
+    >>> _opening_view((124.6, 33.1, 131.9, 38.6))  # the whole country, 백령도 to 독도
+    (126.1, 33.1, 129.6, 38.6)
+    >>> _opening_view((127.2, 36.0, 128.6, 37.3))  # 충북: inside, unchanged
+    (127.2, 36.0, 128.6, 37.3)
+    >>> _opening_view((130.7, 37.4, 131.0, 37.6))  # 울릉도 alone: outside, unchanged
+    (130.7, 37.4, 131.0, 37.6)
+    """
+    if bounds is None:
+        return None
+    w, s, e, n = bounds
+    cw, cs, ce, cn = MAINLAND_VIEW
+    clipped = (max(w, cw), max(s, cs), min(e, ce), min(n, cn))
+    if clipped[0] >= clipped[2] or clipped[1] >= clipped[3]:
+        return bounds
+    return clipped
+
+
 def _bounds(*frames: gpd.GeoDataFrame | None) -> tuple[float, float, float, float] | None:
     boxes = [
         f.total_bounds for f in frames if f is not None and len(f) and not f.geometry.is_empty.all()
@@ -523,7 +553,7 @@ def map_scene(
             )
         )
     bands_bounds = _bounds(*[b for _, _, b, _ in checked])
-    bounds = bands_bounds or _bounds(*[s for _, s, _, _ in checked])
+    bounds = _opening_view(bands_bounds or _bounds(*[s for _, s, _, _ in checked]))
     edges = [*lowers.tolist(), *uppers[-1:].tolist()]
     return MapScene(
         frames=scenes,
@@ -842,7 +872,7 @@ def _page(
     credit: str | None = None,
 ) -> folium.Map:
     m = folium.Map(
-        tiles=None, control_scale=False, zoom_start=7, location=[36.3, 127.8], zoom_snap=0.25
+        tiles=None, control_scale=False, zoom_start=7, location=[36.3, 127.8], zoom_snap=0.1
     )
     m.default_js, m.default_css = [], []  # Leaflet is embedded by _Page; nothing else is used
     heading = " · ".join(t for t in (scene.title, scene.time) if t)

@@ -287,6 +287,28 @@ def test_layout_and_offline_drawing(
         page.screenshot(path=f"/tmp/{which}-{width}.png")
 
 
+FRAME_JS = """() => {
+  const map = Object.values(window).find(v => v && v._container && v.latLngToContainerPoint);
+  const y = lat => map.latLngToContainerPoint([lat, 127.5]).y;
+  const legend = document.querySelector('.kwxmap-legend').getBoundingClientRect();
+  const top = map.getContainer().getBoundingClientRect().top;
+  return {height: map.getSize().y, north: y(38.62), south: y(34.28), jeju: y(33.25),
+          legendTop: legend.top - top};
+}"""
+
+
+def test_a_phone_opens_on_the_mainland_and_jeju_above_the_legend(tmp_path, open_map,
+                                                                 seed_stations, seed_layers):
+    """The national view frames the mainland and Jeju, not 백령도 to 독도 (37 % before)."""
+    bands, lines = seed_layers
+    m = render_map(seed_stations, bands, lines, tiles=None)
+    page, _ = _load(open_map, write_html(m, tmp_path / "map.html"), width=390, height=844)
+    got = page.evaluate(FRAME_JS)
+    share = (got["south"] - got["north"]) / got["height"]  # 38.62 N to the south coast
+    assert share >= 0.6, got
+    assert 0 <= got["north"] and got["jeju"] < got["legendTop"], got
+
+
 def test_animation_has_isolines_labels_and_layer_control(tmp_path, open_map, seed_stations):
     from kwxmap import interpolate
     from kwxmap.render import render_animation

@@ -145,7 +145,16 @@ var kwxmap = (function () {
     var small = Math.min(window.innerWidth, window.innerHeight) < 600;
     L.control.layers(null, overlays, {collapsed: small, position: "topright"}).addTo(map);
 
-    if (p.bounds) { map.fitBounds(p.bounds, {padding: [6, 6], animate: false}); }
+    if (p.bounds) {  // the legend sits over the bottom: keep the land above it (Jeju on phones)
+      var legend = map.getContainer().querySelector(".kwxmap-legend");
+      var below = 6 + (legend ? legend.offsetHeight + 10 : 0);
+      map.fitBounds(p.bounds, {paddingTopLeft: [6, 6], paddingBottomRight: [6, below],
+                               animate: false});
+      // a narrow screen fits the width and centres the rest: lift the north edge to the
+      // top so the slack lands above the legend, where the south coast and Jeju are
+      var slack = map.latLngToContainerPoint([p.bounds[1][0], p.bounds[0][1]]).y - 6;
+      if (slack > 0) { map.panBy([0, slack], {animate: false}); }
+    }
     var built = [], current = {labels: [], frame: {}};
     function show(i) {
       if (!built[i]) { built[i] = drawFrame(p, p.frames[i]); built[i].frame = p.frames[i]; }
