@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from .errors import InputError
 
@@ -244,6 +245,7 @@ def isotherm_label_points(
     stations: gpd.GeoDataFrame | None = None,
     *,
     spacing_m: float | None = None,
+    tiers: int = 1,
 ) -> pd.DataFrame:
     """Choose where to write each isotherm's value along its line.
 
@@ -258,25 +260,33 @@ def isotherm_label_points(
         Distance between labels of one line, metres; default an eighth of
         the lines' extent (≈ 75 km on the national map, ≈ 20 km for a
         province).
+    tiers
+        Zoom tiers: tier ``k`` adds labels at ``spacing_m / 2**k`` between
+        those already kept, for a map zoomed in ``k`` levels (×2 each) from
+        its opening view. The web page shows, at each zoom, the labels that
+        fit on screen in tier order; a static picture uses tier 0.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``lon``, ``lat``, ``angle`` (degrees clockwise, for CSS
-        ``rotate``; within ±90 so text is never upside down), ``level`` and
-        ``text``; longest lines first (the order a page keeps them in when
-        labels collide).
+        ``rotate``; within ±90 so text is never upside down), ``level``,
+        ``text`` and ``tier``; tier by tier, longest lines first (the order a
+        page keeps them in when labels collide).
 
     Examples
     --------
     >>> import geopandas as gpd, shapely
     >>> line = shapely.LineString([(126.0, 36.0), (128.0, 36.0)])
-    >>> pts = isotherm_label_points(gpd.GeoDataFrame({"level": [20.0]},
-    ...                             geometry=[line], crs=4326), spacing_m=50_000)
+    >>> gdf = gpd.GeoDataFrame({"level": [20.0]}, geometry=[line], crs=4326)
+    >>> pts = isotherm_label_points(gdf, spacing_m=50_000)
     >>> len(pts) >= 3, set(pts["text"]), bool(pts["angle"].abs().max() < 3)
     (True, {'20'}, True)
+    >>> pts = isotherm_label_points(gdf, spacing_m=50_000, tiers=3)
+    >>> pts.groupby("tier").size().to_dict()  # ~180 km of line: 3, then more in between
+    {0: 3, 1: 4, 2: 12}
     """
-    columns = ["lon", "lat", "angle", "level", "text"]
+    columns = ["lon", "lat", "angle", "level", "text", "tier"]
     if lines is None or not len(lines):
         return pd.DataFrame(columns=columns)
     if lines.crs is None:
@@ -290,20 +300,16 @@ def isotherm_label_points(
     spacing = float(spacing_m) if spacing_m else max(e - w, n - s, 1.0) / 8.0
     if not spacing > 0:
         raise InputError(f"spacing_m={spacing_m!r} must be a positive distance in metres")
+    if not (isinstance(tiers, int) and 1 <= tiers <= 8):
+        raise InputError(f"tiers={tiers!r} must be a whole number from 1 to 8")
     places = _decimals([float(v) for v in metric["level"]])
-    candidates = []
-    for level, geom in zip(metric["level"], metric.geometry, strict=True):
-        if geom is None or geom.is_empty:
-            continue
-        for part in shapely.get_parts(shapely.line_merge(geom)):
-            length = part.length
-            if length < 0.3 * spacing:
-                continue
-            count = max(1, int(length // spacing))
-            for k in range(count):
-                d = (k + 0.5) * length / count
-                candidates.append((length, float(level), part, d))
-    candidates.sort(key=lambda c: -c[0])
+    parts = [
+        (part.length, float(level), part)
+        for level, geom in zip(metric["level"], metric.geometry, strict=True)
+        if geom is not None and not geom.is_empty
+        for part in shapely.get_parts(shapely.line_merge(geom))
+    ]
+    parts.sort(key=lambda c: -c[0])
     avoid = np.empty((0, 2))
     if stations is not None and len(stations) and stations.crs is not None:
         pts = stations.to_crs(5179).geometry
@@ -311,33 +317,46 @@ def isotherm_label_points(
         avoid = np.column_stack([pts.x, pts.y]) if len(pts) else avoid
     kept: list[tuple[float, float]] = []
     rows = []
-    near_label, near_station = 0.45 * spacing, 0.12 * spacing
-    for _, level, part, d in candidates:
-        p = part.interpolate(d)
-        x, y = p.x, p.y
-        if kept and np.min(np.hypot(*(np.array(kept) - (x, y)).T)) < near_label:
-            continue
-        if len(avoid) and np.min(np.hypot(*(avoid - (x, y)).T)) < near_station:
-            continue
-        delta = min(0.04 * spacing, d, part.length - d) or 1.0
-        a = part.interpolate(max(d - delta, 0.0))
-        b = part.interpolate(min(d + delta, part.length))
-        angle = -math.degrees(math.atan2(b.y - a.y, b.x - a.x))
-        if angle > 90:
-            angle -= 180
-        elif angle <= -90:
-            angle += 180
-        kept.append((x, y))
-        rows.append((x, y, round(angle, 1), level, format_level(level, places)))
+    for tier in range(tiers):
+        step = spacing / 2**tier
+        near_label, near_station = 0.45 * step, 0.12 * step
+        for length, level, part in parts:
+            if length < 0.3 * step:
+                continue
+            count = max(1, int(length // step))
+            for k in range(count):
+                d = (k + 0.5) * length / count
+                p = part.interpolate(d)
+                x, y = p.x, p.y
+                if kept and np.min(np.hypot(*(np.array(kept) - (x, y)).T)) < near_label:
+                    continue
+                if len(avoid) and np.min(np.hypot(*(avoid - (x, y)).T)) < near_station:
+                    continue
+                kept.append((x, y))
+                rows.append((x, y, _angle(part, d, 0.04 * step), level,
+                             format_level(level, places), tier))
     if not rows:
         return pd.DataFrame(columns=columns)
-    table = pd.DataFrame(rows, columns=["x", "y", "angle", "level", "text"])
-    from pyproj import Transformer
-
-    to_lonlat = Transformer.from_crs(5179, 4326, always_xy=True)
-    lon, lat = to_lonlat.transform(table["x"].to_numpy(), table["y"].to_numpy())
+    table = pd.DataFrame(rows, columns=["x", "y", "angle", "level", "text", "tier"])
+    lon, lat = _TO_LONLAT.transform(table["x"].to_numpy(), table["y"].to_numpy())
     table["lon"], table["lat"] = np.round(lon, 5), np.round(lat, 5)
     return table[columns]
+
+
+_TO_LONLAT = Transformer.from_crs(5179, 4326, always_xy=True)
+
+
+def _angle(part: shapely.LineString, d: float, delta: float) -> float:
+    """Return the line's direction at ``d`` as a CSS rotation within ±90° (never upside down)."""
+    delta = min(delta, d, part.length - d) or 1.0
+    a = part.interpolate(max(d - delta, 0.0))
+    b = part.interpolate(min(d + delta, part.length))
+    angle = -math.degrees(math.atan2(b.y - a.y, b.x - a.x))
+    if angle > 90:
+        angle -= 180
+    elif angle <= -90:
+        angle += 180
+    return round(angle, 1)
 
 
 def map_heading(

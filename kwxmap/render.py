@@ -284,6 +284,15 @@ def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
 
 
+#: Above this many stations a map is dense: markers are dots that shrink as the map
+#: zooms out, and isotherm labels are written over them instead of giving way.
+DENSE_STATIONS = 150
+
+#: Zoom tiers of isotherm labels (:func:`kwxmap.labels.isotherm_label_points`): the
+#: opening view and three levels in (×8, e.g. zoom 7 to 10 on the national map).
+LABEL_TIERS = 4
+
+
 def station_radius(count: int) -> float:
     """Marker radius in pixels for ``count`` stations: 26 → 6.2, 700 → 3.3.
 
@@ -534,10 +543,9 @@ def map_scene(
             if stations is not None
             else np.array([])
         )
-        isolabels = (
-            isotherm_label_points(lines, stations)
-            if lines is not None
-            else (isotherm_label_points(None))
+        # labels keep clear of sparse markers; dense ones are dots the labels may cover
+        isolabels = isotherm_label_points(
+            lines, stations if count <= DENSE_STATIONS else None, tiers=LABEL_TIERS
         )
         scenes.append(
             FrameScene(
@@ -721,7 +729,8 @@ def _payload(
             "lines": any(f.lines is not None and len(f.lines) for f in scene.frames),
             "stations": bool(pos),
         },
-        "stations": {"pos": pos, "head": head, "radius": scene.radius},
+        "stations": {"pos": pos, "head": head, "radius": scene.radius,
+                     "dense": len(pos) > DENSE_STATIONS},
         # fitted without animation before labels are placed: [[south, west], [north, east]]
         "bounds": None if scene.bounds is None else [list(scene.bounds[1::-1]),
                                                      list(scene.bounds[:1:-1])],

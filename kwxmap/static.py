@@ -22,7 +22,7 @@ import shapely
 from ._extras import require
 from .errors import InputError, OutputError
 from .palette import DEFAULT_PALETTE
-from .render import CV_COLUMN, map_scene
+from .render import CV_COLUMN, DENSE_STATIONS, map_scene
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
@@ -127,6 +127,7 @@ def render_static(
     """
     mpl = _matplotlib()
     import matplotlib.patheffects as pe
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
@@ -147,6 +148,7 @@ def render_static(
     # text is data: "$x$" in a title is shown, never parsed as mathtext
     with mpl.rc_context({"font.family": family, "text.parse_math": False}):
         fig = Figure(figsize=(width_in, height_in), dpi=dpi)
+        FigureCanvasAgg(fig)  # measures the labels' boxes to keep them apart
         top = 1 - 0.75 / height_in
         ax = fig.add_axes((0.02, 0.95 / height_in, 0.96, top - 0.95 / height_in))
         ax.set_aspect(aspect)
@@ -172,28 +174,36 @@ def render_static(
                     xy = np.asarray(part.coords)
                     if len(xy) > 1:
                         ax.plot(xy[:, 0], xy[:, 1], color="#303030", linewidth=0.7)
-            # the white halo is a stroked copy underneath, so the label itself stays text
-            # (searchable and selectable in the SVG and PDF)
+        # the white halo is a stroked copy underneath, so the label itself stays text
+        # (searchable and selectable in the SVG and PDF); each label is that pair
+        isolabels, values, dots = [], [], np.empty((0, 2))
+        if frame.lines is not None:
             halo = [pe.Stroke(linewidth=2.5, foreground="white")]
-            for r in frame.isolabels.itertuples():
-                for effects, z in ((halo, 5.0), (None, 5.1)):
+            for r in frame.isolabels[frame.isolabels["tier"] <= 1].itertuples():  # two tiers: 1200 px
+                isolabels.append([
                     ax.text(r.lon, r.lat, r.text, rotation=-r.angle, rotation_mode="anchor",
                             ha="center", va="center", fontsize=8, fontweight="bold",
                             path_effects=effects, zorder=z)
+                    for effects, z in ((halo, 5.0), (None, 5.1))
+                ])
         if frame.stations is not None and len(frame.stations):
-            xy = np.array([(g.x, g.y) for g in frame.stations.geometry])
+            dots = np.array([(g.x, g.y) for g in frame.stations.geometry])
             size = (scene.radius * 1.6) ** 2
-            ax.scatter(xy[:, 0], xy[:, 1], s=size * 1.9, c="white", zorder=6, linewidths=0)
-            ax.scatter(xy[:, 0], xy[:, 1], s=size, c=frame.station_fills, edgecolors="#1a1a1a",
-                       linewidths=0.8, zorder=7)
+            halo_pt = np.sqrt(size * 1.9) / 2  # the halo's radius, points
+            ax.scatter(dots[:, 0], dots[:, 1], s=size * 1.9, c="white", zorder=6, linewidths=0)
+            ax.scatter(dots[:, 0], dots[:, 1], s=size, c=frame.station_fills,
+                       edgecolors="#1a1a1a", linewidths=0.8, zorder=7)
             if scene.labels == "values":
                 halo = [pe.Stroke(linewidth=2.2, foreground="white")]
-                for (x, y), text in zip(xy, frame.station_values, strict=True):
+                for (x, y), text in zip(dots, frame.station_values, strict=True):
                     if text:
-                        for effects, z in ((halo, 8.0), (None, 8.1)):
-                            ax.annotate(text, (x, y), xytext=(5, 0), textcoords="offset points",
+                        values.append([
+                            ax.annotate(text, (x, y), xytext=(halo_pt + 2, 0),
+                                        textcoords="offset points",
                                         fontsize=6.5, va="center", path_effects=effects,
                                         zorder=z)
+                            for effects, z in ((halo, 8.0), (None, 8.1))
+                        ])
         pad = 0.02 * max(e - w, n - s)
         ax.set_xlim(w - pad, e + pad)
         ax.set_ylim(s - pad, n + pad)
@@ -204,9 +214,55 @@ def render_static(
             if len(heading) > 1:
                 fig.text(0.03, 1 - 0.5 / height_in, heading[1], fontsize=10, va="top")
         _legend(fig, scene, height_in)
+        # like the web page: a sparse map's station values first and every label giving
+        # way to the markers; a dense map's isotherm values first, written over the dots
+        dense = len(dots) > DENSE_STATIONS
+        iso = [(pair, True) for pair in isolabels]
+        shown = [(pair, False) for pair in values]
+        _declutter(fig, ax, iso + shown if dense else shown + iso, dots,
+                   scene.radius * 1.6 * np.sqrt(1.9) / 2, dense=dense)
         attribution = _ATTRIBUTION[lang]
         fig.text(0.98, 0.08 / height_in, attribution, fontsize=6.5, ha="right", color="#555")
     return fig
+
+
+#: Least distance (inches) between two written values of one isotherm.
+SAME_LEVEL_IN = 1.0
+
+
+def _declutter(fig: Figure, ax: Any, labels: list[tuple[list[Any], bool]], dots: np.ndarray,
+               dot_pt: float, *, dense: bool) -> None:
+    """Keep, in order, the labels that fit, as the web page does.
+
+    Each label is a (halo, text) pair and whether it is an isotherm's value. One is
+    hidden when its box touches a label kept before it, when an isotherm's value
+    repeats within :data:`SAME_LEVEL_IN`, or when it touches a station marker
+    (radius ``dot_pt`` points; every label on a sparse map, station values only on
+    a dense one).
+    """
+    renderer = fig.canvas.get_renderer()
+    pad = 2.0 * fig.dpi / 72
+    centres = ax.transData.transform(dots) if len(dots) else np.empty((0, 2))
+    r = dot_pt * fig.dpi / 72
+    kept: list[Any] = []
+    same: dict[str, list[tuple[float, float]]] = {}
+    for pair, isotherm in labels:
+        against_dots = not (dense and isotherm)
+        box = pair[0].get_window_extent(renderer).padded(pad)
+        hit = any(box.overlaps(k) for k in kept)
+        if not hit and against_dots and len(centres):
+            near_x = (centres[:, 0] + r > box.x0) & (centres[:, 0] - r < box.x1)
+            hit = bool(np.any(near_x & (centres[:, 1] + r > box.y0) & (centres[:, 1] - r < box.y1)))
+        if not hit and isotherm:
+            x, y = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+            near = same.setdefault(pair[0].get_text(), [])
+            hit = any(np.hypot(x - a, y - b) < SAME_LEVEL_IN * fig.dpi for a, b in near)
+            if not hit:
+                near.append((x, y))
+        for artist in pair:
+            artist.set_visible(not hit)
+        if not hit:
+            kept.append(box)
 
 
 def _legend(fig: Figure, scene: Any, height_in: float) -> None:

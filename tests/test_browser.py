@@ -344,3 +344,189 @@ def test_animation_has_isolines_labels_and_layer_control(tmp_path, open_map, see
     assert page.evaluate(state)["lines"] == 0
     box = page.locator(".kwxmap-slider").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the slider fits the phone
+
+
+@pytest.fixture(scope="module")
+def network_snap():
+    """A whole-network instant: every active station (one per site) on the shipped
+    registry, with a field that falls with latitude and height (−6.5 °C/km) and
+    waves east–west, so the isotherms wind across the whole country."""
+    import numpy as np
+    import pandas as pd
+
+    import kwxmap
+
+    reg = kwxmap.load_stations().to_geodataframe()
+    reg = reg[reg["active"] & ~reg.geometry.to_wkb().duplicated()]
+    lat, lon = reg.geometry.y.to_numpy(), reg.geometry.x.to_numpy()
+    temp = (28 - 1.1 * (lat - 33.5) - 0.0065 * reg["elevation_m"].fillna(0).to_numpy()
+            + 1.2 * np.sin(3 * lon))
+    table = pd.DataFrame({"station_id": reg["station_id"], "temperature_c": temp.round(1)})
+    snap = kwxmap.snapshot(table, tiles=None, resolution=2000)
+    assert len(snap.stations) > 700
+    return snap
+
+
+@pytest.fixture(scope="module")
+def seed_snap():
+    import kwxmap
+
+    return kwxmap.snapshot(REPO / "examples" / "widget.txt", tiles=None, resolution=2000)
+
+
+LABELS_JS = """() => {
+  const map = Object.values(window).find(v => v && v._container && v.latLngToContainerPoint);
+  const size = map.getSize(), out = [];
+  map.eachLayer(l => {
+    const icon = l.options && l.options.icon;
+    if (!icon || icon.options.className !== 'kwxmap-isolabel') return;
+    const el = l.getElement();
+    if (!el || el.style.visibility === 'hidden') return;
+    const c = map.latLngToContainerPoint(l.getLatLng());
+    if (c.x < 0 || c.y < 0 || c.x > size.x || c.y > size.y) return;
+    const r = el.firstChild.getBoundingClientRect();
+    out.push({lat: l.getLatLng().lat, lon: l.getLatLng().lng, text: el.textContent,
+              left: r.left, top: r.top, right: r.right, bottom: r.bottom});
+  });
+  const markers = Array.from(document.querySelectorAll('path.kwxmap-halo')).map(e => {
+    const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; });
+  const dots = Array.from(document.querySelectorAll('path.kwxmap-station'))
+    .map(e => e.getBoundingClientRect().width);
+  return {zoom: map.getZoom(), labels: out, markers: markers, area: size.x * size.y,
+          radius: Math.max(0, ...dots)};
+}"""
+
+ZOOM_JS = """([lat, lon, zoom]) => {
+  const map = Object.values(window).find(v => v && v._container && v.latLngToContainerPoint);
+  map.setView([lat, lon], zoom, {animate: false});
+}"""
+
+
+def _grid_at(grid, lon, lat):
+    """The drawn field at lon/lat (bilinear on the map's grid)."""
+    import numpy as np
+    from pyproj import Transformer
+    from scipy.interpolate import RegularGridInterpolator
+
+    x, y = Transformer.from_crs(4326, grid.crs, always_xy=True).transform(lon, lat)
+    values = np.asarray(grid.values, float)
+    gx, gy = np.asarray(grid.x), np.asarray(grid.y)
+    if gy[0] > gy[-1]:
+        gy, values = gy[::-1], values[::-1]
+    return RegularGridInterpolator((gy, gx), values, bounds_error=False)(
+        np.column_stack([y, x]))
+
+
+def _check_labels(got, snap, dense):
+    """Labels on screen: apart, on their isotherm (the field there has their value)."""
+    import numpy as np
+
+    labels = got["labels"]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            assert not _intersects(a, b), (a, b)
+        if not dense:  # a sparse map's labels give way to every marker
+            for marker in got["markers"]:
+                assert not _intersects(a, marker), (a, marker)
+    if labels:
+        field = _grid_at(snap.grid, [lab["lon"] for lab in labels],
+                         [lab["lat"] for lab in labels])
+        written = np.array([float(lab["text"]) for lab in labels])
+        ok = np.isfinite(field)
+        assert ok.mean() > 0.9
+        assert np.abs(field[ok] - written[ok]).max() < 0.35, list(zip(written, field, strict=True))
+
+
+@pytest.mark.parametrize("which", ["seed", "network"])
+def test_a_phone_reads_isotherm_values_at_the_opening_view_and_at_zoom_10(
+    tmp_path, open_map, seed_snap, network_snap, which
+):
+    """≥ 5 values on the phone's opening view (1 of 48 on the network map before),
+    still some at zoom 10 (none before); each sits on its isotherm."""
+    snap = seed_snap if which == "seed" else network_snap
+    dense = which == "network"
+    page, _ = _load(open_map, write_html(snap.map, tmp_path / "m.html"), width=390, height=844)
+    got = page.evaluate(LABELS_JS)
+    assert len(got["labels"]) >= 5, (got["zoom"], len(got["labels"]))
+    _check_labels(got, snap, dense)
+    for lat, lon in [(37.5, 127.0), (36.35, 127.4), (35.15, 129.05)]:  # 서울, 대전, 부산
+        page.evaluate(ZOOM_JS, [lat, lon, 10])
+        page.wait_for_timeout(100)
+        got = page.evaluate(LABELS_JS)
+        assert got["zoom"] == 10
+        _check_labels(got, snap, dense)
+        if (lat, lon) == (36.35, 127.4) or dense:
+            assert got["labels"], (which, lat, lon)
+
+
+def test_dense_markers_are_dots_that_leave_the_bands_visible(tmp_path, open_map, network_snap):
+    """700 stations at the phone's opening view: dots (one 2-4 px each), under 8 % of the
+    map (a quarter before); at zoom 10 they grow back to readable markers."""
+    page, _ = _load(open_map, write_html(network_snap.map, tmp_path / "m.html"),
+                    width=390, height=844)
+    got = page.evaluate(LABELS_JS)
+    covered = sum((m["right"] - m["left"]) * (m["bottom"] - m["top"]) for m in got["markers"])
+    assert len(got["markers"]) == len(network_snap.stations)
+    assert got["radius"] <= 4.5 and covered / got["area"] < 0.08, (got["radius"], covered)
+    page.evaluate(ZOOM_JS, [36.35, 127.4, 10])
+    page.wait_for_timeout(100)
+    assert page.evaluate(LABELS_JS)["radius"] >= 8
+
+
+OPEN_TIP_JS = """(i) => {
+  const dot = document.querySelectorAll('path.kwxmap-station')[i];
+  const b = dot.getBoundingClientRect();
+  dot.dispatchEvent(new MouseEvent('mouseover', {bubbles: true,
+      clientX: b.x + b.width / 2, clientY: b.y + b.height / 2}));
+  const tips = document.querySelectorAll('.leaflet-tooltip');
+  const tip = tips[tips.length - 1].getBoundingClientRect();
+  const under = Array.from(document.querySelectorAll(
+      '.kwxmap-isolabel span, .kwxmap-valuelabel span'))
+    .filter(e => e.parentElement.style.visibility !== 'hidden')
+    .map(e => e.getBoundingClientRect())
+    .filter(r => r.left < tip.right && tip.left < r.right && r.top < tip.bottom
+                 && tip.top < r.bottom).length;
+  return {x: tip.x, y: tip.y, width: tip.width, height: tip.height, under: under};
+}"""
+
+LABELS_SHOWN_JS = """(shown) => { for (const e of document.querySelectorAll(
+    '.kwxmap-isolabel, .kwxmap-valuelabel')) e.style.opacity = shown ? '' : '0'; }"""
+
+
+def test_labels_never_cover_an_open_tooltip(tmp_path, open_map, seed_stations, seed_layers):
+    """An open station tooltip is drawn over every label: its pixels are the same with
+    the labels shown and hidden, for six stations whose tooltip has labels under it."""
+    import numpy as np
+    from PIL import Image
+
+    bands, lines = seed_layers
+    m = render_map(seed_stations, bands, lines, tiles=None, labels="values")
+    page, _ = _load(open_map, write_html(m, tmp_path / "m.html"), width=1280, height=900)
+    checked = 0
+    for i in range(len(seed_stations)):
+        if checked == 6:
+            break
+        tip = page.evaluate(OPEN_TIP_JS, i)
+        page.wait_for_timeout(250)  # the tooltip fades in
+        if tip["under"]:
+            clip = {"x": tip["x"] + 4, "y": tip["y"] + 4,  # inside the rounded corners
+                    "width": tip["width"] - 8, "height": tip["height"] - 8}
+            shots = []
+            for shown in (True, False):
+                page.evaluate(LABELS_SHOWN_JS, shown)
+                shots.append(np.asarray(Image.open(_shot(page, clip, tmp_path)), int))
+            assert np.abs(shots[0] - shots[1]).max() <= 8, (i, tip)
+            checked += 1
+        page.evaluate(LABELS_SHOWN_JS, True)
+        page.evaluate("() => document.querySelectorAll('path.kwxmap-station').forEach(d =>"
+                      " d.dispatchEvent(new MouseEvent('mouseout', {bubbles: true})))")
+        page.wait_for_timeout(250)  # and fades out
+        assert page.evaluate("() => document.querySelectorAll('.leaflet-tooltip').length") == 0
+    assert checked == 6, checked
+
+
+def _shot(page, clip, tmp_path):
+    path = tmp_path / "tip.png"
+    page.screenshot(path=str(path), clip=clip)
+    return path

@@ -67,64 +67,113 @@ var kwxmap = (function () {
       layers.lines.addLayer(m);
       labels.push(m);
     });
-    var r = p.stations.radius;
+    var markers = [];
     (frame.stations || []).forEach(function (v, i) {
       if (v === null) { return; }
       var pos = p.stations.pos[i];
-      L.circleMarker(pos, {radius: r + 1.5, color: "#ffffff", weight: 2.5, opacity: 0.95,
-                           fill: false, interactive: false, className: "kwxmap-halo"})
-        .addTo(layers.stations);
-      L.circleMarker(pos, {radius: r, color: "#1a1a1a", weight: 1.2, fillColor: v[0],
-                           fillOpacity: 1, className: "kwxmap-station"})
-        .bindTooltip(p.stations.head[i] + "<br>" + v[1])
-        .addTo(layers.stations);
+      var halo = L.circleMarker(pos, {color: "#ffffff", opacity: 0.95, fill: false,
+                                      interactive: false, className: "kwxmap-halo"});
+      var dot = L.circleMarker(pos, {color: "#1a1a1a", fillColor: v[0], fillOpacity: 1,
+                                     className: "kwxmap-station"})
+        .bindTooltip(p.stations.head[i] + "<br>" + v[1], {opacity: 1});
+      layers.stations.addLayer(halo).addLayer(dot);
+      markers.push([halo, dot]);
       if (p.values && v[2]) {
-        var m = L.marker(pos, {icon: labelIcon(v[2], 0, "kwxmap-valuelabel", r + 5),
+        var m = L.marker(pos, {icon: labelIcon(v[2], 0, "kwxmap-valuelabel", p.stations.radius + 5),
                                interactive: false, keyboard: false, pane: "kwxmapLabels",
                                kwxValue: true});
         layers.stations.addLayer(m);
         labels.push(m);
       }
     });
-    // station values outrank isotherm values when they collide
-    layers.labels = labels.filter(function (m) { return m.options.kwxValue; })
-      .concat(labels.filter(function (m) { return !m.options.kwxValue; }));
+    layers.markers = markers;
+    // A sparse map's station values outrank isotherm values; on a dense map the
+    // isotherms come first and the values fill what room is left.
+    var values = labels.filter(function (m) { return m.options.kwxValue; });
+    var iso = labels.filter(function (m) { return !m.options.kwxValue; });
+    layers.labels = p.stations.dense ? iso.concat(values) : values.concat(iso);
     return layers;
+  }
+
+  /* Marker radius in px: fixed on a sparse map; on a dense one a dot that grows as
+   * the map zooms in (×1.4 a level, from 1.5 px at the national view) and never
+   * grows past 1.5 × the sparse size. */
+  function radius(p, zoom) {
+    var r = p.stations.radius;
+    if (!p.stations.dense) { return r; }
+    return Math.max(1.5, Math.min(1.5 * r, r * Math.pow(2, (zoom - 9) / 2)));
+  }
+
+  function resize(map, p, markers) {
+    var r = radius(p, map.getZoom()), dense = p.stations.dense;
+    markers.forEach(function (pair) {
+      pair[0].setRadius(r + (dense ? 0.6 : 1.5)).setStyle({weight: dense ? 1 : 2.5});
+      pair[1].setRadius(r).setStyle({weight: dense ? 0.6 : 1.2});
+    });
   }
 
   function overlaps(a, b) {
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
-  /* Hide labels whose boxes touch a station marker or a label kept before them
-   * (station values first, then isotherm values, longest lines first). */
+  //: Least distance (px) between two written values of one isotherm.
+  var SAME_LEVEL_PX = 100;
+
+  /* Show the labels that fit at this zoom, in priority order: a label is hidden
+   * when its box touches one kept before it, when an isotherm value repeats
+   * within SAME_LEVEL_PX, or when it touches a station marker (every label on a
+   * sparse map; station values only on a dense map, whose isotherm values are
+   * written over the dots). A label's box is measured once, relative to its
+   * anchor, and moved with the map after that. */
   function declutter(map, p, current) {
-    var kept = [], pad = 2, frame = current.frame;
+    var pad = 2, frame = current.frame, dense = p.stations.dense;
+    var dots = [], kept = [], same = {};
     if (current.stations && map.hasLayer(current.stations)) {
+      var r = radius(p, map.getZoom()) + 2;
       p.stations.pos.forEach(function (pos, i) {
         if (!frame.stations || frame.stations[i] === null) { return; }
-        var c = map.latLngToContainerPoint(pos), r = p.stations.radius + 2;
-        kept.push({left: c.x - r, right: c.x + r, top: c.y - r, bottom: c.y + r});
+        var c = map.latLngToContainerPoint(pos);
+        dots.push({left: c.x - r, right: c.x + r, top: c.y - r, bottom: c.y + r});
       });
     }
     var origin = map.getContainer().getBoundingClientRect();
-    current.labels.forEach(function (m) {
+    current.labels.forEach(function (m) {  // measure what has not been measured (once)
       var el = m.getElement();
-      if (!el || !el.firstChild) { return; }
+      if (m._kwxBox || !el || !el.firstChild) { return; }
       el.style.visibility = "";
       var b = el.firstChild.getBoundingClientRect();
-      var box = {left: b.left - origin.left - pad, right: b.right - origin.left + pad,
-                 top: b.top - origin.top - pad, bottom: b.bottom - origin.top + pad};
-      for (var i = 0; i < kept.length; i++) {
-        if (overlaps(box, kept[i])) { el.style.visibility = "hidden"; return; }
+      var c = map.latLngToContainerPoint(m.getLatLng());
+      m._kwxBox = {left: b.left - origin.left - c.x, right: b.right - origin.left - c.x,
+                   top: b.top - origin.top - c.y, bottom: b.bottom - origin.top - c.y};
+    });
+    current.labels.forEach(function (m) {
+      var el = m.getElement();
+      if (!m._kwxBox || !el) { return; }
+      var c = map.latLngToContainerPoint(m.getLatLng()), o = m._kwxBox;
+      var box = {left: c.x + o.left - pad, right: c.x + o.right + pad,
+                 top: c.y + o.top - pad, bottom: c.y + o.bottom + pad};
+      var value = m.options.kwxValue, text = el.textContent, hide = false, i;
+      for (i = 0; !hide && i < kept.length; i++) { hide = overlaps(box, kept[i]); }
+      if (!dense || value) {
+        for (i = 0; !hide && i < dots.length; i++) { hide = overlaps(box, dots[i]); }
       }
-      kept.push(box);
+      if (!value && !hide) {
+        var near = same[text] || [];
+        for (i = 0; !hide && i < near.length; i++) {
+          hide = Math.abs(near[i].x - c.x) < SAME_LEVEL_PX &&
+                 Math.abs(near[i].y - c.y) < SAME_LEVEL_PX &&
+                 Math.hypot(near[i].x - c.x, near[i].y - c.y) < SAME_LEVEL_PX;
+        }
+        if (!hide) { (same[text] = near).push(c); }
+      }
+      el.style.visibility = hide ? "hidden" : "";
+      if (!hide) { kept.push(box); }
     });
   }
 
   function draw(map, p) {
     map.createPane("kwxmapLabels");
-    map.getPane("kwxmapLabels").style.zIndex = 650;
+    map.getPane("kwxmapLabels").style.zIndex = 640;  // over markers, under an open tooltip
     map.getPane("kwxmapLabels").style.pointerEvents = "none";
     map.attributionControl.addAttribution(p.attribution);
     if (p.context) { context(map, p); }
@@ -155,17 +204,20 @@ var kwxmap = (function () {
       var slack = map.latLngToContainerPoint([p.bounds[1][0], p.bounds[0][1]]).y - 6;
       if (slack > 0) { map.panBy([0, slack], {animate: false}); }
     }
-    var built = [], current = {labels: [], frame: {}};
+    var built = [], current = {labels: [], markers: [], frame: {}};
     function show(i) {
       if (!built[i]) { built[i] = drawFrame(p, p.frames[i]); built[i].frame = p.frames[i]; }
       ["bands", "lines", "stations"].forEach(function (k) {
         groups[k].clearLayers();
         groups[k].addLayer(built[i][k]);
       });
-      current = {labels: built[i].labels, frame: p.frames[i], stations: groups.stations};
+      current = {labels: built[i].labels, markers: built[i].markers, frame: p.frames[i],
+                 stations: groups.stations};
+      resize(map, p, current.markers);
       map.fire("kwxmapframe", {index: i});
       declutter(map, p, current);
     }
+    map.on("zoomend", function () { resize(map, p, current.markers); });
     map.on("zoomend overlayadd overlayremove", function () { declutter(map, p, current); });
     show(0);
     if (p.frames.length > 1) { slider(map, p, show); }
