@@ -31,6 +31,7 @@ from .options import (
     ELEVATIONS,
     ON_DUPLICATE,
     ON_UNKNOWN,
+    OUTSIDE,
     STREAM_ELEVATION,
     STREAM_METHOD,
     TILES,
@@ -389,6 +390,11 @@ def _add_grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--labels", choices=LABELS, default="none", help="write station readings on the map"
     )
+    p.add_argument(
+        "--outside", choices=OUTSIDE, default="dim",
+        help="stations beyond --region/--bbox (they still shape the edge): drawn faint "
+        "(default), left out, or shown like the others",
+    )
 
 
 def _numbers(option: str, text: str, n: int | None, what: str) -> tuple[float, ...]:
@@ -427,6 +433,7 @@ def _map_options(args: argparse.Namespace) -> MapOptions:
         palette=args.palette,
         lang=args.lang,
         labels=args.labels,
+        outside=args.outside,
     )
 
 

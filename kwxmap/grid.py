@@ -34,6 +34,7 @@ __all__ = [
     "MAX_CELLS",
     "Grid",
     "as_grid",
+    "is_country",
     "load_provinces",
     "make_grid",
     "resolve_region",
@@ -81,6 +82,17 @@ _COUNTRY_NAMES = (
     "남한",
     "한국",
 )
+
+
+def is_country(region: Any) -> bool:
+    """Return whether ``region`` names the whole country (``"south-korea"``, ``"전국"`` ...).
+
+    Examples
+    --------
+    >>> is_country("전국"), is_country("South Korea"), is_country("충북"), is_country((1, 2, 3, 4))
+    (True, True, False, False)
+    """
+    return isinstance(region, str) and _norm(region) in {_norm(c) for c in _COUNTRY_NAMES}
 
 
 def _norm(name: str) -> str:
@@ -475,6 +487,24 @@ class Grid:
         xx, yy = np.meshgrid(self.x, self.y)
         lon, lat = tr.transform(xx, yy)
         return np.asarray(lon), np.asarray(lat)
+
+    def covers(self, lon: Any, lat: Any, *, within_m: float = 2000.0) -> np.ndarray:
+        """Return whether each lon/lat point lies in the region or within ``within_m`` of it.
+
+        The margin keeps a coastal station whose site the boundary's
+        generalised coast leaves just offshore.
+
+        Examples
+        --------
+        >>> g = make_grid("충청북도", resolution=5000)
+        >>> g.covers([127.49, 126.97, 127.44], [36.64, 37.57, 36.97]).tolist()  # 청주 서울 충주
+        [True, False, True]
+        """
+        tr = _transformer("EPSG:4326", self.crs.to_wkt())
+        x, y = tr.transform(np.asarray(lon, float), np.asarray(lat, float))
+        region = self.region
+        shapely.prepare(region)
+        return np.asarray(shapely.dwithin(region, shapely.points(x, y), within_m), bool)
 
     def copy(self, values: Any = None, **changes: Any) -> Grid:
         """Return a copy, optionally with new ``values`` (same shape) or other fields.

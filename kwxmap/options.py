@@ -280,6 +280,10 @@ class SurfaceOptions:
         return dataclasses.asdict(self)
 
 
+#: What a map does with stations beyond its region (more than 2 km outside it).
+OUTSIDE: tuple[str, ...] = ("dim", "hide", "show")
+
+
 @dataclasses.dataclass(frozen=True)
 class MapOptions:
     """How a map looks.
@@ -297,6 +301,10 @@ class MapOptions:
         Band colours (``"adaptive"``/``"fixed"``), interface language
         (``"ko"``/``"en"``) and station labels (``"none"``/``"values"``); see
         :func:`~kwxmap.render_map`.
+    outside
+        Stations beyond a regional map's region (they still inform the surface
+        near its edge): ``"dim"`` (drawn faint, default), ``"hide"`` or
+        ``"show"`` like the others; see :data:`OUTSIDE`.
 
     Examples
     --------
@@ -310,8 +318,10 @@ class MapOptions:
     palette: str = DEFAULT_PALETTE
     lang: str = "ko"
     labels: str = "none"
+    outside: str = "dim"
 
     def __post_init__(self) -> None:
+        _choice("outside", self.outside, OUTSIDE)
         _choice("palette", self.palette, PALETTES)
         _choice("lang", self.lang, LANGS)
         _choice("labels", self.labels, LABELS)

@@ -28,7 +28,7 @@ from . import io
 from .contours import contour_bands, contour_lines
 from .dem import dem_attribution
 from .errors import InputError
-from .grid import Grid
+from .grid import Grid, is_country
 from .interpolate import CVReport, cross_validate, interpolate
 from .join import PLAUSIBLE_RANGE_C, JoinReport, join_readings
 from .kmatime import is_daily, select_time
@@ -42,7 +42,7 @@ from .options import (
     split_options,
 )
 from .parse import parse_readings
-from .render import render_map
+from .render import OUTSIDE_COLUMN, render_map
 from .stations import StationRegistry, load_stations
 
 __all__ = [
@@ -383,6 +383,8 @@ def snapshot(
         time=heading[1],
         tiles=style.folium_tiles,
         look=style.look,
+        outside=style.outside,
+        region=surface.region,
     )
     return Snapshot(
         stations=shown,
@@ -497,13 +499,20 @@ def draw(
     tiles: str | None,
     render: bool = True,
     look: dict[str, str] | None = None,
+    outside: str = "dim",
+    region: Any = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, folium.Map | None]:
     """Contour one surface and render its map: the steps after interpolation.
 
     :func:`snapshot` and :func:`~kwxmap.render_batch` (per timestamp) both
     call this. Returns the stations shown (those the surface used, with a
     value), the bands, the isolines on the band edges and the map (None
-    without ``render``); ``look`` holds render_map's palette/lang/labels.
+    without ``render``); ``look`` holds render_map's palette/lang/labels;
+    ``outside`` (:data:`~kwxmap.options.OUTSIDE`) says what becomes of the
+    stations beyond a regional grid's ``region``: marked in the
+    ``outside_region`` column (drawn faint), left out, or shown like the
+    others. A national map shows every station (islets the boundary leaves out
+    included).
     """
     used = grid.attrs.get("station_ids")
     shown = stations
@@ -513,6 +522,10 @@ def draw(
         if value in stations.columns:
             keep &= stations[value].notna()
         shown = stations[keep]
+    if outside != "show" and len(shown) and not is_country(region):
+        lonlat = shown.geometry.to_crs(4326)
+        beyond = ~grid.covers(lonlat.x.to_numpy(), lonlat.y.to_numpy())
+        shown = shown[~beyond] if outside == "hide" else shown.assign(**{OUTSIDE_COLUMN: beyond})
     bands = contour_bands(grid, levels)
     lines = contour_lines(grid, bands.attrs["levels"])  # isolines on the band edges
     fmap = None

@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = [
     "ATTRIBUTION",
     "CV_COLUMN",
+    "OUTSIDE_COLUMN",
     "LABELS",
     "LANGS",
     "LEAFLET_VERSION",
@@ -84,6 +85,10 @@ __all__ = [
 #: Column of the stations frame holding the leave-one-out cross-validation
 #: error (predicted minus observed, °C); shown in the station tooltip when present.
 CV_COLUMN = "cv_error_c"
+
+#: Boolean column of the stations frame: the station lies beyond a regional map's
+#: region (it informs the surface near the edge); such stations are drawn faint.
+OUTSIDE_COLUMN = "outside_region"
 
 #: The Leaflet release embedded in every page (``kwxmap/_assets/leaflet``).
 LEAFLET_VERSION = "1.9.4"
@@ -102,6 +107,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "printed": "표기",
         "station": "지점",
         "play": "재생",
+        "outside": "지역 밖 관측소 (경계 근처의 면에 쓰임)",
         "attribution": (
             '관측: <a href="https://data.kma.go.kr/">기상청 KMA</a> | '
             "경계: 통계청 KOSTAT SGIS 2018 (공공누리 제1유형) | kwxmap"
@@ -117,6 +123,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "printed": "as printed",
         "station": "station",
         "play": "Play",
+        "outside": "outside the region (informs the surface near its edge)",
         "attribution": (
             'Readings: <a href="https://data.kma.go.kr/">KMA</a> | '
             "Boundaries: KOSTAT SGIS 2018 (KOGL Type 1) | kwxmap"
@@ -218,6 +225,11 @@ def _cell(row: pd.Series, column: str) -> Any:
     return value
 
 
+def _is_outside(row: pd.Series) -> bool:
+    value = _cell(row, OUTSIDE_COLUMN)
+    return isinstance(value, bool | np.bool_) and bool(value)
+
+
 def _station_head(row: pd.Series, text: dict[str, str]) -> str:
     """Tooltip lines that do not change between frames: names, id, as printed."""
     name_ko = _cell(row, "name_ko") or _cell(row, "station_name") or ""
@@ -249,6 +261,8 @@ def _station_reading(row: pd.Series, value: str, cv_column: str, text: dict[str,
             lines.append(f"{text['cv']} {float(cv):+.1f} °C")
         except (TypeError, ValueError):
             lines.append(f"{text['cv']} {escape(cv)}")
+    if _is_outside(row):
+        lines.append(f"<i>{text['outside']}</i>")
     return "<br>".join(lines)
 
 
@@ -317,6 +331,7 @@ class FrameScene:
     stations: gpd.GeoDataFrame | None
     station_fills: list[str]
     station_values: list[str]
+    station_outside: list[bool]
 
 
 @dataclass(frozen=True)
@@ -558,6 +573,11 @@ def map_scene(
                 stations=stations,
                 station_fills=_fills(values, lowers, uppers, colors),
                 station_values=["" if not np.isfinite(v) else f"{v:.1f}" for v in values],
+                station_outside=(
+                    [bool(v) for v in stations[OUTSIDE_COLUMN].fillna(False)]
+                    if stations is not None and OUTSIDE_COLUMN in stations.columns
+                    else [False] * len(values)
+                ),
             )
         )
     bands_bounds = _bounds(*[b for _, _, b, _ in checked])
@@ -695,11 +715,12 @@ def _payload(
         if frame.stations is not None:
             st = frame.stations
             slots: dict[int, list[str]] = {}
-            for key, (_, row), fill, shown in zip(
+            for key, (_, row), fill, shown, faint in zip(
                 _station_keys(st),
                 st.iterrows(),
                 frame.station_fills,
                 frame.station_values,
+                frame.station_outside,
                 strict=True,
             ):
                 geom = row.geometry
@@ -709,7 +730,8 @@ def _payload(
                     keys[key] = len(pos)
                     pos.append([round(geom.y, 5), round(geom.x, 5)])
                     head.append(_station_head(row, text))
-                slots[keys[key]] = [fill, _station_reading(row, value, cv_column, text), shown]
+                slots[keys[key]] = [fill, _station_reading(row, value, cv_column, text),
+                                    "" if faint else shown, int(faint)]
             out["stations"] = slots  # filled to a list below, once every station is known
         frames.append(out)
     for out in frames:

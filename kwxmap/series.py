@@ -279,6 +279,8 @@ def render_batch(
                         tiles=tiles,
                         render=not animate,
                         look=style.look,
+                        outside=style.outside,
+                        region=surface.region,
                     )
                     if animate:  # one page holds every frame: its size counts
                         frames.append((t, shown, bands, lines))

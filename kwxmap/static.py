@@ -179,7 +179,8 @@ def render_static(
         isolabels, values, dots = [], [], np.empty((0, 2))
         if frame.lines is not None:
             halo = [pe.Stroke(linewidth=2.5, foreground="white")]
-            for r in frame.isolabels[frame.isolabels["tier"] <= 1].itertuples():  # two tiers: 1200 px
+            two_tiers = frame.isolabels[frame.isolabels["tier"] <= 1]  # a 1200 px picture
+            for r in two_tiers.itertuples():
                 isolabels.append([
                     ax.text(r.lon, r.lat, r.text, rotation=-r.angle, rotation_mode="anchor",
                             ha="center", va="center", fontsize=8, fontweight="bold",
@@ -190,13 +191,18 @@ def render_static(
             dots = np.array([(g.x, g.y) for g in frame.stations.geometry])
             size = (scene.radius * 1.6) ** 2
             halo_pt = np.sqrt(size * 1.9) / 2  # the halo's radius, points
-            ax.scatter(dots[:, 0], dots[:, 1], s=size * 1.9, c="white", zorder=6, linewidths=0)
-            ax.scatter(dots[:, 0], dots[:, 1], s=size, c=frame.station_fills,
-                       edgecolors="#1a1a1a", linewidths=0.8, zorder=7)
+            faint = np.asarray(frame.station_outside, bool)  # beyond the region: faint
+            for pick, alpha, edge in ((~faint, 1.0, "#1a1a1a"), (faint, 0.35, "#8a8a8a")):
+                if pick.any():
+                    ax.scatter(dots[pick, 0], dots[pick, 1], s=size * 1.9, c="white",
+                               alpha=alpha, zorder=6, linewidths=0)
+                    ax.scatter(dots[pick, 0], dots[pick, 1], s=size, alpha=alpha,
+                               c=[f for f, p in zip(frame.station_fills, pick, strict=True) if p],
+                               edgecolors=edge, linewidths=0.8, zorder=7)
             if scene.labels == "values":
                 halo = [pe.Stroke(linewidth=2.2, foreground="white")]
-                for (x, y), text in zip(dots, frame.station_values, strict=True):
-                    if text:
+                for (x, y), text, out in zip(dots, frame.station_values, faint, strict=True):
+                    if text and not out:
                         values.append([
                             ax.annotate(text, (x, y), xytext=(halo_pt + 2, 0),
                                         textcoords="offset points",

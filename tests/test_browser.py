@@ -530,3 +530,51 @@ def _shot(page, clip, tmp_path):
     path = tmp_path / "tip.png"
     page.screenshot(path=str(path), clip=clip)
     return path
+
+
+OUTSIDE_JS = """() => ({
+  shown: document.querySelectorAll('path.kwxmap-station').length,
+  faint: Array.from(document.querySelectorAll('path.kwxmap-station.kwxmap-outside'))
+    .map(e => parseFloat(getComputedStyle(e).fillOpacity)),
+  bold: Array.from(document.querySelectorAll('path.kwxmap-station:not(.kwxmap-outside)'))
+    .map(e => parseFloat(getComputedStyle(e).fillOpacity)),
+  values: Array.from(document.querySelectorAll('.kwxmap-valuelabel')).map(e => e.textContent),
+})"""
+
+
+@pytest.mark.parametrize("outside", ["dim", "hide", "show"])
+def test_a_regional_map_shows_what_belongs_to_the_region(tmp_path, open_map, outside):
+    """충북 from the bundled ASOS daily means: the stations inside the province (by a
+    separate point-in-polygon on the shipped boundary) are drawn as usual; the others
+    are faint with no value written, left out, or shown, as asked (all 95 drawn alike
+    before, 90 of them outside)."""
+    import geopandas as gpd
+
+    import kwxmap
+    from kwxmap.grid import load_provinces
+
+    snap = kwxmap.snapshot(REPO / "examples" / "data" / "kma_asos_daily_2020.csv",
+                           time="2020-08-14", region="충북", resolution=4000, tiles=None,
+                           outside=outside, labels="values")
+    provinces = load_provinces()
+    chungbuk = provinces[provinces["name_ko"] == "충청북도"].to_crs(5179)
+    used = kwxmap.snapshot(REPO / "examples" / "data" / "kma_asos_daily_2020.csv",
+                           time="2020-08-14", region="충북", resolution=4000, tiles=None,
+                           outside="show").stations
+    near = gpd.GeoSeries(used.geometry, crs=used.crs).to_crs(5179).distance(
+        chungbuk.geometry.union_all()) <= 2000
+    inside = set(used.loc[near.to_numpy(), "station_id"])
+    assert 3 <= len(inside) <= 10 and len(used) > 80
+    page, _ = _load(open_map, write_html(snap.map, tmp_path / "m.html"), width=1280, height=900)
+    got = page.evaluate(OUTSIDE_JS)
+    assert got["bold"] and all(v == 1 for v in got["bold"])
+    if outside == "dim":
+        assert set(snap.stations.loc[~snap.stations["outside_region"], "station_id"]) == inside
+        assert len(got["faint"]) == len(used) - len(inside)
+        assert all(v < 0.5 for v in got["faint"])
+        assert len(got["values"]) <= len(inside)  # values only for the province's stations
+    elif outside == "hide":
+        assert set(snap.stations["station_id"]) == inside
+        assert got["shown"] == len(inside) and not got["faint"]
+    else:
+        assert got["shown"] == len(used) and not got["faint"]

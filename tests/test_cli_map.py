@@ -417,3 +417,29 @@ def test_map_static_picture_by_suffix(tmp_path, capsys, suffix):
 def test_map_bad_look_option_is_a_usage_error(capsys):
     code, _, err = run(["map", str(WIDGET), "-o", "x.html", "--palette", "rainbow"], capsys)
     assert code == 2 and "invalid choice: 'rainbow'" in err
+
+
+@pytest.mark.parametrize("outside", ["dim", "hide"])
+def test_map_outside_marks_or_leaves_out_stations_beyond_the_region(tmp_path, capsys, outside):
+    """The stations layer of a 충북 map says which stations lie beyond the province (a
+    second computation: distance to the shipped boundary), or holds only the others."""
+    from kwxmap.grid import load_provinces
+
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    code, _, err = run(
+        ["map", str(ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"), "--time",
+         "2020-08-14", "--region", "충북", "--outside", outside, "-o", str(tmp_path / "m.html"),
+         "--geojson-dir", str(layers), *FAST],
+        capsys,
+    )
+    assert code == 0, err
+    stations = gpd.read_file(layers / "stations.geojson").to_crs(5179)
+    provinces = load_provinces()
+    province = provinces[provinces["name_ko"] == "충청북도"].to_crs(5179).union_all()
+    near = (stations.distance(province) <= 2000).to_numpy()
+    if outside == "dim":
+        assert len(stations) > 80 and 3 <= near.sum() <= 10
+        assert (stations["outside_region"].astype(bool).to_numpy() == ~near).all()
+    else:
+        assert near.all() and 3 <= len(stations) <= 10

@@ -71,10 +71,13 @@ var kwxmap = (function () {
     (frame.stations || []).forEach(function (v, i) {
       if (v === null) { return; }
       var pos = p.stations.pos[i];
-      var halo = L.circleMarker(pos, {color: "#ffffff", opacity: 0.95, fill: false,
-                                      interactive: false, className: "kwxmap-halo"});
-      var dot = L.circleMarker(pos, {color: "#1a1a1a", fillColor: v[0], fillOpacity: 1,
-                                     className: "kwxmap-station"})
+      var faint = v[3] === 1;  // beyond a regional map's region: drawn faint
+      var halo = L.circleMarker(pos, {color: "#ffffff", opacity: faint ? 0.4 : 0.95,
+                                      fill: false, interactive: false, className: "kwxmap-halo"});
+      var dot = L.circleMarker(pos, {color: faint ? "#8a8a8a" : "#1a1a1a", fillColor: v[0],
+                                     fillOpacity: faint ? 0.3 : 1, opacity: faint ? 0.6 : 1,
+                                     className: faint ? "kwxmap-station kwxmap-outside"
+                                                      : "kwxmap-station"})
         .bindTooltip(p.stations.head[i] + "<br>" + v[1], {opacity: 1});
       layers.stations.addLayer(halo).addLayer(dot);
       markers.push([halo, dot]);
