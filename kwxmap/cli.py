@@ -32,8 +32,6 @@ from .options import (
     ON_DUPLICATE,
     ON_UNKNOWN,
     OUTSIDE,
-    STREAM_ELEVATION,
-    STREAM_METHOD,
     TILES,
     MapOptions,
     ReadOptions,
@@ -336,8 +334,8 @@ def _add_surface_options(p: argparse.ArgumentParser) -> None:
         "--method",
         default=DEFAULT_METHOD,
         choices=method_choices(),
-        help=f"interpolation method, or 'auto' to pick by leave-one-out (default {DEFAULT_METHOD}; "
-        f"batch --zarr: {STREAM_METHOD})",
+        help="interpolation method, the same for every command, or 'auto' to pick per field by "
+        f"leave-one-out (default {DEFAULT_METHOD})",
     )
     p.add_argument(
         "--elevation",
@@ -346,7 +344,7 @@ def _add_surface_options(p: argparse.ArgumentParser) -> None:
         help="elevation correction: the best the method takes (predictors for auto, kriging "
         "and spline, else lapse), fixed lapse rate, rate fitted per snapshot, elevation as "
         "drift, elevation + coast + terrain as drift, or none (default "
-        f"{DEFAULT_ELEVATION}; batch --zarr: {STREAM_ELEVATION})",
+        f"{DEFAULT_ELEVATION})",
     )
     p.add_argument(
         "--dem",
@@ -745,9 +743,8 @@ def _run_stream(args: argparse.Namespace) -> int:
         args.zarr,
         input_format=read.input_format,
         variable=read.variable,
-        # the defaults stand for the streaming path's own (auto has no chunked form)
-        method=STREAM_METHOD if args.method == DEFAULT_METHOD else args.method,
-        elevation=STREAM_ELEVATION if args.elevation == DEFAULT_ELEVATION else surface.elevation,
+        method=surface.method,
+        elevation=surface.elevation,
         resolution=surface.resolution,
         region=surface.region,
         crs=surface.crs,

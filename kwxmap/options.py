@@ -40,8 +40,6 @@ __all__ = [
     "ON_IMPLAUSIBLE",
     "ON_INVALID",
     "ON_UNKNOWN",
-    "STREAM_ELEVATION",
-    "STREAM_METHOD",
     "TILES",
     "MapOptions",
     "ReadOptions",
@@ -51,25 +49,22 @@ __all__ = [
     "split_options",
 ]
 
-#: Interpolation method used when none is given, by the library and the CLI alike:
-#: ``"auto"`` with :data:`DEFAULT_ELEVATION` ``"predictors"`` maps each snapshot with
-#: the lowest closed-form leave-one-out RMSE among kriging + 6.5 K/km lapse, kriging
-#: with elevation as drift, kriging and the spline with elevation, coast proximity and
-#: terrain position as drift (:data:`kwxmap.interpolate.cv.AUTO_PREDICTORS`). Chosen
-#: from ``benchmarks/bench_skill.py`` on every kind of KMA field, islands included
-#: (README, "Measured"): the only configuration that beat every hand-composed peer on
-#: every kind, and 9.6 % below the former default, spline + lapse, on all stations.
-DEFAULT_METHOD = "auto"
+#: Interpolation method used when none is given, by every command and the API alike
+#: (``map``, ``cv``, ``point``, ``batch``, ``batch --zarr``): kriging with
+#: :data:`DEFAULT_ELEVATION` ``"predictors"`` (elevation, coast proximity and terrain
+#: position as external drift; elevation alone under 60 stations). Chosen out of
+#: sample (``benchmarks/bench_skill.py``, README "Measured"): scored with the
+#: variogram refitted without each station, it ties ``"auto"`` scored the same way
+#: (choosing the method again without each station) on every kind of KMA field, so
+#: the simpler fixed model is the default: one surface whatever the command, no
+#: flip between neighbouring fields, a quarter of ``auto``'s cost. ``"auto"``
+#: stays an option.
+DEFAULT_METHOD = "kriging"
 #: Elevation handling used when none is given: ``"auto"``, the best the method can use
 #: (:func:`kwxmap.interpolate.elevation.resolve_elevation`): ``"predictors"`` with
-#: :data:`DEFAULT_METHOD` and the methods that take drift columns (kriging, spline), a
-#: 6.5 K/km lapse rate with idw, barnes, cressman and nearest.
+#: the methods that take drift columns (kriging, spline, ``auto``), a 6.5 K/km lapse
+#: rate with idw, barnes, cressman and nearest.
 DEFAULT_ELEVATION = "auto"
-#: Method and elevation of :func:`kwxmap.stream.stream_batch` (``batch --zarr``) when none
-#: is given: the spline's shared-kernel path, which streams years of hourly maps; ``auto``
-#: chooses per timestamp and has no chunked form there.
-STREAM_METHOD = "spline"
-STREAM_ELEVATION = "lapse"
 
 #: ``on_unknown``: a station name the registry does not know.
 ON_UNKNOWN = ("raise", "warn", "ignore")
@@ -230,7 +225,7 @@ class SurfaceOptions:
     --------
     >>> s = SurfaceOptions(elevation="none")
     >>> s.method, s.elevation, s.resolution
-    ('auto', None, 1000.0)
+    ('kriging', None, 1000.0)
     >>> SurfaceOptions(resolution=-5)
     Traceback (most recent call last):
     ...

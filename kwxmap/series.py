@@ -32,6 +32,7 @@ from .contours import resolve_levels
 from .errors import InputError, KwxmapError, KwxmapWarning, OutputError
 from .grid import Grid, make_grid
 from .interpolate import interpolate_many
+from .interpolate.batch import shared_variogram
 from .interpolate.memory import (
     BYTES_PER_CELL_TIME,
     check_memory,
@@ -210,6 +211,13 @@ def render_batch(
             f"they cannot be written as one NetCDF; leave out the NetCDF, use a coarser "
             f"resolution, or raise max_memory (--max-memory)"
         )
+
+    if (len(chunks) > 1 and surface.method == "kriging"
+            and params.get("variogram_parameters") is None):
+        # one variogram for the whole batch, as one chunk would fit it: the maps do not
+        # depend on the memory limit
+        params = {**params, "variogram_parameters": shared_variogram(
+            stations, matrix, times=times, **surface.interpolate_kwargs(), **params)}
 
     def interpolate_chunk(lo: int, hi: int) -> Grid:
         with warnings.catch_warnings():

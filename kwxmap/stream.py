@@ -34,6 +34,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
+import json
 import logging
 import math
 import os
@@ -51,9 +52,23 @@ from scipy.spatial.distance import cdist
 
 from ._extras import require
 from .errors import InputError, KwxmapWarning, OutputError
+from .grid import make_grid
+from .interpolate._api import (
+    Stations,
+    _dem_at,
+    check_elevation,
+    check_method,
+    gaussian_weights,
+    make_estimator,
+    station_heights_in_dem,
+)
+from .interpolate.batch import _Engine, _pooled_variogram, _station_table
+from .interpolate.cv import _predictions, loo_weights
+from .interpolate.elevation import ElevationModel, resolve_elevation
+from .interpolate.variogram import Variogram
 from .io import cf_encoding
 from .kmatime import TIME_ENCODING, cf_time
-from .options import STREAM_ELEVATION, STREAM_METHOD
+from .options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from .stations import StationRegistry, load_stations
 
 __all__ = ["StreamResult", "chunk_hours_for", "stream_batch", "write_netcdf_copy"]
@@ -753,8 +768,8 @@ def stream_batch(
     store: str | os.PathLike[str],
     *,
     stations: Any = None,
-    method: str = STREAM_METHOD,
-    elevation: str | None = STREAM_ELEVATION,
+    method: str = DEFAULT_METHOD,
+    elevation: str | None = DEFAULT_ELEVATION,
     lapse_rate: float | None = None,
     resolution: float = 1000.0,
     region: Any = "south-korea",
@@ -789,10 +804,13 @@ def stream_batch(
         The station set (GeoDataFrame or registry) with every ``station_id``
         of the table; default the bundled registry (ASOS and AWS).
     method, elevation, lapse_rate, resolution, region, crs, dem, **params
-        As for :func:`~kwxmap.interpolate`, but ``method="auto"`` (chosen per
-        timestamp) is not available here. ``"spline"`` with ``"lapse"`` (the
-        default, :data:`~kwxmap.options.STREAM_METHOD`) uses the shared-kernel
-        path; other methods run interpolate_many's engine per chunk.
+        As for :func:`~kwxmap.interpolate` (the same default, kriging with the
+        elevation predictors), but ``method="auto"`` (chosen per timestamp) is
+        not available here. Kriging's variogram, unless given, is fitted once
+        to up to 200 timestamps spread over the table (standardised, pooled:
+        as :func:`~kwxmap.interpolate_many` does), so every timestamp of a
+        pattern shares its weights; ``"spline"`` without drift uses the
+        shared-kernel path; the others run interpolate_many's engine per chunk.
     value
         The value column and the store's variable name.
     input_format, variable
@@ -808,7 +826,7 @@ def stream_batch(
     resume
         Continue ``store``: the chunks already marked complete are skipped.
     cv
-        Store the leave-one-out RMSE at the stations per time (spline only).
+        Store the leave-one-out RMSE at the stations per time.
     netcdf
         Also copy the series to this CF NetCDF file at the end.
     dtype
@@ -853,39 +871,19 @@ def stream_batch(
     _require("zarr")
     if netcdf is not None:
         require("h5netcdf", extra="xarray", what="the NetCDF copy (--netcdf)")
-    from .grid import make_grid
-    from .interpolate._api import (
-        Stations,
-        _dem_at,
-        check_method,
-        gaussian_weights,
-        make_estimator,
-        station_heights_in_dem,
-    )
-    from .interpolate.batch import _Engine, _station_table
-    from .interpolate.elevation import ElevationModel, resolve_elevation
-
     started = _time.perf_counter()
     if method == "auto":
         raise InputError(
             "stream_batch (batch --zarr) has no method='auto', which chooses per timestamp; "
-            "use method='spline' (the streaming default) or another method"
+            f"use the default ({DEFAULT_METHOD}) or another method"
         )
     check_method(method, allow_auto=False)
     make_estimator(method, params)
     if elevation == "none":
         elevation = None
-    elevation = STREAM_ELEVATION if elevation == "auto" and method == "spline" else (
-        resolve_elevation(method, elevation)
-    )
+    elevation = resolve_elevation(method, elevation)
     model = ElevationModel(elevation, lapse_rate)
-    if model.has_drift and method != "kriging":
-        raise InputError(
-            f"elevation={elevation!r} needs method='kriging' in stream_batch (the spline's "
-            f"shared-kernel path takes no drift columns); use elevation='lapse'"
-        )
-    if cv and method != "spline":
-        raise InputError(f"cv=True is available for method='spline', not {method!r}")
+    kernel = method == "spline" and not model.has_drift  # the shared-kernel path
     store = Path(store)
     summary = _summary_path(store, table)
     frames, where = _source(
@@ -915,8 +913,16 @@ def stream_batch(
                              0, grid.crs)
             z_cells = station_heights_in_dem(
                 cells, z_cells, sites, _dem_at(xy[keep], grid.crs, dem, cells, z_cells))
+    params = dict(params)
+    if method == "kriging" and params.get("variogram_parameters") is None:
+        with warnings.catch_warnings():  # a sampled hour of one station adds nothing
+            warnings.simplefilter("ignore", RuntimeWarning)
+            params["variogram_parameters"] = _pooled_variogram(
+                _sample(frames, axis, ids[keep], value), xy[keep],
+                None if elev is None else elev[keep],
+                model=model.for_stations(int(keep.sum()), grid.crs), params=params)
     engine = None
-    if method != "spline":
+    if not kernel:
         engine = _Engine(
             method=method,
             params=dict(params),
@@ -942,6 +948,9 @@ def stream_batch(
                           "https://data.kma.go.kr",
             "method": method,
             "elevation": str(elevation),
+            **({"variogram": json.dumps({"model": params["variogram_parameters"].model,
+                                         **params["variogram_parameters"].as_dict()})}
+               if isinstance(params.get("variogram_parameters"), Variogram) else {}),
             "source": "kwxmap.stream_batch",
             "chunk_hours": hours,
         },
@@ -967,7 +976,9 @@ def stream_batch(
             time_index=axis),
         spread=gaussian_weights(xy[keep], cells),
     )
-    patterns = _Patterns(xy[keep], params) if method == "spline" else None
+    patterns = _Patterns(xy[keep], params) if kernel else None
+    loo = _Loo(method, params, xy[keep], None if elev is None else elev[keep], elevation,
+               model.lapse_rate, grid.crs) if cv and not kernel else None
     result = StreamResult(store=store, summary=summary, n_times=len(axis))
     executor = _executor(scheduler)
     bar = _progress(len(axis), progress)
@@ -996,6 +1007,7 @@ def stream_batch(
                 xy[keep],
                 patterns,
                 cv,
+                loo,
             )
             result.driver_seconds += _time.perf_counter() - tick
             pending.append((k, start, stop, executor.submit(_run_chunk, handle, work)))
@@ -1023,6 +1035,84 @@ def stream_batch(
     return result
 
 
+def _sample(frames: Any, axis: pd.DatetimeIndex, ids: np.ndarray, value: str) -> np.ndarray:
+    """Read the readings of up to 200 timestamps spread over the table: (T, N) by ``ids``.
+
+    The timestamps :func:`~kwxmap.interpolate.batch._pooled_variogram` fits
+    kriging's shared variogram to (a pass over the table that keeps only them).
+    """
+    picks = axis[np.unique(np.linspace(0, len(axis) - 1, min(len(axis), 200)).round()
+                           .astype(int))]
+    kept = []
+    for frame in frames(["time", "station_id", value]):
+        frame = frame.assign(time=pd.to_datetime(frame["time"], errors="coerce"))
+        kept.append(frame[frame["time"].isin(picks)])
+    rows = pd.concat(kept, ignore_index=True)
+    try:
+        wide = rows.assign(station_id=rows["station_id"].astype(int)).pivot_table(
+            index="time", columns="station_id", values=value, aggfunc="first")
+        return wide.reindex(index=picks, columns=ids).to_numpy(dtype=float)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{value} values must be numbers: {exc}") from exc
+
+
+class _Loo:
+    """Leave-one-out RMSE per timestamp on the engine path (``cv=True``).
+
+    Exactly :func:`~kwxmap.cross_validate`'s closed form with the batch's
+    shared parameters (kriging: the pooled variogram): the weights depend on
+    which stations reported, not on their values, so they are kept per
+    missing-station pattern (LRU-bounded).
+    """
+
+    def __init__(self, method: str, params: dict[str, Any], xy: np.ndarray,
+                 elev: np.ndarray | None, elevation: str | None, lapse_rate: float | None,
+                 crs: Any) -> None:
+        self.method, self.params, self.xy, self.elev, self.crs = method, params, xy, elev, crs
+        self.elevation = elevation
+        self.rate = check_elevation(elevation, lapse_rate)
+        self.cache: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
+
+    def _weights(self, used: np.ndarray) -> np.ndarray:
+        key = np.packbits(used).tobytes()
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key]
+        xy, n = self.xy[used], int(used.sum())
+        drift = None
+        if self.elevation in ("drift", "predictors"):
+            drift = ElevationModel(self.elevation).for_stations(n, self.crs).drift(
+                self.elev[used], xy)
+        w = np.asarray(loo_weights(make_estimator(self.method, self.params), xy,
+                                   np.zeros(n), drift=drift))
+        self.cache[key] = w
+        if len(self.cache) > max(4, _PATTERN_CACHE_BYTES // max(w.nbytes, 1)):
+            self.cache.popitem(last=False)
+        return w
+
+    def rmse(self, v: np.ndarray) -> np.ndarray:
+        """Return the leave-one-out RMSE of each row of ``v`` (T, N); NaN under 4 stations."""
+        out = np.full(len(v), np.nan)
+        for t, row in enumerate(v):
+            used = np.isfinite(row)
+            if used.sum() < 4:
+                continue
+            obs = row[used]
+            if self.elevation == "fit":  # rates refitted per fold: no shared weights
+                st = Stations(self.xy[used], obs, self.elev[used], np.arange(used.sum()),
+                              None, 0, self.crs)
+                pred = _predictions(self.method, self.params, st, None, elevation="fit",
+                                    lapse_rate=None)
+            else:
+                w = self._weights(used)
+                pred = w @ obs
+                if self.elevation == "lapse":
+                    z = self.elev[used]
+                    pred = pred + self.rate / 1000.0 * (w @ z - z)
+            out[t] = float(np.sqrt(np.nanmean((pred - obs) ** 2)))
+        return out
+
+
 def _prepare(
     rows: pd.DataFrame,
     times: pd.DatetimeIndex,
@@ -1035,6 +1125,7 @@ def _prepare(
     xy: np.ndarray,
     patterns: _Patterns | None,
     cv: bool,
+    loo: _Loo | None = None,
 ) -> _Work:
     """Do the driver's share of a chunk: the value matrix and its pattern coefficients."""
     from .interpolate.batch import check_one_reading_per_time
@@ -1060,7 +1151,7 @@ def _prepare(
             v,
             n_stations >= 3,
             n_stations,
-            np.full(len(times), np.nan),
+            np.full(len(times), np.nan) if loo is None else loo.rmse(v),
         )
     reduced = v if rates is None else model.reduce(v, elev, rates[:, None])
     phi, d2, poly, valid, rmse = patterns.coefficients(reduced, cv)

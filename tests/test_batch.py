@@ -301,19 +301,20 @@ def test_predictor_drift_columns_equal_interpolating_alone(stations, series, met
 
 
 def test_auto_maps_each_timestamp_as_interpolate_alone(stations, series):
-    """The default in batch: each timestamp's choice and map are interpolate()'s on it
+    """auto in batch: each timestamp's choice and map are interpolate()'s on it
     alone (its own comparison and variogram), whatever the rest of the batch."""
     vals, times = series
-    ds = interpolate_many(stations, vals, times=times, resolution=RES, region=REGION)
+    ds = interpolate_many(stations, vals, times=times, resolution=RES, region=REGION,
+                          method="auto")
     labels = ds.attrs["method_per_time"]
     assert ds.attrs["method"] == "auto" and len(labels) == len(times)
     for i in (0, 2, 5, 8):
-        alone = _alone(stations, vals[i])
+        alone = _alone(stations, vals[i], method="auto")
         assert labels[i] == f"{alone.attrs['method']}+{alone.attrs['elevation']}"
         np.testing.assert_allclose(ds.values[i], alone.values, rtol=0, atol=1e-9,
                                    equal_nan=True)
     part = interpolate_many(stations, vals[4:9], times=times[4:9], resolution=RES,
-                            region=REGION)  # another batch, another chunking: same maps
+                            region=REGION, method="auto")  # another batch: same maps
     np.testing.assert_array_equal(part.values, ds.values[4:9])
 
 
@@ -321,15 +322,16 @@ def test_auto_needs_values_in_memory(stations, series):
     vals, _ = series
     with pytest.raises(InterpolationError, match="auto' chooses per timestamp"):
         interpolate_many(stations, da.from_array(vals, chunks=(4, -1)), resolution=RES,
-                         region=REGION)
+                         region=REGION, method="auto")
 
 
 def test_dem_recorded_like_interpolate(stations, series):
     """The series records its DEM as interpolate() does, so a batch map credits a
     downloaded one; auto's per-timestamp choice comes with each timestamp."""
     vals, times = series
-    ds = interpolate_many(stations, vals[:2], times=times[:2], resolution=RES, region=REGION)
-    alone = _alone(stations, vals[0])
+    ds = interpolate_many(stations, vals[:2], times=times[:2], resolution=RES, region=REGION,
+                          method="auto")
+    alone = _alone(stations, vals[0], method="auto")
     assert ds.attrs["dem"] == alone.attrs["dem"] == "shipped"
     one = ds.at(0)
     assert one.attrs["dem"] == "shipped"

@@ -100,12 +100,12 @@ def test_interpolate_and_snapshot_make_the_same_default_surface():
     snap = kwxmap.snapshot(WIDGET, resolution=20_000, tiles=None)
     joined = kwxmap.join_readings(kwxmap.parse_readings(WIDGET.read_text(encoding="utf-8")))
     grid = kwxmap.interpolate(joined, resolution=20_000)
-    # "auto" picks a candidate and its elevation handling; all three pick the same
-    assert grid.attrs["method_requested"] == snap.grid.attrs["method_requested"] == "auto"
+    # one default everywhere: kriging with the elevation predictors
     chosen = (grid.attrs["method"], grid.attrs["elevation"])
     assert chosen == (snap.grid.attrs["method"], snap.grid.attrs["elevation"])
-    assert chosen in {("kriging", "lapse"), ("kriging", "drift"), ("kriging", "predictors"),
-                      ("spline", "predictors")}
+    assert chosen == ("kriging", "predictors")
     np.testing.assert_allclose(grid.values, snap.grid.values, equal_nan=True)
     rep = kwxmap.cross_validate(joined)
     assert (rep.method, rep.elevation) == chosen
+    explicit = kwxmap.interpolate(joined, "kriging", elevation="predictors", resolution=20_000)
+    np.testing.assert_array_equal(grid.values, explicit.values)

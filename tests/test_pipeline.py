@@ -223,12 +223,17 @@ def _same_html(a: str, b: str) -> bool:
 
 @pytest.mark.parametrize(("resolution", "region"), [(20_000, "south-korea"), (1000, "충북")])
 def test_render_batch_in_5186_equals_snapshot_per_timestamp(tmp_path, resolution, region):
-    """One pipeline: each batch map is the snapshot of its day (was shifted 5-7 km or failed)."""
+    """One pipeline: each batch map is the snapshot of its day (was shifted 5-7 km or
+    failed), given the variogram the batch shares between its days."""
+    import json
+
     table = _month(tmp_path, "2020-08", 2)
     kw = {"crs": 5186, "resolution": resolution, "region": region, "tiles": None,
           "levels": "10:36:2"}
     result = kwxmap.render_batch(table, tmp_path / "maps", **kw)
     assert not result.failed and len(result.maps) == 2
+    vg = json.loads(result.grid.attrs["variogram"])
+    kw |= {"variogram_model": vg.pop("model"), "variogram_parameters": vg}
     days = sorted(pd.read_csv(table)["time"].unique())
     for i, path in enumerate(result.maps):
         snap = kwxmap.snapshot(table, time=days[i], **kw)  # the same file, one day chosen

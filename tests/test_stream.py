@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import kwxmap
 from kwxmap.errors import InputError, OutputError
 from kwxmap.interpolate import interpolate
 from kwxmap.interpolate._api import station_area
-from kwxmap.options import STREAM_ELEVATION
+from kwxmap.pipeline import point_values
 from kwxmap.stream import stream_batch
 
 xr = pytest.importorskip("xarray")
@@ -65,8 +66,8 @@ def _cube(store: Path) -> np.ndarray:
     return np.asarray(xr.open_zarr(store, consolidated=False)["temperature_c"].values)
 
 
-@pytest.mark.parametrize("method", ["spline", "idw"])
-def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
+@pytest.mark.parametrize("method, elevation", [("spline", "lapse"), ("idw", "lapse")])
+def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method, elevation):
     table = _table(stations, 30)
     csv = tmp_path / "july.csv"
     table.to_csv(csv, index=False)
@@ -75,6 +76,7 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
         tmp_path / "july.zarr",
         stations=stations,
         method=method,
+        elevation=elevation,
         resolution=RES,
         region=REGION,
         chunk_hours=7,
@@ -98,9 +100,8 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
         at = table[pd.to_datetime(table["time"]) == kst[i]]
         # every station of the table, NaN where it did not report (as a KMA file gives it)
         gdf = stations.merge(at[["station_id", "temperature_c"]], on="station_id", how="left")
-        # stream_batch's default elevation handling is STREAM_ELEVATION (lapse)
         alone = interpolate(gdf, method, resolution=RES, region=REGION,
-                            elevation=STREAM_ELEVATION).values[::-1]
+                            elevation=elevation).values[::-1]
         np.testing.assert_allclose(cube[i], alone, atol=1e-6, rtol=0)
     summary = pd.read_csv(res.summary, parse_dates=["time"])
     assert len(summary) == 30
@@ -118,13 +119,91 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method):
 
 def test_cv_gives_leave_one_out_rmse(tmp_path, stations):
     table = _table(stations, 12)
-    res = stream_batch(table, tmp_path / "cv.zarr", stations=stations, resolution=50_000, cv=True)
+    res = stream_batch(table, tmp_path / "cv.zarr", stations=stations, resolution=50_000, cv=True,
+                       method="spline", elevation="lapse")
     rmse = pd.read_csv(res.summary)["loo_rmse_c"].to_numpy()
     t0 = table[table["time"] == table["time"].min()]
     gdf = stations.merge(t0, on="station_id")
     report = kwxmap.cross_validate(gdf, "spline", elevation="lapse")
     assert rmse[0] == pytest.approx(report.rmse, abs=1e-4)
     assert (rmse[:-1] > 0).all() and np.isnan(rmse[-1])  # the last hour has 2 stations
+
+
+def test_the_default_streams_kriging_with_its_pooled_variogram_and_scores_it(tmp_path,
+                                                                            stations):
+    """The default (kriging + predictors) streams: each timestamp is interpolate() with the
+    variogram the store records, and cv=True is cross_validate() with that variogram."""
+    import json
+
+    table = _table(stations, 10)
+    res = stream_batch(table, tmp_path / "k.zarr", stations=stations, resolution=RES,
+                       region=REGION, chunk_hours=4, dtype="float64", cv=True)
+    ds = xr.open_zarr(tmp_path / "k.zarr", consolidated=False)
+    assert (ds.attrs["method"], ds.attrs["elevation"]) == ("kriging", "predictors")
+    vg = json.loads(ds.attrs["variogram"])
+    model = vg.pop("model")
+    cube = np.asarray(ds["temperature_c"].values)
+    rmse = pd.read_csv(res.summary)["loo_rmse_c"].to_numpy()
+    times = sorted(pd.to_datetime(table["time"]).unique())
+    for i in (0, 6, 9):
+        at = table[pd.to_datetime(table["time"]) == times[i]]
+        gdf = stations.merge(at[["station_id", "temperature_c"]], on="station_id", how="left")
+        alone = interpolate(gdf, "kriging", resolution=RES, region=REGION,
+                            variogram_model=model, variogram_parameters=vg)
+        np.testing.assert_allclose(cube[i], alone.values[::-1], atol=1e-6, rtol=0)
+        report = kwxmap.cross_validate(gdf.dropna(subset=["temperature_c"]), "kriging",
+                                       variogram_model=model, variogram_parameters=vg)
+        assert rmse[i] == pytest.approx(report.rmse, abs=1e-6)
+
+
+def test_map_batch_zarr_and_point_give_one_surface(tmp_path, capsys):
+    """One field, the defaults: ``snapshot`` (map), ``stream_batch`` (batch --zarr) and
+    ``point_values`` (point) at cell centres agree to 1e-6 °C; the commands agree to
+    what they write (float32 GeoTIFF and Zarr, two decimals from ``point``)."""
+    import rasterio
+    from pyproj import Transformer
+
+    from kwxmap.cli import main
+
+    daily = pd.read_csv(REPO / "examples" / "data" / "kma_asos_daily_2020.csv")
+    one = daily[daily["time"] == "2020-08-14"].rename(
+        columns={"stn_id": "station_id", "temp_c": "temperature_c"})
+    one = one[["time", "station_id", "temperature_c"]].dropna()
+    table = tmp_path / "day.csv"
+    one.to_csv(table, index=False)
+    # the API, in float64
+    snap = kwxmap.snapshot(table, resolution=20_000, region=REGION, tiles=None)
+    grid = snap.grid.values
+    stream_batch(table, tmp_path / "api.zarr", resolution=20_000, region=REGION,
+                 dtype="float64", progress=False)
+    cube = np.asarray(xr.open_zarr(tmp_path / "api.zarr", consolidated=False)["temperature_c"]
+                      .values)[0][::-1]
+    ok = np.isfinite(grid)
+    assert ok.sum() > 10 and snap.options["method"] == "kriging"
+    np.testing.assert_allclose(cube[ok], grid[ok], atol=1e-6, rtol=0)
+    xx, yy = np.meshgrid(snap.grid.x, snap.grid.y)
+    lon, lat = Transformer.from_crs(5179, 4326, always_xy=True).transform(xx[ok], yy[ok])
+    places = pd.DataFrame({"lat": lat, "lon": lon})
+    points = point_values(table, places)
+    np.testing.assert_allclose(points["temperature_c"].to_numpy(), grid[ok], atol=1e-6, rtol=0)
+    # the commands
+    common = ["--resolution", "20000", "--region", REGION]
+    assert main(["map", str(table), "-o", str(tmp_path / "m.html"), "--tiles", "none",
+                 "--geotiff", str(tmp_path / "m.tif"), *common]) == 0
+    assert main(["batch", str(table), "-o", str(tmp_path / "b"), "--zarr",
+                 str(tmp_path / "b.zarr"), "--no-progress", *common]) == 0
+    with rasterio.open(tmp_path / "m.tif") as src:
+        tif = src.read(1)[::-1].astype(float)  # north up in the file
+    stored = np.asarray(xr.open_zarr(tmp_path / "b.zarr", consolidated=False)["temperature_c"]
+                        .values, dtype=float)[0][::-1]
+    np.testing.assert_allclose(tif[ok], grid[ok], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(stored[ok], grid[ok], atol=1e-5, rtol=0)
+    at = tmp_path / "at.csv"
+    places.iloc[:12].to_csv(at, index=False)
+    capsys.readouterr()
+    assert main(["point", str(table), "--at-file", str(at), "--format", "csv"]) == 0
+    out = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    np.testing.assert_allclose(out["temperature_c"].to_numpy(), grid[ok][:12], atol=0.005)
 
 
 def test_bad_inputs_say_the_fix(tmp_path, stations):

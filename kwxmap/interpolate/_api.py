@@ -314,13 +314,12 @@ def interpolate(
         :func:`kwxmap.join_readings`; needs the ``value`` column, and
         ``elevation_m`` when ``elevation`` is set.
     method
-        ``"auto"`` (default, :data:`~kwxmap.options.DEFAULT_METHOD`): the
+        ``"kriging"`` (default, :data:`~kwxmap.options.DEFAULT_METHOD`, with
+        the elevation predictors as drift), ``"spline"``, ``"idw"``,
+        ``"barnes"``, ``"cressman"``, ``"nearest"``, or ``"auto"``: the
         candidate with the lowest leave-one-out RMSE on this snapshot (scores
         in ``grid.attrs["cv_scores"]``; with ``elevation="predictors"`` the
-        candidates are :data:`~kwxmap.interpolate.cv.AUTO_PREDICTORS`, the
-        most skilful in ``benchmarks/bench_skill.py``), or one method:
-        ``"spline"``, ``"kriging"``, ``"idw"``, ``"barnes"``, ``"cressman"``,
-        ``"nearest"``.
+        candidates are :data:`~kwxmap.interpolate.cv.AUTO_PREDICTORS`).
     value
         Column to interpolate.
     resolution
@@ -330,7 +329,8 @@ def interpolate(
     crs
         Grid CRS, EPSG 5179 (default) or 5186.
     elevation
-        ``"predictors"`` (default, :data:`~kwxmap.options.DEFAULT_ELEVATION`):
+        ``"predictors"`` (what the default ``"auto"``,
+        :data:`~kwxmap.options.DEFAULT_ELEVATION`, means for kriging):
         elevation, coast proximity and terrain position
         (:mod:`kwxmap.predictors`) as drift columns whose coefficients are
         fitted to the snapshot (elevation alone under 60 stations); ``"lapse"``:

@@ -43,7 +43,7 @@ from .elevation import MIN_STATIONS_PREDICTORS, ElevationModel, resolve_elevatio
 from .memory import check_memory
 from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
 
-__all__ = ["interpolate_many"]
+__all__ = ["interpolate_many", "shared_variogram"]
 
 #: Float64 elements per work block (cells x stations or cells x timestamps), ~32 MB.
 _BLOCK_ELEMENTS = 1 << 22
@@ -101,13 +101,12 @@ def interpolate_many(
         Default: the same as :func:`~kwxmap.interpolate`. Any method of
         :data:`~kwxmap.interpolate.METHODS` whose weights do not
         depend on the values (all of them; kriging gets a pooled variogram,
-        see Notes). ``"auto"`` (the default) maps each timestamp exactly as
+        see Notes). ``"auto"`` maps each timestamp exactly as
         :func:`~kwxmap.interpolate` maps it alone (its own leave-one-out
         comparison and, for kriging, its own variogram), so nothing is shared
         and it costs about one ``interpolate`` per timestamp;
         ``attrs["method_per_time"]``
-        names each choice. Pass a method for the shared weights on long
-        series. It needs the values in memory (not dask).
+        names each choice. It needs the values in memory (not dask).
     value
         Name of the output variable (and the value column of a long table).
     resolution, region, crs, elevation, dem, lapse_rate
@@ -520,6 +519,36 @@ def check_one_reading_per_time(
 
 
 # -- pooled variogram ----------------------------------------------------------------------
+
+
+def shared_variogram(
+    stations: Any,
+    values: Any,
+    *,
+    times: Sequence[Any] | None = None,
+    value: str = "temperature_c",
+    region: Any = "south-korea",
+    resolution: float = 1000.0,
+    crs: Any = 5179,
+    elevation: str | None = DEFAULT_ELEVATION,
+    lapse_rate: float | None = None,
+    **params: Any,
+) -> Variogram:
+    """Return the variogram :func:`interpolate_many` fits kriging to for this series.
+
+    Fitted once to up to 200 timestamps spread over ``values`` (standardised
+    and pooled). A batch split in time chunks passes it to every chunk
+    (``variogram_parameters=``), so the maps do not depend on the chunking.
+    Other keywords (``method``, ``dem``, ``max_memory`` ...) are ignored.
+    """
+    params = {k: v for k, v in params.items() if k not in ("method", "dem", "max_memory")}
+    elevation = resolve_elevation("kriging", elevation)
+    model = check_setup("kriging", params, elevation, lapse_rate, None)
+    grid = make_grid(region, resolution=resolution, crs=crs)
+    xy, elev, ids, keep = _station_table(stations, grid, need_elevation=elevation is not None)
+    matrix, _ = _values_matrix(values, ids, times, value, lazy=_is_dask(values))
+    return _pooled_variogram(matrix[:, keep], xy[keep], None if elev is None else elev[keep],
+                             model=model.for_stations(int(keep.sum()), grid.crs), params=params)
 
 
 def _pooled_variogram(

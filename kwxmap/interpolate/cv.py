@@ -70,6 +70,13 @@ AUTO_PREDICTORS = (
 #: are lowest (:func:`honest_choice`: the same idea without refitting n times).
 NESTED_MAX_STATIONS = 150
 
+#: Methods that fit parameters to the stations (kriging's variogram). Up to
+#: :data:`NESTED_MAX_STATIONS` their leave-one-out refits them without each station,
+#: exactly as ``interpolate(..., holdout=True)`` does; above, one station barely moves
+#: a variogram fitted to hundreds, and the closed form with the full fit is used
+#: (``benchmarks/bench_skill.py`` prints the difference on whole-network fields).
+REFITTED = ("kriging",)
+
 #: RMSE differences (°C) below this are noise: "auto" then keeps the candidate that
 #: comes first (the simpler one), so nearby fields do not flip between methods.
 AUTO_TIE_C = 0.02
@@ -528,6 +535,10 @@ def cross_validate(
             pred[scored] = honest_choice(
                 st.values[scored], np.array([p[scored] for p in preds.values()]))
         method, elevation = auto_candidates(elevation)[best]
+    elif method in REFITTED and folds == "loo" and len(st.values) <= NESTED_MAX_STATIONS:
+        # out of sample: the variogram is fitted again without each station
+        model = check_setup(method, params, elevation, lapse_rate, None)
+        pred, _ = _holdout_predict(method, params, st, st.xy, st.elevation, model=model)
     else:
         pred = _predictions(
             method, params, st, test_sets, elevation=elevation, lapse_rate=rate_fixed
