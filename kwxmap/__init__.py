@@ -28,8 +28,8 @@ from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .io import write_geojson, write_geotiff, write_html, write_netcdf, write_vector, write_zarr
 from .join import JoinReport, join_readings
 from .options import MapOptions, ReadOptions, SurfaceOptions
-from .parse import parse_readings
 from .pipeline import Snapshot, snapshot
+from .readers import parse_readings
 from .render import render_animation, render_map, temperature_colormap
 from .series import BatchResult, render_batch
 from .station_update import StationUpdate, update_stations

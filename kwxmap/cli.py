@@ -212,7 +212,7 @@ def _run_stations(args: argparse.Namespace) -> int:
               "from now on (delete it to go back to the bundled registry)", file=sys.stderr)
         return 0
     registry = load_stations(args.network)
-    from .station_update import local_registry_path
+    from ._data import local_registry_path
 
     if local_registry_path().is_file():
         print(f"stations from your local registry {local_registry_path()} "

@@ -69,8 +69,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._data import user_cache_dir
 from .errors import FetchError, InputError
 from .kmatime import KST
+from .readers import parse_readings
 
 __all__ = ["KEY_ENV", "MAX_BYTES", "MAX_SECONDS", "SOURCES", "Fetched", "fetch_readings",
            "server_text"]
@@ -126,8 +128,6 @@ class Fetched:
 
     def readings(self, **kwargs: Any) -> Any:
         """Return ``parse_readings(body, input_format=...)`` (keyword arguments pass on)."""
-        from . import parse_readings
-
         return parse_readings(self.body, input_format=self.input_format, **kwargs)
 
 
@@ -502,7 +502,7 @@ def fetch_readings(
         Another server (a mirror, or a local test server); :data:`SOURCES` when None.
     cache_dir
         Where responses are cached; ``fetch/`` in the kwxmap cache folder
-        (:func:`kwxmap.station_update.user_cache_dir`) when None.
+        (:func:`kwxmap._data.user_cache_dir`) when None.
     use_cache
         False: always ask the server (the answer still refreshes the cache).
         The cache file name is a hash of the request without the key.
@@ -559,8 +559,6 @@ def fetch_readings(
     if not key.strip():
         raise InputError(f"no {source} key: set {KEY_ENV[source]} or pass key= (--key)")
     if cache_dir is None:
-        from .station_update import user_cache_dir
-
         cache_dir = user_cache_dir() / "fetch"
     if max_bytes <= 0 or max_seconds <= 0 or timeout <= 0:
         raise InputError(f"max_bytes={max_bytes!r}, max_seconds={max_seconds!r} and "

@@ -45,6 +45,7 @@ __all__ = [
     "ReadOptions",
     "SurfaceOptions",
     "check_encoding",
+    "METHOD_NAMES",
     "method_choices",
     "split_options",
 ]
@@ -122,17 +123,21 @@ def check_encoding(encoding: str | None) -> str | None:
     return encoding
 
 
+#: The interpolation methods (:data:`kwxmap.interpolate.METHODS` registers one class
+#: per name; a test checks the two agree). Named here, below both their users, so the
+#: options need not import the methods.
+METHOD_NAMES: tuple[str, ...] = ("barnes", "cressman", "idw", "kriging", "nearest", "spline")
+
+
 def method_choices() -> tuple[str, ...]:
-    """Return the registered interpolation methods and ``"auto"``.
+    """Return the interpolation methods and ``"auto"``.
 
     Examples
     --------
     >>> "spline" in method_choices() and method_choices()[-1] == "auto"
     True
     """
-    from .interpolate import METHODS
-
-    return (*sorted(METHODS), "auto")
+    return (*METHOD_NAMES, "auto")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,7 +41,7 @@ from .options import (
     SurfaceOptions,
     split_options,
 )
-from .parse import parse_readings
+from .readers import parse_readings
 from .render import OUTSIDE_COLUMN, render_map
 from .stations import StationRegistry, load_stations
 

@@ -36,7 +36,6 @@ import functools
 import html
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,30 +263,6 @@ def _station_reading(row: pd.Series, value: str, cv_column: str, text: dict[str,
     if _is_outside(row):
         lines.append(f"<i>{text['outside']}</i>")
     return "<br>".join(lines)
-
-
-def _rounded_geometry_texts(geoms: Any, precision: int) -> list[str | None]:
-    """GeoJSON geometry texts, snapped to ``precision`` decimals, right-hand rule."""
-    geoms = np.asarray(geoms, dtype=object)
-    fixed = geoms.copy()
-    present = ~shapely.is_missing(geoms)
-    if present.any():
-        snapped = shapely.set_precision(geoms[present], 10.0 ** (-precision))
-        oriented = shapely.orient_polygons(snapped, exterior_cw=False)
-        fixed[present] = oriented
-    empty = shapely.is_empty(fixed) | shapely.is_missing(fixed)
-    texts = shapely.to_geojson(fixed)
-    # GEOS prints a few snapped values in full (35.092529999999996): shorten those
-    # (every coordinate follows '[' or ','; anchoring on that makes the scan 2x faster)
-    long_number = re.compile(r"(?<=[\[,])-?\d+\.\d{" + str(precision + 1) + ",}")
-
-    def shorten(match: re.Match[str]) -> str:
-        return repr(round(float(match.group()), precision))
-
-    return [
-        None if e or t is None else long_number.sub(shorten, str(t))
-        for e, t in zip(empty, texts, strict=True)
-    ]
 
 
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:

@@ -29,7 +29,6 @@ import json
 import logging
 import math
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ import pandas as pd
 
 from . import _names
 from ._atomic import atomic_path
-from ._data import data_path
+from ._data import CACHE_ENV, data_path, local_registry_path, user_cache_dir
 from .errors import DataError, InputError, OutputError, ParseError
 from .readers import station_lists
 
@@ -51,47 +50,11 @@ __all__ = [
     "user_cache_dir",
 ]
 
-#: Environment variable that names kwxmap's cache folder (local registry, fetched responses).
-CACHE_ENV = "KWXMAP_CACHE_DIR"
 #: A listed site this close (metres) to the current one, under the same name, is the same site.
 SAME_SITE_M = 100.0
 
 _log = logging.getLogger("kwxmap")
 _RANK = {"ASOS": 0, "AWS": 1}
-
-
-def user_cache_dir() -> Path:
-    r"""Return kwxmap's cache folder (it need not exist yet).
-
-    ``$KWXMAP_CACHE_DIR`` when set; else ``$XDG_CACHE_HOME/kwxmap``; else
-    ``%LOCALAPPDATA%\kwxmap\Cache`` on Windows, ``~/Library/Caches/kwxmap``
-    on macOS and ``~/.cache/kwxmap`` elsewhere.
-
-    Examples
-    --------
-    >>> user_cache_dir().name in ("kwxmap", "Cache") or CACHE_ENV in os.environ
-    True
-    """
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "kwxmap"
-    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "kwxmap" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "kwxmap"
-    return Path.home() / ".cache" / "kwxmap"
-
-
-def local_registry_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Return where the local registry lives: ``stations.geojson`` in the cache folder.
-
-    Examples
-    --------
-    >>> local_registry_path("/tmp/kwx").as_posix()
-    '/tmp/kwx/stations.geojson'
-    """
-    return Path(cache_dir if cache_dir is not None else user_cache_dir()) / "stations.geojson"
 
 
 @dataclass(frozen=True)

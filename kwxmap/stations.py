@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _names
-from ._data import data_path
+from ._data import data_path, local_registry_path
 from .errors import DataError, InputError, OutputError, UnknownStationError
 from .io import VECTOR_FORMATS
 
@@ -404,8 +404,6 @@ def load_stations(
 
 
 def _default_file() -> Path:
-    from .station_update import local_registry_path
-
     local = local_registry_path()
     if local.is_file():
         logging.getLogger("kwxmap").info(

@@ -53,7 +53,7 @@ from scipy.spatial.distance import cdist
 from ._extras import require
 from .errors import InputError, KwxmapWarning, OutputError
 from .grid import make_grid
-from .interpolate._api import (
+from .interpolate._core import (
     Stations,
     _dem_at,
     check_elevation,
@@ -548,8 +548,6 @@ class _Patterns:
         if miss.size > n // 4:
             return None
         if self.inverse is None:
-            from .interpolate._api import make_estimator
-
             full = make_estimator("spline", self.params).fit(self.xy, np.zeros(n))
             self.inverse = scipy.linalg.lu_solve(full.lu_, np.eye(n + 3), check_finite=False)
             self.scale, self.shift = float(full.scale_), np.asarray(full.shift_, dtype=float)

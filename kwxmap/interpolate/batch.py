@@ -25,20 +25,21 @@ from scipy.spatial.distance import cdist
 from .._extras import require
 from ..errors import InterpolationError, KwxmapError, KwxmapWarning
 from ..grid import Grid, make_grid
-from ._api import (
-    DEFAULT_ELEVATION,
-    DEFAULT_METHOD,
+from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
+from ._base import check_choice
+from ._core import (
     STATION_BUFFER_M,
     Stations,
     _dem_at,
     check_setup,
+    fit_predict,
     gaussian_weights,
     make_estimator,
     prepare_stations,
     station_area,
     station_heights_in_dem,
 )
-from ._base import check_choice
+from .cv import auto_candidates, choose_method
 from .elevation import MIN_STATIONS_PREDICTORS, ElevationModel, resolve_elevation
 from .memory import check_memory
 from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
@@ -345,9 +346,6 @@ def _auto_many(
     snapshot ``interpolate`` would make of it alone, whatever else is in the
     batch or how it is chunked.
     """
-    from ._api import Stations, fit_predict
-    from .cv import auto_candidates, choose_method
-
     candidates = {pair: label for label, pair in auto_candidates(elevation).items()}
     v = np.asarray(matrix, dtype=np.float64)
     t = v.shape[0]

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError
-from ._api import (
-    DEFAULT_ELEVATION,
-    DEFAULT_METHOD,
+from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
+from ._base import METHODS, Interpolator, check_number
+from ._core import (
     Stations,
-    _holdout_predict,
     check_drift,
     check_elevation,
     check_method,
@@ -38,7 +38,6 @@ from ._api import (
     make_estimator,
     prepare_stations,
 )
-from ._base import METHODS, Interpolator, check_number
 from .elevation import ElevationModel, fit_lapse_rate, reduce_to_sea_level, resolve_elevation
 
 __all__ = [
@@ -565,3 +564,50 @@ def cross_validate(
         params=make_estimator(method, params).get_params(),
         scores=scores,
     )
+
+
+#: ``holdout=True`` leaves out the stations this close (metres) to a target point.
+HOLDOUT_RADIUS_M = 100.0
+
+
+def _holdout_predict(
+    method: str,
+    params: dict[str, Any],
+    st: Stations,
+    xy: np.ndarray,
+    z: np.ndarray | None,
+    *,
+    model: ElevationModel,
+    rechoose: str | None = None,
+) -> tuple[np.ndarray, float | None]:
+    """Predict each point without the stations at that point (a leave-one-out check).
+
+    With ``rechoose`` (the elevation handling ``method="auto"`` was asked
+    with), the method is chosen again on the kept stations of each point.
+
+    A point that is one station's place takes that station's measured height
+    (not the DEM's at the point), so at the stations this is exactly
+    :func:`~kwxmap.cross_validate`'s prediction.
+    """
+    tree = cKDTree(st.xy)
+    pred = np.full(len(xy), np.nan)
+    rate = None
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, near in enumerate(tree.query_ball_point(xy, HOLDOUT_RADIUS_M)):
+        groups.setdefault(tuple(sorted(near)), []).append(i)
+    for near, rows in groups.items():
+        keep = np.ones(len(st.values), dtype=bool)
+        keep[list(near)] = False
+        if keep.sum() < 3:
+            raise InterpolationError("holding out the stations at a point leaves fewer than 3")
+        idx = np.asarray(rows)
+        kept, how, used = st.subset(keep), method, model
+        if rechoose is not None:
+            how, chosen, _ = choose_method(kept, elevation=rechoose, lapse_rate=model.lapse_rate)
+            used = model if chosen == model.mode else ElevationModel(chosen)
+        est = make_estimator(how, params)
+        zz = None if z is None else z[idx]
+        if zz is not None and len(near) == 1 and st.elevation is not None:
+            zz = np.full(len(idx), st.elevation[near[0]])
+        pred[idx], rate = fit_predict(est, kept, xy[idx], zz, model=used)
+    return pred, rate
