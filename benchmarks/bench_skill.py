@@ -46,7 +46,9 @@ exactly, as the library reports them):
   ``elevation="predictors"`` drift columns (elevation, coast proximity,
   terrain position; elevation alone under 60 stations);
   ``kriging+KED(pred+hinge)`` adds the inversion hinge when the profile
-  plainly bends (:func:`kwxmap.predictors.fit_inversion_height`);
+  plainly bends (:func:`kwxmap.predictors.fit_inversion_height`; where a
+  small field bends, this row stays in closed form, the hinge and variogram
+  fitted once: optimistic there);
 - ``auto``: ``method="auto"`` picks, per snapshot, the candidate among
   kriging+lapse, KED(z), KED(pred) and spline+pred with the lowest LOO
   error; scored honestly: nested up to 150 stations, above that each station
@@ -392,6 +394,8 @@ def main(argv=None) -> int:
         preds, hinge = kwxmap_configs(xy, v, z, explore=args.explored)
         if len(v) <= NESTED_MAX_STATIONS:
             preds.update(nested(f, v))
+            if hinge is None:  # no bend found: the row is KED(pred), scored the same way
+                preds["kriging+KED(pred+hinge)"] = preds["kriging+KED(pred)"]
         t_kw = time.perf_counter() - t0
         if "PyKrige OK (out of box)" in peers:
             preds["PyKrige OK (out of box)"] = pykrige_loo(xy, v, z, test, lapse=False)

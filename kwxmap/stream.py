@@ -400,7 +400,7 @@ def _open_store(path: Path, layout: Any, *, resume: bool) -> np.ndarray:
         encoding["time_bnds"] = {"_FillValue": None, **TIME_ENCODING}
     encoding["complete"] = {"_FillValue": None}
     encoding["n_stations"] = {"_FillValue": None}
-    from .io import _zarr_format  # Zarr 2 + consolidated: what GDAL and zarr 2/3 read
+    from .io.raster import _zarr_format  # Zarr 2 + consolidated: what GDAL and zarr 2/3 read
 
     layout.to_zarr(str(path), mode="w", compute=False, encoding=encoding, **_zarr_format())
     return np.zeros(layout.sizes["time"], dtype=bool)

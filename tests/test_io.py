@@ -431,7 +431,7 @@ def test_rasters_are_written_north_up_even_with_two_rows(rows):
     g = make_grid("서울", resolution=5000.0)
     values = np.arange(rows * 3, dtype=float).reshape(rows, 3)  # row 0 is the south
     small = g.copy(x=g.x[:3], y=g.y[:rows], values=values, mask=np.ones((rows, 3), dtype=bool))
-    out, y = io._north_up(small)
+    out, y = io.raster._north_up(small)
     assert out.tolist() == values[::-1].tolist() and y.tolist() == g.y[:rows][::-1].tolist()
 
 

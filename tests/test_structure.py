@@ -28,7 +28,6 @@ OVERSIZE = {
     "kwxmap/stations.py": 889,
     "kwxmap/cli.py": 910,
     "kwxmap/render.py": 1052,
-    "kwxmap/io.py": 1185,
     "kwxmap/stream.py": 1222,
 }
 
