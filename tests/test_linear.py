@@ -79,6 +79,12 @@ def test_read_time_grows_linearly(name, fixed_cost):
         text = make(size)
         seconds = _read_seconds(text)
         grown = max(seconds - fixed_cost, 0.0)
+        if previous is not None and grown > 3 * previous + 0.02:
+            # another process took the CPU for a moment: measure both sizes again, best
+            # of five; a quadratic path stays over the bound, a busy moment does not
+            previous = max(_read_seconds(make(size // 2), repeats=5) - fixed_cost, 0.0)
+            seconds = _read_seconds(text, repeats=5)
+            grown = max(seconds - fixed_cost, 0.0)
         if previous is not None:
             # 20 ms of slack: timer noise on a busy 2-core machine, far below any
             # quadratic growth (256x the input would take >1000x the time)
