@@ -740,6 +740,9 @@ def _payload(
 #: station's site (the registry), south-west to north-east by province.
 CONTEXT_CITIES = ("서울", "인천", "수원", "춘천", "강릉", "청주", "대전", "전주", "광주", "목포",
                   "여수", "대구", "안동", "포항", "울산", "부산", "창원", "제주")
+#: Far islands a national map's opening view leaves out: when off screen each is
+#: an arrow at the map's edge, pointing at it, that pans there when tapped.
+FAR_ISLANDS = ("백령도", "울릉도", "독도", "흑산도", "가거도")
 #: Province outlines on the page: islands under this area (deg²) are left out and
 #: the lines simplified to this tolerance (deg, about 500 m): ~25 kB a page.
 _CONTEXT_MIN_AREA, _CONTEXT_TOLERANCE = 0.002, 0.005
@@ -757,14 +760,16 @@ def _context(lang: str) -> dict[str, Any]:
     polys = [g for g in shapely.get_parts(provinces) if g.area > _CONTEXT_MIN_AREA]
     lines = shapely.simplify(shapely.union_all(shapely.boundary(np.array(polys))),
                              _CONTEXT_TOLERANCE)
-    registry = load_stations("asos")
-    cities = []
-    for name in CONTEXT_CITIES:
+    registry = load_stations()
+
+    def place(name: str) -> list[Any]:
         st = registry.lookup(name)
-        cities.append([round(st.lat, 4), round(st.lon, 4), name if lang == "ko" else st.name_en])
+        return [round(st.lat, 4), round(st.lon, 4), name if lang == "ko" else st.name_en]
+
     return {"lines": [_encode_ring(shapely.get_coordinates(part))
                       for part in shapely.get_parts(lines) if part.length > 0.02],
-            "cities": cities}
+            "cities": [place(name) for name in CONTEXT_CITIES],
+            "far": [place(name) for name in FAR_ISLANDS]}
 
 
 def _script_json(data: Any) -> str:

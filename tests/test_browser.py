@@ -578,3 +578,43 @@ def test_a_regional_map_shows_what_belongs_to_the_region(tmp_path, open_map, out
         assert got["shown"] == len(inside) and not got["faint"]
     else:
         assert got["shown"] == len(used) and not got["faint"]
+
+
+EDGE_JS = """() => {
+  const map = Object.values(window).find(v => v && v._container && v.latLngToContainerPoint);
+  const box = r => ({left: r.left, top: r.top, right: r.right, bottom: r.bottom});
+  return {
+    tags: Array.from(document.querySelectorAll('.kwxmap-edge'))
+      .filter(e => e.style.display !== 'none')
+      .map(e => ({text: e.textContent, ...box(e.getBoundingClientRect())})),
+    controls: Array.from(document.querySelectorAll('.leaflet-control'))
+      .map(e => box(e.getBoundingClientRect())),
+    bounds: map.getBounds().toBBoxString(),
+    viewport: {width: innerWidth, height: innerHeight},
+  };
+}"""
+
+
+def test_far_islands_are_arrows_at_the_edge_that_pan_there(tmp_path, open_map, seed_snap):
+    """The phone's opening view leaves out 백령도, 울릉도, 독도, 흑산도 and 가거도: each is a
+    tag at the edge on its own side, clear of the controls; tapping 울릉도's brings it in."""
+    import kwxmap
+
+    page, _ = _load(open_map, write_html(seed_snap.map, tmp_path / "m.html"),
+                    width=390, height=844)
+    got = page.evaluate(EDGE_JS)
+    tags = {t["text"].strip("◀▶▲▼ "): t for t in got["tags"]}
+    assert set(tags) == {"백령도", "울릉도", "독도", "흑산도", "가거도"}, tags
+    width = got["viewport"]["width"]
+    for name, tag in tags.items():
+        assert _inside(tag, got["viewport"]), name
+        for control in got["controls"]:
+            assert not _intersects(tag, control), (name, control)
+        lon = kwxmap.load_stations().lookup(name).lon
+        # east of the view on the right edge, west of it on the left
+        assert (tag["right"] > width - 20) if lon > 128 else (tag["left"] < 20), (name, tag)
+    page.locator(".kwxmap-edge", has_text="울릉도").click()
+    page.wait_for_timeout(200)
+    w, s, e, n = map(float, page.evaluate(EDGE_JS)["bounds"].split(","))
+    assert w < 130.8986 < e and s < 37.4813 < n
+    assert "울릉도" not in {t["text"].strip("◀▶▲▼ ") for t in page.evaluate(EDGE_JS)["tags"]}

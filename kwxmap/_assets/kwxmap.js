@@ -242,6 +242,60 @@ var kwxmap = (function () {
       L.marker([c[0], c[1]], {icon: labelIcon(c[2], 0, "kwxmap-city"), interactive: false,
                               keyboard: false, pane: "kwxmapContext"}).addTo(map);
     });
+    if (p.context.far) { edges(map, p.context.far); }
+  }
+
+  /* Far islands off screen: an arrow at the edge of the map, towards the island,
+   * kept clear of the controls in the corners; tapping it pans there. */
+  function edges(map, far) {
+    var box = map.getContainer();
+    var tags = far.map(function (f) {
+      var tag = L.DomUtil.create("button", "kwxmap-edge", box);
+      tag.type = "button";
+      tag.textContent = f[2];
+      tag.setAttribute("aria-label", f[2]);
+      L.DomEvent.disableClickPropagation(tag);
+      tag.addEventListener("click", function () {
+        map.setView([f[0], f[1]], Math.max(map.getZoom(), 9), {animate: false});
+      });
+      return tag;
+    });
+    function clear(rect, x, y, w, h) {  // the controls' boxes, in container pixels
+      var origin = box.getBoundingClientRect();
+      var hit = false;
+      box.querySelectorAll(".leaflet-control").forEach(function (c) {
+        var r = c.getBoundingClientRect();
+        if (x < r.right - origin.left && r.left - origin.left < x + w &&
+            y < r.bottom - origin.top && r.top - origin.top < y + h) { hit = true; }
+      });
+      return !hit;
+    }
+    function place() {
+      var size = map.getSize(), view = map.getBounds();
+      var centre = map.latLngToContainerPoint(view.getCenter());
+      tags.forEach(function (tag, i) {
+        var f = far[i];
+        if (view.contains([f[0], f[1]])) { tag.style.display = "none"; return; }
+        tag.style.display = "";
+        var pt = map.latLngToContainerPoint([f[0], f[1]]);
+        var dx = pt.x - centre.x, dy = pt.y - centre.y;
+        var arrow = Math.abs(dx) * size.y > Math.abs(dy) * size.x
+          ? (dx > 0 ? "\u25B6" : "\u25C0") : (dy > 0 ? "\u25BC" : "\u25B2");
+        var left = dx < 0 && Math.abs(dx) * size.y > Math.abs(dy) * size.x;
+        tag.textContent = left ? arrow + " " + f[2] : f[2] + " " + arrow;
+        var w = tag.offsetWidth, h = tag.offsetHeight, m = 4;
+        var x = Math.min(Math.max(pt.x - w / 2, m), size.x - w - m);
+        var y = Math.min(Math.max(pt.y - h / 2, m), size.y - h - m);
+        for (var step = 0; step < 40 && !clear(null, x, y, w, h); step++) {
+          y += (y > size.y / 2 ? -1 : 1) * (h + 2);  // slide along the edge, off the controls
+        }
+        tag.style.left = x + "px";
+        tag.style.top = y + "px";
+      });
+    }
+    map.on("moveend zoomend resize", place);
+    map.whenReady(place);
+    return place;
   }
 
   function slider(map, p, show) {
