@@ -42,7 +42,8 @@ from .options import (
     split_options,
 )
 from .readers import parse_readings
-from .render import OUTSIDE_COLUMN, render_map
+from .render import render_map
+from .scene import OUTSIDE_COLUMN
 from .stations import StationRegistry, load_stations
 
 __all__ = [

@@ -1,6 +1,6 @@
 """A static picture of a map (PNG, SVG, PDF) for reports and news use.
 
-:func:`render_static` draws the same :class:`~kwxmap.render.MapScene` as the
+:func:`render_static` draws the same :class:`~kwxmap.scene.MapScene` as the
 web page — bands in the same colours, isolines with their values at the same
 places, stations with a halo, the stepped legend and the title — with
 matplotlib (``pip install kwxmap[static]``). Korean text needs a CJK font;
@@ -22,7 +22,7 @@ import shapely
 from ._extras import require
 from .errors import InputError, OutputError
 from .palette import DEFAULT_PALETTE
-from .render import CV_COLUMN, DENSE_STATIONS, map_scene
+from .scene import CV_COLUMN, DENSE_STATIONS, map_scene
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
