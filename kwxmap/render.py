@@ -273,7 +273,8 @@ def _payload(
                 for v, g in zip(frame.lines["level"], geoms, strict=True)
             ]
             out["labels"] = [
-                [r.lat, r.lon, r.angle, str(r.text)] for r in frame.isolabels.itertuples()
+                [round(r.lat, 4), round(r.lon, 4), round(r.angle), str(r.text)]
+                for r in frame.isolabels.itertuples()
             ]
         if frame.stations is not None:
             st = frame.stations
