@@ -272,10 +272,8 @@ def _payload(
                 {"t": escape(f"{format_level(float(v))} °C"), "g": _encode_lines(g)}
                 for v, g in zip(frame.lines["level"], geoms, strict=True)
             ]
-            out["labels"] = [
-                [round(r.lat, 4), round(r.lon, 4), round(r.angle), str(r.text)]
-                for r in frame.isolabels.itertuples()
-            ]
+            out["labels"] = [[round(r.lat, 4), round(r.lon, 4), round(r.angle), str(r.text)]
+                             for r in frame.isolabels.itertuples()]
         if frame.stations is not None:
             st = frame.stations
             slots: dict[int, list[str]] = {}
