@@ -27,7 +27,7 @@ OVERSIZE = {
     "kwxmap/grid.py": 856,
     "kwxmap/stations.py": 889,
     "kwxmap/cli.py": 910,
-    "kwxmap/render.py": 645,
+    "kwxmap/render.py": 644,
     "kwxmap/stream.py": 1222,
 }
 
