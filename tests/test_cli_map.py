@@ -348,7 +348,7 @@ def test_out_of_memory_is_one_line(tmp_path):
     resource = pytest.importorskip("resource")
 
     def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
 
     out = tmp_path / "map.html"
     proc = subprocess.run(
