@@ -1,0 +1,437 @@
+"""The work of a stream: chunk surfaces, pattern solves, scores, and where they run.
+
+A chunk's surfaces come from the shared engine or the spline kernel; the
+leave-one-out scores from shared weights; the executors are this process or dask.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import logging
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+from scipy.spatial.distance import cdist
+
+from ..errors import InputError
+from ..interpolate._core import (
+    Stations,
+    check_elevation,
+    make_estimator,
+)
+from ..interpolate.cv import _predictions, loo_weights
+from ..interpolate.elevation import ElevationModel
+from .store import _require
+
+log = logging.getLogger("kwxmap.stream")
+
+#: Float64 elements per (cells x stations) kernel block on a worker (~32 MB).
+_BLOCK_ELEMENTS = 1 << 22
+#: Memory for cached pattern factorisations on the driver.
+_PATTERN_CACHE_BYTES = 256 * 2**20
+
+# -- shared state and tasks -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Shared:
+    """What every task needs, sent to each worker once (scatter)."""
+
+    store: str
+    value: str
+    dtype: str
+    shape: tuple[int, int]
+    flat_cells: np.ndarray  # cells inside the region, in the north-up raster
+    cells: np.ndarray  # (M, 2) metres
+    z_cells: np.ndarray | None  # (M,) metres, with elevation
+    xy: np.ndarray  # (N, 2) station metres
+    engine: Any  # interpolate_many's engine for methods without the kernel path
+    elev: np.ndarray | None = None  # (N,) station heights, with elevation
+    beside: Any = None  # the engine 1 m beside the stations (engine path)
+    spread: Any = None  # (M, N) Gaussian weights of the station anomalies
+
+
+@dataclasses.dataclass(frozen=True)
+class _Work:
+    """One chunk: its place in the time axis and its pattern coefficients."""
+
+    k: int
+    start: int
+    phi: np.ndarray | None  # (N, T) coefficients of phi(d2) (spline), else None
+    d2: np.ndarray | None  # (N, T) coefficients of d2
+    poly: np.ndarray | None  # (3, T): constant, x, y
+    rates: np.ndarray | None  # (T,) lapse rates (K/km) to restore, or None
+    values: np.ndarray | None  # (T, N) readings, for the engine path
+    valid: np.ndarray  # (T,) bool: a surface exists
+    n_stations: np.ndarray  # (T,)
+    loo_rmse: np.ndarray  # (T,)
+
+
+def _surfaces(shared: _Shared, work: _Work) -> np.ndarray:
+    """Return the chunk's surfaces on the region's cells, (T, M) float64.
+
+    As :func:`kwxmap.interpolate` draws them: with each station's local anomaly
+    (its reading minus the field 1 m beside it) spread over about 2 km.
+    """
+    if work.phi is None:
+        out = _engine_at(shared.engine, work, shared.cells.shape[0])
+    else:
+        out = _kernel_at(shared, work, shared.cells, shared.z_cells)
+    if shared.spread is None:
+        return out
+    beside = shared.xy + np.array([1.0, 0.0])
+    base = (_engine_at(shared.beside, work, len(beside)) if work.phi is None
+            else _kernel_at(shared, work, beside, shared.elev))
+    v = np.asarray(work.values, dtype=np.float64)
+    present = np.isfinite(v)
+    anomaly = np.where(present, np.nan_to_num(v - base), 0.0)
+    den = np.maximum(shared.spread @ present.T.astype(np.float64), 1.0)
+    return out + (shared.spread @ anomaly.T / den).T
+
+
+def _engine_at(engine: Any, work: _Work, m: int) -> np.ndarray:
+    cube, _ = engine.run(work.values, np.arange(m), (1, m), np.dtype("float64"),
+                         first=work.start)
+    return cube.reshape(cube.shape[0], -1)
+
+
+def _kernel_at(shared: _Shared, work: _Work, points: np.ndarray, z: Any) -> np.ndarray:
+    """Return the chunk's spline surfaces at ``points`` (ground heights ``z``), (T, M)."""
+    t = work.phi.shape[1]
+    m, n = points.shape[0], shared.xy.shape[0]
+    out = np.empty((t, m))
+    step = max(256, _BLOCK_ELEMENTS // max(n, t))
+    from ..interpolate.spline import _tps
+
+    for start in range(0, m, step):
+        sl = slice(start, min(start + step, m))
+        d2 = cdist(points[sl], shared.xy, "sqeuclidean")
+        block = d2 @ work.d2
+        block += _tps(d2) @ work.phi
+        block += work.poly[0]
+        block += points[sl] @ work.poly[1:]
+        if work.rates is not None:
+            block -= z[sl, None] * work.rates / 1000.0
+        out[:, sl] = block.T
+    return out
+
+
+def _run_chunk(shared: _Shared, work: _Work) -> int:
+    """Compute one chunk and write it (data, then its completion flags); return its size."""
+    import zarr
+
+    flat = _surfaces(shared, work)
+    flat[~work.valid] = np.nan
+    t = flat.shape[0]
+    ny, nx = shared.shape
+    cube = np.full((t, ny * nx), np.nan, dtype=shared.dtype)
+    cube[:, shared.flat_cells] = flat
+    with np.errstate(all="ignore"):
+        valid = work.valid
+        mean = np.where(valid, flat.mean(axis=1) if flat.size else np.nan, np.nan)
+        lo = np.where(valid, flat.min(axis=1, initial=np.inf), np.nan)
+        hi = np.where(valid, flat.max(axis=1, initial=-np.inf), np.nan)
+    group = zarr.open_group(shared.store, mode="r+")
+    region = slice(work.start, work.start + t)
+    group[shared.value][region] = cube.reshape(t, ny, nx)
+    group["n_stations"][region] = work.n_stations
+    group["mean_c"][region] = mean
+    group["min_c"][region] = lo
+    group["max_c"][region] = hi
+    group["loo_rmse_c"][region] = work.loo_rmse
+    group["complete"][region] = np.ones(t, dtype=np.int8)  # after the data: the marker
+    return t
+
+
+# -- the driver's per-pattern solves ------------------------------------------------------------
+
+
+class _Patterns:
+    """Spline factorisations per missing-station pattern, each solved once (LRU-bounded)."""
+
+    def __init__(self, xy: np.ndarray, params: dict[str, Any]) -> None:
+        self.xy, self.params = xy, params
+        n = xy.shape[0] + 3
+        self.capacity = max(4, _PATTERN_CACHE_BYTES // (2 * 8 * n * n))
+        self.cache: collections.OrderedDict[bytes, Any] = collections.OrderedDict()
+        self.solved = 0
+        self.inverse: np.ndarray | None = None
+        self.scale, self.shift = 1.0, np.zeros(2)
+
+    def _downdate(self, used: np.ndarray, vals: np.ndarray) -> np.ndarray | None:
+        """Solve a pattern from the inverse of the all-station system (None: fit it instead).
+
+        A thin-plate spline with smoothing does not depend on the coordinate scaling
+        (the kernel's ``d2 log s`` part is annihilated by the polynomial constraints), so
+        every pattern is the all-station system less the rows and columns of its missing
+        stations: with ``G`` its inverse and ``m`` the missing stations, the solution is
+        ``y - G[:, m] G[m, m]^-1 y[m]`` for ``y = G b``: a k x k solve for k missing stations.
+        """
+        n = self.xy.shape[0]
+        miss = np.flatnonzero(~used)
+        if miss.size > n // 4:
+            return None
+        if self.inverse is None:
+            full = make_estimator("spline", self.params).fit(self.xy, np.zeros(n))
+            self.inverse = scipy.linalg.lu_solve(full.lu_, np.eye(n + 3), check_finite=False)
+            self.scale, self.shift = float(full.scale_), np.asarray(full.shift_, dtype=float)
+        g = self.inverse
+        idx = np.flatnonzero(used)
+        y = g[:, idx] @ vals.T
+        if miss.size:
+            try:
+                z = scipy.linalg.solve(g[np.ix_(miss, miss)], y[miss], check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                return None
+            y -= g[:, miss] @ z
+        self.solved += 1
+        return np.concatenate([y[idx], y[n:]])
+
+    def get(self, used: np.ndarray, sample: np.ndarray) -> Any:
+        key = np.packbits(used).tobytes()
+        est = self.cache.get(key)
+        if est is not None:
+            self.cache.move_to_end(key)
+            return est
+        from ..interpolate._api import make_estimator
+
+        est = make_estimator("spline", self.params)
+        est.fit(self.xy[used], sample)
+        self.solved += 1
+        self.cache[key] = est
+        if len(self.cache) > self.capacity:
+            self.cache.popitem(last=False)
+        return est
+
+    def coefficients(
+        self, reduced: np.ndarray, cv: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``phi``, ``d2``, ``poly`` coefficients, validity and LOO RMSE of a chunk."""
+        t, n = reduced.shape
+        phi, d2 = np.zeros((n, t)), np.zeros((n, t))
+        poly = np.zeros((3, t))
+        valid = np.zeros(t, dtype=bool)
+        rmse = np.full(t, np.nan)
+        finite = np.isfinite(reduced)
+        if t == 0:
+            return phi, d2, poly, valid, rmse
+        patterns, inverse = np.unique(np.packbits(finite, axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for p in range(patterns.shape[0]):
+            rows = np.flatnonzero(inverse == p)
+            used = finite[rows[0]]
+            m = int(used.sum())
+            if m < 3:
+                continue
+            vals = reduced[np.ix_(rows, used)]  # (Tg, m)
+            level = vals[:, 0]
+            idx = np.flatnonzero(used)
+            coef = None if cv else self._downdate(used, vals - level[:, None])
+            if coef is None:
+                est = self.get(used, vals[0])
+                rhs = np.zeros((m + 3, len(rows)))
+                rhs[:m] = (vals - level[:, None]).T
+                coef = scipy.linalg.lu_solve(est.lu_, rhs, check_finite=False)
+                s, shift = float(est.scale_), np.asarray(est.shift_, dtype=float)
+            else:
+                s, shift = self.scale, self.shift
+            coef[m] += level
+            # phi(d2 / s^2) = (phi(d2) - log(s) * d2) / s^2 for phi(d2) = d2 log(d2) / 2
+            phi[np.ix_(idx, rows)] = coef[:m] / s**2
+            d2[np.ix_(idx, rows)] = -math.log(s) * coef[:m] / s**2
+            poly[0, rows] = coef[m] - shift @ coef[m + 1 :] / s
+            poly[1:, rows] = coef[m + 1 :] / s
+            valid[rows] = True
+            if cv:
+                loo = est._loo_weights()
+                err = loo @ vals.T - vals.T
+                rmse[rows] = np.sqrt(np.mean(err**2, axis=0))
+        return phi, d2, poly, valid, rmse
+
+
+# -- executors: one code path for this process, local workers and a cluster ---------------------
+
+
+class _Inline:
+    """The executor for ``scheduler=None``: runs each task at once, in this process."""
+
+    workers = 1
+
+    def scatter(self, obj: Any) -> Any:
+        return obj
+
+    def submit(self, fn: Any, *args: Any) -> concurrent.futures.Future:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:  # reported per chunk by the caller
+            fut.set_exception(exc)
+        return fut
+
+    def close(self) -> None:
+        pass
+
+
+class _Dask:
+    """``local[:N]`` (a LocalCluster of N single-threaded workers) or ``tcp://HOST:PORT``."""
+
+    def __init__(self, scheduler: str) -> None:
+        _require("distributed")
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler.startswith("local"):
+            n = scheduler.partition(":")[2] or str(os.cpu_count() or 1)
+            if not n.isdigit() or int(n) < 1:
+                raise InputError(
+                    f"scheduler={scheduler!r}: the worker count must be a positive number, "
+                    f"e.g. 'local:4'"
+                )
+            self.cluster = LocalCluster(
+                n_workers=int(n),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"cannot reach the dask scheduler {scheduler!r}: {exc}; start it with "
+                    f"`dask scheduler` or use scheduler='local:N'"
+                ) from exc
+        self.workers = max(1, len(self.client.scheduler_info()["workers"]))
+
+    def scatter(self, obj: Any) -> Any:
+        return self.client.scatter(obj, broadcast=True)
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _executor(scheduler: str | None) -> Any:
+    if scheduler is None or scheduler in ("", "none", "sync"):
+        return _Inline()
+    if scheduler.startswith("local") or scheduler.startswith("tcp://"):
+        return _Dask(scheduler)
+    raise InputError(
+        f"scheduler={scheduler!r} is not valid; use 'local', 'local:N' or 'tcp://HOST:PORT'"
+    )
+
+
+class _Loo:
+    """Leave-one-out RMSE per timestamp on the engine path (``cv=True``).
+
+    Exactly :func:`~kwxmap.cross_validate`'s closed form with the batch's
+    shared parameters (kriging: the pooled variogram): the weights depend on
+    which stations reported, not on their values, so they are kept per
+    missing-station pattern (LRU-bounded).
+    """
+
+    def __init__(self, method: str, params: dict[str, Any], xy: np.ndarray,
+                 elev: np.ndarray | None, elevation: str | None, lapse_rate: float | None,
+                 crs: Any) -> None:
+        self.method, self.params, self.xy, self.elev, self.crs = method, params, xy, elev, crs
+        self.elevation = elevation
+        self.rate = check_elevation(elevation, lapse_rate)
+        self.cache: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
+
+    def _weights(self, used: np.ndarray) -> np.ndarray:
+        key = np.packbits(used).tobytes()
+        if key in self.cache:
+            self.cache.move_to_end(key)
+            return self.cache[key]
+        xy, n = self.xy[used], int(used.sum())
+        drift = None
+        if self.elevation in ("drift", "predictors"):
+            drift = ElevationModel(self.elevation).for_stations(n, self.crs).drift(
+                self.elev[used], xy)
+        w = np.asarray(loo_weights(make_estimator(self.method, self.params), xy,
+                                   np.zeros(n), drift=drift))
+        self.cache[key] = w
+        if len(self.cache) > max(4, _PATTERN_CACHE_BYTES // max(w.nbytes, 1)):
+            self.cache.popitem(last=False)
+        return w
+
+    def rmse(self, v: np.ndarray) -> np.ndarray:
+        """Return the leave-one-out RMSE of each row of ``v`` (T, N); NaN under 4 stations."""
+        out = np.full(len(v), np.nan)
+        for t, row in enumerate(v):
+            used = np.isfinite(row)
+            if used.sum() < 4:
+                continue
+            obs = row[used]
+            if self.elevation == "fit":  # rates refitted per fold: no shared weights
+                st = Stations(self.xy[used], obs, self.elev[used], np.arange(used.sum()),
+                              None, 0, self.crs)
+                pred = _predictions(self.method, self.params, st, None, elevation="fit",
+                                    lapse_rate=None)
+            else:
+                w = self._weights(used)
+                pred = w @ obs
+                if self.elevation == "lapse":
+                    z = self.elev[used]
+                    pred = pred + self.rate / 1000.0 * (w @ z - z)
+            out[t] = float(np.sqrt(np.nanmean((pred - obs) ** 2)))
+        return out
+
+
+def _prepare(
+    rows: pd.DataFrame,
+    times: pd.DatetimeIndex,
+    k: int,
+    start: int,
+    ids: np.ndarray,
+    value: str,
+    model: Any,
+    elev: np.ndarray | None,
+    xy: np.ndarray,
+    patterns: _Patterns | None,
+    cv: bool,
+    loo: _Loo | None = None,
+) -> _Work:
+    """Do the driver's share of a chunk: the value matrix and its pattern coefficients."""
+    from ..interpolate.batch import check_one_reading_per_time
+
+    check_one_reading_per_time(rows, InputError)
+    try:
+        wide = rows.assign(station_id=rows["station_id"].astype(int)).pivot(
+            index="time", columns="station_id", values=value
+        )
+        v = wide.reindex(index=times, columns=ids).to_numpy(dtype=float)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{value} values must be numbers: {exc}") from exc
+    n_stations = np.isfinite(v).sum(axis=1)
+    rates = model.rates(v, elev, xy)
+    if patterns is None:
+        return _Work(
+            k,
+            start,
+            None,
+            None,
+            None,
+            None,
+            v,
+            n_stations >= 3,
+            n_stations,
+            np.full(len(times), np.nan) if loo is None else loo.rmse(v),
+        )
+    reduced = v if rates is None else model.reduce(v, elev, rates[:, None])
+    phi, d2, poly, valid, rmse = patterns.coefficients(reduced, cv)
+    if rates is not None:
+        valid &= np.isfinite(rates)
+    return _Work(k, start, phi, d2, poly, rates, v, valid, n_stations, rmse)
