@@ -23,13 +23,14 @@ from .errors import (
     UnknownStationError,
 )
 from .fetch import Fetched, fetch_readings
-from .grid import Grid, load_provinces, make_grid, resolve_region
+from .grid import Grid, make_grid
 from .interpolate import CVReport, cross_validate, interpolate, interpolate_many
 from .io import write_geojson, write_geotiff, write_html, write_netcdf, write_vector, write_zarr
 from .join import JoinReport, join_readings
 from .options import MapOptions, ReadOptions, SurfaceOptions
 from .pipeline import Snapshot, snapshot
 from .readers import parse_readings
+from .regions import load_provinces, resolve_region
 from .render import render_animation, render_map, temperature_colormap
 from .series import BatchResult, render_batch
 from .station_update import StationUpdate, update_stations

@@ -10,12 +10,11 @@ atomically.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from . import io
 from .contours import contour_bands, contour_lines
 from .dem import dem_attribution
 from .errors import InputError
-from .grid import Grid, is_country
+from .grid import Grid
 from .interpolate import CVReport, cross_validate, interpolate
 from .join import PLAUSIBLE_RANGE_C, JoinReport, join_readings
 from .kmatime import is_daily, select_time
@@ -42,6 +41,7 @@ from .options import (
     split_options,
 )
 from .readers import parse_readings
+from .regions import is_country
 from .render import render_map
 from .scene import OUTSIDE_COLUMN
 from .stations import StationRegistry, load_stations
@@ -264,7 +264,7 @@ def load_joined(
     if unknown:
         raise InputError(
             f"unknown reading option(s) {', '.join(map(repr, sorted(unknown)))}; valid: "
-            f"{', '.join(f.name for f in dataclasses.fields(ReadOptions))}"
+            f"{', '.join(f.name for f in fields(ReadOptions))}"
         )
     if registry is None and not isinstance(readings, gpd.GeoDataFrame):
         registry = load_stations(read.network)

@@ -24,7 +24,6 @@ OVERSIZE = {
     "kwxmap/interpolate/kriging.py": 692,
     "kwxmap/interpolate/batch.py": 771,
     "kwxmap/join.py": 787,
-    "kwxmap/grid.py": 856,
     "kwxmap/stations.py": 889,
     "kwxmap/cli.py": 910,
     "kwxmap/render.py": 644,

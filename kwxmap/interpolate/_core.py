@@ -20,7 +20,8 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ..errors import InterpolationError, KwxmapError
-from ..grid import Grid, resolve_region
+from ..grid import Grid
+from ..regions import resolve_region
 from ._base import DUPLICATE_TOLERANCE_M, METHODS, Interpolator
 from .elevation import ElevationModel
 from .targets import Points
