@@ -236,7 +236,17 @@ def explored(xy, v, z, base):
     return out
 
 
-def kwxmap_configs(xy, v, z, explore=False):
+def networks(ids: np.ndarray) -> np.ndarray | None:
+    """True at ASOS stations by the registry, or None when a station is not in it."""
+    import kwxmap
+
+    reg = kwxmap.load_stations()
+    if not all(int(i) in reg for i in ids):
+        return None
+    return np.array([reg.get(int(i)).network == "ASOS" for i in ids])
+
+
+def kwxmap_configs(xy, v, z, explore=False, asos=None):
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -245,8 +255,10 @@ def kwxmap_configs(xy, v, z, explore=False):
         out["spline+lapse"] = _lapse("spline", xy, v, z)
         out["kriging+lapse"] = _lapse("kriging", xy, v, z)
         out["kriging+KED(z)"] = _loo("kriging", xy, v, drift=z[:, None] / 1000.0)[0]
-        # the library's elevation="predictors" columns, exactly
-        drift = ElevationModel("predictors").for_stations(len(v), 5179).drift(z, xy)
+        # the library's elevation="predictors" columns, exactly (with the ASOS offset when
+        # the field has both networks)
+        model = ElevationModel("predictors").for_stations(len(v), 5179, asos=asos)
+        drift = model.drift(z, xy, asos)
         out["kriging+KED(pred)"] = _loo("kriging", xy, v, drift=drift)[0]
         out["spline+pred"] = _loo("spline", xy, v, drift=drift)[0]
         # the bending profile: the inversion hinge as one more column when the data show it
@@ -266,7 +278,7 @@ def kwxmap_configs(xy, v, z, explore=False):
     return out, h
 
 
-def nested(f: pd.DataFrame, v: np.ndarray) -> dict[str, np.ndarray]:
+def nested(f: pd.DataFrame, v: np.ndarray, asos=None) -> dict[str, np.ndarray]:
     """The NESTED configurations by kwxmap.cross_validate itself: out of sample exactly."""
     import geopandas as gpd
 
@@ -275,6 +287,8 @@ def nested(f: pd.DataFrame, v: np.ndarray) -> dict[str, np.ndarray]:
     gdf = gpd.GeoDataFrame({"station_id": f["station_id"].to_numpy(), "temperature_c": v,
                             "elevation_m": f["z"].to_numpy(float)},
                            geometry=gpd.points_from_xy(f["lon"], f["lat"]), crs=4326)
+    if asos is not None:
+        gdf["network"] = np.where(asos, "ASOS", "AWS")
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -391,9 +405,10 @@ def main(argv=None) -> int:
         ids = f["station_id"].to_numpy()
         test = test_stations(ids, args.cap)
         t0 = time.perf_counter()
-        preds, hinge = kwxmap_configs(xy, v, z, explore=args.explored)
+        asos = networks(ids)
+        preds, hinge = kwxmap_configs(xy, v, z, explore=args.explored, asos=asos)
         if len(v) <= NESTED_MAX_STATIONS:
-            preds.update(nested(f, v))
+            preds.update(nested(f, v, asos))
             if hinge is None:  # no bend found: the row is KED(pred), scored the same way
                 preds["kriging+KED(pred+hinge)"] = preds["kriging+KED(pred)"]
         t_kw = time.perf_counter() - t0

@@ -46,17 +46,8 @@ MOVED_KM = 1.0
 
 _MAX_WARNINGS = 20
 
-OUTPUT_COLUMNS = (
-    "station_id",
-    "station_name",
-    "name_ko",
-    "name_en",
-    "elevation_m",
-    "condition",
-    "condition_en",
-    "temperature_c",
-    "line",
-)
+OUTPUT_COLUMNS = ("station_id", "station_name", "name_ko", "name_en", "network", "elevation_m",
+                  "condition", "condition_en", "temperature_c", "line")
 
 
 @dataclass
@@ -686,6 +677,7 @@ def _rows(
             "station_name": r.names[i] or (st.name_ko if st is not None else ""),
             "name_ko": st.name_ko if st is not None else r.names[i],
             "name_en": st.name_en if st is not None else "",
+            "network": st.network if st is not None else "",
             "elevation_m": elevation,
             "condition": r.conditions[i],
             "condition_en": r.conditions_en[i],

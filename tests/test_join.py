@@ -67,6 +67,7 @@ def test_output_frame_shape_crs_and_geometry():
         "station_name",
         "name_ko",
         "name_en",
+        "network",
         "elevation_m",
         "condition",
         "condition_en",
@@ -75,10 +76,11 @@ def test_output_frame_shape_crs_and_geometry():
         "geometry",
     ]
     assert gdf["station_id"].dtype == "int64"
-    for sid, point, elev in zip(gdf["station_id"], gdf.geometry, gdf["elevation_m"], strict=True):
+    for sid, point, elev, net in zip(gdf["station_id"], gdf.geometry, gdf["elevation_m"],
+                                     gdf["network"], strict=True):
         st = REGISTRY.get(sid)
         assert (point.x, point.y) == (st.lon, st.lat)
-        assert elev == st.elevation_m
+        assert elev == st.elevation_m and net == st.network
         assert 124 < point.x < 132 and 33 < point.y < 39
 
 

@@ -18,12 +18,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kwxmap"
 MAX_LINES = 600
 #: Modules still over MAX_LINES (lines today): ceilings, to be split, never raised.
 OVERSIZE = {
-    "kwxmap/interpolate/cv.py": 613,
+    "kwxmap/interpolate/cv.py": 610,
     "kwxmap/fetch.py": 619,
     "kwxmap/pipeline.py": 648,
     "kwxmap/interpolate/kriging.py": 692,
-    "kwxmap/interpolate/batch.py": 771,
-    "kwxmap/join.py": 787,
+    "kwxmap/interpolate/batch.py": 747,
+    "kwxmap/join.py": 779,
     "kwxmap/stations.py": 889,
     "kwxmap/cli.py": 910,
     "kwxmap/render.py": 644,

@@ -292,7 +292,7 @@ def interpolate(
         attrs.pop("dem")
     variance = None
     if return_variance:
-        snap = model.for_stations(len(st.values), tgt.crs)
+        snap = model.for_stations(len(st.values), tgt.crs, asos=st.asos)
         variance = est.variance(xy, drift=snap.drift(z, xy))  # type: ignore[attr-defined]
     if isinstance(tgt, Points):
         out = tgt.frame.copy()

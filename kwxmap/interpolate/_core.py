@@ -41,6 +41,7 @@ class Stations:
     names: np.ndarray | None
     n_missing: int
     crs: Any = 5179
+    asos: np.ndarray | None = None  # True at ASOS stations, when the network is known
 
     def subset(self, keep: np.ndarray) -> Stations:
         return Stations(
@@ -51,7 +52,31 @@ class Stations:
             None if self.names is None else self.names[keep],
             self.n_missing,
             self.crs,
+            None if self.asos is None else self.asos[keep],
         )
+
+
+def station_networks(gdf: Any) -> np.ndarray | None:
+    """Return True at ASOS stations from a ``network`` column (``ASOS``/``AWS``), else None.
+
+    None also when any station's network is unknown: the ASOS offset
+    (:attr:`~kwxmap.interpolate.elevation.ElevationModel.network`) is used only when
+    every station says which network it belongs to.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> station_networks(pd.DataFrame({"network": ["ASOS", "aws", "AWS"]})).tolist()
+    [True, False, False]
+    >>> station_networks(pd.DataFrame({"network": ["ASOS", ""]})) is None
+    True
+    """
+    if "network" not in gdf.columns:
+        return None
+    net = gdf["network"].astype(str).str.strip().str.upper().to_numpy()
+    if not np.isin(net, ["ASOS", "AWS"]).all():
+        return None
+    return net == "ASOS"
 
 
 def check_method(method: Any, *, allow_auto: bool = True) -> str:
@@ -216,6 +241,7 @@ def prepare_stations(gdf: Any, *, value: str, crs: Any, need_elevation: bool = F
         names=None if names is None else np.asarray(names)[usable],
         n_missing=int(n_total - usable.sum()),
         crs=crs,
+        asos=None if (networks := station_networks(gdf)) is None else networks[usable],
     )
     _check_duplicates(out)
     if len(out.values) < 3:
@@ -413,19 +439,21 @@ def fit_predict(
     *,
     model: ElevationModel,
     anomalies: bool = False,
+    asos: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float | None]:
     """Fit ``est`` to the stations (with the elevation model) and predict at ``xy``.
 
-    ``z`` is the ground elevation at ``xy`` (needed when the model uses elevation).
-    With ``anomalies``, each station's local anomaly
+    ``z`` is the ground elevation at ``xy`` (needed when the model uses elevation);
+    ``asos`` flags the places that are ASOS sites (default none: a map's cells
+    are read as AWS sites). With ``anomalies``, each station's local anomaly
     (:func:`station_anomalies`) is added around it: what maps draw.
     Returns ``(predictions, lapse rate used or None)``.
     """
-    model = model.for_stations(len(st.values), st.crs)
+    model = model.for_stations(len(st.values), st.crs, asos=st.asos)
     rate = model.rate(st.elevation, st.values, st.xy)
     reduced = model.reduce(st.values, st.elevation, rate)
-    est.fit(st.xy, reduced, drift=model.drift(st.elevation, st.xy))
-    pred = model.restore(est.predict(xy, drift=model.drift(z, xy)), z, rate)
+    est.fit(st.xy, reduced, drift=model.drift(st.elevation, st.xy, st.asos))
+    pred = model.restore(est.predict(xy, drift=model.drift(z, xy, asos)), z, rate)
     if anomalies:
         pred = pred + near_stations(st.xy, xy) @ station_anomalies(est, st, model, rate)
     return pred, rate

@@ -40,16 +40,14 @@ from ._core import (
     station_heights_in_dem,
 )
 from .cv import auto_candidates, choose_method
-from .elevation import MIN_STATIONS_PREDICTORS, ElevationModel, resolve_elevation
+from .elevation import MIN_PER_NETWORK, MIN_STATIONS_PREDICTORS, ElevationModel, resolve_elevation
 from .memory import check_memory
-from .variogram import Variogram, empirical_variogram, fit_variogram, make_variogram
+from .variogram import Variogram, make_variogram, pooled_variogram
 
 __all__ = ["interpolate_many", "shared_variogram"]
 
 #: Float64 elements per work block (cells x stations or cells x timestamps), ~32 MB.
 _BLOCK_ELEMENTS = 1 << 22
-#: Timestamps used for the pooled kriging variogram fit (evenly spaced).
-_VARIOGRAM_MAX_TIMES = 200
 
 
 def _require(module: str, extra: str) -> Any:
@@ -202,13 +200,15 @@ def interpolate_many(
             f"no cell centre falls inside the region at resolution {resolution!r} m; use a "
             f"finer resolution"
         )
-    xy, elev, ids, keep = _station_table(stations, grid, need_elevation=elevation is not None)
+    xy, elev, ids, keep, asos = _station_table(stations, grid,
+                                               need_elevation=elevation is not None)
     matrix, time_index = _values_matrix(values, ids, times, value, lazy=lazy)
     if not lazy:  # a dask series is computed chunk by chunk
         check_memory(grid, method, max_memory=max_memory, n_times=len(time_index), params=params)
     matrix = matrix[:, keep]
     xy = xy[keep]
     elev = None if elev is None else elev[keep]
+    asos = None if asos is None else asos[keep]
 
     cells = grid.cell_xy()
     z_cells = None
@@ -228,17 +228,18 @@ def interpolate_many(
                  time_index=time_index, honour_readings=honour_readings)
     if method == "auto":
         out = _auto_many(matrix, grid, flat_cells, out_dtype, setup, elevation=elevation,
-                         lapse_rate=model.lapse_rate, value=value, ids=ids[keep])
+                         lapse_rate=model.lapse_rate, value=value, ids=ids[keep], asos=asos)
         if elevation is not None:
             out.attrs["dem"] = "shipped" if dem is None else str(dem)
         return out
     params = dict(params)
-    model = model.for_stations(xy.shape[0], grid.crs)
+    model = model.for_stations(xy.shape[0], grid.crs, asos=asos)
     attrs: dict[str, Any] = {}
     if method == "kriging":
         given = params.get("variogram_parameters")
         if given is None:
-            variogram = _pooled_variogram(matrix, xy, elev, model=model, params=params)
+            variogram = pooled_variogram(matrix, xy, elev, model=model, params=params,
+                                          asos=asos)
             params["variogram_parameters"] = variogram
             attrs["variogram_fit"] = "pooled over standardised timestamps"
         elif isinstance(given, Variogram):
@@ -246,7 +247,7 @@ def interpolate_many(
         else:
             variogram = make_variogram(params.get("variogram_model", "exponential"), given)
         attrs["variogram"] = json.dumps({"model": variogram.model, **variogram.as_dict()})
-    engine = _Engine(method=method, params=params, model=model,
+    engine = _Engine(method=method, params=params, model=model, asos=asos,
                      **{k: v for k, v in setup.items() if k != "honour_readings"})
     # each station's local anomaly, as interpolate() adds it: the same engine 1 m beside
     # the stations gives the fitted field there, for every timestamp at once
@@ -254,7 +255,7 @@ def interpolate_many(
     if honour_readings:
         beside = _Engine(method=method, params=params, model=model, xy=xy, elev=elev,
                          cells=xy + np.array([1.0, 0.0]), z_cells=elev, on_invalid="ignore",
-                         time_index=time_index)
+                         time_index=time_index, asos=asos)
         spread = gaussian_weights(xy, cells)
 
     def with_anomalies(v: np.ndarray, out: np.ndarray, first: int) -> np.ndarray:
@@ -338,6 +339,7 @@ def _auto_many(
     lapse_rate: float | None,
     value: str,
     ids: np.ndarray,
+    asos: np.ndarray | None = None,
 ) -> Grid:
     """``method="auto"`` in batch: each timestamp mapped exactly as ``interpolate`` maps it.
 
@@ -359,7 +361,7 @@ def _auto_many(
         if used.sum() < 3:
             continue
         st = Stations(xy[used], v[i, used], None if elev is None else elev[used], ids[used],
-                      None, 0, grid.crs)
+                      None, 0, grid.crs, None if asos is None else asos[used])
         method, chosen, _ = choose_method(st, elevation=elevation, lapse_rate=lapse_rate)
         labels[i] = candidates[(method, chosen)]
         model = ElevationModel(chosen, lapse_rate if chosen == elevation else None)
@@ -404,8 +406,8 @@ def report_invalid(rows: np.ndarray, time_index: pd.Index, on_invalid: str, why:
 
 def _station_table(
     stations: Any, grid: Grid, *, need_elevation: bool
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
-    """Project the station set; return xy, elevation, ids and the near-region mask."""
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Project the station set; return xy, elevation, ids, the near-region mask, ASOS flags."""
     if hasattr(stations, "to_geodataframe") and not hasattr(stations, "geometry"):
         stations = stations.to_geodataframe()
     if not hasattr(stations, "geometry") or not hasattr(stations, "columns"):
@@ -440,7 +442,7 @@ def _station_table(
             KwxmapWarning,
             stacklevel=3,
         )
-    return st.xy, st.elevation, ids, keep
+    return st.xy, st.elevation, ids, keep, st.asos
 
 
 def _values_matrix(
@@ -543,47 +545,13 @@ def shared_variogram(
     elevation = resolve_elevation("kriging", elevation)
     model = check_setup("kriging", params, elevation, lapse_rate, None)
     grid = make_grid(region, resolution=resolution, crs=crs)
-    xy, elev, ids, keep = _station_table(stations, grid, need_elevation=elevation is not None)
+    xy, elev, ids, keep, asos = _station_table(stations, grid,
+                                               need_elevation=elevation is not None)
     matrix, _ = _values_matrix(values, ids, times, value, lazy=_is_dask(values))
-    return _pooled_variogram(matrix[:, keep], xy[keep], None if elev is None else elev[keep],
-                             model=model.for_stations(int(keep.sum()), grid.crs), params=params)
-
-
-def _pooled_variogram(
-    matrix: Any,
-    xy: np.ndarray,
-    elev: np.ndarray | None,
-    *,
-    model: ElevationModel,
-    params: dict[str, Any],
-) -> Variogram:
-    t = matrix.shape[0]
-    rows = np.unique(np.linspace(0, t - 1, min(t, _VARIOGRAM_MAX_TIMES)).round().astype(int))
-    sample = matrix[rows]
-    if _is_dask(sample):
-        sample = sample.compute()
-    sample = np.array(sample, dtype=float)
-    if model.shifts:  # a row whose rate cannot be fitted becomes NaN
-        sample = model.reduce(sample, elev, model.rates(sample, elev, xy)[:, None])
-    elif model.has_drift:
-        columns = model.drift(elev, xy)
-        for i, row in enumerate(sample):
-            ok = np.isfinite(row)
-            if ok.sum() < 2 + columns.shape[1]:
-                sample[i] = np.nan
-                continue
-            design = np.column_stack([np.ones(ok.sum()), columns[ok]])
-            coef, *_ = np.linalg.lstsq(design, row[ok], rcond=None)
-            sample[i, ok] = row[ok] - design @ coef
-    ev = empirical_variogram(
-        xy,
-        sample,
-        nlags=int(params.get("nlags", 15)),
-        max_lag=params.get("max_lag"),
-        estimator=params.get("estimator", "matheron"),
-        standardize=True,
-    )
-    return fit_variogram(ev, params.get("variogram_model", "exponential"))
+    asos = None if asos is None else asos[keep]
+    return pooled_variogram(matrix[:, keep], xy[keep], None if elev is None else elev[keep],
+                             model=model.for_stations(int(keep.sum()), grid.crs, asos=asos),
+                             params=params, asos=asos)
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -604,8 +572,10 @@ class _Engine:
         model: ElevationModel,
         on_invalid: str,
         time_index: pd.Index,
+        asos: np.ndarray | None = None,
     ) -> None:
         self.method, self.params = method, params
+        self.asos = asos
         self.xy, self.elev = xy, elev
         self.cells, self.z_cells = cells, z_cells
         self.model = model
@@ -613,8 +583,8 @@ class _Engine:
         self.on_invalid = on_invalid
         self.time_index = time_index
         # drift columns at the stations and at the cells ("drift", "predictors"), else None
-        self.drift_st = model.drift(elev, xy)
-        self.drift_cells = model.drift(z_cells, cells)
+        self.drift_st = model.drift(elev, xy, asos)
+        self.drift_cells = model.drift(z_cells, cells)  # places asked: AWS sites
 
     def _drift(self, used: np.ndarray) -> np.ndarray | None:
         """Drift columns at the stations of a pattern (as interpolate() would choose them)."""
@@ -624,7 +594,13 @@ class _Engine:
 
     def _n_columns(self, used: np.ndarray) -> int:
         few = self.model.mode == "predictors" and used.sum() < MIN_STATIONS_PREDICTORS
-        return 1 if few else self.drift_st.shape[1]
+        if few:
+            return 1
+        if self.model.network:  # the ASOS column (last) as interpolate() would choose it
+            k = int(np.count_nonzero(self.asos[used]))
+            if min(k, int(used.sum()) - k) < MIN_PER_NETWORK:
+                return self.drift_st.shape[1] - 1
+        return self.drift_st.shape[1]
 
     def _invalid(self, rows: np.ndarray, first: int, why: str) -> None:
         report_invalid(first + rows, self.time_index, self.on_invalid, why)

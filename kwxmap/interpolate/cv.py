@@ -2,17 +2,12 @@
 
 :func:`cross_validate` predicts every station from the others (leave-one-out,
 k-fold or spatial blocks) and reports RMSE, MAE and bias with a per-station
-table. ``method="auto"`` ranks the available methods by leave-one-out RMSE;
-with ``elevation="predictors"`` (the default) it ranks the pairs of
-:data:`AUTO_PREDICTORS` instead, which ``benchmarks/bench_skill.py`` scored best.
-
-Leave-one-out is fast for the linear methods: each has a closed form for
-its leave-one-out weights (idw, nearest, barnes, cressman: drop the station
-and renormalise; spline: Rippa's formula ``e_i = c_i / (A^-1)_ii``), so a
-whole LOO costs about one fit. For barnes/cressman the station spacing (and
-so kappa and the default radius) is kept from the full station set. With
-``elevation="fit"`` the lapse rate is refitted without the held-out station,
-so the held-out value never informs its own prediction.
+table. Leave-one-out has a closed form for every linear method (renormalised
+weights; Rippa's formula for the spline, Dubrule's for kriging), so it costs
+about one fit; up to :data:`NESTED_MAX_STATIONS` stations kriging's variogram
+and ``auto``'s choice are made again without each station (exactly
+``interpolate(..., holdout=True)``), and ``elevation="fit"`` refits its rate
+without the held-out station, so no value informs its own prediction.
 """
 
 from __future__ import annotations
@@ -344,8 +339,8 @@ def _predictions(
         est = make_estimator(method, params)
         z = st.elevation
         if elevation in ("drift", "predictors"):
-            snap = ElevationModel(elevation).for_stations(n, st.crs)
-            w = loo_weights(est, st.xy, st.values, drift=snap.drift(z, st.xy))
+            snap = ElevationModel(elevation).for_stations(n, st.crs, asos=st.asos)
+            w = loo_weights(est, st.xy, st.values, drift=snap.drift(z, st.xy, st.asos))
             return np.asarray(w @ st.values).reshape(-1)
         if elevation is None:
             w = loo_weights(est, st.xy, st.values)
@@ -609,5 +604,7 @@ def _holdout_predict(
         zz = None if z is None else z[idx]
         if zz is not None and len(near) == 1 and st.elevation is not None:
             zz = np.full(len(idx), st.elevation[near[0]])
-        pred[idx], rate = fit_predict(est, kept, xy[idx], zz, model=used)
+        one = len(near) == 1 and st.asos is not None  # a station's place: its network
+        site = np.full(len(idx), bool(st.asos[near[0]])) if one else None
+        pred[idx], rate = fit_predict(est, kept, xy[idx], zz, model=used, asos=site)
     return pred, rate

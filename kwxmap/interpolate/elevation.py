@@ -182,6 +182,11 @@ def fit_lapse_rate(
     return float(-coef[1])
 
 
+#: The ASOS offset joins the predictors only with at least this many stations of
+#: each network (ASOS and AWS) in the field, so its coefficient is estimated.
+MIN_PER_NETWORK = 10
+
+
 @dataclasses.dataclass(frozen=True)
 class ElevationModel:
     """How station and cell elevations enter an interpolation.
@@ -201,6 +206,12 @@ class ElevationModel:
         Drift columns of ``"predictors"`` mode, set by :meth:`for_stations`.
     crs
         CRS of the coordinates given to :meth:`drift` (``"predictors"`` mode).
+    network
+        Whether the ASOS offset is a drift column too (``"predictors"`` mode
+        with at least :data:`MIN_PER_NETWORK` stations of each network; set by
+        :meth:`for_stations`): 1 at ASOS stations, 0 at AWS stations and at
+        every place asked, so the surface is what an AWS site would read and
+        the ASOS readings are honoured at their own sites.
 
     Notes
     -----
@@ -232,6 +243,7 @@ class ElevationModel:
     lapse_rate: float | None = None
     columns: tuple[str, ...] = PREDICTOR_COLUMNS
     crs: Any = 5179
+    network: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ELEVATION_MODES:
@@ -266,12 +278,14 @@ class ElevationModel:
         """True for the modes that hand the method drift columns."""
         return self.mode in ("drift", "predictors")
 
-    def for_stations(self, n: int, crs: Any = 5179) -> ElevationModel:
+    def for_stations(self, n: int, crs: Any = 5179, asos: Any = None) -> ElevationModel:
         """Return the model for a network of ``n`` stations in ``crs``.
 
         In ``"predictors"`` mode, fewer than :data:`MIN_STATIONS_PREDICTORS`
-        stations keep elevation alone; other modes are returned unchanged
-        but for the CRS.
+        stations keep elevation alone, and the ASOS offset joins the drift
+        when ``asos`` (True at ASOS stations) holds at least
+        :data:`MIN_PER_NETWORK` stations of each network; other modes are
+        returned unchanged but for the CRS.
 
         Examples
         --------
@@ -279,11 +293,17 @@ class ElevationModel:
         ('elevation', 'coast', 'terrain')
         >>> ElevationModel("predictors").for_stations(26).columns
         ('elevation',)
+        >>> ElevationModel("predictors").for_stations(700, asos=np.arange(700) < 99).network
+        True
         """
         columns = self.columns
         if self.mode == "predictors" and n < MIN_STATIONS_PREDICTORS:
             columns = ("elevation",)
-        return dataclasses.replace(self, columns=columns, crs=crs)
+        network = False
+        if self.mode == "predictors" and asos is not None and n >= MIN_STATIONS_PREDICTORS:
+            k = int(np.count_nonzero(asos))
+            network = min(k, len(asos) - k) >= MIN_PER_NETWORK
+        return dataclasses.replace(self, columns=columns, crs=crs, network=network)
 
     @property
     def shifts(self) -> bool:
@@ -334,11 +354,13 @@ class ElevationModel:
             return np.asarray(values, dtype=float)
         return restore_from_sea_level(values, z, np.asarray(rate, dtype=float))
 
-    def drift(self, z: Any, xy: Any = None) -> np.ndarray | None:
+    def drift(self, z: Any, xy: Any = None, asos: Any = None) -> np.ndarray | None:
         """Return the drift columns at points of elevation ``z`` (and ``xy``), else None.
 
         ``"drift"``: the elevation (m); ``"predictors"``: :attr:`columns` of
-        :class:`kwxmap.predictors.Predictors` at ``xy`` (metres in :attr:`crs`).
+        :class:`kwxmap.predictors.Predictors` at ``xy`` (metres in :attr:`crs`),
+        and with :attr:`network` the ASOS flag (``asos``; 0 where not given:
+        the places asked are read as AWS sites).
         """
         if not self.has_drift or z is None:
             return None
@@ -348,4 +370,8 @@ class ElevationModel:
 
         if xy is None:
             raise InterpolationError("elevation='predictors' needs the points' coordinates")
-        return Predictors(self.columns).matrix(xy, z, crs=self.crs)
+        matrix = Predictors(self.columns).matrix(xy, z, crs=self.crs)
+        if not self.network:
+            return matrix
+        flag = np.zeros(len(matrix)) if asos is None else np.asarray(asos, dtype=float)
+        return np.column_stack([matrix, flag])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import pdist
@@ -39,6 +40,7 @@ __all__ = [
     "empirical_variogram",
     "fit_variogram",
     "make_variogram",
+    "pooled_variogram",
 ]
 
 #: Variogram models and the names of their parameters, in PyKrige's order.
@@ -512,3 +514,52 @@ def fit_variogram(
     if model in ("spherical", "exponential", "gaussian") and params[0] + params[2] <= 0:
         params[0] = gmax
     return Variogram(model, tuple(float(p) for p in params))
+
+
+#: Timestamps used for a pooled variogram fit (evenly spaced over the series).
+POOLED_MAX_TIMES = 200
+
+
+def pooled_variogram(
+    matrix: Any,
+    xy: np.ndarray,
+    elev: np.ndarray | None,
+    *,
+    model: Any,
+    params: dict[str, Any],
+    asos: np.ndarray | None = None,
+) -> Variogram:
+    """Fit one variogram to up to :data:`POOLED_MAX_TIMES` timestamps of a series.
+
+    Each sampled timestamp is reduced as the elevation ``model`` reduces it
+    (a lapse rate, or the residuals of the drift columns, with ``asos`` the
+    ASOS flags), standardised, and pooled into one empirical variogram; the
+    batch engines share the fit between timestamps.
+    """
+    t = matrix.shape[0]
+    rows = np.unique(np.linspace(0, t - 1, min(t, POOLED_MAX_TIMES)).round().astype(int))
+    sample = matrix[rows]
+    if hasattr(sample, "compute"):  # a dask array
+        sample = sample.compute()
+    sample = np.array(sample, dtype=float)
+    if model.shifts:  # a row whose rate cannot be fitted becomes NaN
+        sample = model.reduce(sample, elev, model.rates(sample, elev, xy)[:, None])
+    elif model.has_drift:
+        columns = model.drift(elev, xy, asos)
+        for i, row in enumerate(sample):
+            ok = np.isfinite(row)
+            if ok.sum() < 2 + columns.shape[1]:
+                sample[i] = np.nan
+                continue
+            design = np.column_stack([np.ones(ok.sum()), columns[ok]])
+            coef, *_ = np.linalg.lstsq(design, row[ok], rcond=None)
+            sample[i, ok] = row[ok] - design @ coef
+    ev = empirical_variogram(
+        xy,
+        sample,
+        nlags=int(params.get("nlags", 15)),
+        max_lag=params.get("max_lag"),
+        estimator=params.get("estimator", "matheron"),
+        standardize=True,
+    )
+    return fit_variogram(ev, params.get("variogram_model", "exponential"))

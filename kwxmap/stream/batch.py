@@ -56,9 +56,9 @@ from ..interpolate._core import (
     make_estimator,
     station_heights_in_dem,
 )
-from ..interpolate.batch import _Engine, _pooled_variogram, _station_table
+from ..interpolate.batch import _Engine, _station_table
 from ..interpolate.elevation import ElevationModel, resolve_elevation
-from ..interpolate.variogram import Variogram
+from ..interpolate.variogram import Variogram, pooled_variogram
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ..stations import StationRegistry, load_stations
 from .store import (
@@ -333,7 +333,9 @@ def stream_batch(
     axis, ids = _scan(frames, where)
     gdf = _station_set(stations, ids, axis)
     grid = make_grid(region, resolution=resolution, crs=crs)
-    xy, elev, _, keep = _station_table(gdf, grid, need_elevation=elevation is not None)
+    xy, elev, _, keep, asos = _station_table(gdf, grid, need_elevation=elevation is not None)
+    asos = None if asos is None else asos[keep]
+    model = model.for_stations(int(keep.sum()), grid.crs, asos=asos)  # the grid's CRS
     hours = (
         int(chunk_hours) if chunk_hours else chunk_hours_for(grid.mask.size, budget=memory_budget)
     )
@@ -358,10 +360,10 @@ def stream_batch(
     if method == "kriging" and params.get("variogram_parameters") is None:
         with warnings.catch_warnings():  # a sampled hour of one station adds nothing
             warnings.simplefilter("ignore", RuntimeWarning)
-            params["variogram_parameters"] = _pooled_variogram(
+            params["variogram_parameters"] = pooled_variogram(
                 _sample(frames, axis, ids[keep], value), xy[keep],
                 None if elev is None else elev[keep],
-                model=model.for_stations(int(keep.sum()), grid.crs), params=params)
+                model=model, params=params, asos=asos)
     engine = None
     if not kernel:
         engine = _Engine(
@@ -371,9 +373,10 @@ def stream_batch(
             elev=None if elev is None else elev[keep],
             cells=cells,
             z_cells=z_cells,
-            model=model.for_stations(int(keep.sum()), grid.crs),  # predictors in the grid's CRS
+            model=model,
             on_invalid="ignore",
             time_index=axis,
+            asos=asos,
         )
     layout = _cf_layout(
         grid,
@@ -413,13 +416,12 @@ def stream_batch(
             elev=None if elev is None else elev[keep],
             cells=xy[keep] + np.array([1.0, 0.0]),
             z_cells=None if elev is None else elev[keep],
-            model=model.for_stations(int(keep.sum()), grid.crs), on_invalid="ignore",
-            time_index=axis),
+            model=model, on_invalid="ignore", time_index=axis, asos=asos),
         spread=gaussian_weights(xy[keep], cells),
     )
     patterns = _Patterns(xy[keep], params) if kernel else None
     loo = _Loo(method, params, xy[keep], None if elev is None else elev[keep], elevation,
-               model.lapse_rate, grid.crs) if cv and not kernel else None
+               model.lapse_rate, grid.crs, asos) if cv and not kernel else None
     result = StreamResult(store=store, summary=summary, n_times=len(axis))
     executor = _executor(scheduler)
     bar = _progress(len(axis), progress)

@@ -150,7 +150,7 @@ def _chunks(
 def _sample(frames: Any, axis: pd.DatetimeIndex, ids: np.ndarray, value: str) -> np.ndarray:
     """Read the readings of up to 200 timestamps spread over the table: (T, N) by ``ids``.
 
-    The timestamps :func:`~kwxmap.interpolate.batch._pooled_variogram` fits
+    The timestamps :func:`~kwxmap.interpolate.variogram.pooled_variogram` fits
     kriging's shared variogram to (a pass over the table that keeps only them).
     """
     picks = axis[np.unique(np.linspace(0, len(axis) - 1, min(len(axis), 200)).round()

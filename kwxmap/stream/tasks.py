@@ -344,8 +344,9 @@ class _Loo:
 
     def __init__(self, method: str, params: dict[str, Any], xy: np.ndarray,
                  elev: np.ndarray | None, elevation: str | None, lapse_rate: float | None,
-                 crs: Any) -> None:
+                 crs: Any, asos: np.ndarray | None = None) -> None:
         self.method, self.params, self.xy, self.elev, self.crs = method, params, xy, elev, crs
+        self.asos = asos
         self.elevation = elevation
         self.rate = check_elevation(elevation, lapse_rate)
         self.cache: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
@@ -358,8 +359,9 @@ class _Loo:
         xy, n = self.xy[used], int(used.sum())
         drift = None
         if self.elevation in ("drift", "predictors"):
-            drift = ElevationModel(self.elevation).for_stations(n, self.crs).drift(
-                self.elev[used], xy)
+            asos = None if self.asos is None else self.asos[used]
+            drift = ElevationModel(self.elevation).for_stations(n, self.crs, asos=asos).drift(
+                self.elev[used], xy, asos)
         w = np.asarray(loo_weights(make_estimator(self.method, self.params), xy,
                                    np.zeros(n), drift=drift))
         self.cache[key] = w
