@@ -315,7 +315,8 @@ def isotherm_label_points(
         pts = stations.to_crs(5179).geometry
         pts = pts[~pts.is_empty & pts.notna()]
         avoid = np.column_stack([pts.x, pts.y]) if len(pts) else avoid
-    kept: list[tuple[float, float]] = []
+    kept = np.empty((64, 2))  # kept label places (the first n rows), grown by doubling
+    n = 0
     rows = []
     for tier in range(tiers):
         step = spacing / 2**tier
@@ -328,11 +329,14 @@ def isotherm_label_points(
                 d = (k + 0.5) * length / count
                 p = part.interpolate(d)
                 x, y = p.x, p.y
-                if kept and np.min(np.hypot(*(np.array(kept) - (x, y)).T)) < near_label:
+                if n and np.min(np.hypot(*(kept[:n] - (x, y)).T)) < near_label:
                     continue
                 if len(avoid) and np.min(np.hypot(*(avoid - (x, y)).T)) < near_station:
                     continue
-                kept.append((x, y))
+                if n == len(kept):
+                    kept = np.concatenate([kept, np.empty_like(kept)])
+                kept[n] = (x, y)
+                n += 1
                 rows.append((x, y, _angle(part, d, 0.04 * step), level,
                              format_level(level, places), tier))
     if not rows:

@@ -56,9 +56,9 @@ __all__ = [
 #: position as external drift; elevation alone under 60 stations). Chosen out of
 #: sample (``benchmarks/bench_skill.py``, README "Measured"): scored with the
 #: variogram refitted without each station, it ties ``"auto"`` scored the same way
-#: (choosing the method again without each station) on every kind of KMA field, so
-#: the simpler fixed model is the default: one surface whatever the command, no
-#: flip between neighbouring fields, a quarter of ``auto``'s cost. ``"auto"``
+#: (choosing the method again without each station) over every kind of KMA field,
+#: so the simpler fixed model is the default: one surface whatever the command, no
+#: flip between neighbouring fields, less time (README, "Defaults"). ``"auto"``
 #: stays an option.
 DEFAULT_METHOD = "kriging"
 #: Elevation handling used when none is given: ``"auto"``, the best the method can use

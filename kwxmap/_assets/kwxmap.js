@@ -260,7 +260,7 @@ var kwxmap = (function () {
       });
       return tag;
     });
-    function clear(rect, x, y, w, h) {  // the controls' boxes, in container pixels
+    function clear(x, y, w, h) {  // the controls' boxes, in container pixels
       var origin = box.getBoundingClientRect();
       var hit = false;
       box.querySelectorAll(".leaflet-control").forEach(function (c) {
@@ -286,7 +286,7 @@ var kwxmap = (function () {
         var w = tag.offsetWidth, h = tag.offsetHeight, m = 4;
         var x = Math.min(Math.max(pt.x - w / 2, m), size.x - w - m);
         var y = Math.min(Math.max(pt.y - h / 2, m), size.y - h - m);
-        for (var step = 0; step < 40 && !clear(null, x, y, w, h); step++) {
+        for (var step = 0; step < 40 && !clear(x, y, w, h); step++) {
           y += (y > size.y / 2 ? -1 : 1) * (h + 2);  // slide along the edge, off the controls
         }
         tag.style.left = x + "px";

@@ -26,25 +26,15 @@ from ..errors import InterpolationError, KwxmapWarning
 from ..grid import Grid
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ._base import Interpolator
-from ._core import (  # noqa: F401 - re-exported: the series engine and the tests use them here
-    HEIGHT_BLEND_M,
+from ._core import (
     STATION_BUFFER_M,
-    Stations,
-    _dem_at,
     _drop_far,
     _target_xy,
-    check_drift,
-    check_elevation,
-    check_method,
     check_setup,
     fit_predict,
-    gaussian_weights,
     make_estimator,
-    near_stations,
     prepare_stations,
-    station_anomalies,
     station_area,
-    station_heights_in_dem,
     station_sites,
 )
 from .cv import HOLDOUT_RADIUS_M, _holdout_predict, choose_method
@@ -60,7 +50,6 @@ __all__ = [
     "STATION_BUFFER_M",
     "interpolate",
 ]
-
 
 
 def interpolate(

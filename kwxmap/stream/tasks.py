@@ -199,8 +199,6 @@ class _Patterns:
         if est is not None:
             self.cache.move_to_end(key)
             return est
-        from ..interpolate._api import make_estimator
-
         est = make_estimator("spline", self.params)
         est.fit(self.xy[used], sample)
         self.solved += 1
