@@ -19,9 +19,6 @@ created when its parent exists, otherwise the error names the missing parent.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import errno
 import os
 import shutil
 import stat
@@ -29,6 +26,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ._commit import exchange, recover
 from .errors import OutputError
 
 __all__ = [
@@ -216,8 +214,12 @@ def remove_stale(target: Path) -> None:
     """Remove temporaries of ``target`` left by runs that were killed.
 
     A temporary ``.<name>.kwxmap-<pid>-<random>`` whose process no longer
-    exists is deleted; those of running processes are left alone.
+    exists is deleted; those of running processes are left alone. A commit
+    such a run left half done at ``target`` is completed first
+    (:func:`kwxmap._commit.recover`).
     """
+    if recover(target):
+        return
     prefix = f".{target.name}{_TAG}"
     try:
         entries = list(os.scandir(target.parent))
@@ -306,36 +308,3 @@ def atomic_paths(
         raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _renameat2() -> object | None:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        return libc.renameat2
-    except (OSError, AttributeError, TypeError):
-        return None
-
-
-def exchange(new: Path, dest: Path) -> None:
-    """Atomically swap two folders' names (Linux ``renameat2(RENAME_EXCHANGE)``).
-
-    Falls back to two renames (a moment where ``dest`` is missing) where the
-    system call or the filesystem does not support the exchange.
-    """
-    func = _renameat2()
-    if func is not None:
-        rc = func(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(dest), _RENAME_EXCHANGE)
-        if rc == 0:
-            return
-        err = ctypes.get_errno()
-        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-            raise OSError(err, os.strerror(err), str(dest))
-    aside = new.with_name(new.name + "-old")
-    os.rename(dest, aside)
-    os.rename(new, dest)
-    os.rename(aside, new)

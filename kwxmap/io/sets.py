@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._atomic import (
     check_writable,
-    exchange,
     keep_mode,
     output_folder,
     temp_sibling,
 )
+from .._commit import MARK, Step, commit
 from ..errors import KwxmapError, OutputError
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-
-    pass
 
 #: The file in a set folder that lists the files of the set (so the next set
 #: replaces exactly those and keeps anything else in the folder).
@@ -74,7 +70,7 @@ class _Folder:
         if not self.dest.is_dir():
             return
         self._check_one_filesystem()
-        skip = self._old_members() | set(self.names) | {MANIFEST}
+        skip = self._old_members() | set(self.names) | {MANIFEST, MARK}
         for entry in os.scandir(self.dest):
             if entry.name in skip:
                 continue
@@ -86,32 +82,25 @@ class _Folder:
             else:
                 _link_or_copy(src, dst)
 
-    def commit(self) -> None:
+    def steps(self, token: str) -> list[Step]:
+        """Finish the staged folder and return the renames that bring it in."""
         (self.tmp / MANIFEST).write_text(json.dumps(self.names), encoding="utf-8")
         self._carry_over()
         for name in self.names:  # a replaced member keeps who may read it
             keep_mode(self.tmp / name, self.dest / name)
         keep_mode(self.tmp, self.dest)
-        if not self.dest.exists():
-            os.rename(self.tmp, self.dest)
-            return
-        if _holds_cwd(self.dest):
-            self._commit_in_place()
-            return
-        exchange(self.tmp, self.dest)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def _commit_in_place(self) -> None:
-        """Move the files one by one (the folder is the working directory: cannot swap it)."""
-        old = self._old_members()
-        for name in self.names:
-            keep_mode(self.tmp / name, self.dest / name)
-            os.replace(self.tmp / name, self.dest / name)
-        for name in old - set(self.names):
-            with contextlib.suppress(OSError):
-                (self.dest / name).unlink()
-        os.replace(self.tmp / MANIFEST, self.dest / MANIFEST)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        dest, tmp = os.path.abspath(self.dest), os.path.abspath(self.tmp)
+        if self.dest.exists() and _holds_cwd(self.dest):
+            # the folder is the working directory: it cannot be swapped, so its
+            # files move one by one
+            moves = [Step("move", os.path.join(dest, n), os.path.join(tmp, n))
+                     for n in self.names]
+            gone = [Step("unlink", os.path.join(dest, n))
+                    for n in sorted(self._old_members() - set(self.names))]
+            return [*moves, *gone, Step("move", os.path.join(dest, MANIFEST),
+                                        os.path.join(tmp, MANIFEST), cleanup=tmp)]
+        (self.tmp / MARK).write_text(token, encoding="utf-8")
+        return [Step("swap", dest, tmp, cleanup=tmp)]
 
     def discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -196,18 +185,31 @@ class Staging:
         return target
 
     def commit(self) -> list[Path]:
-        """Move everything into place: folders first, then single files."""
+        """Move everything into place, all or nothing.
+
+        One output moves with one rename; several through a journal that the
+        next run completes if this one is killed (see :mod:`kwxmap._commit`).
+        """
+        token = f"{os.getpid()}-{uuid.uuid4().hex}"
         try:
+            steps: list[Step] = []
             for staged in self._folders.values():
-                staged.commit()
+                steps += staged.steps(token)
                 self.written += [staged.dest / n for n in staged.names]
             for tmp, target, tmpdir in self._files:
                 keep_mode(tmp, target)
-                os.replace(tmp, target)
-                shutil.rmtree(tmpdir, ignore_errors=True)
+                steps.append(Step("move", os.path.abspath(target), os.path.abspath(tmp),
+                                  cleanup=os.path.abspath(tmpdir)))
         except OSError as exc:
             self.discard()
             raise OutputError(f"cannot move the outputs into place: {exc.strerror or exc}") from exc
+        try:
+            outputs = [str(f.dest) for f in self._folders.values()]
+            commit(steps, token, [*outputs, *(str(target) for _, target, _ in self._files)])
+        except OSError as exc:
+            raise OutputError(
+                f"cannot move the outputs into place: {exc.strerror or exc} (the next run "
+                "that writes them completes or removes what was staged)") from exc
         self.written = list(dict.fromkeys(self.written))
         return self.written
 
