@@ -7,11 +7,19 @@ prints them next to the estimate, so the constants there can be checked.
 
 Run: ``PYTHONPATH=$PWD python benchmarks/bench_memory.py [RESOLUTION ...]``
 (default 4000 1000 500 metres).
+
+``--guard``: ``kwxmap batch`` of the bundled 106 daily means at 1 km under
+``--max-memory`` limits, as separate processes (pages, ``--animate``,
+``--zarr``); prints each run's peak resident memory against its limit and
+exits non-zero when a peak is over 1.10 x the limit or a run that fits fails.
 """
 
 from __future__ import annotations
 
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -24,7 +32,46 @@ from kwxmap.interpolate.memory import estimate_memory
 ROOT = Path(__file__).resolve().parents[1]
 
 
+PEAK = """
+import resource, sys
+from kwxmap.cli import main
+code = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, code)
+"""
+
+
+def guard() -> int:
+    """Peak resident memory of ``kwxmap batch`` under ``--max-memory``; 1 if over 10 %."""
+    daily = ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"
+    print(f"{'run':8s} {'limit MiB':>9s} {'peak MiB':>8s} {'peak/limit':>10s} {'exit':>4s} "
+          f"{'s':>5s}  result")
+    bad = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for how, extra in (("pages", []), ("animate", ["--animate"]),
+                           ("zarr", ["--zarr", f"{tmp}/OUT/g.zarr"])):
+            for limit in (400, 600, 1024):
+                out = f"{tmp}/{how}{limit}"
+                args = ["batch", str(daily), "-o", out, "--resolution", "1000", "--tiles",
+                        "none", "--max-memory", f"{limit}MB",
+                        *(a.replace("OUT", f"{how}{limit}") for a in extra)]
+                t = time.perf_counter()
+                run = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True,
+                                     text=True, check=False)
+                seconds = time.perf_counter() - t
+                peak, code = run.stdout.split() if run.stdout else ("0", "?")
+                ratio = int(peak) / (limit * 2**20)
+                said = run.stderr.strip().splitlines()[-1][:90] if run.stderr.strip() else ""
+                over = ratio > 1.10
+                bad += over or code not in ("0", "1")
+                print(f"{how:8s} {limit:9d} {int(peak) / 2**20:8.0f} {ratio:10.2f} {code:>4s} "
+                      f"{seconds:5.0f}  {'OVER ' if over else ''}{said}", flush=True)
+    print(f"max rss of this script {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
+    return 1 if bad else 0
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--guard"]:
+        raise SystemExit(guard())
     text = (ROOT / "examples" / "widget.txt").read_text(encoding="utf-8")
     stations = kwxmap.join_readings(kwxmap.parse_readings(text))
     kwxmap.interpolate(stations, resolution=20_000)  # load the registry and DEM once

@@ -372,7 +372,8 @@ def _add_grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-memory",
         metavar="SIZE",
-        help="memory budget, e.g. 4GB (default half the RAM); a batch runs in chunks to fit",
+        help="most memory the run may use (its peak), e.g. 4GB (default half the RAM); "
+        "a batch runs in chunks to fit",
     )
     p.add_argument("--levels", help="isotherm levels: 'a,b,c' or 'start:stop:step' (°C)")
     p.add_argument("--title", help="map title")
@@ -750,6 +751,7 @@ def _run_stream(args: argparse.Namespace) -> int:
         crs=surface.crs,
         dem=surface.dem,
         chunk_hours=args.chunk_hours,
+        max_memory=surface.max_memory,
         scheduler=args.scheduler,
         resume=args.resume,
         cv=args.cv,

@@ -155,7 +155,8 @@ class Grid:
             attrs[k] = v
         t = self.time[i]
         attrs["time"] = t.item() if isinstance(t, np.generic) and t.dtype.kind != "M" else t
-        values = np.asarray(self.values[i], dtype=float)
+        # a copy, not a view: a kept map must not hold its whole series in memory
+        values = np.array(self.values[i], dtype=float)
         return self.copy(values=values, attrs=attrs, time=None)
 
     @property

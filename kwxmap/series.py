@@ -34,10 +34,10 @@ from .grid import Grid, make_grid
 from .interpolate import interpolate_many
 from .interpolate.batch import shared_variogram
 from .interpolate.memory import (
-    BYTES_PER_CELL_TIME,
-    check_memory,
+    chunk_times,
     default_memory_limit,
     estimate_memory,
+    held_memory,
 )
 from .labels import format_time, map_heading
 from .options import MapOptions, ReadOptions, SurfaceOptions, split_options
@@ -105,15 +105,17 @@ class BatchResult:
 
 
 def _time_chunks(
-    surface: SurfaceOptions, params: dict[str, Any], n_times: int
+    surface: SurfaceOptions, params: dict[str, Any], n_times: int, *, animate: bool
 ) -> list[tuple[int, int]]:
-    """Split the timestamps into runs whose grids fit in the memory budget."""
+    """Split the timestamps into runs whose grids fit in the memory budget.
+
+    An animation holds every frame's layers until its page is written: its
+    grids get half of what the budget leaves.
+    """
     template = make_grid(surface.region, resolution=surface.resolution, crs=surface.crs)
-    limit = check_memory(template, surface.method, max_memory=surface.max_memory, params=params)
-    if estimate_memory(template, surface.method, n_times=n_times, params=params) <= limit:
-        return [(0, n_times)]
-    one = estimate_memory(template, surface.method, params=params)
-    step = max(1, int((limit - one) // (BYTES_PER_CELL_TIME * template.mask.size)))
+    step = chunk_times(template, surface.method, n_times=n_times,
+                       max_memory=surface.max_memory, params=params,
+                       share=0.5 if animate else 1.0)
     return [(lo, min(lo + step, n_times)) for lo in range(0, n_times, step)]
 
 
@@ -204,7 +206,7 @@ def render_batch(
     stations = stations.reset_index()
     times = pd.DatetimeIndex(values.index)
     matrix = values.to_numpy(dtype=float)
-    chunks = _time_chunks(surface, params, len(times))
+    chunks = _time_chunks(surface, params, len(times), animate=animate)
     if (netcdf or zarr) and len(chunks) > 1:
         raise InputError(
             f"the grids of all {len(times)} timestamps do not fit in the memory limit, so "
@@ -224,11 +226,13 @@ def render_batch(
             # a timestamp that cannot be interpolated comes back all-NaN and is
             # reported below as skipped, with the reason
             warnings.simplefilter("ignore", KwxmapWarning)
+            # the chunks were sized to the limit with what the run held then
+            # (_time_chunks): a chunk is not refused for what the last one left
             return interpolate_many(
                 stations,
                 matrix[lo:hi],
                 times=times[lo:hi],
-                **surface.interpolate_kwargs(),
+                **{**surface.interpolate_kwargs(), "max_memory": None},
                 on_invalid="warn",
                 **params,
             )
@@ -241,6 +245,7 @@ def render_batch(
         if np.isfinite(part.values).any():
             lo_c = min(lo_c, float(np.nanmin(part.values)))
             hi_c = max(hi_c, float(np.nanmax(part.values)))
+        del part  # one chunk at a time: freed before the next is computed
     if not math.isfinite(lo_c):
         raise InputError("no timestamp produced a surface: every value is missing")
     edges = resolve_levels(style.levels, lo_c, hi_c)
@@ -254,7 +259,7 @@ def render_batch(
     frames = []  # kept only for an animation: a page per map keeps nothing between maps
     # what an animation's frames may hold: the budget less the grids' own estimate
     template = make_grid(surface.region, resolution=surface.resolution, crs=surface.crs)
-    memory_limit = (surface.max_memory or default_memory_limit()) - estimate_memory(
+    memory_limit = (surface.max_memory or default_memory_limit()) - held_memory() - estimate_memory(
         template, surface.method, n_times=max(hi - lo for lo, hi in chunks), params=params)
     held = 0
     try:
@@ -308,6 +313,7 @@ def render_batch(
                     raise
                 except KwxmapError as exc:
                     result.failed.append((label, str(exc)))
+            del part  # freed before the next chunk is computed
         if progress:
             print(file=sys.stderr)
         if animate and frames:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -343,25 +344,72 @@ def test_dem_recorded_like_interpolate(stations, series):
 
 def test_an_animation_that_outgrows_the_memory_limit_stops_and_pages_per_map_do_not(tmp_path):
     """One page per map holds nothing between maps; an animation's frames count against
-    --max-memory, so a limit just above the grids' own estimate stops it, writing nothing."""
+    --max-memory, so a limit just above what the pages need stops it, writing nothing."""
     from kwxmap import render_batch
     from kwxmap.errors import OutputError
-    from kwxmap.interpolate.memory import estimate_memory
+    from kwxmap.interpolate.memory import (
+        BYTES_PER_CELL_TIME,
+        DRAW_BYTES_PER_BOX_CELL,
+        estimate_memory,
+        held_memory,
+    )
 
     ids = [108, 105, 133, 159, 156, 143, 184, 112, 131, 146]
     times = pd.date_range("2020-01-01", periods=12, freq="h")
     long = pd.DataFrame([(sid, t, 10 + k + i / 3) for k, t in enumerate(times)
                          for i, sid in enumerate(ids)],
                         columns=["station_id", "time", "temperature_c"])
-    grids = estimate_memory(make_grid("south-korea", resolution=20000), "idw", n_times=12)
-    tight = dict(resolution=20000, tiles=None, method="idw", max_memory=grids + 100_000)
+    grid = make_grid("south-korea", resolution=20000)
+    box = grid.mask.size
+    render_batch(long, tmp_path / "warm", resolution=20000, tiles=None, method="idw")
+    need = (held_memory() + estimate_memory(grid, "idw")
+            + (DRAW_BYTES_PER_BOX_CELL + 12 * BYTES_PER_CELL_TIME) * box)
+    tight = dict(resolution=20000, tiles=None, method="idw", max_memory=need + 2**20)
     pages = render_batch(long, tmp_path / "pages", **tight)
     assert len(pages.maps) == 12 and not pages.failed
     with pytest.raises(OutputError, match=r"an animation of 12 maps does not fit in the memory "
                                           r"limit \(--max-memory; its frames reached it at "
-                                          r"frame 1\)"):
+                                          r"frame \d+\)"):
         render_batch(long, tmp_path / "anim", animate=True, **tight)
     assert not (tmp_path / "anim").exists()
     roomy = render_batch(long, tmp_path / "anim", animate=True,
-                         **{**tight, "max_memory": grids + 50 * 2**20})
+                         **{**tight, "max_memory": need + 50 * 2**20})
     assert roomy.frames == 12
+
+
+PEAK = """
+import resource, sys
+from kwxmap.cli import main
+code = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, code)
+"""
+
+
+@pytest.mark.parametrize("how", [[], ["--zarr", "{out}/g.zarr"]], ids=["pages", "zarr"])
+def test_max_memory_bounds_the_whole_run_within_10_percent(tmp_path, how):
+    """``--max-memory 360MB`` on 30 days at 1 km: the run's peak resident memory (what
+    ``time -v`` reports) is at most 10 % over it, the maps are all there, and a limit
+    below what one map needs is one error line before any work. (Unchunked, the grids
+    alone take 30 x 6.4 MB over the ~190 MB the run holds before them: over the limit.)"""
+    import subprocess
+
+    daily = pd.read_csv(Path(__file__).parents[1] / "examples" / "data" /
+                        "kma_asos_daily_2020.csv")
+    days = sorted(daily["time"].unique())[:30]
+    table = tmp_path / "days.csv"
+    daily[daily["time"].isin(days)].to_csv(table, index=False)
+    args = ["batch", str(table), "-o", str(tmp_path / "out"), "--resolution", "1000",
+            "--tiles", "none", *(a.format(out=tmp_path / "out") for a in how)]
+    run = subprocess.run([sys.executable, "-c", PEAK, *args, "--max-memory", "360MB"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    peak, code = run.stdout.split()
+    assert code == "0", run.stderr
+    assert int(peak) <= 1.10 * 360 * 2**20, f"peak {int(peak) / 2**20:.0f} MiB"
+    if how:
+        assert xr.open_zarr(tmp_path / "out" / "g.zarr")["temperature_c"].shape[0] == 30
+    else:
+        assert len(list((tmp_path / "out").glob("2020-*.html"))) == 30
+    small = subprocess.run([sys.executable, "-c", PEAK, *args, "--max-memory", "150MB"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert small.stdout.split()[1] == "1"
+    assert small.stderr.count("\n") == 1 and "150 MiB" in small.stderr, small.stderr

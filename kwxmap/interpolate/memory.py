@@ -21,8 +21,10 @@ from ..errors import InterpolationError
 __all__ = [
     "BYTES_PER_BOX_CELL",
     "check_memory",
+    "chunk_times",
     "default_memory_limit",
     "estimate_memory",
+    "held_memory",
     "parse_size",
 ]
 
@@ -34,6 +36,9 @@ BYTES_PER_CELL_TIME = 8 + 8 + 1
 BASE_BYTES = 64 * 2**20
 #: Extra bytes per inside cell and per neighbour for IDW (measured ~60 B x k).
 IDW_BYTES_PER_NEIGHBOUR = 64
+#: Drawing one map of a batch (contours, layers, the page), per cell of the
+#: bounding box: measured ~180 B at 1 km (``bench_memory.py --guard``).
+DRAW_BYTES_PER_BOX_CELL = 192
 
 
 def default_memory_limit() -> int:
@@ -49,6 +54,24 @@ def default_memory_limit() -> int:
     except (ValueError, OSError, AttributeError):  # not POSIX: assume 8 GB
         total = 8 * 2**30
     return int(total // 2)
+
+
+def held_memory() -> int:
+    """Return the bytes this process holds now (its resident set; 0 where unknown).
+
+    A memory limit bounds the whole run, as ``/usr/bin/time -v`` reports it:
+    what the interpreter, the registry and the DEM already hold counts.
+
+    Examples
+    --------
+    >>> held_memory() >= 0
+    True
+    """
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -120,19 +143,69 @@ def check_memory(
     n_times: int = 1,
     params: dict[str, Any] | None = None,
 ) -> int:
-    """Raise InterpolationError when the estimate exceeds ``max_memory``; return the limit.
+    """Raise InterpolationError when the run would pass ``max_memory``; return the limit.
 
     ``max_memory`` is bytes or text (``"4GB"``); None means
-    :func:`default_memory_limit`.
+    :func:`default_memory_limit`. It bounds the process: the estimate plus
+    what the process already holds (:func:`held_memory`).
     """
     limit = default_memory_limit() if max_memory is None else parse_size(max_memory)
     need = estimate_memory(grid, method, n_times=n_times, params=params)
-    if need > limit:
+    held = held_memory()
+    if need + held > limit:
         times = f" for {n_times} timestamps" if n_times > 1 else ""
         raise InterpolationError(
             f"method {method!r} on a {grid.shape[0]} x {grid.shape[1]} grid at "
-            f"{grid.resolution:g} m{times} needs about {need / 2**30:.1f} GiB, more than "
-            f"the memory limit of {limit / 2**30:.1f} GiB (max_memory=, CLI --max-memory; "
-            f"default half the RAM); use a coarser resolution or a smaller region"
+            f"{grid.resolution:g} m{times} needs about {_size(need)} besides the "
+            f"{_size(held)} the run already holds, more than the memory limit of "
+            f"{_size(limit)} (max_memory=, CLI --max-memory; default half the RAM); "
+            f"use a coarser resolution or a smaller region"
         )
     return limit
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def chunk_times(
+    grid: Any,
+    method: str,
+    *,
+    n_times: int,
+    max_memory: Any = None,
+    params: dict[str, Any] | None = None,
+    share: float = 1.0,
+) -> int:
+    """Return how many timestamps of a map batch to interpolate at once under the limit.
+
+    The limit bounds the whole process: what it holds now, one chunk's grids,
+    and drawing one map (:data:`DRAW_BYTES_PER_BOX_CELL`). ``share`` is the
+    part of what remains that grids may take (an animation keeps the rest
+    for the frames it holds until its page is written).
+
+    Raises
+    ------
+    InterpolationError
+        When not even one timestamp fits.
+
+    Examples
+    --------
+    >>> from kwxmap.grid import make_grid
+    >>> g = make_grid(resolution=20000)
+    >>> chunk_times(g, "kriging", n_times=10, max_memory="8GB")
+    10
+    """
+    limit = default_memory_limit() if max_memory is None else parse_size(max_memory)
+    box = int(grid.mask.size)
+    fixed = held_memory() + estimate_memory(grid, method, params=params) + (
+        DRAW_BYTES_PER_BOX_CELL * box)
+    per_time = BYTES_PER_CELL_TIME * box
+    if fixed + per_time > limit:
+        raise InterpolationError(
+            f"a batch of maps on a {grid.shape[0]} x {grid.shape[1]} grid at "
+            f"{grid.resolution:g} m needs at least {_size(fixed + per_time)} (the run holds "
+            f"{_size(held_memory())}), more than the memory limit of {_size(limit)} "
+            f"(max_memory=, CLI --max-memory); use a coarser resolution or a smaller region"
+        )
+    return int(max(1, min(n_times, share * (limit - fixed) // per_time)))

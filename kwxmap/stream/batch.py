@@ -58,6 +58,7 @@ from ..interpolate._core import (
 )
 from ..interpolate.batch import _Engine, _station_table
 from ..interpolate.elevation import ElevationModel, resolve_elevation
+from ..interpolate.memory import estimate_memory, held_memory, parse_size
 from ..interpolate.variogram import Variogram, pooled_variogram
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ..stations import StationRegistry, load_stations
@@ -221,6 +222,7 @@ def stream_batch(
     variable: str = "tavg",
     chunk_hours: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    max_memory: Any = None,
     scheduler: str | None = None,
     resume: bool = False,
     cv: bool = False,
@@ -260,6 +262,11 @@ def stream_batch(
     chunk_hours
         Timestamps per chunk (and per Zarr chunk along time); default from
         ``memory_budget`` with :func:`chunk_hours_for`.
+    max_memory
+        A bound on this process's memory (bytes or ``"2GB"``; CLI
+        ``--max-memory``): when given, the chunk's budget is what remains of
+        it after what the run holds and one map's work, in place of
+        ``memory_budget``.
     scheduler
         None: this process. ``"local"``/``"local:N"``: a LocalCluster of N
         workers; ``"tcp://HOST:PORT"``: an existing dask cluster whose workers
@@ -336,6 +343,15 @@ def stream_batch(
     xy, elev, _, keep, asos = _station_table(gdf, grid, need_elevation=elevation is not None)
     asos = None if asos is None else asos[keep]
     model = model.for_stations(int(keep.sum()), grid.crs, asos=asos)  # the grid's CRS
+    if max_memory is not None and not chunk_hours:  # the limit bounds the process
+        held = held_memory() + estimate_memory(grid, method, params=params)
+        limit = parse_size(max_memory)
+        memory_budget = limit - held
+        if memory_budget < 3 * 8 * grid.mask.size:
+            raise InputError(
+                f"the memory limit of {limit / 2**20:.0f} MiB (--max-memory) is below what one "
+                f"hour of a {grid.resolution:g} m store needs besides the {held / 2**20:.0f} MiB "
+                "the run holds; raise it or use a coarser resolution")
     hours = (
         int(chunk_hours) if chunk_hours else chunk_hours_for(grid.mask.size, budget=memory_budget)
     )
