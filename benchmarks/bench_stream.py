@@ -147,7 +147,6 @@ def child(args) -> None:
                 "seconds": seconds,
                 "setup": res.setup_seconds,
                 "driver": res.driver_seconds,
-                "patterns": res.patterns,
                 "computed": res.computed,
                 "failed": len(res.failed),
                 "peak_mb": peak[0] / 2**20,
@@ -288,7 +287,7 @@ def slice_1km(args, tmp: Path) -> None:
     total_h = max(tasks_h, driver_h)
     print(
         f"one process: {task:.3f} s per timestamp in tasks, {driver:.3f} s on the driver "
-        f"({one['patterns']} patterns for {one['computed']} h); LocalCluster: "
+        f"(for {one['computed']} h); LocalCluster: "
         f"{rows['LocalCluster 2 workers']['rate']:.2f} timestamps/s after setup"
     )
     print(

@@ -22,7 +22,6 @@ OVERSIZE = {
     "kwxmap/fetch.py": 619,
     "kwxmap/pipeline.py": 648,
     "kwxmap/interpolate/kriging.py": 692,
-    "kwxmap/interpolate/batch.py": 747,
     "kwxmap/join.py": 779,
     "kwxmap/stations.py": 889,
     "kwxmap/cli.py": 910,

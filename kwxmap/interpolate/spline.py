@@ -14,6 +14,7 @@ Evaluation is a chunked matrix product (no per-point Python loop).
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -183,6 +184,56 @@ class Spline(Interpolator):
             eye[:n] = np.eye(n)
             self.cardinal_ = scipy.linalg.lu_solve(self.lu_, eye, check_finite=False)
         return self._design(self._scaled(xy), drift) @ self.cardinal_
+
+    def dual_coefficients(self, values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dual-form coefficients for many value vectors, on raw coordinates.
+
+        The spline on this fit's scaled coordinates is a fixed combination of
+        two kernels on raw ones — ``phi(d²/s²) = (phi(d²) - log(s) d²) / s²``
+        for ``phi(d²) = d² log(d²) / 2`` — so predictions are
+        ``phi(d²(x)) @ p + d²(x) @ q + [1, x, y] @ c`` with ``d²`` the
+        squared distances (m²) from ``x`` to the stations: the kernels of a
+        block of cells serve every fit of the same stations' subsets. Only
+        without drift.
+
+        Parameters
+        ----------
+        values
+            ``(T, N)`` finite values at the ``N`` fitted stations.
+
+        Returns
+        -------
+        p, q : numpy.ndarray
+            ``(N, T)`` coefficients of ``phi(d²)`` and ``d²``.
+        c : numpy.ndarray
+            ``(3, T)`` coefficients of the constant, ``x`` and ``y`` (metres).
+
+        Examples
+        --------
+        >>> xy = np.array([[0.0, 0.0], [10e3, 0.0], [0.0, 10e3], [10e3, 10e3], [4e3, 6e3]])
+        >>> m = Spline().fit(xy, [1.0, 2.0, 3.0, 4.0, 9.0])
+        >>> p, q, c = m.dual_coefficients([[1.0, 2.0, 3.0, 4.0, 9.0]])
+        >>> x = np.array([[3e3, 1e3]])
+        >>> d2 = ((x[:, None, :] - xy[None]) ** 2).sum(-1)
+        >>> dual = _tps(d2.copy()) @ p + d2 @ q + np.hstack([[[1.0]], x]) @ c
+        >>> bool(abs(dual[0, 0] - m.predict(x)[0]) < 1e-9)
+        True
+        """
+        self._check_fitted()
+        if self.drift_ is not None:
+            raise InterpolationError("the spline's dual form is for fits without drift")
+        v = np.atleast_2d(np.asarray(values, dtype=float))
+        n = self.xy_.shape[0]
+        level = v[:, 0]  # as in the fit: solved less one value, put back in the constant
+        rhs = np.zeros((n + 3, v.shape[0]))
+        rhs[:n] = (v - level[:, None]).T
+        coef = scipy.linalg.lu_solve(self.lu_, rhs, check_finite=False)
+        coef[n] += level
+        s = float(self.scale_)
+        p = coef[:n] / s**2
+        c = np.vstack([coef[n] - np.asarray(self.shift_) @ coef[n + 1 :] / s,
+                       coef[n + 1 :] / s])
+        return p, -np.log(s) * p, c
 
     def _loo_weights(self) -> np.ndarray:
         """Leave-one-out weights in closed form (Rippa 1999): ``I - diag(B)^-1 B``."""

@@ -8,25 +8,21 @@ by the archive:
 1. a first pass reads only the time and station columns, fixing the time
    axis and the station set; the store is laid out (CF-1.8, time chunked
    by ``chunk_hours``) before any surface is computed;
-2. the driver reads one chunk of rows at a time, groups its timestamps by
-   missing-station pattern and solves each pattern's spline system once
-   (an LRU cache keeps the factorisations, so a pattern that persists over
-   many chunks, such as a station out for a week, is solved once). What a
-   task receives is a small coefficient matrix (stations x timestamps);
+2. the driver reads one chunk of rows at a time into a (timestamps x
+   stations) matrix — what a task receives;
 3. a task (in this process, on a ``dask.distributed`` LocalCluster, or on a
-   cluster at ``tcp://HOST:PORT``: one code path) evaluates the
-   pattern-independent cell-station kernel block by block, multiplies it
-   with the coefficients, and writes exactly its own Zarr chunk, then a
-   completion marker for it. Two tasks never write the same block;
+   cluster at ``tcp://HOST:PORT``: one code path) runs the engine of
+   :func:`~kwxmap.interpolate_many` on it (timestamps grouped by
+   missing-station pattern, each pattern's weights solved once), and writes
+   exactly its own Zarr chunk, then a completion marker for it. Two tasks
+   never write the same block;
 4. ``resume=True`` skips the chunks already marked complete; timestamps
    that cannot be interpolated (fewer than 3 stations) are NaN maps and are
    reported in :attr:`StreamResult.failed`.
 
-The thin-plate spline kernel on a pattern's scaled coordinates is a fixed
-combination of two pattern-independent matrices (``phi(d^2)`` and ``d^2``
-on raw metres), so every pattern in a chunk is one matrix product; other
-methods run :func:`~kwxmap.interpolate_many`'s engine per chunk (weights
-per pattern and chunk).
+Every method, option and result is :func:`~kwxmap.interpolate`'s for each
+timestamp (kriging with one variogram pooled over the series, recorded in
+the store).
 """
 
 from __future__ import annotations
@@ -56,8 +52,9 @@ from ..interpolate._core import (
     make_estimator,
     station_heights_in_dem,
 )
-from ..interpolate.batch import _Engine, _station_table
+from ..interpolate.batch import _station_table
 from ..interpolate.elevation import ElevationModel, resolve_elevation
+from ..interpolate.engine import Engine
 from ..interpolate.memory import estimate_memory, held_memory, parse_size
 from ..interpolate.variogram import Variogram, pooled_variogram
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
@@ -71,7 +68,7 @@ from .store import (
     write_netcdf_copy,
 )
 from .tables import _chunks, _sample, _scan, _source
-from .tasks import _executor, _Loo, _Patterns, _prepare, _run_chunk, _Shared
+from .tasks import _executor, _Loo, _prepare, _run_chunk, _Shared
 
 __all__ = ["StreamResult", "chunk_hours_for", "stream_batch"]
 
@@ -107,10 +104,8 @@ class StreamResult:
     setup_seconds
         Of which before the first chunk: scanning the table, the grid, the store.
     driver_seconds
-        Of which the driver spent preparing chunks (reading rows, solving each new
-        missing-station pattern): the part that does not spread over workers.
-    patterns
-        Missing-station patterns solved.
+        Of which the driver spent preparing chunks (reading rows, leave-one-out
+        scores): the part that does not spread over workers.
     """
 
     store: Path
@@ -123,7 +118,6 @@ class StreamResult:
     seconds: float = 0.0
     setup_seconds: float = 0.0
     driver_seconds: float = 0.0
-    patterns: int = 0
 
     def summary_line(self) -> str:
         """One line for a terminal: counts, failures, rate.
@@ -252,8 +246,7 @@ def stream_batch(
         not available here. Kriging's variogram, unless given, is fitted once
         to up to 200 timestamps spread over the table (standardised, pooled:
         as :func:`~kwxmap.interpolate_many` does), so every timestamp of a
-        pattern shares its weights; ``"spline"`` without drift uses the
-        shared-kernel path; the others run interpolate_many's engine per chunk.
+        pattern shares its weights (interpolate_many's engine, per chunk).
     value
         The value column and the store's variable name.
     input_format, variable
@@ -331,7 +324,6 @@ def stream_batch(
         elevation = None
     elevation = resolve_elevation(method, elevation)
     model = ElevationModel(elevation, lapse_rate)
-    kernel = method == "spline" and not model.has_drift  # the shared-kernel path
     store = Path(store)
     summary = _summary_path(store, table)
     frames, where = _source(
@@ -380,20 +372,21 @@ def stream_batch(
                 _sample(frames, axis, ids[keep], value), xy[keep],
                 None if elev is None else elev[keep],
                 model=model, params=params, asos=asos)
-    engine = None
-    if not kernel:
-        engine = _Engine(
-            method=method,
-            params=dict(params),
-            xy=xy[keep],
-            elev=None if elev is None else elev[keep],
-            cells=cells,
-            z_cells=z_cells,
-            model=model,
-            on_invalid="ignore",
-            time_index=axis,
-            asos=asos,
-        )
+    # one engine for the region's cells and the points 1 m beside the stations (the
+    # field there gives each station's local anomaly): each pattern is fitted once
+    site_z = None if elev is None else elev[keep]
+    engine = Engine(
+        method=method,
+        params=dict(params),
+        xy=xy[keep],
+        elev=site_z,
+        cells=np.vstack([cells, xy[keep] + np.array([1.0, 0.0])]),
+        z_cells=None if z_cells is None else np.concatenate([z_cells, site_z]),
+        model=model,
+        on_invalid="ignore",
+        time_index=axis,
+        asos=asos,
+    )
     layout = _cf_layout(
         grid,
         axis,
@@ -426,18 +419,11 @@ def stream_batch(
         z_cells=z_cells,
         xy=xy[keep],
         engine=engine,
-        elev=None if elev is None else elev[keep],
-        beside=None if engine is None else _Engine(
-            method=method, params=dict(params), xy=xy[keep],
-            elev=None if elev is None else elev[keep],
-            cells=xy[keep] + np.array([1.0, 0.0]),
-            z_cells=None if elev is None else elev[keep],
-            model=model, on_invalid="ignore", time_index=axis, asos=asos),
+        elev=site_z,
         spread=gaussian_weights(xy[keep], cells),
     )
-    patterns = _Patterns(xy[keep], params) if kernel else None
     loo = _Loo(method, params, xy[keep], None if elev is None else elev[keep], elevation,
-               model.lapse_rate, grid.crs, asos) if cv and not kernel else None
+               model.lapse_rate, grid.crs, asos) if cv else None
     result = StreamResult(store=store, summary=summary, n_times=len(axis))
     executor = _executor(scheduler)
     bar = _progress(len(axis), progress)
@@ -454,20 +440,7 @@ def stream_batch(
                     bar.update(stop - start)
                 continue
             tick = _time.perf_counter()
-            work = _prepare(
-                rows,
-                axis[start:stop],
-                k,
-                start,
-                ids[keep],
-                value,
-                model,
-                elev if elev is None else elev[keep],
-                xy[keep],
-                patterns,
-                cv,
-                loo,
-            )
+            work = _prepare(rows, axis[start:stop], k, start, ids[keep], value, loo)
             result.driver_seconds += _time.perf_counter() - tick
             pending.append((k, start, stop, executor.submit(_run_chunk, handle, work)))
             while len(pending) >= window:
@@ -478,9 +451,6 @@ def stream_batch(
         if bar is not None:
             bar.close()
         executor.close()
-    if patterns is not None:
-        result.patterns = patterns.solved
-        log.info("%d missing-station pattern(s) solved", patterns.solved)
     frame = _write_summary(store, result.summary, axis)
     no_map = (frame["complete"] == 1) & frame["mean_c"].isna()
     result.failed += [

@@ -1,7 +1,7 @@
 """The work of a stream: chunk surfaces, pattern solves, scores, and where they run.
 
-A chunk's surfaces come from the shared engine or the spline kernel; the
-leave-one-out scores from shared weights; the executors are this process or dask.
+A chunk's surfaces come from the engine :func:`~kwxmap.interpolate_many` runs;
+the leave-one-out scores from shared weights; the executors are this process or dask.
 """
 
 from __future__ import annotations
@@ -10,14 +10,11 @@ import collections
 import concurrent.futures
 import dataclasses
 import logging
-import math
 import os
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
-from scipy.spatial.distance import cdist
 
 from ..errors import InputError
 from ..interpolate._core import (
@@ -31,9 +28,7 @@ from .store import _require
 
 log = logging.getLogger("kwxmap.stream")
 
-#: Float64 elements per (cells x stations) kernel block on a worker (~32 MB).
-_BLOCK_ELEMENTS = 1 << 22
-#: Memory for cached pattern factorisations on the driver.
+#: Memory for cached leave-one-out weights on the driver.
 _PATTERN_CACHE_BYTES = 256 * 2**20
 
 # -- shared state and tasks -------------------------------------------------------------------
@@ -51,23 +46,18 @@ class _Shared:
     cells: np.ndarray  # (M, 2) metres
     z_cells: np.ndarray | None  # (M,) metres, with elevation
     xy: np.ndarray  # (N, 2) station metres
-    engine: Any  # interpolate_many's engine for methods without the kernel path
+    engine: Any  # the series engine on the region's cells, then 1 m beside each station
     elev: np.ndarray | None = None  # (N,) station heights, with elevation
-    beside: Any = None  # the engine 1 m beside the stations (engine path)
     spread: Any = None  # (M, N) Gaussian weights of the station anomalies
 
 
 @dataclasses.dataclass(frozen=True)
 class _Work:
-    """One chunk: its place in the time axis and its pattern coefficients."""
+    """One chunk: its place in the time axis and its readings."""
 
     k: int
     start: int
-    phi: np.ndarray | None  # (N, T) coefficients of phi(d2) (spline), else None
-    d2: np.ndarray | None  # (N, T) coefficients of d2
-    poly: np.ndarray | None  # (3, T): constant, x, y
-    rates: np.ndarray | None  # (T,) lapse rates (K/km) to restore, or None
-    values: np.ndarray | None  # (T, N) readings, for the engine path
+    values: np.ndarray  # (T, N) readings
     valid: np.ndarray  # (T,) bool: a surface exists
     n_stations: np.ndarray  # (T,)
     loo_rmse: np.ndarray  # (T,)
@@ -79,15 +69,11 @@ def _surfaces(shared: _Shared, work: _Work) -> np.ndarray:
     As :func:`kwxmap.interpolate` draws them: with each station's local anomaly
     (its reading minus the field 1 m beside it) spread over about 2 km.
     """
-    if work.phi is None:
-        out = _engine_at(shared.engine, work, shared.cells.shape[0])
-    else:
-        out = _kernel_at(shared, work, shared.cells, shared.z_cells)
+    m = shared.cells.shape[0]
+    both = _engine_at(shared.engine, work, m + shared.xy.shape[0])
+    out, base = both[:, :m], both[:, m:]
     if shared.spread is None:
         return out
-    beside = shared.xy + np.array([1.0, 0.0])
-    base = (_engine_at(shared.beside, work, len(beside)) if work.phi is None
-            else _kernel_at(shared, work, beside, shared.elev))
     v = np.asarray(work.values, dtype=np.float64)
     present = np.isfinite(v)
     anomaly = np.where(present, np.nan_to_num(v - base), 0.0)
@@ -99,27 +85,6 @@ def _engine_at(engine: Any, work: _Work, m: int) -> np.ndarray:
     cube, _ = engine.run(work.values, np.arange(m), (1, m), np.dtype("float64"),
                          first=work.start)
     return cube.reshape(cube.shape[0], -1)
-
-
-def _kernel_at(shared: _Shared, work: _Work, points: np.ndarray, z: Any) -> np.ndarray:
-    """Return the chunk's spline surfaces at ``points`` (ground heights ``z``), (T, M)."""
-    t = work.phi.shape[1]
-    m, n = points.shape[0], shared.xy.shape[0]
-    out = np.empty((t, m))
-    step = max(256, _BLOCK_ELEMENTS // max(n, t))
-    from ..interpolate.spline import _tps
-
-    for start in range(0, m, step):
-        sl = slice(start, min(start + step, m))
-        d2 = cdist(points[sl], shared.xy, "sqeuclidean")
-        block = d2 @ work.d2
-        block += _tps(d2) @ work.phi
-        block += work.poly[0]
-        block += points[sl] @ work.poly[1:]
-        if work.rates is not None:
-            block -= z[sl, None] * work.rates / 1000.0
-        out[:, sl] = block.T
-    return out
 
 
 def _run_chunk(shared: _Shared, work: _Work) -> int:
@@ -147,110 +112,6 @@ def _run_chunk(shared: _Shared, work: _Work) -> int:
     group["loo_rmse_c"][region] = work.loo_rmse
     group["complete"][region] = np.ones(t, dtype=np.int8)  # after the data: the marker
     return t
-
-
-# -- the driver's per-pattern solves ------------------------------------------------------------
-
-
-class _Patterns:
-    """Spline factorisations per missing-station pattern, each solved once (LRU-bounded)."""
-
-    def __init__(self, xy: np.ndarray, params: dict[str, Any]) -> None:
-        self.xy, self.params = xy, params
-        n = xy.shape[0] + 3
-        self.capacity = max(4, _PATTERN_CACHE_BYTES // (2 * 8 * n * n))
-        self.cache: collections.OrderedDict[bytes, Any] = collections.OrderedDict()
-        self.solved = 0
-        self.inverse: np.ndarray | None = None
-        self.scale, self.shift = 1.0, np.zeros(2)
-
-    def _downdate(self, used: np.ndarray, vals: np.ndarray) -> np.ndarray | None:
-        """Solve a pattern from the inverse of the all-station system (None: fit it instead).
-
-        A thin-plate spline with smoothing does not depend on the coordinate scaling
-        (the kernel's ``d2 log s`` part is annihilated by the polynomial constraints), so
-        every pattern is the all-station system less the rows and columns of its missing
-        stations: with ``G`` its inverse and ``m`` the missing stations, the solution is
-        ``y - G[:, m] G[m, m]^-1 y[m]`` for ``y = G b``: a k x k solve for k missing stations.
-        """
-        n = self.xy.shape[0]
-        miss = np.flatnonzero(~used)
-        if miss.size > n // 4:
-            return None
-        if self.inverse is None:
-            full = make_estimator("spline", self.params).fit(self.xy, np.zeros(n))
-            self.inverse = scipy.linalg.lu_solve(full.lu_, np.eye(n + 3), check_finite=False)
-            self.scale, self.shift = float(full.scale_), np.asarray(full.shift_, dtype=float)
-        g = self.inverse
-        idx = np.flatnonzero(used)
-        y = g[:, idx] @ vals.T
-        if miss.size:
-            try:
-                z = scipy.linalg.solve(g[np.ix_(miss, miss)], y[miss], check_finite=False)
-            except (np.linalg.LinAlgError, ValueError):
-                return None
-            y -= g[:, miss] @ z
-        self.solved += 1
-        return np.concatenate([y[idx], y[n:]])
-
-    def get(self, used: np.ndarray, sample: np.ndarray) -> Any:
-        key = np.packbits(used).tobytes()
-        est = self.cache.get(key)
-        if est is not None:
-            self.cache.move_to_end(key)
-            return est
-        est = make_estimator("spline", self.params)
-        est.fit(self.xy[used], sample)
-        self.solved += 1
-        self.cache[key] = est
-        if len(self.cache) > self.capacity:
-            self.cache.popitem(last=False)
-        return est
-
-    def coefficients(
-        self, reduced: np.ndarray, cv: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return ``phi``, ``d2``, ``poly`` coefficients, validity and LOO RMSE of a chunk."""
-        t, n = reduced.shape
-        phi, d2 = np.zeros((n, t)), np.zeros((n, t))
-        poly = np.zeros((3, t))
-        valid = np.zeros(t, dtype=bool)
-        rmse = np.full(t, np.nan)
-        finite = np.isfinite(reduced)
-        if t == 0:
-            return phi, d2, poly, valid, rmse
-        patterns, inverse = np.unique(np.packbits(finite, axis=1), axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for p in range(patterns.shape[0]):
-            rows = np.flatnonzero(inverse == p)
-            used = finite[rows[0]]
-            m = int(used.sum())
-            if m < 3:
-                continue
-            vals = reduced[np.ix_(rows, used)]  # (Tg, m)
-            level = vals[:, 0]
-            idx = np.flatnonzero(used)
-            coef = None if cv else self._downdate(used, vals - level[:, None])
-            if coef is None:
-                est = self.get(used, vals[0])
-                rhs = np.zeros((m + 3, len(rows)))
-                rhs[:m] = (vals - level[:, None]).T
-                coef = scipy.linalg.lu_solve(est.lu_, rhs, check_finite=False)
-                s, shift = float(est.scale_), np.asarray(est.shift_, dtype=float)
-            else:
-                s, shift = self.scale, self.shift
-            coef[m] += level
-            # phi(d2 / s^2) = (phi(d2) - log(s) * d2) / s^2 for phi(d2) = d2 log(d2) / 2
-            phi[np.ix_(idx, rows)] = coef[:m] / s**2
-            d2[np.ix_(idx, rows)] = -math.log(s) * coef[:m] / s**2
-            poly[0, rows] = coef[m] - shift @ coef[m + 1 :] / s
-            poly[1:, rows] = coef[m + 1 :] / s
-            valid[rows] = True
-            if cv:
-                loo = est._loo_weights()
-                err = loo @ vals.T - vals.T
-                rmse[rows] = np.sqrt(np.mean(err**2, axis=0))
-        return phi, d2, poly, valid, rmse
 
 
 # -- executors: one code path for this process, local workers and a cluster ---------------------
@@ -397,14 +258,9 @@ def _prepare(
     start: int,
     ids: np.ndarray,
     value: str,
-    model: Any,
-    elev: np.ndarray | None,
-    xy: np.ndarray,
-    patterns: _Patterns | None,
-    cv: bool,
     loo: _Loo | None = None,
 ) -> _Work:
-    """Do the driver's share of a chunk: the value matrix and its pattern coefficients."""
+    """Do the driver's share of a chunk: the value matrix and its scores."""
     from ..interpolate.batch import check_one_reading_per_time
 
     check_one_reading_per_time(rows, InputError)
@@ -416,22 +272,5 @@ def _prepare(
     except (ValueError, TypeError) as exc:
         raise InputError(f"{value} values must be numbers: {exc}") from exc
     n_stations = np.isfinite(v).sum(axis=1)
-    rates = model.rates(v, elev, xy)
-    if patterns is None:
-        return _Work(
-            k,
-            start,
-            None,
-            None,
-            None,
-            None,
-            v,
-            n_stations >= 3,
-            n_stations,
-            np.full(len(times), np.nan) if loo is None else loo.rmse(v),
-        )
-    reduced = v if rates is None else model.reduce(v, elev, rates[:, None])
-    phi, d2, poly, valid, rmse = patterns.coefficients(reduced, cv)
-    if rates is not None:
-        valid &= np.isfinite(rates)
-    return _Work(k, start, phi, d2, poly, rates, v, valid, n_stations, rmse)
+    return _Work(k, start, v, n_stations >= 3, n_stations,
+                 np.full(len(times), np.nan) if loo is None else loo.rmse(v))
