@@ -24,7 +24,6 @@ OVERSIZE = {
     "kwxmap/interpolate/kriging.py": 692,
     "kwxmap/join.py": 779,
     "kwxmap/stations.py": 889,
-    "kwxmap/cli.py": 910,
     "kwxmap/render.py": 644,
 }
 
