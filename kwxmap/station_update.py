@@ -268,7 +268,7 @@ def update_stations(
     >>> load_stations("aws", path=local_registry_path(tmp)).get(997).name_ko
     '가온'
     """
-    from .stations import _iso_day
+    from .station import iso_day as _iso_day
 
     source = Path(path)
     kind, table = _read_list(source)

@@ -1,4 +1,4 @@
-"""The KMA station registry: load, look up, find nearest, export.
+"""The KMA station registry: load, look up by any printed name, find nearest, as of a day.
 
 The registry ships as ``data/stations.geojson`` (built by
 ``scripts/build_stations.py`` from KMA metadata exports): 105 ASOS stations
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import json
 import logging
 import math
 import numbers
@@ -35,14 +34,20 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _names
 from ._data import data_path, local_registry_path
-from .errors import DataError, InputError, OutputError, UnknownStationError
-from .io import VECTOR_FORMATS
+from .errors import DataError, InputError, UnknownStationError
+from .station import SitePeriod, Station, iso_day
+from .station_file import (
+    SHAPEFILE_FIELDS,
+    WRITE_FORMATS,
+    read_station_file,
+    to_crs,
+    write_stations,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
@@ -60,10 +65,6 @@ __all__ = [
 
 #: Values of ``load_stations(network=...)``.
 NETWORKS = ("asos", "aws", "all")
-#: Formats :func:`write_stations` writes, by file extension.
-WRITE_FORMATS = VECTOR_FORMATS
-#: Shapefile field names are at most 10 characters: these columns are renamed.
-SHAPEFILE_FIELDS = {"elevation_m": "elev_m"}
 
 _NETWORK_RANK = {"ASOS": 0, "AWS": 1}
 _NAME_ID = re.compile(r"(.*?)\s*\((\d+)\)")
@@ -80,255 +81,6 @@ _COLUMNS = [
     "province",
     "aliases",
 ]
-
-
-@dataclass(frozen=True)
-class SitePeriod:
-    """One period of a station's site and name.
-
-    Dates are ISO ``YYYY-MM-DD`` strings; the period covers ``start <= day <
-    end`` (``None`` is open-ended), matching KMA's history, where one period
-    ends on the day the next begins.
-
-    Examples
-    --------
-    >>> p = SitePeriod("2015-11-03", "2017-10-31", "홍성(예)", 126.6877, 36.6575, 20.0)
-    >>> p.contains("2016-01-01"), p.contains("2017-10-31")
-    (True, False)
-    """
-
-    start: str | None
-    end: str | None
-    name_ko: str
-    lon: float
-    lat: float
-    elevation_m: float
-    address: str | None = None
-
-    def contains(self, day: str) -> bool:
-        """Return True when ``day`` (ISO date string) falls in this period."""
-        return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
-
-
-@dataclass(frozen=True)
-class Station:
-    """One KMA weather station.
-
-    Attributes
-    ----------
-    station_id
-        KMA station number.
-    name_ko, name_en
-        Current Korean name and its romanization.
-    lon, lat
-        Current site, degrees (WGS84 / EPSG:4326).
-    elevation_m
-        Height of the site above sea level in metres (NaN when unknown).
-    network
-        ``"ASOS"`` (synoptic) or ``"AWS"`` (automatic; includes a few airport,
-        radar and GAW sites).
-    active
-        Whether the station still observes.
-    start_date, end_date
-        First day of observation and the day it ended (ISO strings or None).
-    address
-        Site address as KMA lists it.
-    province
-        시도 in the KOSTAT 2018 naming of ``data/provinces.geojson``
-        (``강원도``, ``전라북도``).
-    aliases
-        Other names that resolve to this station (printed, historic,
-        bare, romanized).
-    history
-        Site and name periods, oldest first (see :meth:`StationRegistry.as_of`).
-
-    Examples
-    --------
-    >>> s = load_stations().get(177)
-    >>> s.name_ko, s.network, "홍성(예)" in s.aliases
-    ('홍성', 'ASOS', True)
-    """
-
-    station_id: int
-    name_ko: str
-    name_en: str
-    lon: float
-    lat: float
-    elevation_m: float
-    network: str
-    active: bool
-    start_date: str | None
-    end_date: str | None
-    address: str | None
-    province: str | None
-    aliases: tuple[str, ...] = ()
-    history: tuple[SitePeriod, ...] = field(default=(), repr=False, compare=False)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The current name followed by the aliases.
-
-        Examples
-        --------
-        >>> load_stations().get(259).names[:3]
-        ('강진군', 'Gangjin-gun', '강진')
-        """
-        return (self.name_ko, *self.aliases)
-
-    def nearest(self, day: str | _dt.date) -> Station:
-        """Return the station as it stood in the recorded period nearest to ``day``.
-
-        For a reading dated outside the station's history (before it opened,
-        after it closed, or in a gap): the site it had closest in time.
-
-        Examples
-        --------
-        >>> s = load_stations().get(102).nearest("1990-01-01")  # history starts 2000-11-01
-        >>> s.elevation_m, s.lat
-        (146.0, 37.9661)
-        """
-        iso = _iso_day(day)
-        periods = self.history or (
-            SitePeriod(self.start_date, self.end_date, self.name_ko, self.lon, self.lat,
-                       self.elevation_m, self.address),
-        )
-
-        def inside(p: SitePeriod) -> str:
-            if p.start is not None and iso < p.start:
-                return p.start
-            if p.end is not None and iso >= p.end:
-                return (_dt.date.fromisoformat(p.end) - _dt.timedelta(days=1)).isoformat()
-            return iso
-
-        def gap(p: SitePeriod) -> int:
-            return abs((_dt.date.fromisoformat(inside(p)) - _dt.date.fromisoformat(iso)).days)
-
-        best = min(reversed(periods), key=gap)
-        at = self.at(inside(best))
-        return at if at is not None else self
-
-    def at(self, day: str | _dt.date) -> Station | None:
-        """Return the station as it stood on ``day``, or None if it was not observing.
-
-        Examples
-        --------
-        >>> load_stations().get(177).at("2016-01-01").name_ko
-        '홍성(예)'
-        """
-        iso = _iso_day(day)
-        periods = self.history or (
-            SitePeriod(
-                self.start_date, self.end_date, self.name_ko, self.lon, self.lat,
-                self.elevation_m, self.address,
-            ),
-        )
-        for period in reversed(periods):
-            if period.contains(iso):
-                break
-        else:
-            return None
-        if (period.name_ko, period.lon, period.lat) == (self.name_ko, self.lon, self.lat):
-            return replace(
-                self,
-                active=True,
-                elevation_m=period.elevation_m,
-                address=period.address or self.address,
-            )
-        aliases = tuple(
-            dict.fromkeys(a for a in (*self.aliases, self.name_ko) if a != period.name_ko)
-        )
-        name_en = self.name_en if period.name_ko == self.name_ko else _names.romanize(
-            period.name_ko
-        )
-        return replace(
-            self,
-            name_ko=period.name_ko,
-            name_en=name_en,
-            lon=period.lon,
-            lat=period.lat,
-            elevation_m=period.elevation_m,
-            address=period.address or self.address,
-            active=True,
-            aliases=aliases,
-        )
-
-
-def _iso_day(day: object) -> str:
-    if isinstance(day, _dt.datetime):
-        return day.date().isoformat()
-    if isinstance(day, _dt.date):
-        return day.isoformat()
-    if type(day).__name__ == "datetime64":  # numpy, without importing it
-        day = str(day)
-    if isinstance(day, str):
-        text = day.strip()
-        for parse in (_dt.date.fromisoformat, _dt.datetime.fromisoformat):
-            try:
-                value = parse(text)
-            except ValueError:
-                continue
-            return (value.date() if isinstance(value, _dt.datetime) else value).isoformat()
-    raise InputError(f"date {day!r} is not a date; give 'YYYY-MM-DD' or a datetime.date")
-
-
-def _aliases(value: Any) -> tuple[str, ...]:
-    # A list in kwxmap's own file; a ";"-joined string in exported files.
-    if not value:
-        return ()
-    if isinstance(value, str):
-        return tuple(a for a in value.split(";") if a)
-    return tuple(str(a) for a in value)
-
-
-def _nan(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _station(feature: dict, where: str) -> Station:
-    try:
-        props = feature["properties"]
-        lon, lat = feature["geometry"]["coordinates"][:2]
-        history = tuple(
-            SitePeriod(
-                h["start"], h["end"], h["name_ko"], float(h["lon"]), float(h["lat"]),
-                _nan(h["elevation_m"]), h.get("address"),
-            )
-            for h in props.get("history") or ()
-        )
-        return Station(
-            station_id=int(props["station_id"]),
-            name_ko=str(props["name_ko"]),
-            name_en=str(props.get("name_en") or ""),
-            lon=float(lon),
-            lat=float(lat),
-            elevation_m=_nan(props.get("elevation_m")),
-            network=str(props.get("network") or "ASOS").upper(),
-            active=bool(props.get("active", True)),
-            start_date=props.get("start_date"),
-            end_date=props.get("end_date"),
-            address=props.get("address"),
-            province=props.get("province"),
-            aliases=_aliases(props.get("aliases")),
-            history=history,
-        )
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise DataError(f"{where}: malformed station feature ({exc!r}); rebuild the file") from exc
-
-
-@functools.lru_cache(maxsize=8)
-def _read(path: str, mtime_ns: int, size: int) -> tuple[Station, ...]:
-    # Keyed on mtime and size so an edited file is re-read. Stations are
-    # frozen, so sharing them between registries is safe.
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read station file {path!r}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("features"), list):
-        raise DataError(f"station file {path!r} is not a GeoJSON FeatureCollection")
-    return tuple(
-        _station(feat, f"{path}: feature {i}") for i, feat in enumerate(data["features"])
-    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -397,7 +149,7 @@ def load_stations(
         st = file.stat()
     except OSError as exc:
         raise DataError(f"station file {str(file)!r} not found: {exc.strerror}") from exc
-    stations = _read(str(file.resolve()), st.st_mtime_ns, st.st_size)
+    stations = read_station_file(str(file.resolve()), st.st_mtime_ns, st.st_size)
     if network != "all":
         stations = tuple(s for s in stations if s.network == network.upper())
     return StationRegistry(stations)
@@ -731,7 +483,7 @@ class StationRegistry:
         >>> load_stations().as_of("2009-01-01").lookup("고창").station_id
         251
         """
-        iso = _iso_day(date)
+        iso = iso_day(date)
         return StationRegistry(
             s2 for s in self._stations if (s2 := s.at(iso)) is not None
         )
@@ -778,7 +530,7 @@ class StationRegistry:
             [s.lon for s in self._stations], [s.lat for s in self._stations], crs=4326
         )
         gdf = gpd.GeoDataFrame(pd.DataFrame(rows, columns=_COLUMNS), geometry=geometry)
-        return _to_crs(gdf, crs)
+        return to_crs(gdf, crs)
 
 
 def _as_id(value: object) -> int | None:
@@ -791,99 +543,3 @@ def _as_id(value: object) -> int | None:
         if text.isdecimal():
             return int(text)
     return None
-
-
-def _to_crs(gdf: geopandas.GeoDataFrame, crs: Any) -> geopandas.GeoDataFrame:
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
-    try:
-        target = CRS.from_user_input(crs)
-    except CRSError as exc:
-        raise InputError(f"crs {crs!r} is not a CRS pyproj knows; use e.g. 4326 or 5179") from exc
-    if gdf.crs is None:
-        raise DataError("the GeoDataFrame has no CRS; set one with gdf.set_crs(...)")
-    return gdf if gdf.crs == target else gdf.to_crs(target)
-
-
-# --- export -----------------------------------------------------------------------
-
-
-def write_stations(
-    stations: StationRegistry | geopandas.GeoDataFrame,
-    path: str | os.PathLike[str],
-    *,
-    format: str | None = None,
-    crs: Any = 4326,
-) -> Path:
-    """Write stations to a GIS file, atomically.
-
-    Parameters
-    ----------
-    stations
-        A registry or a GeoDataFrame (e.g. ``to_geodataframe()``, filtered).
-    path
-        Output file. An existing file is replaced only when the write succeeds.
-    format
-        ``"geojson"``, ``"gpkg"``, ``"fgb"``, ``"shp"`` or ``"csv"``; inferred
-        from the extension when None.
-    crs
-        Output CRS (e.g. 4326, 5179, 5186). GeoJSON is always EPSG:4326
-        (RFC 7946).
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-
-    Notes
-    -----
-    - GeoJSON: RFC 7946, UTF-8 with Korean kept as characters.
-    - Shapefile: written with a ``.cpg`` declaring UTF-8; field names are cut
-      to 10 characters, so ``elevation_m`` becomes ``elev_m``
-      (:data:`SHAPEFILE_FIELDS`).
-    - CSV: UTF-8 with a byte-order mark (Excel then reads Korean correctly;
-      GDAL skips the mark), comma-separated, coordinates in ``lon``/``lat``
-      columns (``x``/``y`` for a projected CRS), written with full precision.
-
-    Raises
-    ------
-    OutputError
-        Unknown format, GeoJSON in a projected CRS, or the file cannot be
-        written (the previous file, if any, is left untouched).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, pyogrio
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "asos.gpkg"
-    >>> _ = write_stations(load_stations("asos").select(active=True), out)
-    >>> pyogrio.read_info(out)["features"]
-    97
-    """
-    from .io import vector_format, write_vector
-
-    fmt = vector_format(path, format)
-    if isinstance(stations, StationRegistry):
-        gdf = stations.to_geodataframe(crs)
-    else:
-        import geopandas as gpd
-
-        if not isinstance(stations, gpd.GeoDataFrame):
-            raise TypeError(
-                "stations must be a StationRegistry or a GeoDataFrame, "
-                f"not {type(stations).__name__}"
-            )
-        gdf = _to_crs(stations, crs)
-    if fmt == "geojson" and gdf.crs.to_epsg() != 4326:
-        raise OutputError(
-            f"GeoJSON is written in EPSG:4326 (RFC 7946), not {crs!r}; "
-            "drop the CRS or use gpkg, fgb, shp or csv"
-        )
-    gdf = gdf.copy()
-    for column in ("start_date", "end_date"):  # ISO text -> real Date fields
-        if column in gdf.columns:
-            gdf[column] = [_dt.date.fromisoformat(v) if isinstance(v, str) and v else None
-                           for v in gdf[column]]
-    if fmt == "shp":
-        gdf = gdf.rename(columns=SHAPEFILE_FIELDS)
-    return write_vector(gdf, path, format=fmt, layer="stations")

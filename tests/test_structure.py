@@ -23,7 +23,6 @@ OVERSIZE = {
     "kwxmap/pipeline.py": 648,
     "kwxmap/interpolate/kriging.py": 692,
     "kwxmap/join.py": 779,
-    "kwxmap/stations.py": 889,
     "kwxmap/render.py": 644,
 }
 
