@@ -22,7 +22,6 @@ OVERSIZE = {
     "kwxmap/fetch.py": 619,
     "kwxmap/pipeline.py": 648,
     "kwxmap/interpolate/kriging.py": 692,
-    "kwxmap/join.py": 779,
     "kwxmap/render.py": 644,
 }
 
