@@ -57,12 +57,10 @@ import http.client
 import json
 import logging
 import os
-import re
 import socket
 import ssl
 import threading
 import time as _time
-import unicodedata
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,6 +69,13 @@ from typing import Any
 
 from ._data import user_cache_dir
 from .errors import FetchError, InputError
+from .fetch_replies import (
+    Transient,
+    apihub_has_data,
+    datagokr_has_data,
+    datagokr_items,
+    server_text,
+)
 from .kmatime import KST
 from .readers import parse_readings
 
@@ -87,22 +92,6 @@ NETWORKS = ("aws", "asos", "all")
 
 _log = logging.getLogger("kwxmap")
 _TRANSIENT_HTTP = (500, 502, 503, 504)
-_GATEWAY_CODES = {
-    "1": "APPLICATION_ERROR", "4": "HTTP_ERROR", "12": "NO_OPENAPI_SERVICE_ERROR",
-    "20": "SERVICE_ACCESS_DENIED_ERROR", "22": "LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR",
-    "30": "SERVICE_KEY_IS_NOT_REGISTERED_ERROR", "31": "DEADLINE_HAS_EXPIRED_ERROR",
-    "32": "UNREGISTERED_IP_ERROR", "99": "UNKNOWN_ERROR",
-}
-_FIXES = {
-    "20": "apply for this service (활용신청) on data.go.kr",
-    "22": "the daily request quota is used up; wait until tomorrow or ask data.go.kr for more",
-    "30": "the service key is not registered for this service (a new key takes up to an hour "
-          "to work); use the 일반 인증키 (Decoding) shown on data.go.kr",
-    "31": "the key's period of use has ended; extend it on data.go.kr",
-    "32": "the key is bound to other IP addresses; add this one on data.go.kr",
-}
-
-
 @dataclass(frozen=True)
 class Fetched:
     """A fetched response.
@@ -135,25 +124,6 @@ class Fetched:
 MAX_BYTES = 64 * 2**20
 MAX_SECONDS = 120.0
 _REDIRECTS = (301, 302, 303, 307, 308)
-
-
-def server_text(text: str, limit: int = 160) -> str:
-    r"""Return text a server sent as one short line: no control characters, cut to ``limit``.
-
-    Examples
-    --------
-    >>> server_text("bad\x1b[31m key\r\nline two\u202e" + "x" * 300)[:30]
-    'bad[31m key line twoxxxxxxxxxx'
-    >>> len(server_text("y" * 1000))
-    160
-    """
-    kept = "".join(
-        " " if ch.isspace() else ch
-        for ch in text[: limit * 4]
-        if ch.isspace() or unicodedata.category(ch)[0] != "C"
-    )
-    line = " ".join(kept.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass
@@ -203,7 +173,7 @@ class _Client:
                     self.cache_hits += 1
                     _log.debug("kwxmap fetch: cached %s", shown)
                     return body
-            except (FetchError, _Transient):
+            except (FetchError, Transient):
                 pass
             _log.info("kwxmap fetch: the cached reply for %s is bad; asking again", shown)
             cache_file.unlink(missing_ok=True)
@@ -217,7 +187,7 @@ class _Client:
             try:
                 body = self._once(full, shown)
                 keep = check(body)
-            except _Transient as exc:
+            except Transient as exc:
                 if attempt >= self.retries:
                     tries = "1 try" if attempt == 0 else f"{attempt + 1} tries"
                     raise FetchError(self.redact(
@@ -264,7 +234,7 @@ class _Client:
                 url = target
                 continue
             if status in _TRANSIENT_HTTP:
-                raise _Transient(f"HTTP {status} {server_text(reason, 60)}")
+                raise Transient(f"HTTP {status} {server_text(reason, 60)}")
             if status >= 300:
                 raise FetchError(_http_message(self.source, status, server_text(reason, 60),
                                                shown))
@@ -322,9 +292,9 @@ class _Client:
             if expired.is_set():
                 raise TimeoutError
             if response.length:  # the connection closed before Content-Length bytes came
-                raise _Transient("connection broken (IncompleteRead)")
+                raise Transient("connection broken (IncompleteRead)")
             return response.status, response.reason or "", location, b"".join(chunks)
-        except (FetchError, _Transient):
+        except (FetchError, Transient):
             raise
         except (OSError, http.client.HTTPException) as exc:
             raise self._failure(exc, shown, expired.is_set()) from None
@@ -343,13 +313,13 @@ class _Client:
             return FetchError(f"{self.source}: no complete reply within {self.max_seconds:g} s "
                               f"({shown}); the server is too slow (max_seconds)")
         if isinstance(exc, TimeoutError):
-            return _Transient(f"no answer within {self.timeout:g} s")
+            return Transient(f"no answer within {self.timeout:g} s")
         if isinstance(exc, ConnectionRefusedError):
             return FetchError(f"{self.source}: cannot reach {shown}: connection refused; "
                               "check the network or --base-url")
         if isinstance(exc, (http.client.IncompleteRead, http.client.RemoteDisconnected,
                             ConnectionError)):
-            return _Transient(f"connection broken ({type(exc).__name__})")
+            return Transient(f"connection broken ({type(exc).__name__})")
         if isinstance(exc, http.client.HTTPException):  # bad status line, huge/many headers
             return FetchError(f"{self.source}: a malformed HTTP reply from {shown} "
                               f"({type(exc).__name__}: {server_text(str(exc), 80)})")
@@ -359,10 +329,6 @@ class _Client:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return FetchError(f"{self.source}: cannot reach {shown}: {server_text(why, 80)}; "
                           "check the network or --base-url")
-
-
-class _Transient(Exception):
-    """A failure worth retrying: timeout, 5xx, a broken or truncated reply."""
 
 
 def _http_message(source: str, code: int, reason: str, shown: str) -> str:
@@ -390,76 +356,6 @@ def _kst(time: str | _dt.datetime) -> _dt.datetime:
     else:
         raise InputError(f"time {time!r} is not a time; give e.g. '2026-12-01T09:00'")
     return value.replace(tzinfo=KST) if value.tzinfo is None else value.astimezone(KST)
-
-
-def _html_title(body: bytes) -> str | None:
-    head = body[:2048].decode("utf-8", "replace")
-    if not re.search(r"<!doctype html|<html", head, re.IGNORECASE):
-        return None
-    m = re.search(r"<title[^<>]{0,200}>([^<]{0,400})", head, re.IGNORECASE)
-    return server_text(m.group(1)) if m else ""
-
-
-def _check_apihub(body: bytes) -> bool:
-    """Raise for an error reply; return whether the reply holds data lines."""
-    title = _html_title(body)
-    if title is not None:
-        raise FetchError(f"apihub: returned an HTML page ({title!r}) instead of data; the key "
-                         "or the request is wrong, or the API Hub is down")
-    text = body[: 2 * MAX_BYTES].decode("utf-8", "replace").strip()
-    if text.startswith("{"):
-        try:
-            message = json.dumps(json.loads(text[:65536]), ensure_ascii=False)
-        except (ValueError, RecursionError):
-            message = text
-        raise FetchError(f"apihub: returned an error instead of data: {server_text(message)}")
-    if "#7777END" not in text[-200:]:
-        raise _Transient("truncated reply (no '#7777END' line)")
-    return any(line.strip() and not line.startswith("#") for line in text.splitlines())
-
-
-def _gateway_error(body: bytes) -> FetchError | None:
-    text = body[:65536].decode("utf-8", "replace")
-    if "<OpenAPI_ServiceResponse" not in text[:500]:
-        return None
-    code = (re.search(r"<returnReasonCode>\s{0,40}(\d{1,6})", text) or [None, "?"])[1]
-    auth = server_text((re.search(r"<returnAuthMsg>([^<]{0,400})", text) or [None, ""])[1])
-    code = str(int(code)) if code.isdigit() else code
-    name = auth or _GATEWAY_CODES.get(code, "SERVICE ERROR")
-    fix = _FIXES.get(code, "check the service key and the request")
-    return FetchError(f"data-go-kr: service error {code} {name}; {fix}")
-
-
-def _datagokr_items(body: bytes) -> list[dict]:
-    error = _gateway_error(body)
-    if error is not None:
-        raise error
-    title = _html_title(body)
-    if title is not None:
-        raise FetchError(f"data-go-kr: returned an HTML page ({title!r}) instead of data; "
-                         "check the service key and the request")
-    try:
-        data = json.loads(body.decode("utf-8"), parse_int=str)
-        header = data["response"]["header"]
-        code = server_text(str(header.get("resultCode", "")), 12)
-        message = server_text(str(header.get("resultMsg", "")))
-        items = (data["response"].get("body") or {}).get("items") or {}
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise _Transient("truncated or malformed JSON reply") from None
-    if code in ("03", "3"):  # NO_DATA: nothing for this station and time
-        return []
-    if code not in ("00", "0"):
-        fix = _FIXES.get(str(int(code)) if code.isdigit() else code,
-                         "check the dates and station ids of the request")
-        raise FetchError(f"data-go-kr: resultCode {code} {message}; {fix}")
-    item = items.get("item", []) if isinstance(items, dict) else []
-    item = [item] if isinstance(item, dict) else item
-    return [i for i in item if isinstance(i, dict)] if isinstance(item, list) else []
-
-
-def _check_datagokr(body: bytes) -> bool:
-    """Raise for an error reply; return whether it holds items (NO_DATA is not cached)."""
-    return bool(_datagokr_items(body))
 
 
 def fetch_readings(
@@ -588,7 +484,7 @@ def _apihub(client: _Client, base: str, when: _dt.datetime, network: str,
         url, params, fmt = (f"{base}/api/typ01/cgi-bin/url/nph-aws2_min",
                             {"tm2": when.strftime("%Y%m%d%H%M"), "stn": "0", "disp": "0",
                              "help": "1"}, "aws2_min")
-    return client.get(url, params, "authKey", _check_apihub), fmt
+    return client.get(url, params, "authKey", apihub_has_data), fmt
 
 
 def _datagokr(client: _Client, base: str, when: _dt.datetime, daily: bool,
@@ -610,8 +506,8 @@ def _datagokr(client: _Client, base: str, when: _dt.datetime, daily: bool,
         else:
             params["endDt"] = day
         params["stnIds"] = str(int(sid))
-        body = client.get(url, params, "serviceKey", _check_datagokr)
-        items += _datagokr_items(body)
+        body = client.get(url, params, "serviceKey", datagokr_has_data)
+        items += datagokr_items(body)
     merged = {"response": {"header": {"resultCode": "00", "resultMsg": "NORMAL_SERVICE"},
                            "body": {"dataType": "JSON", "items": {"item": items},
                                     "pageNo": 1, "numOfRows": len(items),

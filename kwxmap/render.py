@@ -55,6 +55,7 @@ from .labels import (
     LANGS,
     format_level,
 )
+from .page_geometry import PRECISION, encode_lines, encode_polygons, encode_ring, simplified
 from .palette import DEFAULT_PALETTE
 from .scene import (
     ATTRIBUTION,
@@ -89,16 +90,6 @@ __all__ = [
 LEAFLET_VERSION = "1.9.4"
 
 _ASSETS = Path(__file__).resolve().parent / "_assets"
-
-
-#: Band and isoline simplification in the page, degrees (≈ 300 m: a quarter of
-#: a pixel on the national view at zoom 7, about two pixels at zoom 10; keeps a
-#: 17-frame national animation with isolines under 3 MB).
-_SIMPLIFY_DEG = 0.003
-
-
-#: Coordinates in the page: 1/10 000 degree (≈ 11 m), delta-encoded per ring.
-_Q = 10_000
 
 
 def _fmt_temp(value: Any, text: dict[str, str]) -> str:
@@ -165,50 +156,6 @@ def _station_reading(row: pd.Series, value: str, cv_column: str, text: dict[str,
 # ----------------------------------------------------------------------------- the page
 
 
-def _encode_ring(coords: np.ndarray) -> list[int]:
-    """Lon/lat → integers in 1/_Q degree, first pair absolute, then deltas."""
-    q = np.round(np.asarray(coords, dtype=float)[:, :2] * _Q).astype(np.int64)
-    d = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    keep = np.ones(len(d), dtype=bool)
-    keep[1:] = np.any(d[1:] != 0, axis=1)
-    return d[keep].ravel().tolist()
-
-
-def _encode_polygons(geom: Any) -> list[list[list[int]]]:
-    out = []
-    for part in shapely.get_parts(geom):
-        if part.is_empty or part.geom_type != "Polygon":
-            continue
-        rings = [_encode_ring(np.asarray(part.exterior.coords))]
-        rings += [_encode_ring(np.asarray(r.coords)) for r in part.interiors]
-        rings = [r for r in rings if len(r) >= 6]
-        if rings:
-            out.append(rings)
-    return out
-
-
-def _encode_lines(geom: Any) -> list[list[int]]:
-    return [
-        _encode_ring(np.asarray(part.coords))
-        for part in shapely.get_parts(geom)
-        if not part.is_empty and part.geom_type == "LineString"
-    ]
-
-
-def _simplified(geoms: Any, polygons: bool) -> np.ndarray:
-    arr = np.asarray(geoms, dtype=object)
-    if not len(arr):
-        return arr
-    # snap to the page's 1/_Q degree first: inputs equal to ~1e-9 give the same page
-    arr = shapely.set_precision(arr, 1.0 / _Q)
-    if polygons:
-        try:  # simplifies shared edges once, so neighbouring bands still meet
-            return shapely.coverage_simplify(arr, _SIMPLIFY_DEG)
-        except shapely.errors.GEOSException:
-            return shapely.simplify(arr, _SIMPLIFY_DEG, preserve_topology=True)
-    return shapely.simplify(arr, _SIMPLIFY_DEG, preserve_topology=False)
-
-
 def _station_keys(stations: gpd.GeoDataFrame) -> list[Any]:
     if "station_id" in stations.columns:
         return [
@@ -261,15 +208,15 @@ def _payload(
     for frame in scene.frames:
         out: dict[str, Any] = {"label": frame.label}
         if frame.bands is not None and len(frame.bands):
-            geoms = _simplified(frame.bands.geometry.values, polygons=True)
+            geoms = simplified(frame.bands.geometry.values, polygons=True)
             out["bands"] = [
-                {"c": c, "t": escape(t), "g": _encode_polygons(g)}
+                {"c": c, "t": escape(t), "g": encode_polygons(g)}
                 for c, t, g in zip(frame.band_fills, frame.band_texts, geoms, strict=True)
             ]
         if frame.lines is not None and len(frame.lines):
-            geoms = _simplified(frame.lines.geometry.values, polygons=False)
+            geoms = simplified(frame.lines.geometry.values, polygons=False)
             out["lines"] = [
-                {"t": escape(f"{format_level(float(v))} °C"), "g": _encode_lines(g)}
+                {"t": escape(f"{format_level(float(v))} °C"), "g": encode_lines(g)}
                 for v, g in zip(frame.lines["level"], geoms, strict=True)
             ]
             out["labels"] = [[round(r.lat, 4), round(r.lon, 4), round(r.angle), str(r.text)]
@@ -300,7 +247,7 @@ def _payload(
         slots = out.get("stations", {})
         out["stations"] = [slots.get(i) for i in range(len(pos))]
     return {
-        "q": _Q,
+        "q": PRECISION,
         "opacity": opacity,
         "interval": int(interval_ms),
         "values": scene.labels == "values",
@@ -353,7 +300,7 @@ def _context(lang: str) -> dict[str, Any]:
         st = registry.lookup(name)
         return [round(st.lat, 4), round(st.lon, 4), name if lang == "ko" else st.name_en]
 
-    return {"lines": [_encode_ring(shapely.get_coordinates(part))
+    return {"lines": [encode_ring(shapely.get_coordinates(part))
                       for part in shapely.get_parts(lines) if part.length > 0.02],
             "cities": [place(name) for name in CONTEXT_CITIES],
             "far": [place(name) for name in FAR_ISLANDS]}

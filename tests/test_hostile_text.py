@@ -173,7 +173,7 @@ def test_csv_outputs_write_formula_cells_as_text(tmp_path):
     """Text cells that a spreadsheet would evaluate get a leading apostrophe; numbers do not."""
     from kwxmap import join_readings
     from kwxmap.io import write_vector
-    from kwxmap.pipeline import format_readings
+    from kwxmap.io.readings import format_readings
 
     temps = [-3.5, 18.0, -0.5, 22.0, 24.0]
     readings = pd.DataFrame({"station_id": [108, 105, 133, 159, 156], "condition": FORMULAS,

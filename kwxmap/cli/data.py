@@ -113,7 +113,7 @@ def _run_stations(args: argparse.Namespace) -> int:
 
 
 def _add_parse(sub: argparse._SubParsersAction) -> None:
-    from ..pipeline import READINGS_FORMATS
+    from ..io.readings import READINGS_FORMATS
 
     p = sub.add_parser(
         "parse",
@@ -133,7 +133,8 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_parse(args: argparse.Namespace) -> int:
-    from ..pipeline import format_readings, load_joined, write_readings
+    from ..io.readings import format_readings, write_readings
+    from ..pipeline import load_joined
 
     read = _read_options(args)
     if args.output is not None:
@@ -148,7 +149,7 @@ def _run_parse(args: argparse.Namespace) -> int:
 
 
 def _add_fetch(sub: argparse._SubParsersAction) -> None:
-    from ..pipeline import READINGS_FORMATS
+    from ..io.readings import READINGS_FORMATS
 
     p = sub.add_parser(
         "fetch",
@@ -170,7 +171,8 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
-    from ..pipeline import format_readings, load_joined, write_readings
+    from ..io.readings import format_readings, write_readings
+    from ..pipeline import load_joined
 
     if args.output is not None:
         check_writable(args.output)

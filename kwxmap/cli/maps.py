@@ -143,7 +143,8 @@ def _add_cv(sub: argparse._SubParsersAction) -> None:
 
 def _run_cv(args: argparse.Namespace) -> int:
     from ..interpolate import cross_validate
-    from ..pipeline import load_joined, write_text
+    from ..io import write_text
+    from ..pipeline import load_joined
 
     read, surface = _read_options(args), _surface_options(args)
     if args.output is not None:

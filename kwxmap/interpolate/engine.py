@@ -23,7 +23,7 @@ from scipy.spatial.distance import cdist
 from ..errors import InterpolationError, KwxmapWarning
 from ._core import make_estimator
 from .elevation import MIN_PER_NETWORK, MIN_STATIONS_PREDICTORS, ElevationModel
-from .kriging import kriging_semivariance
+from .kriging_system import kriging_semivariance
 from .spline import _tps
 
 __all__ = ["Engine", "report_invalid"]

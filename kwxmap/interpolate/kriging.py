@@ -18,7 +18,6 @@ these systems are solved as one stacked :func:`numpy.linalg.solve`.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,8 +27,16 @@ import scipy.linalg
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from ..errors import InterpolationError, KwxmapWarning
+from ..errors import InterpolationError
 from ._base import Interpolator, check_choice, check_number, register
+from .kriging_system import (
+    ZERO_DISTANCE,
+    factor_system,
+    kriging_semivariance,
+    singular_error,
+    solve_stack,
+    unique_rows,
+)
 from .variogram import (
     MODELS,
     EmpiricalVariogram,
@@ -41,8 +48,6 @@ from .variogram import (
 
 __all__ = ["Kriging", "kriging_semivariance"]
 
-#: Distances up to this (metres) count as "target at a station" (PyKrige's eps).
-_ZERO_DISTANCE = 1e-10
 #: Float64 elements per chunk of the (targets x stations) work arrays (2 MB: cache-sized).
 _CHUNK_ELEMENTS = 1 << 18
 
@@ -238,7 +243,7 @@ class Kriging(Interpolator):
             self.variogram_ = fit_variogram(self.empirical_, self.variogram_model)
         self._gamma_ss = self._gamma(cdist(xy, xy))
         if not (self._gamma_ss > 0).any():  # zero sill and nugget: every system is singular
-            raise _singular_error()
+            raise singular_error()
         k = None if self.neighbors is None else int(self.neighbors)
         self._local = k is not None and k < n
         if self._local:
@@ -247,7 +252,7 @@ class Kriging(Interpolator):
             a = self._system(self._gamma_ss, f)
             rhs = np.zeros(a.shape[0])
             rhs[:n] = z
-            self._lu = _factor(a)
+            self._lu = factor_system(a)
             self._alpha = scipy.linalg.lu_solve(self._lu, rhs, check_finite=False)
             self._a_inv_cache: np.ndarray | None = None
 
@@ -337,7 +342,7 @@ class Kriging(Interpolator):
         a[:, :k, k:] = fs
         a[:, k:, :k] = np.swapaxes(fs, 1, 2)
         rhs = np.concatenate([self._gamma_ss[np.arange(n)[:, None], idx], f0], axis=1)
-        lam, _ = _solve_stack(a, rhs[:, :, None], False)
+        lam, _ = solve_stack(a, rhs[:, :, None], False)
         w = np.zeros((n, n))
         w[np.arange(n)[:, None], idx] = lam[:, :k]
         return w
@@ -516,7 +521,7 @@ class Kriging(Interpolator):
     ) -> None:
         n = self.xy_.shape[0]
         d = cdist(xy, self.xy_)
-        zero = d <= _ZERO_DISTANCE
+        zero = d <= ZERO_DISTANCE
         g = self.variogram_.evaluate(d, out=d)
         if zero.any():
             g[zero] = 0.0
@@ -546,7 +551,7 @@ class Kriging(Interpolator):
         dy *= dy
         dist += dy
         np.sqrt(dist, out=dist)
-        sets, inverse = _unique_rows(idx)
+        sets, inverse = unique_rows(idx)
         # One (k + p) system per distinct neighbour set, solved as a stack.
         u, p = sets.shape[0], 1 + len(self._drift_shift)
         fs = np.ones((u, k, p))
@@ -559,7 +564,7 @@ class Kriging(Interpolator):
         need_inv = "var" in out or "weights" in out
         rhs = np.zeros((u, k + p, 1))
         rhs[:, :k, 0] = self.values_[sets]
-        alpha, a_inv = _solve_stack(a, rhs, need_inv)
+        alpha, a_inv = solve_stack(a, rhs, need_inv)
         g = self._gamma(dist)
         f = self._drift_matrix(np.ones(xy.shape[0]), drift)
         if "pred" in out:
@@ -579,114 +584,3 @@ class Kriging(Interpolator):
                     w[r[:, None], idx[r]] = lam[:, :k]
                 if "var" in out:
                     out["var"][sl][r] = np.einsum("ij,ij->i", lam, b[r])
-
-
-def kriging_semivariance(
-    variogram: Variogram, d: np.ndarray, *, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Semivariances for kriging: ``variogram(d)``, but 0 at zero distance (PyKrige's rule).
-
-    Parameters
-    ----------
-    variogram
-        The variogram model.
-    d
-        Distances in metres (any shape).
-    out
-        Optional output array (may be *d* itself).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``gamma(d)`` with ``gamma = 0`` where ``d <= 1e-10`` m.
-
-    Examples
-    --------
-    >>> v = Variogram("exponential", (1.0, 3000.0, 0.5))
-    >>> kriging_semivariance(v, np.array([0.0, 1000.0])).round(4).tolist()
-    [0.0, 1.1321]
-    """
-    zero = d <= _ZERO_DISTANCE
-    out = variogram.evaluate(d, out=np.empty_like(d) if out is None else out)
-    if zero.any():
-        out[zero] = 0.0
-    return out
-
-
-def _unique_rows(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of a sorted-per-row int array and the row -> distinct index map.
-
-    Neighbouring grid cells mostly share their neighbour set, so runs of equal
-    consecutive rows are collapsed before the (sorting) unique.
-    """
-    m = idx.shape[0]
-    new = np.ones(m, dtype=bool)
-    new[1:] = (idx[1:] != idx[:-1]).any(axis=1)
-    starts = np.flatnonzero(new)
-    heads = np.ascontiguousarray(idx[starts])
-    sets, inv_heads = np.unique(heads, axis=0, return_inverse=True)
-    run_id = np.cumsum(new) - 1
-    return sets, inv_heads.reshape(-1)[run_id]
-
-
-def _singular_error() -> InterpolationError:
-    return InterpolationError(
-        "kriging: the kriging system is singular (stations at the same place, or a "
-        "variogram with zero sill and nugget); average co-located stations or pass "
-        "variogram_parameters with a positive sill"
-    )
-
-
-def _factor(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """LU-factor the kriging system, turning LAPACK failures into kwxmap errors.
-
-    A reciprocal condition number below machine epsilon (the threshold at which
-    :func:`scipy.linalg.solve` warns) gives a :class:`~kwxmap.KwxmapWarning`.
-    """
-    if not np.isfinite(a).all():
-        raise InterpolationError(
-            "kriging: the variogram gave NaN/inf between stations; check variogram_parameters"
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
-        try:
-            lu, piv = scipy.linalg.lu_factor(a, check_finite=False)
-        except (scipy.linalg.LinAlgWarning, np.linalg.LinAlgError) as exc:
-            raise _singular_error() from exc
-    anorm = np.abs(a).sum(axis=0).max()
-    rcond, info = scipy.linalg.lapack.dgecon(lu, anorm, norm="1")
-    if info != 0 or not rcond > 0:
-        raise _singular_error()
-    if rcond < np.finfo(float).eps:
-        warnings.warn(
-            "kriging: the kriging system is ill-conditioned (a gaussian variogram without "
-            "nugget, or a range much longer than the station spacing); results may be "
-            "inaccurate; add a small nugget",
-            KwxmapWarning,
-            stacklevel=4,
-        )
-    return lu, piv
-
-
-def _solve_stack(
-    a: np.ndarray, rhs: np.ndarray, need_inv: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Solve stacked systems ``a @ x = rhs``; optionally also return the inverses."""
-    if not np.isfinite(a).all():
-        raise InterpolationError(
-            "kriging: the variogram gave NaN/inf between stations; check variogram_parameters"
-        )
-    try:
-        if need_inv:
-            a_inv = np.linalg.inv(a)
-            alpha = (a_inv @ rhs)[..., 0]
-        else:
-            a_inv = None
-            alpha = np.linalg.solve(a, rhs)[..., 0]
-    except np.linalg.LinAlgError:
-        # Some neighbourhood is degenerate (e.g. a drift that is constant over
-        # those k stations): fall back to the pseudo-inverse, which drops the
-        # redundant constraint.
-        a_inv = np.linalg.pinv(a)
-        alpha = (a_inv @ rhs)[..., 0]
-    return alpha, a_inv

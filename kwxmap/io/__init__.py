@@ -12,6 +12,9 @@ vector                    :func:`write_vector` (GeoJSON, GeoPackage, FlatGeobuf,
 raster                    :func:`write_geotiff` (Cloud-Optimized GeoTIFF),
                           :func:`write_netcdf`, :func:`write_zarr` (CF-1.8)
 page                      :func:`write_html`, :func:`write_text`
+readings                  :func:`~kwxmap.io.readings.format_readings`,
+                          :func:`~kwxmap.io.readings.write_readings` (CSV, JSON,
+                          GeoJSON of joined readings)
 sets of files             :func:`write_set`, :class:`Staging`
 ========================  =======================================================
 
