@@ -66,7 +66,8 @@ def _cube(store: Path) -> np.ndarray:
     return np.asarray(xr.open_zarr(store, consolidated=False)["temperature_c"].values)
 
 
-@pytest.mark.parametrize("method, elevation", [("spline", "lapse"), ("idw", "lapse")])
+@pytest.mark.parametrize("method, elevation",
+                         [("spline", "lapse"), ("spline", None), ("idw", "lapse")])
 def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method, elevation):
     table = _table(stations, 30)
     csv = tmp_path / "july.csv"
@@ -102,7 +103,7 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method, ele
         gdf = stations.merge(at[["station_id", "temperature_c"]], on="station_id", how="left")
         alone = interpolate(gdf, method, resolution=RES, region=REGION,
                             elevation=elevation).values[::-1]
-        np.testing.assert_allclose(cube[i], alone, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(cube[i], alone, atol=1e-9, rtol=0)
     summary = pd.read_csv(res.summary, parse_dates=["time"])
     assert len(summary) == 30
     np.testing.assert_allclose(summary["mean_c"][:5], np.nanmean(cube[:5], axis=(1, 2)), atol=1e-5)
@@ -150,7 +151,7 @@ def test_the_default_streams_kriging_with_its_pooled_variogram_and_scores_it(tmp
         gdf = stations.merge(at[["station_id", "temperature_c"]], on="station_id", how="left")
         alone = interpolate(gdf, "kriging", resolution=RES, region=REGION,
                             variogram_model=model, variogram_parameters=vg)
-        np.testing.assert_allclose(cube[i], alone.values[::-1], atol=1e-6, rtol=0)
+        np.testing.assert_allclose(cube[i], alone.values[::-1], atol=1e-9, rtol=0)
         report = kwxmap.cross_validate(gdf.dropna(subset=["temperature_c"]), "kriging",
                                        variogram_model=model, variogram_parameters=vg)
         assert rmse[i] == pytest.approx(report.rmse, abs=1e-6)
