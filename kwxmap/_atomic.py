@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ._commit import exchange, recover
+from ._commit import alive, exchange, recover
 from .errors import OutputError
 
 __all__ = [
@@ -198,18 +198,6 @@ def output_folder(path: str | os.PathLike[str], *, create: bool = True) -> Path:
     return folder
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale(target: Path) -> None:
     """Remove temporaries of ``target`` left by runs that were killed.
 
@@ -229,7 +217,7 @@ def remove_stale(target: Path) -> None:
         if not entry.name.startswith(prefix):
             continue
         pid = entry.name[len(prefix) :].split("-", 1)[0]
-        if not pid.isdecimal() or _alive(int(pid)):
+        if not pid.isdecimal() or alive(int(pid)):
             continue
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MARK", "Step", "commit", "exchange", "journal_of", "recover"]
+__all__ = ["MARK", "Step", "alive", "commit", "exchange", "journal_of", "recover"]
 
 #: A file in a staged set folder naming the commit that brings it in; the
 #: swap of that folder is done exactly when the staged folder lacks it.
@@ -71,7 +71,8 @@ def journal_of(dest: str | os.PathLike[str]) -> Path:
     return dest.with_name(f".{dest.name}{_JOURNAL}")
 
 
-def _alive(pid: object) -> bool:
+def alive(pid: object) -> bool:
+    """Return whether process ``pid`` runs (this process included); False for no pid."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     if pid == os.getpid():
@@ -212,12 +213,12 @@ def recover(dest: str | os.PathLike[str]) -> bool:
     data = _read(found)
     if data is None:
         return False
-    if _alive(data.get("pid")):
+    if alive(data.get("pid")):
         return True
     if "journal" in data:
         primary = Path(str(data["journal"]))
         journal = _read(primary)
-        if journal is not None and _alive(journal.get("pid")):
+        if journal is not None and alive(journal.get("pid")):
             return True  # another run is committing there now
         if journal is None or journal.get("token") != data.get("token"):
             with contextlib.suppress(OSError):
