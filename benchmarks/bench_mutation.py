@@ -541,6 +541,23 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'glines, group["station_name"], group["temperature_c"], strict=True',
         "True -> False",
     ): "zip(strict=) over three columns of the same group: always the same length",
+    ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
+    "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
+    (
+        "palette",
+        "np.abs(h1p - h2p) <= 180, hsum / 2, np.where(hsum < 360, (hsum + 360) / 2, "
+        "(hsum - 360) / 2)",
+        "Sub -> Add",
+    ): "moves the mean hue by 360 degrees: T's cosines are periodic, and the rotation "
+    "term's exp(-((h - 275) / 25)^2) is below 1e-5 at both angles of this branch "
+    "(|h - 275| > 85), a change under 1e-6 in the difference",
+    ("palette", "arc = np.concatenate([[0.0], np.cumsum(steps)])", "0.0 -> 1.0"): "only "
+    "positions before the first dense step (0.1 of 212.8 units, p < 5e-4) move, by less "
+    "than 0.1 colour-difference unit: below the 8-bit rounding of the colours written",
+    ("commit", "if len(steps) <= 1 or not dests:", "Or -> And"): "a journal around one "
+    "rename: the same single rename, the same outcome whenever the run is killed",
+    ("commit", "if not isinstance(pid, int) or pid <= 0:", "0 -> 1"): "pid 1 is init, never "
+    "a kwxmap run that left a journal",
 }
 
 _SWAP_BIN = {

@@ -34,14 +34,16 @@ def outputs(base: Path, extra: int = 0) -> list[Path]:
             *(base / f"frame{i:02d}.png" for i in range(extra))]
 
 
-def write_run(base: Path, version: str, size: int = 64, extra: int = 0) -> None:
-    """Write one run's set; ``extra`` more single files make its commit longer."""
+def write_run(base: Path, version: str, size: int = 64, extra: int = 0,
+              files: int = 2) -> None:
+    """Write one run's set: the folder and ``files`` single files (``extra`` more make
+    its commit longer)."""
     body = (version + "\n") * size
     with Staging() as st:
         folder = st.folder(base / "layers")
         for name in LAYERS:
             folder.write(name, lambda p: p.write_text(body, encoding="utf-8"))
-        for path in outputs(base, extra)[1:]:
+        for path in outputs(base, extra)[1:1 + files + extra]:
             st.file(path, lambda p: p.write_text(body, encoding="utf-8"))
 
 
@@ -60,7 +62,7 @@ def leftovers(base: Path) -> list[str]:
     return sorted(found)
 
 
-def crash_at(base: Path, k: int) -> int:
+def crash_at(base: Path, k: int, files: int = 2) -> int:
     """Write version "new" in a child that dies before the commit's k-th rename."""
     pid = os.fork()
     if pid == 0:  # the child: count the renames of the commit, die at the k-th
@@ -79,7 +81,7 @@ def crash_at(base: Path, k: int) -> int:
             _commit.os.replace = counted(real_replace)  # the module's os is os: child only
             _commit.os.rename = counted(real_rename)
             _commit.exchange = counted(real_exchange)
-            write_run(base, "new")
+            write_run(base, "new", files=files)
             os._exit(0)
         finally:
             os._exit(3)
@@ -111,6 +113,35 @@ def test_a_crash_before_any_rename_of_the_commit_leaves_old_or_new_after_the_nex
     assert renames == 6
 
 
+def test_two_outputs_are_journaled_too(tmp_path):
+    """A folder and one file (``map --geojson-dir D -o map.html``): a crash before the
+    second rename is completed by the next run."""
+    files = [tmp_path / "layers" / n for n in LAYERS] + [tmp_path / "map.html"]
+    write_run(tmp_path, "old", files=1)
+    assert crash_at(tmp_path, 3, files=1) == 9  # pointer, journal, folder swapped: file not
+    assert {f.read_text(encoding="utf-8")[:3] for f in files} == {"old", "new"}
+    remove_stale(tmp_path / "map.html")
+    assert {f.read_text(encoding="utf-8")[:3] for f in files} == {"new"}
+
+
+def test_a_journal_without_a_process_id_is_completed(tmp_path):
+    write_run(tmp_path, "old")
+    assert crash_at(tmp_path, 4) == 9
+    journal = _commit.journal_of(outputs(tmp_path)[0])
+    data = json.loads(journal.read_text(encoding="utf-8"))
+    journal.write_text(json.dumps({**data, "pid": 0}), encoding="utf-8")  # pid 0: no process
+    remove_stale(outputs(tmp_path)[1])
+    assert versions(tmp_path) == {"new"}
+
+
+def test_a_process_of_another_user_counts_as_running(monkeypatch):
+    def refused(pid, sig):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(_commit.os, "kill", refused)
+    assert _commit.alive(os.getpid() + 1)
+
+
 def test_a_pointer_whose_journal_never_came_is_removed_and_changes_nothing(tmp_path):
     write_run(tmp_path, "old")
     assert crash_at(tmp_path, 2) == 9  # both pointers written, journal not
@@ -134,6 +165,7 @@ def test_a_journal_of_a_running_process_is_left_alone(tmp_path):
         journal.write_text(json.dumps({**data, "pid": sleeper.pid}), encoding="utf-8")
         remove_stale(outputs(tmp_path)[1])  # the pointer leads to a live journal
         assert versions(tmp_path) == {"old", "new"}
+        assert sleeper.poll() is None  # asked whether it runs, not signalled
     finally:
         sleeper.kill()
         sleeper.wait()

@@ -12,10 +12,12 @@ from kwxmap.errors import InputError
 from kwxmap.palette import (
     FIXED_RANGE,
     MIN_DELTA_E,
+    RAMP,
     band_colors,
     delta_e2000,
     hex_to_lab,
     ramp_colors,
+    ramp_length,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,6 +81,33 @@ def test_lab_conversion_known_answers():
     )
     with pytest.raises(InputError, match="'#rrggbb'"):
         hex_to_lab(["red"])
+
+
+def test_dark_colours_take_the_linear_branch_of_cielab():
+    """Below the CIE's ε (Y < 0.008856) L* is κ·Y: #010101 has Y = (1/255)/12.92."""
+    y = (1 / 255) / 12.92
+    np.testing.assert_allclose(hex_to_lab(["#010101", "#000000"]),
+                               [[24389 / 27 * y, 0.0, 0.0], [0.0, 0.0, 0.0]], atol=1e-6)
+    # a dark blue: every channel of XYZ below ε, L*, a*, b* from the linear branch too
+    lin = np.array([0.0, 0.0, (8 / 255) / 12.92])
+    xyz = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                    [0.0193339, 0.1191920, 0.9503041]]) @ lin / [0.95047, 1.0, 1.08883]
+    f = (24389 / 27 * xyz + 16) / 116
+    want = [116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])]
+    np.testing.assert_allclose(hex_to_lab("#000008"), want, atol=1e-9)
+
+
+def test_ramp_length_is_the_ramps_colour_difference_summed_along_it():
+    """A second computation of the ramp's CIEDE2000 length (finer steps: 8192)."""
+    anchors = hex_to_lab(list(RAMP))
+    s = np.linspace(0, len(RAMP) - 1, 8192)
+    i = np.minimum(s.astype(int), len(RAMP) - 2)
+    w = (s - i)[:, None]
+    lab = anchors[i] * (1 - w) + anchors[i + 1] * w
+    assert ramp_length() == pytest.approx(delta_e2000(lab[1:], lab[:-1]).sum(), rel=2e-4)
+    # a position is a fraction of that length, from the first colour on: 2 and 4 units in
+    near = hex_to_lab(ramp_colors([2 / ramp_length(), 4 / ramp_length()]))
+    np.testing.assert_allclose(delta_e2000(near, hex_to_lab(RAMP[0])), [2.0, 4.0], atol=0.5)
 
 
 def _neighbour_delta_e(colors):
