@@ -558,6 +558,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "rename: the same single rename, the same outcome whenever the run is killed",
     ("commit", "if not isinstance(pid, int) or pid <= 0:", "0 -> 1"): "pid 1 is init, never "
     "a kwxmap run that left a journal",
+    ("page_geometry", "PRECISION = 10_000", "10000 -> 10001"): "the page carries its own "
+    "precision (payload q) and decodes with it: 1/10 001 degree instead of 1/10 000",
 }
 
 _SWAP_BIN = {

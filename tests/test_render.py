@@ -489,3 +489,35 @@ def test_vendored_leaflet_is_the_npm_release():
         ("layers-2x.png", "images/layers-2x.png"),
     ]:
         assert (vendored / name).read_bytes() == (npm / source).read_bytes(), name
+
+
+def _decode(ring, q):
+    """Decode a ring as kwxmap.js does: first pair absolute, then deltas, in 1/q degree."""
+    return np.cumsum(np.asarray(ring, dtype=float).reshape(-1, 2), axis=0) / q
+
+
+def test_the_page_draws_the_bands_and_isolines_where_they_are(seed_html, seed_layers):
+    """Every band and isoline decoded from the page as its script decodes it is the layer
+    simplified for the page (each vertex to 1/q degree); a band's area is off by at most a
+    quarter tolerance times its outline, an isoline stays within three tolerances."""
+    import shapely
+
+    from kwxmap.page_geometry import SIMPLIFY_DEG, simplified
+
+    bands, lines = seed_layers
+    payload = page_payload(seed_html)
+    q = payload["q"]
+    frame = payload["frames"][0]
+    assert len(frame["bands"]) == len(bands) and len(frame["lines"]) == len(lines)
+    for drawn, geom, simple in zip(frame["bands"], bands.geometry,
+                                   simplified(bands.geometry.values, polygons=True), strict=True):
+        polys = [shapely.Polygon(_decode(rings[0], q), [_decode(r, q) for r in rings[1:]])
+                 for rings in drawn["g"]]
+        page = shapely.MultiPolygon(polys)
+        assert shapely.hausdorff_distance(page, simple) <= 1.01 / q
+        assert abs(page.area - geom.area) <= SIMPLIFY_DEG * geom.length / 4
+    for drawn, geom, simple in zip(frame["lines"], lines.geometry,
+                                   simplified(lines.geometry.values, polygons=False), strict=True):
+        page = shapely.MultiLineString([_decode(r, q) for r in drawn["g"]])
+        assert shapely.hausdorff_distance(page, simple) <= 1.01 / q
+        assert shapely.hausdorff_distance(page, geom) <= 3 * SIMPLIFY_DEG
