@@ -224,7 +224,9 @@ class SurfaceOptions:
     dem
         A finer DEM GeoTIFF, or None for the shipped one.
     max_memory
-        Memory budget in bytes or text (``"4GB"``); None: half the RAM.
+        The most memory the run may use (its peak resident memory, what it
+        already holds included), bytes or text (``"4GB"``); None: half the
+        RAM. A batch runs in chunks to stay inside it.
 
     Examples
     --------

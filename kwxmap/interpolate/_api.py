@@ -133,9 +133,10 @@ def interpolate(
         :data:`HOLDOUT_RADIUS_M` of it, so a point at a station gives that
         station's leave-one-out prediction (:func:`~kwxmap.cross_validate`).
     max_memory
-        Memory budget (bytes or ``"4GB"``); the estimate
-        (:func:`~kwxmap.interpolate.memory.estimate_memory`) is checked against
-        it before the work. Default: half the RAM.
+        The most memory the process may use (bytes or ``"4GB"``): the
+        estimate (:func:`~kwxmap.interpolate.memory.estimate_memory`) plus
+        what the process already holds is checked against it before the
+        work. Default: half the RAM.
     honour_readings
         Make the surface agree with every reading (default): the DEM under
         the cells is corrected towards the stations' surveyed heights within

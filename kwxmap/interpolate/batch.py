@@ -117,9 +117,10 @@ def interpolate_many(
     dtype
         Output dtype (``"float32"`` halves memory; computation is float64).
     max_memory
-        Memory budget (bytes or ``"4GB"``, default half the RAM), checked
-        against the estimate for all the timestamps before the work; split
-        long series (as :func:`~kwxmap.render_batch` does) to stay inside it.
+        The most memory the process may use (bytes or ``"4GB"``, default half
+        the RAM): the estimate for all the timestamps plus what the process
+        holds is checked against it before the work; split long series (as
+        :func:`~kwxmap.render_batch` does) to stay inside it.
     **params
         Method parameters, as for :func:`~kwxmap.interpolate`.
 
