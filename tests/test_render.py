@@ -496,7 +496,7 @@ def _decode(ring, q):
     return np.cumsum(np.asarray(ring, dtype=float).reshape(-1, 2), axis=0) / q
 
 
-def test_the_page_draws_the_bands_and_isolines_where_they_are(seed_html, seed_layers):
+def test_the_page_draws_the_bands_and_isolines_where_they_are(seed_stations, seed_layers):
     """Every band and isoline decoded from the page as its script decodes it is the layer
     simplified for the page (each vertex to 1/q degree); a band's area is off by at most a
     quarter tolerance times its outline, an isoline stays within three tolerances."""
@@ -505,7 +505,10 @@ def test_the_page_draws_the_bands_and_isolines_where_they_are(seed_html, seed_la
     from kwxmap.page_geometry import SIMPLIFY_DEG, simplified
 
     bands, lines = seed_layers
-    payload = page_payload(seed_html)
+    # rendered here, not taken from a shared fixture: the mutation run's coverage then
+    # knows this test reaches the encoding
+    payload = page_payload(render_map(seed_stations, bands, lines, tiles=None)
+                           .get_root().render())
     q = payload["q"]
     frame = payload["frames"][0]
     assert len(frame["bands"]) == len(bands) and len(frame["lines"]) == len(lines)
