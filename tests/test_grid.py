@@ -86,6 +86,28 @@ def test_bad_regions(region, match):
         resolve_region(region)
 
 
+@pytest.mark.parametrize("i", range(4))
+@pytest.mark.parametrize("side", [-1, 1])
+def test_lon_lat_bounds_are_inclusive_at_180_and_90(i, side):
+    """Each of west, south, east, north may reach ±180/±90 exactly, and not a step
+    beyond (the rule that tells lon/lat from projected metres)."""
+    from kwxmap.regions import _check_lonlat_bounds
+
+    limit = [180.0, 90.0, 180.0, 90.0][i]
+    bounds = [0.0, 0.0, 0.0, 0.0]
+    bounds[i] = side * limit
+    _check_lonlat_bounds(bounds, "bbox")  # at the limit: degrees
+    bounds[i] = side * (limit + 1e-9)
+    with pytest.raises(RegionError, match="not longitude/latitude"):
+        _check_lonlat_bounds(bounds, "bbox")
+
+
+@pytest.mark.parametrize("bbox", [(127.0, 36.0, 127.0, 37.0), (126.0, 36.5, 127.0, 36.5)])
+def test_a_bbox_of_no_width_or_height_is_refused(bbox):
+    with pytest.raises(RegionError, match="west < east and south < north"):
+        resolve_region(bbox)
+
+
 def test_bbox_and_geometry_regions():
     bbox = (126.5, 36.0, 127.5, 37.0)
     geom = resolve_region(bbox)
@@ -303,3 +325,24 @@ def test_contour_bands_take_a_dataarray_like_the_grid():
         return [bands["label"].iloc[i] for i in bands.sindex.query(points, "within")[1]]
 
     assert band_of(from_da) == band_of(from_grid) and len(band_of(from_grid)) == inner.sum()
+
+
+def test_a_grid_through_xarray_keeps_its_cells_extent_and_north_up_geotransform():
+    """to_xarray then from_xarray: the same cells and values; the region is the outer edge
+    of the cells; the CF GeoTransform is the north-up corner and cell size, worked by hand
+    from the cell centres."""
+    grid = make_grid("충북", resolution=20_000)
+    grid = grid.copy(values=np.where(grid.mask, grid.y[:, None] / 1e5 + grid.x[None, :] / 1e6,
+                                     np.nan))
+    da = grid.to_xarray()
+    r = 20_000.0
+    gt = [float(v) for v in da["spatial_ref"].attrs["GeoTransform"].split()]
+    assert gt == [grid.x[0] - r / 2, r, 0.0, grid.y[-1] + r / 2, 0.0, -r]
+    back = Grid.from_xarray(da)
+    np.testing.assert_array_equal(back.x, grid.x)
+    np.testing.assert_array_equal(back.y, grid.y)
+    np.testing.assert_array_equal(back.values, grid.values)
+    assert back.resolution == r
+    assert back.region.bounds == (grid.x[0] - r / 2, grid.y[0] - r / 2,
+                                  grid.x[-1] + r / 2, grid.y[-1] + r / 2)
+    np.testing.assert_array_equal(back.mask, np.isfinite(grid.values))
