@@ -173,7 +173,18 @@ def test_bad_resolution(resolution):
 
 
 def test_too_many_cells_refused_with_estimate():
-    with pytest.raises(RegionError, match=r"cells, ~[\d.]+ GB.*limit of"):
+    """The refusal names the grid it would be (worked from the region's bounds) and its
+    working arrays (four float64 arrays a cell)."""
+    import math
+    import re
+
+    minx, miny, maxx, maxy = resolve_region("south-korea", crs=5179).bounds
+    nx = math.ceil((maxx - math.floor(minx / 50) * 50) / 50)
+    ny = math.ceil((maxy - math.floor(miny / 50) * 50) / 50)
+    want = (f"resolution 50 m gives a {ny} x {nx} grid ({nx * ny:,} cells, "
+            f"~{nx * ny * 32 / 1e9:.1f} GB of working arrays), more than the limit of "
+            f"{MAX_CELLS:,} cells")
+    with pytest.raises(RegionError, match=re.escape(want)):
         make_grid(resolution=50)
     assert MAX_CELLS >= 3_000 * 3_000  # a 250 m national grid fits
 
