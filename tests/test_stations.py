@@ -725,3 +725,42 @@ def test_printing_variants_resolve_to_the_same_station(name, spaces, fullwidth, 
     if fullwidth:
         variant = "".join(_FULLWIDTH.get(ch, ch) for ch in variant)
     assert _ALL.lookup(variant).station_id == _INDEX[name]
+
+
+def _same(a, b):
+    return (a == b) or (isinstance(a, float) and isinstance(b, float)
+                        and math.isnan(a) and math.isnan(b))
+
+
+def test_a_station_on_any_day_of_its_history_has_every_attribute_of_that_period(reg_all):
+    """Every period of every station, on its first and its last day: the station as it
+    stood then, attribute by attribute, worked out from the period and the station."""
+    checked = 0
+    for s in reg_all:
+        for p in s.history:
+            last = (dt.date.fromisoformat(p.end) - dt.timedelta(days=1)).isoformat() \
+                if p.end else "2030-01-01"
+            for day in filter(None, (p.start, last)):
+                then = s.at(day)
+                if then is None or then.name_ko != p.name_ko or (then.lon, then.lat) != (
+                        p.lon, p.lat):
+                    # a later period that also covers the day wins: check that one instead
+                    later = [q for q in s.history if q.contains(day)]
+                    assert later and later[-1] is not p, (s.station_id, day)
+                    continue
+                moved = (p.name_ko, p.lon, p.lat) != (s.name_ko, s.lon, s.lat)
+                want = {
+                    "station_id": s.station_id, "network": s.network, "province": s.province,
+                    "start_date": s.start_date, "end_date": s.end_date, "active": True,
+                    "name_ko": p.name_ko, "lon": p.lon, "lat": p.lat,
+                    "elevation_m": p.elevation_m, "address": p.address or s.address,
+                    "name_en": (romanize(p.name_ko) if p.name_ko != s.name_ko else s.name_en)
+                    if moved else s.name_en,
+                    "aliases": tuple(dict.fromkeys(a for a in (*s.aliases, s.name_ko)
+                                                   if a != p.name_ko)) if moved else s.aliases,
+                }
+                got = {k: getattr(then, k) for k in want}
+                bad = {k: (got[k], want[k]) for k in want if not _same(got[k], want[k])}
+                assert not bad, (s.station_id, day, bad)
+                checked += 1
+    assert checked > 1000
