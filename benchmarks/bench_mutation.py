@@ -560,6 +560,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "rename: the same single rename, the same outcome whenever the run is killed",
     ("commit", "if not isinstance(pid, int) or pid <= 0:", "0 -> 1"): "pid 1 is init, never "
     "a kwxmap run that left a journal",
+    ("station_file", "@functools.lru_cache(maxsize=8)", "8 -> 9"): "how many registry "
+    "files stay cached: the same stations are read either way",
     ("page_geometry", "PRECISION = 10_000", "10000 -> 10001"): "the page carries its own "
     "precision (payload q) and decodes with it: 1/10 001 degree instead of 1/10 000",
 }

@@ -764,3 +764,41 @@ def test_a_station_on_any_day_of_its_history_has_every_attribute_of_that_period(
                 assert not bad, (s.station_id, day, bad)
                 checked += 1
     assert checked > 1000
+
+
+def test_a_minimal_station_file_takes_the_documented_defaults(tmp_path):
+    """A user's registry with only ids, names and (3-D) points: the place is the first two
+    coordinates, no English name, ASOS, active, height unknown, no history."""
+    feature = {"type": "Feature", "geometry": {"type": "Point",
+                                               "coordinates": [127.25, 36.5, 88.0]},
+               "properties": {"station_id": 9001, "name_ko": "시험"}}
+    path = tmp_path / "mine.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}),
+                    encoding="utf-8")
+    (s,) = list(load_stations(path=path))
+    assert (s.station_id, s.name_ko, s.name_en, s.lon, s.lat, s.network, s.active,
+            s.history) == (9001, "시험", "", 127.25, 36.5, "ASOS", True, ())
+    assert math.isnan(s.elevation_m)
+
+
+@pytest.mark.parametrize("doc", [[], {"type": "FeatureCollection"},
+                                 {"type": "FeatureCollection", "features": {}}])
+def test_a_station_file_that_is_not_a_feature_collection_is_one_data_error(tmp_path, doc):
+    path = tmp_path / "bad.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(DataError, match="is not a GeoJSON FeatureCollection"):
+        load_stations(path=path)
+
+
+def test_written_start_and_end_dates_are_dates_with_the_registry_values(reg, tmp_path):
+    out = tmp_path / "asos.gpkg"
+    write_stations(reg, out)
+    info = pyogrio.read_info(out)
+    types = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert types["start_date"] == types["end_date"] == "datetime64[D]"
+    back = pyogrio.read_dataframe(out)
+    for sid, start, end in zip(back["station_id"], back["start_date"], back["end_date"],
+                               strict=True):
+        s = reg.get(int(sid))
+        assert (start.date().isoformat() if start == start else None) == s.start_date
+        assert (end.date().isoformat() if end == end else None) == (s.end_date or None)
