@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .._atomic import check_writable
 from ..options import (
@@ -133,19 +134,12 @@ def _add_parse(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_parse(args: argparse.Namespace) -> int:
-    from ..io.readings import format_readings, write_readings
     from ..pipeline import load_joined
 
     read = _read_options(args)
     if args.output is not None:
         check_writable(args.output)
-    joined = load_joined(_read_input(args.input), read)
-    if args.output is None:
-        _print(format_readings(joined, args.format or "csv"), end="")
-    else:
-        write_readings(joined, args.output, format=args.format)
-    print(joined.attrs["join_report"].summary(), file=sys.stderr)
-    return 0
+    return _put_readings(load_joined(_read_input(args.input), read), args)
 
 
 def _add_fetch(sub: argparse._SubParsersAction) -> None:
@@ -171,7 +165,6 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_fetch(args: argparse.Namespace) -> int:
-    from ..io.readings import format_readings, write_readings
     from ..pipeline import load_joined
 
     if args.output is not None:
@@ -179,7 +172,13 @@ def _run_fetch(args: argparse.Namespace) -> int:
     read = ReadOptions(on_unknown=args.on_unknown, on_invalid="warn", on_implausible="nan",
                        variable=args.variable)
     body, read, registry = _fetched(args, read)
-    joined = load_joined(body, read, registry=registry)
+    return _put_readings(load_joined(body, read, registry=registry), args)
+
+
+def _put_readings(joined: Any, args: argparse.Namespace) -> int:
+    """Write joined readings to ``-o`` (or stdout) in ``--format``; say what was placed."""
+    from ..io.readings import format_readings, write_readings
+
     if args.output is None:
         _print(format_readings(joined, args.format or "csv"), end="")
     else:
