@@ -25,6 +25,7 @@ __all__ = [
     "default_memory_limit",
     "estimate_memory",
     "held_memory",
+    "memory_left",
     "parse_size",
 ]
 
@@ -168,6 +169,26 @@ def _size(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
+def memory_left(
+    grid: Any, method: str, *, max_memory: Any = None, params: dict[str, Any] | None = None
+) -> tuple[int, int, int]:
+    """Return the limit, what the run holds now, and what is left for a series' chunks.
+
+    What is left is the limit less what the process holds and one map's own
+    estimate on ``grid``: the bytes a batch may give its per-timestamp arrays.
+
+    Examples
+    --------
+    >>> from kwxmap.grid import make_grid
+    >>> limit, held, left = memory_left(make_grid(resolution=20000), "kriging", max_memory="8GB")
+    >>> limit == 8 * 2**30 and 0 <= held and left < limit - held
+    True
+    """
+    limit = default_memory_limit() if max_memory is None else parse_size(max_memory)
+    held = held_memory()
+    return limit, held, limit - held - estimate_memory(grid, method, params=params)
+
+
 def chunk_times(
     grid: Any,
     method: str,
@@ -196,16 +217,15 @@ def chunk_times(
     >>> chunk_times(g, "kriging", n_times=10, max_memory="8GB")
     10
     """
-    limit = default_memory_limit() if max_memory is None else parse_size(max_memory)
+    limit, held, left = memory_left(grid, method, max_memory=max_memory, params=params)
     box = int(grid.mask.size)
-    fixed = held_memory() + estimate_memory(grid, method, params=params) + (
-        DRAW_BYTES_PER_BOX_CELL * box)
+    left -= DRAW_BYTES_PER_BOX_CELL * box
     per_time = BYTES_PER_CELL_TIME * box
-    if fixed + per_time > limit:
+    if left < per_time:
         raise InterpolationError(
             f"a batch of maps on a {grid.shape[0]} x {grid.shape[1]} grid at "
-            f"{grid.resolution:g} m needs at least {_size(fixed + per_time)} (the run holds "
-            f"{_size(held_memory())}), more than the memory limit of {_size(limit)} "
+            f"{grid.resolution:g} m needs at least {_size(limit - left + per_time)} (the run "
+            f"holds {_size(held)}), more than the memory limit of {_size(limit)} "
             f"(max_memory=, CLI --max-memory); use a coarser resolution or a smaller region"
         )
-    return int(max(1, min(n_times, share * (limit - fixed) // per_time)))
+    return int(max(1, min(n_times, share * left // per_time)))

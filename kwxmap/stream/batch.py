@@ -55,7 +55,7 @@ from ..interpolate._core import (
 from ..interpolate.batch import _station_table
 from ..interpolate.elevation import ElevationModel, resolve_elevation
 from ..interpolate.engine import Engine
-from ..interpolate.memory import estimate_memory, held_memory, parse_size
+from ..interpolate.memory import memory_left
 from ..interpolate.variogram import Variogram, pooled_variogram
 from ..options import DEFAULT_ELEVATION, DEFAULT_METHOD
 from ..stations import StationRegistry, load_stations
@@ -336,9 +336,8 @@ def stream_batch(
     asos = None if asos is None else asos[keep]
     model = model.for_stations(int(keep.sum()), grid.crs, asos=asos)  # the grid's CRS
     if max_memory is not None and not chunk_hours:  # the limit bounds the process
-        held = held_memory() + estimate_memory(grid, method, params=params)
-        limit = parse_size(max_memory)
-        memory_budget = limit - held
+        limit, held, memory_budget = memory_left(grid, method, max_memory=max_memory,
+                                                 params=params)
         if memory_budget < 3 * 8 * grid.mask.size:
             raise InputError(
                 f"the memory limit of {limit / 2**20:.0f} MiB (--max-memory) is below what one "
