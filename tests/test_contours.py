@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -62,6 +63,42 @@ def test_level_forms_agree():
     assert resolve_levels([1.5, 2, 3], 0, 1).tolist() == [1.5, 2.0, 3.0]
     assert resolve_levels("nice", 1.2, 3.4).tolist() == resolve_levels(None, 1.2, 3.4).tolist()
     assert resolve_levels(np.array([0.0, 10.0]), 0, 1).tolist() == [0.0, 10.0]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["-1.5:1.5:0.5", "-0.3:0.9:0.3", "0:1:0.1", "-12.5:-2.5:2.5", "-3:2:2", "-7.25:-7:0.05",
+     "+0.5:3.7:0.8", "0:0.3:0.1", "-0.7:0.7:0.1"],  # 0.3 / 0.1 is 2.9999999999999996
+)
+def test_range_levels_with_fractional_and_negative_steps_are_exact_decimals(spec):
+    # a second computation in exact decimals: start + k * step for every k with value <= stop
+    start, stop, step = (Decimal(part) for part in spec.split(":"))
+    expect = []
+    while start + len(expect) * step <= stop:
+        expect.append(start + len(expect) * step)
+    got = resolve_levels(spec, 0.0, 1.0)
+    assert len(got) == len(expect), spec
+    np.testing.assert_allclose(got, [float(d) for d in expect], rtol=0, atol=1e-12)
+    assert got[0] == float(start)  # the start itself, not start rounded
+
+
+def test_a_band_edge_at_a_fractional_level_puts_values_on_the_right_side(jeju):
+    # a field rising 0.1 °C per km across Jeju, bands 0.5 °C wide from a negative start
+    xx, yy = _xy(jeju)
+    grid = _field(jeju, -2.0 + (xx - xx.min()) / 10_000)
+    bands = _projected(contour_bands(grid, levels="-2.5:6.5:0.5"), grid)
+    edges = resolve_levels("-2.5:6.5:0.5", 0, 1).tolist()
+    pairs = list(zip(bands["lower"], bands["upper"], strict=True))
+    assert all(edges.index(hi) == edges.index(lo) + 1 for lo, hi in pairs)
+    values = grid.values[jeju.mask]
+    pts = shapely.points(xx[jeju.mask], yy[jeju.mask])
+    seen = 0
+    for lo, hi, geom in zip(bands["lower"], bands["upper"], bands.geometry, strict=True):
+        core = shapely.buffer(geom, -0.6 * jeju.resolution)  # away from the drawn edge
+        hit = shapely.contains(core, pts)
+        seen += hit.sum()
+        assert (values[hit] > lo - 1e-9).all() and (values[hit] <= hi + 1e-9).all(), (lo, hi)
+    assert seen > 0.5 * len(values)
 
 
 @pytest.mark.parametrize(
