@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 from conftest import seed_text
 
 import kwxmap
@@ -257,6 +258,21 @@ def test_vector_types_and_prj(tmp_path):
         "String,Integer(Boolean),Date,DateTime,Integer64,Real,Real,WKT")
     back = pyogrio.read_dataframe(tmp_path / "v.csv")
     assert back.crs.to_epsg() == 5186 and back.geometry.geom_type.tolist() == ["Point"] * 2
+    # the values as a spreadsheet user reads them: pandas, no GDAL
+    table = pd.read_csv(tmp_path / "v.csv", encoding="utf-8-sig", keep_default_na=False,
+                        na_values=[""])
+    assert table.columns.tolist() == ["name", "active", "opened", "seen", "n", "x", "y", "WKT"]
+    assert table["name"].tolist() == ["가", "나"]
+    assert table["active"].tolist() == [1, 0]
+    assert table["opened"].iloc[0] == "2001-02-03" and pd.isna(table["opened"].iloc[1])
+    assert pd.Timestamp(table["seen"].iloc[0]) == pd.Timestamp("2020-08-01 15:00")
+    assert pd.isna(table["seen"].iloc[1])
+    assert table["n"].iloc[0] == 1 and pd.isna(table["n"].iloc[1])
+    np.testing.assert_array_equal(table["x"], gdf.geometry.x)  # full precision, both ways
+    np.testing.assert_array_equal(table["y"], gdf.geometry.y)
+    wkt = shapely.from_wkt(table["WKT"].to_numpy())
+    np.testing.assert_array_equal(shapely.get_coordinates(wkt), shapely.get_coordinates(
+        gdf.geometry.values))
     with open(tmp_path / "v.gpkg", "rb") as f:  # GeoPackage 1.2: user_version 10200
         f.seek(60)
         assert int.from_bytes(f.read(4), "big") == 10200
