@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +18,7 @@ import pyogrio
 import pytest
 import shapely
 
-from kwxmap.contours import contour_bands, contour_lines
+from kwxmap.contours import band_label, contour_bands, contour_lines
 from kwxmap.errors import InputError, OutputError
 from kwxmap.grid import make_grid
 from kwxmap.io import write_geojson, write_geotiff, write_html
@@ -157,6 +159,28 @@ def test_map_has_layers_legend_header_attribution(seed_html, seed_layers, seed_s
         f"{v:g}" for v in lines["level"]
     }
     assert payload["bounds"] is not None
+
+
+def test_legend_swatches_and_ticks_are_the_bands_edges_and_colours(seed_html, seed_layers):
+    bands, _ = seed_layers
+    payload = page_payload(seed_html)
+    (frame,) = payload["frames"]
+    drawn = {html.unescape(b["t"]): b["c"] for b in frame["bands"]}  # the map's own fills
+    swatches = [(c, html.unescape(t)) for c, t in re.findall(
+        r'class="kwxmap-swatch" style="background:([^"]+)" title="([^"]+)"', payload["legend"])]
+    edges = sorted({*bands["lower"], *bands["upper"]})
+    assert [t for _, t in swatches] == [band_label(lo, up) for lo, up in pairwise(edges)]
+    for colour, title in swatches:  # each swatch wears its band's colour on the map
+        assert colour == drawn[title], title
+    ticks = re.findall(r'class="kwxmap-tick[^"]*" style="left:([0-9.]+)%">([^<]+)<',
+                       payload["legend"])
+    assert len(ticks) >= 2
+    n = len(swatches)
+    for left, label in ticks:  # a tick sits on its edge and reads its value
+        i = float(left) * n / 100
+        assert abs(i - round(i)) < 1e-3, left
+        assert float(html.unescape(label).replace("\u2212", "-")) == edges[round(i)], label
+    assert {float(ticks[0][0]), float(ticks[-1][0])} == {0.0, 100.0}
 
 
 def test_english_interface():
