@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 import kwxmap
-from kwxmap.errors import InputError, OutputError
+from kwxmap.errors import InputError, KwxmapWarning, OutputError
 from kwxmap.interpolate import interpolate
 from kwxmap.interpolate._api import station_area
 from kwxmap.pipeline import point_values
@@ -272,6 +273,78 @@ def test_killed_cluster_batch_resumes_to_the_uninterrupted_output(tmp_path, stat
     a = pd.read_csv(resumed.summary)
     b = pd.read_csv(fresh.summary)
     pd.testing.assert_frame_equal(a, b)
+
+
+def _same_store(a: Path, b: Path) -> None:
+    np.testing.assert_array_equal(_cube(a), _cube(b))
+    pd.testing.assert_frame_equal(pd.read_csv(a.with_suffix(".summary.csv")),
+                                  pd.read_csv(b.with_suffix(".summary.csv")))
+    np.testing.assert_array_equal(_complete(a), _complete(b))
+
+
+@pytest.fixture(scope="module")
+def resumable(tmp_path_factory, stations):
+    """16 hours in chunks of 4, written once without interruption."""
+    folder = tmp_path_factory.mktemp("resume")
+    csv = folder / "t.csv"
+    _table(stations, 16, seed=5).to_csv(csv, index=False)
+    opts = dict(stations=stations, resolution=20_000.0, region=REGION, chunk_hours=4,
+                dtype="float64", progress=False)
+    fresh = stream_batch(csv, folder / "fresh.zarr", **opts)
+    assert (fresh.computed, fresh.failed[0][0]) == (16, "2021-07-01 11:00:00")
+    return csv, folder / "fresh.zarr", opts
+
+
+def test_a_crash_between_a_chunks_data_and_its_marker_is_redone_on_resume(
+        tmp_path, resumable, monkeypatch):
+    csv, fresh, opts = resumable
+    real, writes = zarr.open_group, []
+
+    class _PowerCut:  # the data of the third chunk is written, then the process dies
+        def __init__(self, group):
+            self.group = group
+
+        def __getitem__(self, name):
+            if name == "complete" and len(writes) == 3:
+                raise OSError("power cut")
+            return self.group[name]
+
+    def open_group(store, *args, mode="r", **kwargs):
+        group = real(store, *args, mode=mode, **kwargs)
+        if mode == "r+":
+            writes.append(store)
+            return _PowerCut(group)
+        return group
+
+    store = tmp_path / "t.zarr"
+    monkeypatch.setattr(zarr, "open_group", open_group)
+    cut = stream_batch(csv, store, **opts)
+    monkeypatch.undo()
+    assert {t for t, why in cut.failed if "power cut" in why} == {
+        f"2021-07-01 {h:02d}:00:00" for h in range(8, 12)}
+    assert _complete(store).tolist() == [True] * 8 + [False] * 4 + [True] * 4
+    assert not np.isnan(_cube(store)[8]).all()  # its data had landed, unmarked
+    resumed = stream_batch(csv, store, resume=True, **opts)
+    assert (resumed.computed, resumed.skipped) == (4, 12)
+    _same_store(store, fresh)
+
+
+def test_resume_rewrites_a_partly_written_chunk_and_keeps_the_store_chunks(tmp_path, resumable):
+    csv, fresh, opts = resumable
+    store = tmp_path / "t.zarr"
+    shutil.copytree(fresh, store)
+    shutil.copy(fresh.with_suffix(".summary.csv"), store.with_suffix(".summary.csv"))
+    group = zarr.open_group(str(store), mode="r+")
+    group["temperature_c"][4:6] = 99.0  # half of the second chunk written, none marked
+    group["mean_c"][4:6] = 99.0
+    group["complete"][4:8] = 0
+    group["temperature_c"][12:16] = -99.0  # the last chunk: nothing marked
+    group["complete"][12:16] = 0
+    with pytest.warns(KwxmapWarning, match="in its own chunks of 4 hours, not 6"):
+        resumed = stream_batch(csv, store, resume=True, **{**opts, "chunk_hours": 6})
+    assert (resumed.computed, resumed.skipped) == (8, 8)
+    assert zarr.open_group(str(store), mode="r")["temperature_c"].chunks[0] == 4
+    _same_store(store, fresh)
 
 
 def test_cli_batch_zarr_writes_grids_summary_and_netcdf(tmp_path, stations, capsys):

@@ -63,6 +63,7 @@ from .store import (
     _cf_layout,
     _open_store,
     _require,
+    _stored_hours,
     _summary_path,
     _write_summary,
     write_netcdf_copy,
@@ -348,6 +349,19 @@ def stream_batch(
     )
     if hours < 1:
         raise InputError(f"chunk_hours={chunk_hours!r} must be at least 1")
+    kept = _stored_hours(store, value) if resume else None
+    if kept is not None and kept != hours:  # one task writes each of the store's chunks
+        if max_memory is not None and not chunk_hours and kept > hours:
+            raise InputError(
+                f"{str(store)!r} was written in chunks of {kept} hours, more than the "
+                f"{hours} that fit --max-memory; resume it with a higher limit or start "
+                "a new store")
+        if chunk_hours:
+            warnings.warn(
+                f"resuming {str(store)!r} in its own chunks of {kept} hours, not "
+                f"{chunk_hours}: the store's chunks are fixed when it is made",
+                KwxmapWarning, stacklevel=2)
+        hours = kept
 
     north = grid.mask[::-1]  # the store is north up
     flat_cells = np.flatnonzero(north.ravel())

@@ -129,6 +129,16 @@ def _open_store(path: Path, layout: Any, *, resume: bool) -> np.ndarray:
     return np.zeros(layout.sizes["time"], dtype=bool)
 
 
+def _stored_hours(path: Path, value: str) -> int | None:
+    """Return the timestamps per Zarr chunk of an existing store (None: no readable store)."""
+    import zarr
+
+    try:
+        return int(zarr.open_group(str(path), mode="r")[value].chunks[0])
+    except (KeyError, ValueError, OSError, TypeError, IndexError):
+        return None  # no store yet, or not one: _open_store says which
+
+
 def _summary_path(store: Path, table: Any) -> Path:
     """Return ``NAME.summary.csv`` beside ``NAME.zarr``; never the input table."""
     path = store.with_suffix(".summary.csv")
