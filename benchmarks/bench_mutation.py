@@ -138,7 +138,7 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "palette": ("kwxmap.palette", "kwxmap/palette.py",
                 ["tests/test_palette.py", "tests/test_render_known.py"]),
     "labels": ("kwxmap.labels", "kwxmap/labels.py",
-               ["tests/test_render.py", "tests/test_render_known.py", "tests/test_static.py"]),
+               ["tests/test_labels.py", "tests/test_render.py", "tests/test_render_known.py", "tests/test_static.py"]),
     "scene": ("kwxmap.scene", "kwxmap/scene.py",
               ["tests/test_render.py", "tests/test_render_known.py", "tests/test_static.py"]),
     "render": ("kwxmap.render", "kwxmap/render.py",
