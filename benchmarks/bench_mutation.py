@@ -138,7 +138,8 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "palette": ("kwxmap.palette", "kwxmap/palette.py",
                 ["tests/test_palette.py", "tests/test_render_known.py"]),
     "labels": ("kwxmap.labels", "kwxmap/labels.py",
-               ["tests/test_labels.py", "tests/test_render.py", "tests/test_render_known.py", "tests/test_static.py"]),
+               ["tests/test_labels.py", "tests/test_render.py", "tests/test_render_known.py",
+                "tests/test_static.py"]),
     "scene": ("kwxmap.scene", "kwxmap/scene.py",
               ["tests/test_render.py", "tests/test_render_known.py", "tests/test_static.py"]),
     "render": ("kwxmap.render", "kwxmap/render.py",
@@ -543,6 +544,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'glines, group["station_name"], group["temperature_c"], strict=True',
         "True -> False",
     ): "zip(strict=) over three columns of the same group: always the same length",
+    ("labels", 'for level, geom in zip(metric["level"], metric.geometry, strict=True)',
+     "True -> False"): "zip(strict=) over a column and the geometry of one frame: always the "
+    "same length",
+    ("labels", "idx = [i for i, e in enumerate(edges) if abs(e / unit - round(e / unit)) "
+     "< 1e-6]", "1e-06 -> 2e-06"): "a tolerance for float error in e / unit: an edge of a "
+    "uniform legend is a multiple of the unit to ~1e-12, or at least 0.01 / unit away from one",
+    ("labels", "count = max(1, int(length // step))", "FloorDiv -> Div"): "length and step "
+    "are positive: int() truncates the quotient exactly as // floors it",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -54,6 +54,8 @@ _VARIABLE_WORDS = {
 }
 
 _KO_MONTH_DAY = "{y}년 {m}월 {d}일"
+_KST_OFFSET = _dt.timedelta(hours=9)
+_KST_ZONE = "Asia/Seoul"
 _EN_MONTHS = (
     "Jan",
     "Feb",
@@ -235,8 +237,8 @@ def _as_timestamp(time: Any) -> tuple[pd.Timestamp | None, str | None]:
         return None, None
     if pd.isna(stamp):
         return None, None
-    if zone is None and stamp.tzinfo is not None:
-        zone = stamp.tzname()
+    if stamp.tzinfo is not None:  # the offset, not a word beside it; +09:00 is KST
+        zone = "KST" if stamp.utcoffset() == _KST_OFFSET else stamp.tzname()
     return stamp, zone
 
 
@@ -310,11 +312,8 @@ def isotherm_label_points(
         for part in shapely.get_parts(shapely.line_merge(geom))
     ]
     parts.sort(key=lambda c: -c[0])
-    avoid = np.empty((0, 2))
-    if stations is not None and len(stations) and stations.crs is not None:
-        pts = stations.to_crs(5179).geometry
-        pts = pts[~pts.is_empty & pts.notna()]
-        avoid = np.column_stack([pts.x, pts.y]) if len(pts) else avoid
+    known = stations is not None and stations.crs is not None
+    avoid = shapely.get_coordinates(stations.to_crs(5179).geometry.values if known else [])
     kept = np.empty((64, 2))  # kept label places (the first n rows), grown by doubling
     n = 0
     rows = []
@@ -406,6 +405,8 @@ def map_heading(
         stamp, _ = _as_timestamp(time)
         when = format_time(time, lang)
         if stamp is not None:  # KST wall time: a day for daily values, else day HH:MM KST
+            if stamp.tzinfo is not None:  # an instant given in another zone, told in KST
+                stamp = stamp.tz_convert(_KST_ZONE).tz_localize(None)
             day = format_time(stamp.date(), lang)
             when = day if is_daily else f"{day} {stamp:%H:%M} KST"
         parts.append(when)

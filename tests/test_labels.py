@@ -73,6 +73,10 @@ EDGE_SETS = [
     [1, 2, 4, 8, 16],  # not uniform: every k-th edge
     [-100 + 2 * i for i in range(101)],
     [10.25, 10.5],
+    list(range(0, 2001)),  # 2001 edges: every 100th is a candidate
+    list(range(0, 251)),  # every 50th
+    list(range(0, 22)),  # every 5th, but 20 would touch the last label
+    [0.5, 1.5, 2.5, 3.5],  # no edge on a round multiple of the step: the ends alone
 ]
 
 
@@ -136,6 +140,9 @@ def test_format_level(value, decimals, text):
         (pd.Timestamp("2020-12-31 23:00", tz="Asia/Seoul"), "en", "31 Dec 2020 23:00 KST"),
         (pd.Timestamp("2020-02-29"), "ko", "2020년 2월 29일"),
         (__import__("datetime").date(2020, 5, 1), "en", "1 May 2020"),
+        ("2020-08-14T15:00+09:00", "ko", "2020년 8월 14일 15:00 KST"),
+        ("2020-08-14T06:00Z", "en", "14 Aug 2020 06:00 UTC"),
+        ("2020-08-14T06:00+00:00 KST", "en", "14 Aug 2020 06:00 UTC"),  # the offset rules
         ("오후 4시", "ko", "오후 4시"),
         ("2020-13-01 10:00", "ko", "2020-13-01 10:00"),
         (pd.NaT, "ko", "NaT"),
@@ -151,6 +158,14 @@ def test_map_heading_counts_and_words():
         "일최고기온", "2020년 8월 1일 · 5개 중 3개 지점 · 기상청")
     assert map_heading(time="2020-08-01 06:00", lang="en", title="Mine")[0] == "Mine"
     assert map_heading(daily=True, lang="en")[0] == "Daily mean temperature"
+    assert map_heading(placed=3, lang="en")[1] == "KMA"  # a count needs both numbers
+    assert map_heading(total=3, lang="en")[1] == "KMA"
+    # an instant given in UTC is told in KST, the zone the heading names
+    assert map_heading(time="2020-08-14T06:00Z")[1] == "2020년 8월 14일 15:00 KST · 기상청"
+    assert map_heading(time=pd.Timestamp("2020-08-14 23:30", tz="UTC"), lang="en")[1] == (
+        "15 Aug 2020 08:30 KST · KMA")
+    assert map_heading(time="2020-08-14T15:00+09:00", variable="tmin", lang="en")[1] == (
+        "14 Aug 2020 · KMA")
 
 
 # --------------------------------------------------------------------------- isotherm labels
@@ -178,9 +193,8 @@ def test_labels_sit_on_the_line_evenly_spaced_and_turned_along_it():
         along = np.sort([lines.geometry[0].project(p) for p in at])
         np.testing.assert_allclose(along, [25_000, 75_000, 125_000, 175_000], atol=2.0)
         assert at.distance(lines.geometry[0]).max() < 2.0  # 5-decimal lon/lat: ~1 m
-        assert np.allclose(np.abs(pts["angle"]), abs(angle), atol=0.2), (dx, dy, pts["angle"])
-        if abs(angle) != 90:
-            assert np.allclose(pts["angle"], angle, atol=0.2), (dx, dy)
+        # CSS degrees clockwise within (-90, 90]: text never upside down, north-south is 90
+        assert np.allclose(pts["angle"], angle, atol=0.2), (dx, dy, pts["angle"])
         assert pts["text"].tolist() == ["20"] * 4 and (pts["tier"] == 0).all()
 
 
@@ -208,6 +222,18 @@ def test_labels_keep_away_from_stations_and_from_each_other():
     assert pts["level"].tolist()[:3] == [20.0] * 3  # longest line first
 
 
+def test_a_label_exactly_at_the_keep_away_distance_stays():
+    x0, y0 = 950_000.0, 1_900_000.0
+    lines = _line([(x0, y0), (x0 + 160_000, y0)])  # labels at 20, 60, 100, 140 km
+    near = 0.12 * 40_000  # 4.8 km from a station: kept; any closer: dropped
+    stations = gpd.GeoDataFrame(geometry=gpd.points_from_xy(
+        [x0 + 20_000 + near, x0 + 100_000 + near - 1.0], [y0, y0]), crs=5179)
+    pts = isotherm_label_points(lines, stations, spacing_m=40_000)
+    assert sorted(np.round(_metric(pts).x - x0, -2)) == [20_000, 60_000, 140_000]
+    stations = stations.set_crs(None, allow_override=True)  # no CRS: nothing to avoid
+    assert len(isotherm_label_points(lines, stations, spacing_m=40_000)) == 4
+
+
 def test_zoom_tiers_add_labels_between_the_kept_ones():
     lines = _line([(950_000.0, 1_900_000.0), (1_110_000.0, 1_900_000.0)])  # 160 km
     pts = isotherm_label_points(lines, spacing_m=80_000, tiers=3)
@@ -233,5 +259,14 @@ def test_label_arguments_are_checked():
     with pytest.raises(InputError, match="'level' column"):
         isotherm_label_points(lines.drop(columns="level"))
     assert isotherm_label_points(lines.iloc[:0]).empty
+    assert isotherm_label_points(lines, tiers=8)["tier"].max() == 7  # 8 tiers: 0..7
+    assert set(isotherm_label_points(lines, tiers=1)["tier"]) == {0}
+    # a line of exactly 0.3 spacings is labelled once, at its middle; shorter is not
+    for length, count in ((12_000.0, 1), (11_999.0, 0)):
+        short = _line([(950_000.0, 1_900_000.0), (950_000.0 + length, 1_900_000.0)])
+        pts = isotherm_label_points(short, spacing_m=40_000)
+        assert len(pts) == count, length
+        if count:
+            assert abs(_metric(pts).x[0] - 950_000.0 - length / 2) < 2.0
     # default spacing: an eighth of the lines' extent, so a 50 km line gets 8 labels
     assert len(isotherm_label_points(lines)) == 8
