@@ -355,8 +355,8 @@ def test_out_of_memory_is_one_line(tmp_path):
     """A MemoryError (the budget raised past what the process may use) is one line, exit 1."""
     resource = pytest.importorskip("resource")
 
-    def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+    def limit():  # 768 MiB of address space: the imports fit, a 100 m national grid does not
+        resource.setrlimit(resource.RLIMIT_AS, (768 * 2**20, 768 * 2**20))
 
     out = tmp_path / "map.html"
     proc = subprocess.run(

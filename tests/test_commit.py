@@ -174,16 +174,20 @@ def test_a_journal_of_a_running_process_is_left_alone(tmp_path):
 
 
 def test_sigkill_sent_when_the_folder_changes_never_leaves_a_mixed_set(tmp_path):
-    """30 SIGKILLs, each sent the moment the layer folder is swapped in: 0 mixed sets.
+    """30 SIGKILLs that land inside the commit, each sent the moment the layer folder is
+    swapped in: 0 mixed sets.
 
     The kill lands inside the commit (the other files are not yet renamed:
     the set is mixed on disk); the next run that writes any one of the paths
-    completes it, and the set is the killed run's, whole.
+    completes it, and the set is the killed run's, whole. On a busy machine
+    a kill can come after the last rename (the set is whole already): such
+    runs are checked the same way and not counted, up to 150 runs.
     """
     base = tmp_path
     write_run(base, "v0")
-    landed_inside, mixed_after = 0, []
-    for run in range(1, 31):
+    landed_inside, mixed_after, run = 0, [], 0
+    while landed_inside < 30 and run < 150:
+        run += 1
         folder = os.stat(base / "layers").st_ino
         pid = os.fork()
         if pid == 0:
@@ -201,7 +205,7 @@ def test_sigkill_sent_when_the_folder_changes_never_leaves_a_mixed_set(tmp_path)
         if versions(base) != {f"v{run}"}:
             mixed_after.append((run, versions(base)))
     assert mixed_after == []
-    assert landed_inside >= 20, f"only {landed_inside} of 30 kills landed inside the commit"
+    assert landed_inside == 30, f"only {landed_inside} of {run} kills landed inside the commit"
     assert leftovers(base) == []
 
 
