@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,29 +45,46 @@ def _tables(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def kwxmap_cli(*args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "kwxmap", *args], capture_output=True,
-                          text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
+    """The command line in this process (the console script calls the same ``main``)."""
+    from kwxmap.cli import main
+
+    assert main(list(args)) == 0, args
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> dict[str, Path]:
+    """Every CF output once: batch and Zarr batch of the days and the hours, single maps."""
+    tmp = tmp_path_factory.mktemp("cf")
+    daily, hourly = _tables(tmp)
+    out = {}
+    for name, table in (("d", daily), ("h", hourly)):
+        kwxmap_cli("batch", str(table), "-o", str(tmp / name), "--netcdf", *FAST)
+        kwxmap_cli("batch", str(table), "-o", str(tmp / f"{name}z"), "--netcdf", "--zarr",
+                   str(tmp / f"{name}z" / "s.zarr"), *FAST)
+        out[name] = tmp / name / "grids.nc"
+        out[f"{name}z"] = tmp / f"{name}z" / "grids.nc"
+        out[f"{name}zarr"] = tmp / f"{name}z" / "s.zarr"
+    kwxmap_cli("map", str(hourly), "--time", "2026-12-01T10:00", "-o", str(tmp / "m.html"),
+               "--netcdf", str(tmp / "m.nc"), *FAST)
+    out["m"] = tmp / "m.nc"
+    for day in DAYS:  # each day's map on its own, from the same readings
+        kwxmap_cli("map", str(daily), "--time", day, "-o", str(tmp / f"{day}.html"),
+                   "--netcdf", str(tmp / f"{day}.nc"), *FAST)
+        out[day] = tmp / f"{day}.nc"
+    return out
 
 
 def _open(path: Path):
     return xr.open_zarr(path) if path.suffix == ".zarr" else xr.open_dataset(path)
 
 
-def test_an_instant_selects_by_its_utc_time_to_the_same_map_in_every_output(tmp_path):
-    _, hourly = _tables(tmp_path)
-    kwxmap_cli("map", str(hourly), "--time", "2026-12-01T10:00", "-o",
-               str(tmp_path / "m.html"), "--netcdf", str(tmp_path / "m.nc"), *FAST)
-    kwxmap_cli("batch", str(hourly), "-o", str(tmp_path / "b"), "--netcdf", *FAST)
-    kwxmap_cli("batch", str(hourly), "-o", str(tmp_path / "z"), "--netcdf", "--zarr",
-               str(tmp_path / "z" / "s.zarr"), *FAST)
+def test_an_instant_selects_by_its_utc_time_to_the_same_map_in_every_output(made):
     utc = np.datetime64("2026-12-01T01:00")  # 10:00 KST
-    with _open(tmp_path / "m.nc") as ds:
+    with _open(made["m"]) as ds:
         one = ds["temperature_c"].sel(time=utc).values
         assert (ds["time"].values == utc).all()
     assert np.isfinite(one).sum() > 50
-    for path in (tmp_path / "b" / "grids.nc", tmp_path / "z" / "s.zarr",
-                 tmp_path / "z" / "grids.nc"):
+    for path in (made["h"], made["hzarr"], made["hz"]):
         with _open(path) as ds:
             assert (ds["time"].values == pd.to_datetime(
                 ["2026-12-01 00:00", "2026-12-01 01:00", "2026-12-01 02:00"])).all(), path
@@ -77,19 +93,12 @@ def test_an_instant_selects_by_its_utc_time_to_the_same_map_in_every_output(tmp_
             assert ds["time"].encoding["units"] == "minutes since 1970-01-01"
 
 
-def test_a_daily_series_selects_by_its_kst_date_with_bounds(tmp_path):
-    daily, _ = _tables(tmp_path)
-    kwxmap_cli("batch", str(daily), "-o", str(tmp_path / "b"), "--netcdf", *FAST)
-    kwxmap_cli("batch", str(daily), "-o", str(tmp_path / "z"), "--netcdf", "--zarr",
-               str(tmp_path / "z" / "s.zarr"), *FAST)
+def test_a_daily_series_selects_by_its_kst_date_with_bounds(made):
     alone = {}
-    for day in DAYS:  # each day's map on its own, from the same readings
-        kwxmap_cli("map", str(daily), "--time", day, "-o", str(tmp_path / f"{day}.html"),
-                   "--netcdf", str(tmp_path / f"{day}.nc"), *FAST)
-        with xr.open_dataset(tmp_path / f"{day}.nc") as ds:
+    for day in DAYS:
+        with xr.open_dataset(made[day]) as ds:
             alone[day] = ds["temperature_c"].values[0]
-    for path in (tmp_path / "b" / "grids.nc", tmp_path / "z" / "s.zarr",
-                 tmp_path / "z" / "grids.nc"):
+    for path in (made["d"], made["dzarr"], made["dz"]):
         with _open(path) as ds:
             for day in DAYS:
                 got = ds.sel(time=day)
@@ -103,28 +112,22 @@ def test_a_daily_series_selects_by_its_kst_date_with_bounds(tmp_path):
 
 @pytest.mark.skipif(shutil.which("compliance-checker") is None and not os.environ.get("CI"),
                     reason="compliance-checker not installed")
-def test_every_cf_file_passes_the_cf_1_8_suite(tmp_path):
-    daily, hourly = _tables(tmp_path)
-    for name, table in (("d", daily), ("h", hourly)):
-        kwxmap_cli("batch", str(table), "-o", str(tmp_path / name), "--netcdf", *FAST)
-        kwxmap_cli("batch", str(table), "-o", str(tmp_path / f"{name}z"), "--netcdf", "--zarr",
-                   str(tmp_path / f"{name}z" / "s.zarr"), *FAST)
-        for nc in (tmp_path / name / "grids.nc", tmp_path / f"{name}z" / "grids.nc"):
-            out = subprocess.run(
-                ["compliance-checker", "--test", "cf:1.8", "-f", "json", "-o", "-", str(nc)],
-                capture_output=True, text=True, check=False).stdout
-            result = json.loads(out)["cf:1.8"]
-            assert (result["high_count"], result["medium_count"]) == (0, 0), (nc, out[:2000])
-        with xr.open_dataset(tmp_path / f"{name}z" / "grids.nc") as ds:
-            assert ds["temperature_c"].encoding["zlib"]  # compressed like the store
+@pytest.mark.parametrize("name", ["d", "dz", "h", "hz", "m"])
+def test_every_cf_file_passes_the_cf_1_8_suite(made, name):
+    nc = made[name]
+    out = subprocess.run(
+        ["compliance-checker", "--test", "cf:1.8", "-f", "json", "-o", "-", str(nc)],
+        capture_output=True, text=True, check=False).stdout
+    result = json.loads(out)["cf:1.8"]
+    assert (result["high_count"], result["medium_count"]) == (0, 0), (nc, out[:2000])
+    with xr.open_dataset(nc) as ds:
+        assert ds["temperature_c"].encoding["zlib"]  # compressed like the store
 
 
 @pytest.mark.skipif(shutil.which("gdalinfo") is None and not os.environ.get("CI"),
                     reason="gdalinfo not installed")
-def test_gdal_places_the_zarr_store_in_its_crs(tmp_path):
-    _, hourly = _tables(tmp_path)
-    store = tmp_path / "z" / "s.zarr"
-    kwxmap_cli("batch", str(hourly), "-o", str(tmp_path / "z"), "--zarr", str(store), *FAST)
+def test_gdal_places_the_zarr_store_in_its_crs(made):
+    store = made["hzarr"]
     info = json.loads(subprocess.run(
         ["gdalinfo", "-json", f'ZARR:"{store}":/temperature_c:0'], capture_output=True,
         text=True, check=True).stdout)
