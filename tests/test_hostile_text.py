@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +21,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from kwxmap.cli import main
 from kwxmap.render import escape, render_animation, render_map
 
 PAYLOADS = ["{{ 6*7 }}", "{% raw %}", "{{ lipsum.__globals__ }}", "{{ config }}{#", "$\\foo$"]
@@ -98,27 +98,28 @@ def _table(tmp_path, text: str):
     return path
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kwxmap", *args], capture_output=True,
-                          text=True, timeout=300)
+def _map_outputs(folder: Path, text: str) -> tuple[str, dict]:
+    """``kwxmap map`` with *text* as every name, condition and the title: page, stations."""
+    folder.mkdir()
+    assert main(["map", str(_table(folder, text)), "--title", text, "--tiles", "none",
+                 "-o", str(folder / "map.html"), "--geojson-dir", str(folder / "layers"),
+                 "--resolution", "20000"]) == 0
+    page = _IDS.sub("_ID", (folder / "map.html").read_text(encoding="utf-8"))
+    stations = json.loads((folder / "layers" / "stations.geojson").read_text("utf-8"))
+    return page, stations
+
+
+@pytest.fixture(scope="module")
+def marked(tmp_path_factory) -> tuple[str, dict]:
+    """The same map with a plain marker where the hostile text goes."""
+    return _map_outputs(tmp_path_factory.mktemp("marked") / "m", MARK)
 
 
 @pytest.mark.parametrize("payload", PAYLOADS[:3])
-def test_map_from_a_file_writes_the_literal_text_in_every_output(tmp_path, payload):
+def test_map_from_a_file_writes_the_literal_text_in_every_output(tmp_path, payload, marked):
     """``kwxmap map`` with names, conditions and title from the user: page, layers, CSV."""
-    outputs = {}
-    for text in (payload, MARK):
-        folder = tmp_path / ("p" if text == payload else "m")
-        folder.mkdir()
-        run = _cli("map", str(_table(folder, text)), "--title", text, "--tiles", "none",
-                   "-o", str(folder / "map.html"), "--geojson-dir", str(folder / "layers"),
-                   "--resolution", "20000")
-        assert run.returncode == 0, run.stderr
-        page = _IDS.sub("_ID", (folder / "map.html").read_text(encoding="utf-8"))
-        stations = json.loads((folder / "layers" / "stations.geojson").read_text("utf-8"))
-        outputs[text] = page, stations
-    page, stations = outputs[payload]
-    marked_page, marked_stations = outputs[MARK]
+    page, stations = _map_outputs(tmp_path / "p", payload)
+    marked_page, marked_stations = marked
     assert marked_page.count(MARK) >= 6
     assert page == marked_page.replace(MARK, escape(payload))
     props = [f["properties"] for f in stations["features"]]
