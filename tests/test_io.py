@@ -278,6 +278,51 @@ def test_vector_types_and_prj(tmp_path):
         assert int.from_bytes(f.read(4), "big") == 10200
 
 
+def test_every_vector_format_reads_back_every_value_and_coordinate(tmp_path):
+    """Every column kind, with missing values, and mixed single/multi points, in each format,
+    read back by GDAL (and the CSV by pandas) and compared value by value."""
+    import datetime as dt
+
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({
+        "name": ["가", None, "c d", "é"],
+        "active": pd.array([True, False, None, True], dtype="boolean"),
+        "n": pd.array([1, None, -3, 2**40], dtype="Int64"),
+        "t": [1.5, np.nan, -0.25, 1e-7],
+        "seen": pd.to_datetime(["2020-08-01 15:00:00", None, "1999-12-31 23:59:59",
+                                "2024-02-29 00:00:00"]),
+        "opened": [dt.date(2001, 2, 3), None, dt.date(1970, 1, 1), dt.date(2024, 2, 29)],
+    }, geometry=[shapely.Point(127.1, 37.2), shapely.MultiPoint([(126, 35), (126.5, 35.5)]),
+                 shapely.Point(128.123456789, 36.987654321), None], crs=4326).to_crs(5186)
+    where = gdf.geometry.notna().to_numpy()
+    for fmt in ("gpkg", "fgb", "shp", "csv", "geojson"):
+        back = pyogrio.read_dataframe(io.write_vector(gdf, tmp_path / f"v.{fmt}"))
+        names = back["name"].tolist()
+        assert names[0] == "가" and names[2:] == ["c d", "é"], fmt
+        assert (names[1] == "") if fmt == "csv" else pd.isna(names[1]), fmt  # CSV: no null
+        np.testing.assert_array_equal(back["active"], [1, 0, np.nan, 1], err_msg=fmt)
+        np.testing.assert_array_equal(back["n"], [1, np.nan, -3, 2**40], err_msg=fmt)
+        np.testing.assert_array_equal(back["t"], gdf["t"], err_msg=fmt)
+        seen = back["seen"] if fmt != "shp" else pd.to_datetime(back["seen"])  # DBF: ISO text
+        assert [None if pd.isna(v) else pd.Timestamp(v) for v in seen] == [
+            None if pd.isna(v) else v for v in gdf["seen"]], fmt
+        assert [None if pd.isna(v) else v.date() for v in back["opened"]] == gdf["opened"].tolist()
+        assert back.geometry.isna().tolist() == [False, False, False, True], fmt
+        if fmt == "geojson":  # lon/lat, 7 decimals (~1 cm)
+            got = shapely.get_coordinates(back.geometry.values[where])
+            want = shapely.get_coordinates(gdf.to_crs(4326).geometry.values[where])
+            np.testing.assert_allclose(got, want, rtol=0, atol=5e-8)
+            continue
+        assert back.crs.to_epsg() == 5186, fmt
+        got = shapely.get_coordinates(back.geometry.values[where])
+        want = shapely.get_coordinates(gdf.geometry.values[where])
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 if fmt != "csv" else 1e-5)
+        kinds = set(back.geometry.values[where].geom_type)
+        # one geometry type per layer: points promoted to multipoints beside a multipoint
+        assert kinds == ({"Point", "MultiPoint"} if fmt == "csv" else {"MultiPoint"}), fmt
+
+
 # --- full disks -------------------------------------------------------------------------
 
 

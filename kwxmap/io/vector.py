@@ -411,8 +411,9 @@ def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
     frame = formula_safe(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
     types = [_csvt_type(frame[c]) for c in frame.columns]
     for c, t in zip(list(frame.columns), types, strict=True):
-        if t == "Integer(Boolean)":
-            frame[c] = frame[c].map(lambda v: None if pd.isna(v) else int(bool(v)))
+        if t == "Integer(Boolean)":  # 1, 0 or empty (not 1.0/0.0, which GDAL misreads)
+            frame[c] = pd.array([None if pd.isna(v) else int(bool(v)) for v in frame[c]],
+                                dtype="Int64")
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     if shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist() == [0] * int(
         (~shapely.is_missing(geoms)).sum()
