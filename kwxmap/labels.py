@@ -23,6 +23,7 @@ import shapely
 from pyproj import Transformer
 
 from .errors import InputError
+from .kmatime import KST, to_kst
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import geopandas as gpd
@@ -54,8 +55,7 @@ _VARIABLE_WORDS = {
 }
 
 _KO_MONTH_DAY = "{y}년 {m}월 {d}일"
-_KST_OFFSET = _dt.timedelta(hours=9)
-_KST_ZONE = "Asia/Seoul"
+
 _EN_MONTHS = (
     "Jan",
     "Feb",
@@ -238,7 +238,7 @@ def _as_timestamp(time: Any) -> tuple[pd.Timestamp | None, str | None]:
     if pd.isna(stamp):
         return None, None
     if stamp.tzinfo is not None:  # the offset, not a word beside it; +09:00 is KST
-        zone = "KST" if stamp.utcoffset() == _KST_OFFSET else stamp.tzname()
+        zone = "KST" if stamp.utcoffset() == KST.utcoffset(None) else stamp.tzname()
     return stamp, zone
 
 
@@ -405,8 +405,7 @@ def map_heading(
         stamp, _ = _as_timestamp(time)
         when = format_time(time, lang)
         if stamp is not None:  # KST wall time: a day for daily values, else day HH:MM KST
-            if stamp.tzinfo is not None:  # an instant given in another zone, told in KST
-                stamp = stamp.tz_convert(_KST_ZONE).tz_localize(None)
+            stamp = to_kst(stamp)  # an instant given in another zone is told in KST
             day = format_time(stamp.date(), lang)
             when = day if is_daily else f"{day} {stamp:%H:%M} KST"
         parts.append(when)

@@ -293,6 +293,8 @@ def test_every_vector_format_reads_back_every_value_and_coordinate(tmp_path):
         "seen": pd.to_datetime(["2020-08-01 15:00:00", None, "1999-12-31 23:59:59",
                                 "2024-02-29 00:00:00"]),
         "opened": [dt.date(2001, 2, 3), None, dt.date(1970, 1, 1), dt.date(2024, 2, 29)],
+        "utc": pd.to_datetime(["2020-08-01 06:00", None, "2020-12-31 15:30", "2024-02-29 00:00"],
+                              utc=True),
     }, geometry=[shapely.Point(127.1, 37.2), shapely.MultiPoint([(126, 35), (126.5, 35.5)]),
                  shapely.Point(128.123456789, 36.987654321), None], crs=4326).to_crs(5186)
     where = gdf.geometry.notna().to_numpy()
@@ -308,6 +310,12 @@ def test_every_vector_format_reads_back_every_value_and_coordinate(tmp_path):
         assert [None if pd.isna(v) else pd.Timestamp(v) for v in seen] == [
             None if pd.isna(v) else v for v in gdf["seen"]], fmt
         assert [None if pd.isna(v) else v.date() for v in back["opened"]] == gdf["opened"].tolist()
+        utc = back["utc"] if fmt != "shp" else pd.to_datetime(back["utc"])
+        if fmt == "geojson":  # GeoJSON keeps the zone: the same instant
+            utc = utc.dt.tz_convert("Asia/Seoul").dt.tz_localize(None)
+        assert [None if pd.isna(v) else pd.Timestamp(v) for v in utc] == [  # KST wall time
+            pd.Timestamp("2020-08-01 15:00"), None, pd.Timestamp("2021-01-01 00:30"),
+            pd.Timestamp("2024-02-29 09:00")], fmt
         assert back.geometry.isna().tolist() == [False, False, False, True], fmt
         if fmt == "geojson":  # lon/lat, 7 decimals (~1 cm)
             got = shapely.get_coordinates(back.geometry.values[where])

@@ -19,6 +19,7 @@ from .._atomic import (
     check_writable,
 )
 from ..errors import InputError, KwxmapError, OutputError
+from ..kmatime import KST
 from .page import write_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -262,6 +263,13 @@ def write_vector(
 _OGR_DRIVERS = {"gpkg": "GPKG", "fgb": "FlatGeobuf", "shp": "ESRI Shapefile"}
 
 
+def _naive_kst(col: pd.Series) -> pd.Series:
+    """Zoned times as KST wall time, as kwxmap writes every time (naive times are KST)."""
+    if getattr(col.dt, "tz", None) is None:
+        return col
+    return col.dt.tz_convert(KST).dt.tz_localize(None)
+
+
 def _is_dates(values: pd.Series) -> bool:
     present = values.dropna()
     return len(present) > 0 and all(
@@ -281,8 +289,7 @@ def _field(col: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray | None]:
     if pd.api.types.is_float_dtype(col.dtype):
         return col.to_numpy(dtype="float64"), None
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        if getattr(col.dt, "tz", None) is not None:
-            col = col.dt.tz_localize(None)
+        col = _naive_kst(col)
         if fmt == "shp":  # DBF has dates but no times: ISO 8601 text
             text = [None if m else v.isoformat() for v, m in zip(col, missing, strict=True)]
             return np.array(text, dtype=object), None
@@ -409,6 +416,9 @@ def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
     import shapely
 
     frame = formula_safe(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
+    for c in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[c].dtype):
+            frame[c] = _naive_kst(frame[c])
     types = [_csvt_type(frame[c]) for c in frame.columns]
     for c, t in zip(list(frame.columns), types, strict=True):
         if t == "Integer(Boolean)":  # 1, 0 or empty (not 1.0/0.0, which GDAL misreads)
