@@ -173,10 +173,15 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "cli.maps": ("kwxmap.cli.maps", "kwxmap/cli/maps.py", ["tests/test_cli_map.py"]),
 }
 
+# each module's own doctests run with its test files, as they do in the suite
+MODULES = {key: (name, rel, [*tests, rel]) for key, (name, rel, tests) in MODULES.items()}
+
 _GHOST = (
     "the ghost column/row repeats the edge values: wherever it lies outside the grid "
     "(positive projected coordinates keep it outside), no contour inside the region moves"
 )
+
+_SAME_LENGTH = "zip(strict=) over sequences built from one frame: always the same length"
 
 #: (module key, the mutated line's text (stripped), description) -> why the mutant is
 #: equivalent to the original. Keyed by text, not line number, so edits elsewhere in a
@@ -552,6 +557,34 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "uniform legend is a multiple of the unit to ~1e-12, or at least 0.01 / unit away from one",
     ("labels", "count = max(1, int(length // step))", "FloorDiv -> Div"): "length and step "
     "are positive: int() truncates the quotient exactly as // floors it",
+    ("render", "scene.legend_colors, scene.legend_lowers, scene.legend_uppers, strict=True",
+     "True -> False"): _SAME_LENGTH,
+    ("render", 'for v, g in zip(frame.lines["level"], geoms, strict=True)', "True -> False"):
+    _SAME_LENGTH,
+    ("render", "strict=True,", "True -> False"): _SAME_LENGTH,
+    ("scene", "colors[i] if np.isfinite(v) else _NO_DATA_COLOR for i, v in zip(idx, values, "
+     "strict=True)", "True -> False"): _SAME_LENGTH,
+    ("render", 'text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), '
+     "allow_nan=False)", "False -> True"): "no NaN reaches the payload (a missing reading is "
+    "None and grey, test_missing_reading_gets_a_grey_marker): allow_nan only chooses how a "
+    "NaN would fail",
+    ("render", "@functools.lru_cache(maxsize=1)", "1 -> 2"): "the size of a cache of one "
+    "value: the same value either way",
+    ("dem", "@lru_cache(maxsize=1)", "1 -> 2"): "the size of a cache of one value: the same "
+    "value either way",
+    ("render", 'if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - '
+     "asset check", "Or -> And"): "a check of the shipped assets, which hold neither text: "
+    "neither branch is ever taken",
+    ("scene", "inner = [(t, full.rgba_floats_tuple(t)) for t in index if vmin < t < vmax]",
+     "Lt -> LtE"): "a stop at t == vmin or vmax repeats the end stop with the same colour",
+    ("scene", "return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)", "4326 -> 4327"):
+    "EPSG:4327 is WGS 84 in 3-D: a frame already in 4326 is converted to the same lon/lat",
+    ("io.raster", "lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(",
+     "4326 -> 4327"): "EPSG:4327 is WGS 84 in 3-D: the same longitudes and latitudes",
+    ("io.raster", "if n is None or value is None or np.ndim(value) > 1:", "1 -> 2"): "a 2-D "
+    "value is skipped either way: np.broadcast_to to (n,) raises and the loop continues",
+    ("io.raster", "enc[name].update(zlib=True, complevel=4)", "4 -> 5"): "a compression level: "
+    "the values read back are the same (test_cf_files_hold_every_value_place_time_and_count)",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (
@@ -706,6 +739,7 @@ _PYTEST_ARGS = [
     "--no-header",
     "-o",
     "addopts=",
+    "--doctest-modules",  # a module's own examples are tests of it (the suite runs them)
     "--rootdir",
     str(REPO),
 ]

@@ -235,3 +235,107 @@ def test_maps_made_with_copernicus_credit_it(copernicus_server):
     plain = kwxmap.snapshot(text, region=(126.6, 37.1, 127.6, 37.7), resolution=5000,
                             method="idw", tiles=None)
     assert "Copernicus" not in plain.map.get_root().render()
+
+
+# --- values by hand: a plane sampled, a GeoTIFF's georeference read, names and places ------
+
+
+def _plane_dem(**kwargs) -> DEM:
+    """A 30 x 40 DEM whose cell centres hold 100 lon - 40 lat (a plane: bilinear is exact)."""
+    west, north, d = 126.0, 37.0, 0.05
+    lon = west + d * (np.arange(40) + 0.5)
+    lat = north - d * (np.arange(30) + 0.5)
+    values = 100.0 * lon[None, :] - 40.0 * lat[:, None]
+    return DEM(values=values, west=west, north=north, dlon=d, dlat=d, **kwargs)
+
+
+def test_sampling_a_plane_is_exact_inside_level_at_the_rim_and_nan_beyond_the_edge():
+    dem = _plane_dem()
+    w, s, e, n = dem.bounds
+    assert (w, s, e, n) == pytest.approx((126.0, 35.5, 128.0, 37.0))
+    rng = np.random.default_rng(1)
+    lon = rng.uniform(w + 0.025, e - 0.025, 200)  # between the outer cell centres
+    lat = rng.uniform(s + 0.025, n - 0.025, 200)
+    np.testing.assert_allclose(dem.sample(lon, lat), 100 * lon - 40 * lat, atol=1e-9)
+    # in the outer half cell the edge centres' values hold; on the outer edge too
+    rim = dem.sample([w, e, 127.0, 127.0, w], [36.0, 36.0, n, s, n])
+    np.testing.assert_allclose(rim, [100 * (w + 0.025) - 40 * 36, 100 * (e - 0.025) - 40 * 36,
+                                     100 * 127 - 40 * (n - 0.025), 100 * 127 - 40 * (s + 0.025),
+                                     100 * (w + 0.025) - 40 * (n - 0.025)], atol=1e-9)
+    beyond = dem.sample([w - 1e-9, e + 1e-9, 127.0, 127.0], [36.0, 36.0, n + 1e-9, s - 1e-9])
+    assert np.isnan(beyond).all()
+
+
+def test_a_geotiff_tied_at_another_pixel_and_its_nodata_are_read(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    values = np.arange(12, dtype="float32").reshape(3, 4)
+    values[1, 2] = -9999.0
+    # pixel (col 2, row 1) is tied to 127.0 E, 37.0 N: the raster starts 2 columns west
+    # and 1 row north of it, 0.25 x 0.5 degree pixels
+    tags = [(33550, "d", 3, (0.25, 0.5, 0.0)), (33922, "d", 6, (2, 1, 0, 127.0, 37.0, 0)),
+            (42113, "s", 0, "-9999")]
+    path = tmp_path / "tied.tif"
+    tifffile.imwrite(path, values, extratags=tags)
+    dem = read_dem(path)
+    assert dem.bounds == pytest.approx((126.5, 36.0, 127.5, 37.5))
+    assert np.isnan(dem.values[1, 2]) and np.nansum(dem.values) == 66 - 6
+    assert dem.sample([126.5 + 0.125], [37.5 - 0.25])[0] == 0.0  # the first cell's centre
+    assert dem.sample([126.5 + 0.125], [37.5 - 1.25])[0] == 8.0  # row 2, col 0
+
+
+def test_coverage_refuses_more_than_one_percent_of_the_cells_missing():
+    from kwxmap.dem import _check_coverage
+
+    z = np.zeros(200)
+    z[:2] = np.nan
+    _check_coverage(z, "d")  # 1 %: kept, set to 0 m with a warning by the caller
+    z[2] = np.nan
+    with pytest.raises(DataError, match=r"DEM 'd' does not cover 2% of the region's cells"):
+        _check_coverage(z, "d")
+
+
+def test_a_dem_without_a_source_is_named_dem_in_the_message():
+    dem = DEM(values=np.full((2, 2), 5.0), west=140.0, north=40.0, dlon=0.1, dlat=0.1)
+    with pytest.raises(DataError, match=r"DEM 'DEM' does not cover the region at all"):
+        grid_elevation(make_grid("서울", resolution=5000), dem=dem)
+
+
+def test_a_user_dem_on_a_tilted_plane_is_reprojected_exactly(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import Affine
+
+    g = make_grid("대전", resolution=2000, crs=5179)
+    west, north, res, nx, ny = g.x[0] - 20_000, g.y[-1] + 20_000, 1000.0, 80, 80
+    x = west + res * (np.arange(nx) + 0.5)
+    y = north - res * (np.arange(ny) + 0.5)
+    plane = (x[None, :] - west) / 100.0 + (north - y[:, None]) / 50.0
+    path = tmp_path / "tilted.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=nx, height=ny, count=1,
+                       dtype="float64", crs="EPSG:5179",
+                       transform=Affine(res, 0.0, west, 0.0, -res, north)) as dst:
+        dst.write(plane, 1)
+    z = grid_elevation(g, dem=path)
+    xx, yy = np.meshgrid(g.x, g.y)
+    want = (xx - west) / 100.0 + (north - yy) / 50.0
+    np.testing.assert_allclose(z[g.mask], want[g.mask], atol=1e-6)
+
+
+def test_copernicus_tile_names_south_and_west_of_zero():
+    from kwxmap.dem import copernicus_tiles
+
+    assert copernicus_tiles((-1.5, -0.5, 0.5, 0.5)) == [
+        f"Copernicus_DSM_COG_30_{ns}_{ew}_DEM"
+        for ns in ("S01_00", "N00_00") for ew in ("W002_00", "W001_00", "E000_00")]
+
+
+def test_the_tile_cache_lives_in_the_users_cache_folder(monkeypatch, tmp_path):
+    from kwxmap.dem import _cache_dir
+
+    monkeypatch.delenv("KWXMAP_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert _cache_dir() == tmp_path / ".cache" / "kwxmap"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _cache_dir() == tmp_path / "xdg" / "kwxmap"
+    monkeypatch.setenv("KWXMAP_CACHE_DIR", str(tmp_path / "mine"))
+    assert _cache_dir() == tmp_path / "mine"

@@ -541,3 +541,85 @@ def test_a_zarr_write_that_fails_is_one_output_error_and_leaves_nothing(tmp_path
                        r"invalid"):
         io.write_zarr(grid, tmp_path / "t.zarr")
     assert list(tmp_path.iterdir()) == []  # no store, no empty folder, no temporaries
+
+
+# --- rasters read back value by value --------------------------------------------------------
+
+
+def _known_grid(*, series: bool, method: str | None = "kriging"):
+    """Values 0.001 x + 0.002 y - 2000 inside 서울 (row 0 south), variance a hundredth."""
+    from kwxmap.grid import make_grid
+
+    g = make_grid("서울", resolution=5000.0)
+    xx, yy = np.meshgrid(g.x, g.y)
+    one = np.where(g.mask, 0.001 * xx + 0.002 * yy - 4000.0, np.nan)
+    if series:
+        values = np.stack([one, one + 1.5])
+        grid = g.copy(values=values, name="temperature_c",
+                      time=pd.to_datetime(["2021-01-02 09:00", "2021-01-02 10:00"]).values)
+        grid.attrs.update(n_stations=np.array([17, 16]), lapse_rate_k_per_km=np.array([6.5, 5.0]))
+    else:
+        grid = g.copy(values=one, name="temperature_c")
+        grid.attrs.update(n_stations=17, lapse_rate_k_per_km=6.5, time="2021-01-02 09:00")
+    grid.attrs["variance"] = g.copy(values=np.abs(one) / 100.0, name="variance")
+    if method:
+        grid.attrs["method"] = method
+    return grid, one
+
+
+def test_a_geotiff_holds_every_value_at_its_cell_centre(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    grid, one = _known_grid(series=False)
+    with rasterio.open(io.write_geotiff(grid, tmp_path / "t.tif")) as src:
+        assert src.crs.to_epsg() == 5179 and src.count == 2
+        rows, cols = np.meshgrid(np.arange(src.height), np.arange(src.width), indexing="ij")
+        x, y = src.transform @ (cols + 0.5, rows + 0.5)  # each pixel's centre
+        np.testing.assert_array_equal(x[0], grid.x)
+        np.testing.assert_array_equal(y[:, 0], grid.y[::-1])
+        np.testing.assert_array_equal(src.read(1), one[::-1].astype("float32"))
+        np.testing.assert_allclose(src.read(2), np.abs(one[::-1]) / 100.0, rtol=1e-6)
+        assert src.descriptions == ("temperature_c", "kriging variance")
+        assert np.isnan(src.nodata)
+
+
+@pytest.mark.parametrize("kind", ["netcdf", "zarr"])
+@pytest.mark.parametrize("series", [False, True])
+def test_cf_files_hold_every_value_place_time_and_count(tmp_path, kind, series):
+    import pyproj
+    import xarray as xr
+
+    grid, one = _known_grid(series=series)
+    if kind == "netcdf":
+        ds = xr.open_dataset(io.write_netcdf(grid, tmp_path / "t.nc"))
+    else:
+        ds = xr.open_zarr(io.write_zarr(grid, tmp_path / "t.zarr"))
+    with ds:
+        want = np.stack([one, one + 1.5]) if series else one[None]
+        np.testing.assert_array_equal(ds["temperature_c"].values, want[:, ::-1].astype("f4"))
+        np.testing.assert_allclose(ds["temperature_c_variance"].values,
+                                   np.broadcast_to(np.abs(one[::-1]) / 100, want.shape),
+                                   rtol=1e-6)
+        # KST 09:00 and 10:00 are 00:00 and 01:00 UTC
+        utc = ["2021-01-02T00:00", "2021-01-02T01:00"][: len(want)]
+        assert pd.DatetimeIndex(ds["time"].values).tolist() == pd.to_datetime(utc).tolist()
+        assert ds["n_stations"].values.tolist() == [17, 16][: len(want)]
+        np.testing.assert_allclose(ds["lapse_rate_k_per_km"], [6.5, 5.0][: len(want)])
+        lon, lat = pyproj.Transformer.from_crs(5179, 4326, always_xy=True).transform(
+            *np.meshgrid(grid.x, grid.y[::-1]))
+        np.testing.assert_allclose(ds["lon"].values, lon, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(ds["lat"].values, lat, rtol=0, atol=1e-9)
+        assert ds.attrs["source"].startswith("kwxmap ") and ": kriging of surface" in ds.attrs[
+            "source"]
+        if kind == "zarr":  # GDAL's Zarr driver reads the CRS from each field's _CRS
+            assert ds["temperature_c"].attrs["_CRS"]["wkt"] == ds["spatial_ref"].attrs["crs_wkt"]
+            assert "_CRS" not in ds["n_stations"].attrs
+        else:  # NetCDF fields and 2-D coordinates are compressed
+            assert ds["temperature_c"].encoding["zlib"] and ds["lon"].encoding["zlib"]
+
+
+def test_a_cf_file_without_a_method_says_interpolation(tmp_path):
+    import xarray as xr
+
+    grid, _ = _known_grid(series=False, method=None)
+    with xr.open_dataset(io.write_netcdf(grid, tmp_path / "t.nc")) as ds:
+        assert ": interpolation of surface station air temperatures" in ds.attrs["source"]

@@ -27,6 +27,7 @@ from kwxmap.render import (
     CV_COLUMN,
     escape,
     map_scene,
+    render_animation,
     render_map,
     temperature_colormap,
 )
@@ -548,3 +549,97 @@ def test_the_page_draws_the_bands_and_isolines_where_they_are(seed_stations, see
         page = shapely.MultiLineString([_decode(r, q) for r in drawn["g"]])
         assert shapely.hausdorff_distance(page, simple) <= 1.01 / q
         assert shapely.hausdorff_distance(page, geom) <= 3 * SIMPLIFY_DEG
+
+
+# ------------------------------------------------------------- what each station's text says
+
+
+def _one_frame(st, **kwargs):
+    return page_payload(render_map(st, tiles=None, **kwargs).get_root().render())
+
+
+def test_tooltips_carry_each_condition_the_reading_and_its_cv_error():
+    st = gpd.GeoDataFrame(
+        {"station_id": [1, 2, 3, 4], "temperature_c": [20.04, -3.25, 0.0, 12.5],
+         "condition": ["맑음", None, "흐림", None],
+         "condition_en": [None, "Rain", "Cloudy", None],
+         CV_COLUMN: [0.26, -1.04, np.nan, 0.0]},
+        geometry=[shapely.Point(127, 37), shapely.Point(128, 36), shapely.Point(127.5, 36.5),
+                  shapely.Point(126.5, 35.5)], crs=4326)
+    slots = _one_frame(st)["frames"][0]["stations"]
+    lines = [slot[1].split("<br>") for slot in slots]
+    assert [ln[0] for ln in lines[:3]] == ["맑음", "Rain", "흐림 / Cloudy"]  # either or both
+    assert lines[3][0] == "<b>12.5 °C</b>"  # no condition: the reading first
+    assert [ln[1] for ln in lines[:3]] == ["<b>20.0 °C</b>", "<b>-3.2 °C</b>", "<b>0.0 °C</b>"]
+    cv = [[part for part in ln if part.startswith("교차검증")] for ln in lines]
+    assert cv == [["교차검증 오차 +0.3 °C"], ["교차검증 오차 -1.0 °C"], [],
+                  ["교차검증 오차 +0.0 °C"]]
+
+
+def test_the_page_title_is_the_heading_escaped_and_absent_without_one():
+    st = gpd.GeoDataFrame({"temperature_c": [20.0]}, geometry=[shapely.Point(127, 37)], crs=4326)
+    page = render_map(st, tiles=None, title="기온 <b>", time="2020-08-14 15:00").get_root().render()
+    assert re.findall(r"<title>(.*?)</title>", page) == [
+        "기온 &lt;b&gt; · 2020년 8월 14일 15:00"]
+    assert "<title>" not in render_map(st, tiles=None).get_root().render()
+
+
+def test_a_station_without_a_place_is_left_off_the_page():
+    st = gpd.GeoDataFrame({"station_id": [1, 2, 3], "temperature_c": [20.0, 21.0, 22.0]},
+                          geometry=[shapely.Point(127, 37), None, shapely.Point()], crs=4326)
+    payload = _one_frame(st)
+    assert payload["stations"]["pos"] == [[37.0, 127.0]]
+    assert [s is not None for s in payload["frames"][0]["stations"]] == [True]
+
+
+def test_value_labels_are_asked_of_the_page_only_when_chosen(seed_stations):
+    assert _one_frame(seed_stations, labels="values")["values"] is True
+    assert _one_frame(seed_stations)["values"] is False
+
+
+def test_isotherm_labels_on_the_page_sit_on_their_isolines(seed_stations, seed_layers):
+    bands, lines = seed_layers
+    payload = page_payload(render_map(seed_stations, bands, lines, tiles=None)
+                           .get_root().render())
+    labels = payload["frames"][0]["labels"]
+    assert len(labels) >= 5
+    metric = lines.to_crs(5179)
+    by_text = {f"{v:g}": g for v, g in zip(metric["level"], metric.geometry, strict=True)}
+    at = gpd.GeoSeries(gpd.points_from_xy([lb[1] for lb in labels], [lb[0] for lb in labels]),
+                       crs=4326).to_crs(5179)
+    for (lat, lon, angle, text), point in zip(labels, at, strict=True):
+        assert (round(lat, 4), round(lon, 4)) == (lat, lon)  # 4 decimals: ~10 m
+        assert isinstance(angle, int) and -90 < angle <= 90
+        assert by_text[text].distance(point) < 15.0, text  # on its own isoline
+
+
+def test_a_station_without_an_id_is_one_station_in_every_frame():
+    # the same place to the metre in both frames (lon/lat differing below 1e-5 degrees)
+    frames = [
+        ("1일", gpd.GeoDataFrame({"temperature_c": [20.0, 5.0]},
+                                geometry=[shapely.Point(127.000001, 37.0),
+                                          shapely.Point(128.0, 36.0)], crs=4326), None),
+        ("2일", gpd.GeoDataFrame({"temperature_c": [21.0]},
+                                geometry=[shapely.Point(127.000003, 37.0)], crs=4326), None),
+    ]
+    payload = page_payload(render_animation(frames, tiles=None).get_root().render())
+    assert payload["stations"]["pos"] == [[37.0, 127.0], [36.0, 128.0]]
+    assert [s is not None for s in payload["frames"][1]["stations"]] == [True, False]
+
+
+def test_the_far_islands_with_a_station_have_their_coast_on_the_page():
+    from kwxmap.render import _context
+
+    ctx = _context("ko")
+    q = page_payload(render_map(gpd.GeoDataFrame(
+        {"temperature_c": [20.0]}, geometry=[shapely.Point(127, 37)], crs=4326),
+        tiles=None).get_root().render())["q"]
+    outlines = shapely.MultiLineString([_decode(ring, q) for ring in ctx["lines"]])
+    far = {name: shapely.Point(lon, lat) for lat, lon, name in ctx["far"]}
+    # 흑산도 (about 20 km², the smallest) to 울릉도: the coast within 1 km of the station.
+    # (독도 and 가거도 are under the outlines' least area: their arrow and marker remain.)
+    for name in ("백령도", "울릉도", "흑산도"):
+        assert outlines.distance(far[name]) < 0.01, name
+    for lat, lon, name in ctx["cities"]:  # the coastal cities' coasts too
+        if name in ("인천", "목포", "여수", "포항", "부산", "창원", "제주"):
+            assert outlines.distance(shapely.Point(lon, lat)) < 0.02, name
