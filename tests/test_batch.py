@@ -394,7 +394,13 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, code)
 """
 
 
-@pytest.mark.parametrize("how", [[], ["--zarr", "{out}/g.zarr"]], ids=["pages", "zarr"])
+@pytest.mark.parametrize("how", [
+    [],
+    ["--zarr", "{out}/g.zarr"],
+    # a province at 400 m: a box of 562 x 904 cells, most of them outside the region (the
+    # interpolation's work blocks were 64 MB here, uncounted: it peaked at 409 MiB)
+    ["--zarr", "{out}/g.zarr", "--region", "경북", "--resolution", "400"],
+], ids=["pages", "zarr", "zarr-province"])
 def test_max_memory_bounds_the_whole_run_within_10_percent(tmp_path, how):
     """``--max-memory 360MB`` on 30 days at 1 km: the run's peak resident memory (what
     ``time -v`` reports) is at most 10 % over it, the maps are all there, and a limit

@@ -28,8 +28,9 @@ from .spline import _tps
 
 __all__ = ["Engine", "report_invalid"]
 
-#: Float64 elements per work block (cells x stations or cells x timestamps), ~32 MB.
-_BLOCK_ELEMENTS = 1 << 22
+#: Float64 elements per work block (cells x stations or cells x timestamps), 8 MB: a
+#: block's few arrays stay within the fixed part of the memory estimate (BASE_BYTES).
+_BLOCK_ELEMENTS = 1 << 20
 
 
 def report_invalid(rows: np.ndarray, time_index: pd.Index, on_invalid: str, why: str) -> None:
