@@ -997,6 +997,9 @@ def run_tests(name: str, source: str, path: str, node_ids: list[str], timeout: f
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
             sys.meta_path.insert(0, _Mutated(name, source, path))
+            # imported now, so that collecting the module's doctests finds the mutant in
+            # sys.modules instead of loading the file on disk under the same name
+            importlib.import_module(name)
             import pytest
 
             code = pytest.main(["-x", *_PYTEST_ARGS, *[str(REPO / t) for t in node_ids]])
