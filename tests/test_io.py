@@ -623,3 +623,54 @@ def test_a_cf_file_without_a_method_says_interpolation(tmp_path):
     grid, _ = _known_grid(series=False, method=None)
     with xr.open_dataset(io.write_netcdf(grid, tmp_path / "t.nc")) as ds:
         assert ": interpolation of surface station air temperatures" in ds.attrs["source"]
+
+
+# --- vector writers: precision, layer names, refusals, formulas in every text dtype ----------
+
+
+def test_geojson_precision_is_the_decimals_written_from_0_to_15(tmp_path):
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({"v": [1]}, geometry=[shapely.Point(126.123456789012345,
+                                                               37.987654321098765)], crs=4326)
+    for precision in (0, 3, 15, np.int64(7)):
+        doc = json.loads(io.write_geojson(gdf, tmp_path / "p.geojson", precision=precision)
+                         .read_text(encoding="utf-8"))
+        x, y = doc["features"][0]["geometry"]["coordinates"]
+        assert (x, y) == (round(126.123456789012345, int(precision)),
+                          round(37.987654321098765, int(precision))), precision
+    with pytest.raises(kwxmap.InputError, match="0..15"):
+        io.write_geojson(gdf, tmp_path / "p.geojson", precision=16)
+    # write_vector's GeoJSON keeps 7 decimals (about 1 cm)
+    doc = json.loads(io.write_vector(gdf, tmp_path / "v.geojson").read_text(encoding="utf-8"))
+    assert doc["features"][0]["geometry"]["coordinates"] == [126.1234568, 37.9876543]
+
+
+def test_a_layer_is_named_after_its_file_unless_named(tmp_path):
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({"v": [1]}, geometry=[shapely.Point(127, 37)], crs=4326)
+    assert pyogrio.list_layers(io.write_vector(gdf, tmp_path / "stations.gpkg"))[:, 0].tolist() \
+        == ["stations"]
+    named = io.write_vector(gdf, tmp_path / "two.gpkg", layer="관측소")
+    assert pyogrio.list_layers(named)[:, 0].tolist() == ["관측소"]
+
+
+def test_a_column_of_objects_no_format_stores_is_one_output_error(tmp_path):
+    import geopandas as gpd
+
+    gdf = gpd.GeoDataFrame({"bad": [{"a": 1}, [2]]}, geometry=[shapely.Point(127, 37)] * 2,
+                           crs=4326)
+    with pytest.raises(OutputError, match=r"column 'bad' holds dict, list values, which gpkg "
+                                          r"cannot store"):
+        io.write_vector(gdf, tmp_path / "bad.gpkg")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("dtype", [object, "string[python]"])
+def test_formula_cells_are_made_text_in_every_text_dtype(dtype):
+    frame = pd.DataFrame({"name": pd.Series(["=1+1", "서울", "@x", None], dtype=dtype),
+                          "t": [-1.5, 2.0, 3.0, 4.0]})
+    safe = io.formula_safe(frame)
+    assert safe["name"].tolist()[:3] == ["'=1+1", "서울", "'@x"] and pd.isna(safe["name"][3])
+    assert safe["t"].tolist() == [-1.5, 2.0, 3.0, 4.0]  # numbers stay numbers
