@@ -10,8 +10,9 @@ Run: ``PYTHONPATH=$PWD python benchmarks/bench_memory.py [RESOLUTION ...]``
 
 ``--guard``: ``kwxmap batch`` of the bundled 106 daily means at 1 km under
 ``--max-memory`` limits, as separate processes (pages, ``--animate``,
-``--zarr``); prints each run's peak resident memory against its limit and
-exits non-zero when a peak is over 1.10 x the limit or a run that fits fails.
+``--zarr``, and ``--zarr`` of 경북 at 400 m); prints each run's peak resident
+memory against its limit and exits non-zero when a peak is over 1.10 x the
+limit or a run that fits fails.
 """
 
 from __future__ import annotations
@@ -43,12 +44,15 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, code)
 def guard() -> int:
     """Peak resident memory of ``kwxmap batch`` under ``--max-memory``; 1 if over 10 %."""
     daily = ROOT / "examples" / "data" / "kma_asos_daily_2020.csv"
-    print(f"{'run':8s} {'limit MiB':>9s} {'peak MiB':>8s} {'peak/limit':>10s} {'exit':>4s} "
+    print(f"{'run':9s} {'limit MiB':>9s} {'peak MiB':>8s} {'peak/limit':>10s} {'exit':>4s} "
           f"{'s':>5s}  result")
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
         for how, extra in (("pages", []), ("animate", ["--animate"]),
-                           ("zarr", ["--zarr", f"{tmp}/OUT/g.zarr"])):
+                           ("zarr", ["--zarr", f"{tmp}/OUT/g.zarr"]),
+                           # a province at 400 m: a large box, most of it outside the region
+                           ("zarr-경북", ["--zarr", f"{tmp}/OUT/g.zarr", "--region", "경북",
+                                         "--resolution", "400"])):
             for limit in (400, 600, 1024):
                 out = f"{tmp}/{how}{limit}"
                 args = ["batch", str(daily), "-o", out, "--resolution", "1000", "--tiles",
@@ -63,7 +67,7 @@ def guard() -> int:
                 said = run.stderr.strip().splitlines()[-1][:90] if run.stderr.strip() else ""
                 over = ratio > 1.10
                 bad += over or code not in ("0", "1")
-                print(f"{how:8s} {limit:9d} {int(peak) / 2**20:8.0f} {ratio:10.2f} {code:>4s} "
+                print(f"{how:9s} {limit:9d} {int(peak) / 2**20:8.0f} {ratio:10.2f} {code:>4s} "
                       f"{seconds:5.0f}  {'OVER ' if over else ''}{said}", flush=True)
     print(f"max rss of this script {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
     return 1 if bad else 0
