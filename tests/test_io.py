@@ -174,6 +174,39 @@ def test_a_failing_writer_changes_nothing(tmp_path):
     assert _listing(dest) == before and _leftovers(tmp_path) == []
 
 
+def test_a_writer_error_names_the_file_asked_for_with_its_first_line(tmp_path):
+    def many_lines(path: Path) -> None:
+        raise RuntimeError("GDAL said no\nand a second line")
+
+    with pytest.raises(OutputError) as err:
+        io.write_set(tmp_path / "out", {"a.txt": many_lines})
+    assert str(err.value) == f"cannot write {str(tmp_path / 'out' / 'a.txt')!r}: GDAL said no"
+    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
+
+
+def test_discarding_twice_or_after_a_partly_made_stage_is_quiet(tmp_path):
+    staging = io.Staging()
+    layers = staging.folder(tmp_path / "layers")
+    layers.write("a.txt", _writer("a"))
+    staging.file(tmp_path / "map.txt", _writer("m"))
+    staging.discard()
+    staging.discard()  # every temporary is gone already: nothing to do, nothing raised
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_commit_that_fails_to_rename_is_one_output_error(tmp_path, monkeypatch):
+    from kwxmap.io import sets
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sets, "commit", no_room)
+    with pytest.raises(OutputError, match=r"^cannot move the outputs into place: No space left "
+                                          r"on device \(the next run that writes them completes "
+                                          r"or removes what was staged\)$"):
+        io.write_set(tmp_path / "out", {"a.txt": _writer("a")})
+
+
 def test_staging_puts_an_html_file_and_its_layer_folder_in_place_together(snap, tmp_path):
     html, layers = tmp_path / "map.html", tmp_path / "layers"
     written = snap.write(html=html, layers=layers)
