@@ -183,6 +183,7 @@ _GHOST = (
 )
 
 _SAME_LENGTH = "zip(strict=) over sequences built from one frame: always the same length"
+_ONE_CACHED = "the size of a cache of one value: the same value either way"
 
 #: (module key, the mutated line's text (stripped), description) -> why the mutant is
 #: equivalent to the original. Keyed by text, not line number, so edits elsewhere in a
@@ -569,10 +570,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "allow_nan=False)", "False -> True"): "no NaN reaches the payload (a missing reading is "
     "None and grey, test_missing_reading_gets_a_grey_marker): allow_nan only chooses how a "
     "NaN would fail",
-    ("render", "@functools.lru_cache(maxsize=1)", "1 -> 2"): "the size of a cache of one "
-    "value: the same value either way",
-    ("dem", "@lru_cache(maxsize=1)", "1 -> 2"): "the size of a cache of one value: the same "
-    "value either way",
+    ("render", "@functools.lru_cache(maxsize=1)", "1 -> 2"): _ONE_CACHED,
+    ("dem", "@lru_cache(maxsize=1)", "1 -> 2"): _ONE_CACHED,
     ("render", 'if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - '
      "asset check", "Or -> And"): "a check of the shipped assets, which hold neither text: "
     "neither branch is ever taken",
