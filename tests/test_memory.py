@@ -52,9 +52,15 @@ def test_a_size_that_is_not_one_is_refused(text, match):
         parse_size(text)
 
 
-def test_the_default_limit_is_half_the_physical_memory():
+def test_the_default_limit_is_half_the_physical_memory(monkeypatch):
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     assert default_memory_limit() == pages // 2
+
+    def unknown(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(memory.os, "sysconf", unknown)  # no sysconf: 8 GB assumed
+    assert default_memory_limit() == 4 * GIB
 
 
 def test_held_memory_is_the_resident_set_the_kernel_reports():
@@ -92,8 +98,8 @@ def test_the_check_counts_what_the_run_holds(grid, monkeypatch):
     text = str(err.value)
     assert f"on a {grid.shape[0]} x {grid.shape[1]} grid at 2000 m needs about " in text
     assert f"{need / MIB:.0f} MiB besides the 100 MiB the run already holds" in text
-    with pytest.raises(InterpolationError, match=r"at 2000 m for 3 timestamps needs"):
-        check_memory(grid, "kriging", max_memory=need + 100 * MIB, n_times=3)
+    with pytest.raises(InterpolationError, match=r"at 2000 m for 2 timestamps needs"):
+        check_memory(grid, "kriging", max_memory=need + 100 * MIB, n_times=2)
     monkeypatch.setattr(memory, "default_memory_limit", lambda: 3 * GIB)
     assert check_memory(grid, "kriging") == 3 * GIB
     with pytest.raises(InterpolationError, match=r"memory limit of 1\.0 GiB"):
@@ -119,3 +125,22 @@ def test_what_is_left_and_the_chunks_worked_by_hand(grid, monkeypatch):
     with pytest.raises(InterpolationError) as err:
         chunk_times(grid, "kriging", n_times=50, max_memory=tight - 1)
     assert f"needs at least {tight / MIB:.0f} MiB (the run holds 200 MiB)" in str(err.value)
+
+
+@pytest.mark.parametrize("method", ["kriging", "spline", "idw"])
+def test_the_estimate_bounds_what_an_interpolation_allocates(seed_stations, method):
+    """tracemalloc's peak (numpy reports to it) of one map stays under the estimate."""
+    import tracemalloc
+
+    from kwxmap.interpolate import interpolate
+
+    grid = make_grid("south-korea", resolution=4000.0)
+    interpolate(seed_stations, method, resolution=8000.0)  # imports and caches first
+    tracemalloc.start()
+    try:
+        interpolate(seed_stations, method, resolution=4000.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    estimate = estimate_memory(grid, method)
+    assert peak <= estimate, (peak / MIB, estimate / MIB)
