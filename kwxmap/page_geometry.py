@@ -40,16 +40,20 @@ def encode_ring(coords: np.ndarray) -> list[int]:
 
 
 def encode_polygons(geom: Any) -> list[list[list[int]]]:
-    """Encode a (multi)polygon's rings (rings under three points dropped)."""
+    """Encode a (multi)polygon's rings, leaving out those without an area.
+
+    A ring with fewer than three distinct vertices after rounding to the
+    page's precision is dropped, and a polygon whose outer ring is dropped.
+    """
     out = []
     for part in shapely.get_parts(geom):
         if part.is_empty or part.geom_type != "Polygon":
             continue
         rings = [encode_ring(np.asarray(part.exterior.coords))]
         rings += [encode_ring(np.asarray(r.coords)) for r in part.interiors]
-        rings = [r for r in rings if len(r) >= 6]
-        if rings:
-            out.append(rings)
+        if len(rings[0]) < 8:  # three vertices and the closing one, two numbers each
+            continue
+        out.append([r for r in rings if len(r) >= 8])
     return out
 
 
