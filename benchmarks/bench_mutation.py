@@ -590,6 +590,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "the values read back are the same (test_cf_files_hold_every_value_place_time_and_count)",
     ("memory", "BYTES_PER_CELL_TIME = 8 + 8 + 1", "1 -> 2"): _MEASURED,
     ("memory", "DRAW_BYTES_PER_BOX_CELL = 192", "192 -> 193"): _MEASURED,
+    ("engine", "kernels = 2 if spline else 1", "2 -> 3"): "a third kernel slot of zeros that "
+    "no product reads: the spline's two kernels are a_all[0] and a_all[1]",
+    ("engine", "step = max(256, _BLOCK_ELEMENTS // max(n, t))", "256 -> 257"): "the least "
+    "block of cells: blocks only split the cells; each cell's value is the same",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -428,3 +428,56 @@ def test_max_memory_bounds_the_whole_run_within_10_percent(tmp_path, how):
                            capture_output=True, text=True, timeout=300, check=False)
     assert small.stdout.split()[1] == "1"
     assert small.stderr.count("\n") == 1 and "150 MiB" in small.stderr, small.stderr
+
+
+def test_edge_patterns_equal_interpolating_alone_and_too_few_stay_empty(stations, series):
+    """The default (kriging with predictors) and IDW on rows at the edges of the rules: the
+    first row with two stations, a row of exactly three, a row under the predictors'
+    minimum; each row is interpolate() of that row alone, or NaN with its time said."""
+    from kwxmap.interpolate.elevation import MIN_STATIONS_PREDICTORS
+
+    vals, times = series
+    edge = vals[:5].copy()
+    edge[0, 2:] = np.nan  # two stations: no map, and said, although it is the first row
+    edge[1, 3:] = np.nan  # exactly three
+    edge[2, MIN_STATIONS_PREDICTORS - 1:] = np.nan  # one under the predictors' minimum
+    for method in ("idw", "kriging"):
+        kw = {"times": times[:5], "method": method, "resolution": RES, "region": REGION}
+        if method == "kriging":
+            kw["variogram_parameters"] = {"psill": 3.0, "range": 150_000.0, "nugget": 0.2}
+        with pytest.warns(KwxmapWarning, match=r"^1 timestamp\(s\) cannot be interpolated "
+                                                r"\(fewer than 3 stations reporting\): "
+                                                r"2020-08-01 00:00:00; their maps are NaN$"):
+            cube = interpolate_many(stations, edge, on_invalid="warn", **kw).values
+        assert np.isnan(cube[0]).all(), method
+        for i in (1, 2, 3):
+            alone = _alone(stations, edge[i], **{k: v for k, v in kw.items()
+                                                 if k not in ("times", "resolution", "region")})
+            np.testing.assert_allclose(cube[i], alone.values, atol=1e-9, rtol=0,
+                                       err_msg=f"{method} row {i}")
+
+
+def test_the_network_column_follows_each_rows_count_of_aws_sites():
+    """ASOS and AWS sites together: a row with fewer than MIN_PER_NETWORK AWS sites drops the
+    network predictor, a row with more keeps it; each equals interpolate() of the row."""
+    from kwxmap.interpolate.elevation import MIN_PER_NETWORK
+
+    reg = kwxmap.load_stations().to_geodataframe()
+    reg = reg[reg["active"]]
+    asos = reg[reg["network"] == "ASOS"]
+    aws = reg[reg["network"] == "AWS"]
+    aws = aws[aws.to_crs(5179).distance(asos.to_crs(5179).union_all()) > 5000].iloc[:30]
+    both = pd.concat([asos, aws]).reset_index(drop=True)
+    rng = np.random.default_rng(5)
+    lat, elev = both.geometry.y.to_numpy(), both["elevation_m"].to_numpy()
+    row = 24.0 - 1.1 * (lat - 36.0) - 0.0065 * elev + rng.normal(0, 0.4, len(both))
+    rows = np.vstack([row, row + 0.5])
+    is_aws = (both["network"] == "AWS").to_numpy()
+    rows[0, np.flatnonzero(is_aws)[MIN_PER_NETWORK - 1:]] = np.nan  # 9 AWS sites left
+    kw = {"method": "kriging", "resolution": RES, "region": REGION,
+          "variogram_parameters": {"psill": 3.0, "range": 150_000.0, "nugget": 0.2}}
+    cube = interpolate_many(both, rows, times=pd.date_range("2024-01-01", periods=2, freq="h"),
+                            **kw).values
+    for i in (0, 1):
+        alone = interpolate(both.assign(temperature_c=rows[i]), **kw)
+        np.testing.assert_allclose(cube[i], alone.values, atol=1e-9, rtol=0, err_msg=str(i))
