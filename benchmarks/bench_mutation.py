@@ -594,6 +594,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "no product reads: the spline's two kernels are a_all[0] and a_all[1]",
     ("engine", "step = max(256, _BLOCK_ELEMENTS // max(n, t))", "256 -> 257"): "the least "
     "block of cells: blocks only split the cells; each cell's value is the same",
+    ("batch", "meta=np.empty((0, 0, 0), dtype=out_dtype),", "0 -> 1"): "dask's meta "
+    "tells the array type and dtype only; its shape is not read",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -481,3 +481,89 @@ def test_the_network_column_follows_each_rows_count_of_aws_sites():
     for i in (0, 1):
         alone = interpolate(both.assign(temperature_c=rows[i]), **kw)
         np.testing.assert_allclose(cube[i], alone.values, atol=1e-9, rtol=0, err_msg=str(i))
+
+
+def _mixed_networks():
+    """ASOS sites and 30 AWS sites over 5 km from any, with a lapse-and-latitude field."""
+    reg = kwxmap.load_stations().to_geodataframe()
+    reg = reg[reg["active"]]
+    asos = reg[reg["network"] == "ASOS"]
+    aws = reg[reg["network"] == "AWS"]
+    aws = aws[aws.to_crs(5179).distance(asos.to_crs(5179).union_all()) > 5000].iloc[:30]
+    both = pd.concat([asos, aws]).reset_index(drop=True)
+    rng = np.random.default_rng(9)
+    lat, elev = both.geometry.y.to_numpy(), both["elevation_m"].to_numpy()
+    row = 24.0 - 1.1 * (lat - 36.0) - 0.0065 * elev + rng.normal(0, 0.4, len(both))
+    rows = np.vstack([row, row - 0.8 + rng.normal(0, 0.2, len(both))])
+    rows[1, ::7] = np.nan
+    return both, rows, pd.date_range("2024-01-01", periods=2, freq="h")
+
+
+def test_auto_over_two_networks_and_without_honouring_equals_each_row_alone():
+    both, rows, times = _mixed_networks()
+    kw = {"resolution": RES, "region": REGION}
+    for extra in ({"method": "auto"}, {"method": "idw", "elevation": "lapse",
+                                        "honour_readings": False}):
+        ds = interpolate_many(both, rows, times=times, **kw, **extra)
+        for i in (0, 1):
+            alone = interpolate(both.assign(temperature_c=rows[i]), **kw, **extra)
+            np.testing.assert_allclose(ds.values[i], alone.values, atol=1e-9, rtol=0,
+                                       equal_nan=True, err_msg=f"{extra} row {i}")
+            if extra["method"] == "auto":
+                assert ds.attrs["method_per_time"][i] == (
+                    f"{alone.attrs['method']}+{alone.attrs['elevation']}")
+                rate = alone.attrs.get("lapse_rate_k_per_km")
+                got = ds.attrs["lapse_rate_k_per_km"][i]
+                assert (np.isnan(got) if rate is None else np.isclose(got, rate)), (got, rate)
+
+
+def test_a_lazy_series_reports_a_row_of_its_second_chunk_by_its_own_time(stations, series):
+    vals, times = series
+    bad = vals.copy()
+    bad[7, 2:] = np.nan  # two stations, in the second chunk of five
+    lazy = da.from_array(bad, chunks=(5, -1))
+    kw = {"times": times, "method": "idw", "resolution": RES, "region": REGION}
+    with pytest.warns(KwxmapWarning, match=r"\): 2020-08-01 07:00:00; their maps are NaN$"):
+        cube = interpolate_many(stations, lazy, on_invalid="warn", **kw).values
+        cube = np.asarray(cube)
+    eager = interpolate_many(stations, bad, on_invalid="ignore", **kw).values
+    np.testing.assert_array_equal(cube, eager)
+
+
+def test_a_series_records_its_parameters_and_dem(stations, series, tmp_path):
+    vals, times = series
+    kw = {"times": times[:2], "resolution": RES, "region": REGION}
+    ds = interpolate_many(stations, vals[:2], method="idw", k=5, **kw)
+    assert ds.attrs["params"] == {"k": 5} and ds.attrs["elevation"] == "lapse"
+    assert ds.attrs["dem"] == "shipped"
+    assert ds.attrs["n_stations"].tolist() == np.isfinite(vals[:2]).sum(axis=1).tolist()
+    vg = {"psill": 3.0, "range": 150_000.0, "nugget": 0.2}
+    ds = interpolate_many(stations, vals[:2], method="kriging", nlags=10,
+                          variogram_parameters=vg, elevation=None, **kw)
+    assert ds.attrs["params"] == {"nlags": 10} and "dem" not in ds.attrs
+
+
+def test_the_station_set_needs_three_and_far_stations_are_named(stations, series):
+    vals, times = series
+    three = stations.iloc[:3]
+    ds = interpolate_many(three, vals[:1, :3], times=times[:1], method="idw", resolution=RES,
+                          region=REGION)
+    assert np.isfinite(ds.values[0][make_grid(REGION, resolution=RES).mask]).all()
+    with pytest.raises(InterpolationError, match="has 2 station"):
+        interpolate_many(stations.iloc[:2], vals[:1, :2], times=times[:1], method="idw",
+                         resolution=RES, region=REGION)
+    import shapely
+
+    far = stations.iloc[:10].copy()
+    far["station_id"] = np.arange(900, 910)
+    far["geometry"] = [shapely.Point(140.0 + i / 10, 40.0) for i in range(10)]  # off Japan
+    with_far = pd.concat([stations, far]).reset_index(drop=True)
+    row = np.concatenate([vals[0], np.full(10, 20.0)])
+    with pytest.warns(KwxmapWarning, match=r"^10 station\(s\) more than 200 km from the region "
+                                            r"are ignored: 900, 901, 902, 903, 904, 905, 906, "
+                                            r"907 \.\.\.$"):
+        ds = interpolate_many(with_far, row[None], times=times[:1], method="idw",
+                              resolution=RES, region=REGION)
+    alone = interpolate_many(stations, vals[:1], times=times[:1], method="idw",
+                             resolution=RES, region=REGION)
+    np.testing.assert_array_equal(ds.values, alone.values)
