@@ -596,6 +596,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "block of cells: blocks only split the cells; each cell's value is the same",
     ("batch", "meta=np.empty((0, 0, 0), dtype=out_dtype),", "0 -> 1"): "dask's meta "
     "tells the array type and dtype only; its shape is not read",
+    ("batch", "flat = out.reshape(len(v), -1)", "1 -> 2"): "numpy reads any negative size "
+    "as 'the rest': reshape(n, -2) is reshape(n, -1)",
+    ("batch", "None, 0, grid.crs, None if asos is None else asos[used])", "0 -> 1"): "the "
+    "count of missing readings only feeds interpolate()'s attributes; the batch's auto path "
+    "counts its own (n_stations)",
+    ("batch", 'f"{int((~keep).sum())} station(s) more than {STATION_BUFFER_M / 1000:.0f} km '
+     'from "', "1000 -> 1001"): "200 000 / 1001 is 199.8, printed as 200 km all the same",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -567,3 +567,43 @@ def test_the_station_set_needs_three_and_far_stations_are_named(stations, series
     alone = interpolate_many(stations, vals[:1], times=times[:1], method="idw",
                              resolution=RES, region=REGION)
     np.testing.assert_array_equal(ds.values, alone.values)
+
+
+@pytest.mark.parametrize("elevation", [None, "lapse"])
+def test_the_shared_variogram_is_the_one_the_series_is_kriged_with(stations, series, elevation):
+    import json
+
+    from kwxmap.interpolate.batch import shared_variogram
+
+    vals, times = series
+    ds = interpolate_many(stations, vals, times=times, method="kriging", resolution=RES,
+                          region=REGION, elevation=elevation)
+    vg = json.loads(ds.attrs["variogram"])
+    shared = shared_variogram(stations, vals, times=times, resolution=RES, region=REGION,
+                              elevation=elevation)
+    for key in ("psill", "range", "nugget"):
+        assert shared.as_dict()[key] == pytest.approx(vg[key], rel=1e-12), key
+
+
+def test_auto_with_fitted_lapse_rates_records_each_rows_rate(stations, series):
+    vals, times = series
+    ds = interpolate_many(stations, vals[:3], times=times[:3], resolution=RES, region=REGION,
+                          method="auto", elevation="fit")
+    for i in range(3):
+        alone = _alone(stations, vals[i], method="auto", elevation="fit")
+        rate = alone.attrs.get("lapse_rate_k_per_km")
+        assert rate is not None and np.isfinite(rate)
+        assert ds.attrs["lapse_rate_k_per_km"][i] == pytest.approx(rate, rel=1e-12)
+
+
+def test_exactly_eight_far_stations_are_all_named(stations, series):
+    import shapely
+
+    vals, times = series
+    far = stations.iloc[:8].copy()
+    far["station_id"] = np.arange(900, 908)
+    far["geometry"] = [shapely.Point(140.0 + i / 10, 40.0) for i in range(8)]
+    with pytest.warns(KwxmapWarning, match=r"ignored: 900, 901, 902, 903, 904, 905, 906, 907$"):
+        interpolate_many(pd.concat([stations, far]).reset_index(drop=True),
+                         np.concatenate([vals[0], np.full(8, 20.0)])[None], times=times[:1],
+                         method="idw", resolution=RES, region=REGION)
