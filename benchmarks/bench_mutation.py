@@ -165,7 +165,7 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
                ["tests/test_memory.py", "tests/test_batch.py", "tests/test_pipeline.py",
                 "tests/test_cli_map.py"]),
     "series": ("kwxmap.series", "kwxmap/series.py",
-               ["tests/test_pipeline.py", "tests/test_batch.py"]),
+               ["tests/test_series.py", "tests/test_pipeline.py", "tests/test_batch.py"]),
     "pipeline": ("kwxmap.pipeline", "kwxmap/pipeline.py",
                  ["tests/test_pipeline.py", "tests/test_cli_map.py"]),
     "stream": ("kwxmap.stream.batch", "kwxmap/stream/batch.py", ["tests/test_stream.py"]),
