@@ -105,6 +105,9 @@ def test_grids_files_need_one_chunk_and_their_extra(days, tmp_path, monkeypatch)
         kwxmap.render_batch(days, tmp_path / "z", method="idw", resolution=40000, tiles=None,
                             zarr=True)
     assert not (tmp_path / "z").exists()
+    # the missing extra is said before any work: before the table is even read
+    with pytest.raises(ImportError, match=r'pip install "kwxmap\[xarray\]"'):
+        kwxmap.render_batch(tmp_path / "no-such-table.csv", tmp_path / "z", zarr=True)
 
 
 def test_an_animation_is_refused_when_its_frames_outgrow_what_the_grids_leave(
