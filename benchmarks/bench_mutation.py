@@ -167,7 +167,8 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "series": ("kwxmap.series", "kwxmap/series.py",
                ["tests/test_series.py", "tests/test_pipeline.py", "tests/test_batch.py"]),
     "pipeline": ("kwxmap.pipeline", "kwxmap/pipeline.py",
-                 ["tests/test_pipeline.py", "tests/test_cli_map.py"]),
+                 ["tests/test_pipeline.py", "tests/test_cli_map.py", "tests/test_io.py",
+                  "tests/test_point.py", "tests/test_cf_time.py"]),
     "stream": ("kwxmap.stream.batch", "kwxmap/stream/batch.py", ["tests/test_stream.py"]),
     "stream.tasks": ("kwxmap.stream.tasks", "kwxmap/stream/tasks.py", ["tests/test_stream.py"]),
     "cli": ("kwxmap.cli", "kwxmap/cli/__init__.py",
@@ -603,6 +604,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "counts its own (n_stations)",
     ("batch", 'f"{int((~keep).sum())} station(s) more than {STATION_BUFFER_M / 1000:.0f} km '
      'from "', "1000 -> 1001"): "200 000 / 1001 is 199.8, printed as 200 km all the same",
+    ("pipeline", "lonlat = shown.geometry.to_crs(4326)", "4326 -> 4327"): "EPSG:4327 is "
+    "WGS 84 in 3-D: the same longitudes and latitudes",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -281,7 +281,7 @@ def load_joined(
                 variable=read.variable,
             )
         source_format = readings.attrs.get("input_format")
-        daily = source_format in DAILY_FORMATS or (
+        daily = source_format in DAILY_FORMATS or bool(readings.attrs.get("dates")) or (
             "time" in readings.columns and is_daily(readings["time"].dropna().unique()))
         readings = _at_time(readings, read.time)
         with warnings.catch_warnings(record=True) as caught:

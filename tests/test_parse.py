@@ -821,3 +821,16 @@ def test_line_breaks_are_hard_inside_pre_and_soft_after_it():
     page = ("<html><body><pre>맑음서울 1.0℃\n<textarea>흐림부산 2.0℃</textarea>\n"
             "맑음대구 3.0℃\n맑음광주 4.0℃</pre></body></html>")
     assert _read(page) == [("서울", 1.0, 1), ("부산", 2.0, 2), ("대구", 3.0, 3), ("광주", 4.0, 4)]
+
+
+@pytest.mark.parametrize(("times", "dates"), [
+    (["2020-08-01", "2020-08-01"], True),
+    (["20200801", " 20200802 "], True),
+    (["2020-08-01", "2020-08-01 00:00"], False),  # one instant: not a file of days
+    (["2020-08-01 00:00", "2020-08-01 00:00"], False),
+    (["2020-08-01T09:00+09:00", "2020-08-01T09:00+09:00"], False),
+])
+def test_a_table_of_dates_alone_is_read_as_days(times, dates):
+    rows = "".join(f"{t},{sid},20.5\n" for t, sid in zip(times, (108, 133), strict=True))
+    frame = parse_readings(f"time,station_id,temperature_c\n{rows}")
+    assert bool(frame.attrs.get("dates")) is dates

@@ -303,3 +303,39 @@ def test_batch_runs_in_chunks_inside_the_memory_budget(tmp_path):
     with pytest.raises(kwxmap.InterpolationError, match="more than the memory limit"):
         kwxmap.render_batch(table, tmp_path / "none", max_memory=held_memory() // 2, **kw)
     assert not (tmp_path / "none").exists()
+
+
+def test_draw_shows_the_stations_the_surface_used_and_marks_those_beyond_a_region():
+    from kwxmap.pipeline import draw
+
+    table = ("station_id,temperature_c\n131,20.0\n133,21.0\n127,19.5\n135,18.0\n"
+             "108,22.0\n143,23.0\n")  # 청주 대전 충주 추풍령 in 충북 or beside it; 서울 대구 beyond
+    joined = kwxmap.join_readings(kwxmap.parse_readings(table))
+    joined.loc[joined["station_id"] == 135, "temperature_c"] = np.nan  # no reading
+    grid = kwxmap.interpolate(joined[joined["temperature_c"].notna()], "idw",
+                              region="충북", resolution=5000.0)
+    shown, *_ = draw(grid, joined, levels=None, title=None, time=None, tiles=None,
+                     render=False, region="충북")
+    assert sorted(shown["station_id"]) == [108, 127, 131, 133, 143]  # not 135: no value
+    beyond = dict(zip(shown["station_id"], shown["outside_region"], strict=True))
+    assert beyond == {108: True, 127: False, 131: False, 133: True, 143: True}  # 대전 is not 충북
+    hidden, *_ = draw(grid, joined, levels=None, title=None, time=None, tiles=None,
+                      render=False, region="충북", outside="hide")
+    assert sorted(hidden["station_id"]) == [127, 131]
+    national = kwxmap.interpolate(joined[joined["temperature_c"].notna()], "idw",
+                                  resolution=20000.0)
+    everywhere, *_ = draw(national, joined, levels=None, title=None, time=None, tiles=None,
+                          render=False, region="south-korea")
+    assert "outside_region" not in everywhere.columns and len(everywhere) == 5
+
+
+@pytest.mark.parametrize(("table", "title"), [
+    ("time,station_id,temperature_c\n2020-08-01 15:00,108,25.0\n2020-08-01 15:00,133,26.0\n"
+     "2020-08-01 15:00,159,27.0\n", "기온 · 2020년 8월 1일 15:00 KST · 3개 중 3개 지점 · 기상청"),
+    ("time,station_id,temperature_c\n2020-08-01,108,25.0\n2020-08-01,133,26.0\n"
+     "2020-08-01,159,27.0\n", "일평균기온 · 2020년 8월 1일 · 3개 중 3개 지점 · 기상청"),
+])
+def test_a_snapshot_says_whether_its_readings_are_an_instant_or_a_day(table, title):
+    snap = kwxmap.snapshot(table, method="idw", resolution=40000, tiles=None)
+    page = snap.map.get_root().render()
+    assert f"<title>{title}</title>" in page

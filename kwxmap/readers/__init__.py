@@ -329,4 +329,6 @@ def parse_readings(
         raise _nothing_found(name, text, source, result.invalid)
     frame = _frame(result.frame)
     frame.attrs["input_format"] = name
+    if result.dates:  # times written as dates alone: readings of days (a daily mean...)
+        frame.attrs["dates"] = True
     return frame

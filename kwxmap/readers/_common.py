@@ -92,6 +92,8 @@ class Result:
 
     frame: pd.DataFrame
     invalid: list[Invalid] = field(default_factory=list)
+    #: Every time was written as a date alone (``2020-08-01``): the readings are of days.
+    dates: bool = False
 
 
 def temperatures(raw: Sequence[str] | pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -27,6 +28,9 @@ from ..errors import InputError, ParseError
 from ._common import Context, Invalid, Result, parse_times, temperatures
 from .typ01 import AWS2_MIN, SFCDD, SFCTM2
 from .widget import _CELSIUS, _normalise_line, _value, _word_keys
+
+#: A time written as a date alone (``2020-08-01``, ``20200801``): a reading of that day.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{8}")
 
 __all__ = ["read", "read_frame", "sniff"]
 
@@ -201,8 +205,12 @@ def _finish(frame: pd.DataFrame, invalid: list[Invalid], context: Context) -> Re
     frame["temperature_c"] = values
     frame["missing"] = missing
     bad = np.zeros(len(frame), dtype=bool)
+    dates = False
     if "time" in frame.columns:
         stamps = frame["time"].astype(str).reset_index(drop=True)
+        written = stamps.str.strip()
+        written = written[written != ""]
+        dates = bool(len(written)) and bool(written.str.fullmatch(_DATE).all())
         parsed = parse_times(stamps)
         unreadable = parsed.isna().to_numpy() & (stamps.str.strip() != "").to_numpy()
         for i in np.flatnonzero(unreadable):
@@ -215,7 +223,7 @@ def _finish(frame: pd.DataFrame, invalid: list[Invalid], context: Context) -> Re
     frame = frame[~(bad | bad_place)].reset_index(drop=True)
     if "station_id" in frame.columns:
         frame["station_id"] = frame["station_id"].astype("Int64")
-    return Result(frame, invalid)
+    return Result(frame, invalid, dates=dates)
 
 
 def _place(
