@@ -606,6 +606,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      'from "', "1000 -> 1001"): "200 000 / 1001 is 199.8, printed as 200 km all the same",
     ("pipeline", "lonlat = shown.geometry.to_crs(4326)", "4326 -> 4327"): "EPSG:4327 is "
     "WGS 84 in 3-D: the same longitudes and latitudes",
+    ("grid", "if i1 <= i0 or j1 <= j0:", "LtE -> Lt"): "where i1 == i0 (or j1 == j0) the "
+    "part's slice of cells is empty: skipping it or testing no cell changes nothing",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

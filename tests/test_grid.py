@@ -6,6 +6,7 @@ import time
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import pytest
 import shapely
@@ -357,3 +358,74 @@ def test_a_grid_through_xarray_keeps_its_cells_extent_and_north_up_geotransform(
     assert back.region.bounds == (grid.x[0] - r / 2, grid.y[0] - r / 2,
                                   grid.x[-1] + r / 2, grid.y[-1] + r / 2)
     np.testing.assert_array_equal(back.mask, np.isfinite(grid.values))
+
+
+# --- by value: series attributes, xarray both ways, cells of a part, the size limit ----------
+
+
+def _series(n=3):
+    g = make_grid("서울", resolution=5000.0)
+    values = np.stack([np.where(g.mask, 10.0 + k, np.nan) for k in range(n)])
+    time = pd.date_range("2024-01-01", periods=n, freq="h").values
+    grid = g.copy(values=values, name="temperature_c", time=time)
+    grid.attrs["variance"] = g.copy(values=values / 10.0, name="variance", time=time)
+    grid.attrs["n_stations"] = np.array([5, 6, 7])
+    grid.attrs["method"] = "kriging"
+    return grid
+
+
+def test_one_time_of_a_series_takes_its_own_variance_and_counts():
+    grid = _series()
+    one = grid.at(1)
+    np.testing.assert_array_equal(one.values, grid.values[1])
+    np.testing.assert_array_equal(one.attrs["variance"].values, grid.values[1] / 10.0)
+    assert one.attrs["n_stations"] == 6 and one.attrs["method"] == "kriging"
+    assert one.attrs["time"] == grid.time[1] and one.time is None
+
+
+def test_per_time_attributes_become_variables_of_a_series_only():
+    ds = _series().to_dataset()
+    assert ds["n_stations"].dims == ("time",) and ds["n_stations"].values.tolist() == [5, 6, 7]
+    np.testing.assert_array_equal(ds["variance"].values[:, ::-1], _series().values / 10.0)
+    one = _series().at(0)
+    one.attrs["n_stations"] = np.array([5, 6, 7])  # three numbers, but not a series
+    assert "n_stations" not in one.to_dataset().data_vars
+
+
+def test_a_series_dataarray_keeps_a_cell_any_time_has_and_drops_crs_attributes():
+    xr = pytest.importorskip("xarray")
+    values = np.full((2, 3, 4), np.nan)
+    values[0, 0, 0] = 1.0  # only time 0 has this cell
+    values[1, 2, 3] = 2.0  # only time 1 has this one
+    da = xr.DataArray(values, dims=("time", "y", "x"),
+                      coords={"time": pd.date_range("2024-01-01", periods=2).values,
+                              "y": [0.0, 1000.0, 2000.0], "x": [0.0, 1000.0, 2000.0, 3000.0]},
+                      attrs={"crs": "EPSG:5179", "crs_wkt": "x", "grid_mapping": "g",
+                             "source": "mine"}, name="t")
+    grid = Grid.from_xarray(da)
+    assert grid.mask.sum() == 2 and grid.mask[0, 0] and grid.mask[2, 3]
+    assert grid.attrs == {"source": "mine"}
+
+
+def test_cells_of_a_one_column_grid_and_of_parts_beside_it():
+    from kwxmap.grid import _cell_mask
+
+    x, y = np.array([0.5]), np.array([0.5, 1.5, 2.5])
+    region = shapely.MultiPolygon([shapely.box(0, 0, 1, 2), shapely.box(5, 0, 6, 3)])
+    assert _cell_mask(region, x, y).tolist() == [[True], [True], [False]]
+    assert _cell_mask(region, np.array([]), y).shape == (3, 0)
+
+
+def test_a_region_narrower_than_a_cell_is_one_column_and_the_size_limit_is_inclusive(
+        monkeypatch):
+    from kwxmap import grid as grid_module
+
+    sliver = gpd.GeoSeries([shapely.box(1_000_000, 1_900_000, 1_000_000.5, 1_910_000)],
+                           crs=5179)
+    assert make_grid(sliver, resolution=1000, crs=5179).shape == (10, 1)
+    square = gpd.GeoSeries([shapely.box(1_000_000, 1_900_000, 1_010_000, 1_910_000)], crs=5179)
+    monkeypatch.setattr(grid_module, "MAX_CELLS", 100)
+    assert make_grid(square, resolution=1000, crs=5179).shape == (10, 10)  # 100: allowed
+    monkeypatch.setattr(grid_module, "MAX_CELLS", 99)
+    with pytest.raises(RegionError, match=r"10 x 10 grid \(100 cells"):
+        make_grid(square, resolution=1000, crs=5179)
