@@ -169,7 +169,8 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "pipeline": ("kwxmap.pipeline", "kwxmap/pipeline.py",
                  ["tests/test_pipeline.py", "tests/test_cli_map.py", "tests/test_io.py",
                   "tests/test_point.py", "tests/test_cf_time.py"]),
-    "stream": ("kwxmap.stream.batch", "kwxmap/stream/batch.py", ["tests/test_stream.py"]),
+    "stream": ("kwxmap.stream.batch", "kwxmap/stream/batch.py",
+               ["tests/test_stream.py", "tests/test_network_offset.py"]),
     "stream.tasks": ("kwxmap.stream.tasks", "kwxmap/stream/tasks.py", ["tests/test_stream.py"]),
     "cli": ("kwxmap.cli", "kwxmap/cli/__init__.py",
             ["tests/test_cli_map.py", "tests/test_cli_stations.py"]),
@@ -187,6 +188,8 @@ _GHOST = (
 _SAME_LENGTH = "zip(strict=) over sequences built from one frame: always the same length"
 _MEASURED = ("a measured constant moved by one byte per cell, well inside the margin "
              "bench_memory.py --guard checks it with (peaks at 0.56-0.94 of the limit)")
+_IN_FLIGHT = ("how many chunks are in flight at once: every chunk is computed and written "
+              "the same (test_killed_cluster_batch_resumes_to_the_uninterrupted_output)")
 _ONE_CACHED = "the size of a cache of one value: the same value either way"
 
 #: (module key, the mutated line's text (stripped), description) -> why the mutant is
@@ -608,6 +611,19 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "WGS 84 in 3-D: the same longitudes and latitudes",
     ("grid", "if i1 <= i0 or j1 <= j0:", "LtE -> Lt"): "where i1 == i0 (or j1 == j0) the "
     "part's slice of cells is empty: skipping it or testing no cell changes nothing",
+    ("stream", "_CSV_ROWS = 200_000", "200000 -> 200001"): "rows per pandas read of the "
+    "table: the chunks of readings are cut from what is read, by time",
+    ("stream", "moved = [a.station_id for a, s in zip(then, known, strict=True)",
+     "True -> False"): _SAME_LENGTH,
+    ("stream", "for t, n in zip(frame.index[no_map], frame['n_stations'][no_map], strict=True)",
+     "True -> False"): _SAME_LENGTH,
+    ("stream", 'for t, n in zip(frame.index[no_map], frame["n_stations"][no_map], strict=True)',
+     "True -> False"): _SAME_LENGTH,
+    ("stream", "check_method(method, allow_auto=False)", "False -> True"): "'auto' is refused "
+    "just above with the stream's own message; every other method is checked the same",
+    ("stream", "window = 2 * executor.workers", "2 -> 3"): _IN_FLIGHT,
+    ("stream", "window = 2 * executor.workers", "Mult -> Div"): _IN_FLIGHT,
+    ("stream", "while len(pending) >= window:", "GtE -> Gt"): _IN_FLIGHT,
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -426,3 +426,97 @@ def test_a_kma_daily_file_streams_like_its_long_table(tmp_path):
     got, want = _cube(tmp_path / "file.zarr"), _cube(tmp_path / "table.zarr")
     assert got.shape[0] == 3
     np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
+
+
+# --- the stream's own rules by value ------------------------------------------------------
+
+
+def test_the_summary_line_names_five_failures_then_counts_the_rest():
+    from kwxmap.stream import StreamResult
+
+    five = [(f"2021-07-01 0{i}:00:00", "why") for i in range(5)]
+    res = StreamResult(Path("s.zarr"), Path("s.csv"), n_times=9, computed=8, skipped=1,
+                       failed=five, seconds=4.0)
+    shown = "; ".join(f"{t}: why" for t, _ in five)
+    assert res.summary_line() == (f"9 timestamps: 8 computed, 1 already complete, 5 failed "
+                                  f"(2.0 timestamps/s); s.zarr; failed {shown}")
+    res.failed = [*five, ("2021-07-01 05:00:00", "why")]
+    assert res.summary_line().endswith(f"failed {shown} (+1 more)")
+
+
+def test_a_station_that_moved_during_the_series_is_named_and_placed_at_its_first_site(
+        tmp_path):
+    # 대관령 (100) moved on 2006-11-07: a series over that day stands it at its old site
+    rows = [(t, sid, 10.0 + k) for t in ("2006-11-06", "2006-11-08")
+            for k, sid in enumerate((100, 105, 101, 114, 211))]
+    csv = tmp_path / "t.csv"
+    pd.DataFrame(rows, columns=["time", "station_id", "temperature_c"]).to_csv(csv, index=False)
+    with pytest.warns(KwxmapWarning, match=r"^1 station\(s\) moved during the series \(\[100\]\); "
+                                            r"the store places them at their sites of "
+                                            r"2006-11-06") as caught:
+        stream_batch(csv, tmp_path / "t.zarr", region="강원", resolution=20_000.0,
+                     method="idw", progress=False)
+    assert [w.filename for w in caught if "moved" in str(w.message)] == [__file__]
+
+
+def test_a_registry_as_the_station_set_equals_its_table_and_unknown_ids_are_listed(
+        tmp_path, stations):
+    csv = tmp_path / "t.csv"
+    _table(stations, 3).to_csv(csv, index=False)
+    kw = dict(resolution=20_000.0, region=REGION, method="idw", dtype="float64",
+              progress=False)
+    asos = kwxmap.load_stations("asos").select(active=True)
+    stream_batch(csv, tmp_path / "a.zarr", stations=asos, **kw)
+    stream_batch(csv, tmp_path / "b.zarr", stations=stations, **kw)
+    np.testing.assert_array_equal(_cube(tmp_path / "a.zarr"), _cube(tmp_path / "b.zarr"))
+    few = stations[~stations["station_id"].isin(stations["station_id"].iloc[:12])]
+    with pytest.raises(InputError, match=r"^12 station id\(s\) of the table are not in the "
+                                          r"station set: \[(\d+, ){9}\d+\]; add them"):
+        stream_batch(csv, tmp_path / "c.zarr", stations=few, **kw)
+
+
+def test_the_chunk_size_comes_from_the_budget_or_the_memory_limit(tmp_path, stations,
+                                                                  monkeypatch):
+    from kwxmap.interpolate import memory
+    from kwxmap.stream.batch import chunk_hours_for
+
+    csv = tmp_path / "t.csv"
+    _table(stations, 3).to_csv(csv, index=False)
+    kw = dict(resolution=20_000.0, region=REGION, method="idw", progress=False)
+    stream_batch(csv, tmp_path / "a.zarr", **kw)
+    cells = kwxmap.make_grid(REGION, resolution=20_000.0).mask.size
+    assert zarr.open_group(str(tmp_path / "a.zarr"), mode="r").attrs["chunk_hours"] == (
+        chunk_hours_for(cells))
+    monkeypatch.setattr(memory, "held_memory", lambda: 500 * 2**20)
+    with pytest.raises(InputError, match=r"^the memory limit of 400 MiB \(--max-memory\) is "
+                                          r"below what one hour of a 20000 m store needs "
+                                          r"besides the 500 MiB the run holds"):
+        stream_batch(csv, tmp_path / "b.zarr", max_memory="400MB", **kw)
+    assert not (tmp_path / "b.zarr").exists()
+
+
+def test_resuming_under_a_limit_too_small_for_the_stores_chunks_is_refused(
+        tmp_path, stations, monkeypatch):
+    from kwxmap.interpolate import memory
+
+    csv = tmp_path / "t.csv"
+    _table(stations, 6).to_csv(csv, index=False)
+    kw = dict(resolution=20_000.0, region=REGION, method="idw", progress=False)
+    res = stream_batch(csv, tmp_path / "s.zarr", chunk_hours=6, **kw)
+    assert 0 <= res.driver_seconds <= res.seconds and 0 <= res.setup_seconds <= res.seconds
+    group = zarr.open_group(str(tmp_path / "s.zarr"), mode="r+")
+    group["complete"][3:] = 0
+    cells = kwxmap.make_grid(REGION, resolution=20_000.0).mask.size
+    grid = kwxmap.make_grid(REGION, resolution=20_000.0)
+    monkeypatch.setattr(memory, "held_memory", lambda: 100 * 2**20)
+    one_map = memory.estimate_memory(grid, "idw")
+    # room for exactly 5 hours (3 x 8 bytes per cell each), or exactly 6
+    for hours, refused in ((5, True), (6, False)):
+        limit = 100 * 2**20 + one_map + hours * 3 * 8 * cells
+        if refused:
+            with pytest.raises(InputError, match=r"written in chunks of 6 hours, more than the "
+                                                  r"5 that fit --max-memory"):
+                stream_batch(csv, tmp_path / "s.zarr", resume=True, max_memory=limit, **kw)
+        else:
+            again = stream_batch(csv, tmp_path / "s.zarr", resume=True, max_memory=limit, **kw)
+            assert (again.computed, again.skipped) == (6, 0)
