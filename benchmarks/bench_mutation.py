@@ -615,8 +615,6 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "table: the chunks of readings are cut from what is read, by time",
     ("stream", "moved = [a.station_id for a, s in zip(then, known, strict=True)",
      "True -> False"): _SAME_LENGTH,
-    ("stream", "for t, n in zip(frame.index[no_map], frame['n_stations'][no_map], strict=True)",
-     "True -> False"): _SAME_LENGTH,
     ("stream", 'for t, n in zip(frame.index[no_map], frame["n_stations"][no_map], strict=True)',
      "True -> False"): _SAME_LENGTH,
     ("stream", "check_method(method, allow_auto=False)", "False -> True"): "'auto' is refused "
