@@ -190,6 +190,8 @@ _MEASURED = ("a measured constant moved by one byte per cell, well inside the ma
              "bench_memory.py --guard checks it with (peaks at 0.56-0.94 of the limit)")
 _IN_FLIGHT = ("how many chunks are in flight at once: every chunk is computed and written "
               "the same (test_killed_cluster_batch_resumes_to_the_uninterrupted_output)")
+_CACHE_SIZE = ("how many leave-one-out weight matrices stay cached (and which goes first): "
+               "a pattern not cached is computed again, the same")
 _ONE_CACHED = "the size of a cache of one value: the same value either way"
 
 #: (module key, the mutated line's text (stripped), description) -> why the mutant is
@@ -622,6 +624,25 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("stream", "window = 2 * executor.workers", "2 -> 3"): _IN_FLIGHT,
     ("stream", "window = 2 * executor.workers", "Mult -> Div"): _IN_FLIGHT,
     ("stream", "while len(pending) >= window:", "GtE -> Gt"): _IN_FLIGHT,
+    ("stream.tasks", "_PATTERN_CACHE_BYTES = 256 * 2**20", "20 -> 21"): _CACHE_SIZE,
+    ("stream.tasks", "if len(self.cache) > max(4, _PATTERN_CACHE_BYTES // max(w.nbytes, 1)):",
+     "4 -> 5"): _CACHE_SIZE,
+    ("stream.tasks", "if len(self.cache) > max(4, _PATTERN_CACHE_BYTES // max(w.nbytes, 1)):",
+     "FloorDiv -> Div"): _CACHE_SIZE,
+    ("stream.tasks", "if len(self.cache) > max(4, _PATTERN_CACHE_BYTES // max(w.nbytes, 1)):",
+     "1 -> 2"): _CACHE_SIZE,
+    ("stream.tasks", "self.cache.popitem(last=False)", "False -> True"): _CACHE_SIZE,
+    ("stream.tasks", "@dataclasses.dataclass(frozen=True)", "True -> False"): "nothing assigns "
+    "to the chunk's shared data or its work once made: frozen only forbids it",
+    ("stream.tasks", "return cube.reshape(cube.shape[0], -1)", "1 -> 2"): "numpy reads any "
+    "negative size as 'the rest': reshape(n, -2) is reshape(n, -1)",
+    ("stream.tasks", "threads_per_worker=1,", "1 -> 2"): "threads inside a worker: each task "
+    "computes the same chunk the same way",
+    ("stream.tasks", "return self.client.scatter(obj, broadcast=True)", "True -> False"): "the "
+    "shared data is sent to every worker up front or fetched by each when first needed: the "
+    "same data",
+    ("stream.tasks", "return self.client.submit(fn, *args, pure=False)", "False -> True"): "pure "
+    "lets dask reuse a task with the same arguments; no two chunks have the same",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -12,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,14 +120,16 @@ def test_each_timestamp_equals_interpolate_alone(tmp_path, stations, method, ele
     np.testing.assert_array_equal(nc["temperature_c"].values, cube)
 
 
-def test_cv_gives_leave_one_out_rmse(tmp_path, stations):
+@pytest.mark.parametrize("method", ["spline", "idw"])  # IDW's weights are sparse
+def test_cv_gives_leave_one_out_rmse(tmp_path, stations, method):
     table = _table(stations, 12)
     res = stream_batch(table, tmp_path / "cv.zarr", stations=stations, resolution=50_000, cv=True,
-                       method="spline", elevation="lapse")
+                       method=method, elevation="lapse")
+    assert not [why for _, why in res.failed if "chunk" in why]
     rmse = pd.read_csv(res.summary)["loo_rmse_c"].to_numpy()
     t0 = table[table["time"] == table["time"].min()]
     gdf = stations.merge(t0, on="station_id")
-    report = kwxmap.cross_validate(gdf, "spline", elevation="lapse")
+    report = kwxmap.cross_validate(gdf, method, elevation="lapse")
     assert rmse[0] == pytest.approx(report.rmse, abs=1e-4)
     assert (rmse[:-1] > 0).all() and np.isnan(rmse[-1])  # the last hour has 2 stations
 
@@ -520,3 +523,40 @@ def test_resuming_under_a_limit_too_small_for_the_stores_chunks_is_refused(
         else:
             again = stream_batch(csv, tmp_path / "s.zarr", resume=True, max_memory=limit, **kw)
             assert (again.computed, again.skipped) == (6, 0)
+
+
+def test_scores_need_four_stations_and_maps_three(stations):
+    from kwxmap.stream.tasks import _Loo, _prepare
+
+    xy = np.column_stack([np.arange(6) * 30_000.0, np.arange(6) * 17_000.0]) + 1e6
+    loo = _Loo("idw", {}, xy, None, None, None, 5179)
+    v = np.array([[1.0, 2.0, 4.0, 3.0, np.nan, np.nan],  # four stations: a score
+                  [1.0, 2.0, 4.0, np.nan, np.nan, np.nan]])  # three: none
+    rmse = loo.rmse(v)
+    assert np.isnan(rmse[1]) and np.isfinite(rmse[0])
+    gdf = gpd.GeoDataFrame({"temperature_c": v[0, :4]},
+                           geometry=gpd.points_from_xy(xy[:4, 0], xy[:4, 1]), crs=5179)
+    assert rmse[0] == pytest.approx(kwxmap.cross_validate(gdf, "idw", elevation=None).rmse,
+                                    rel=1e-12)
+    rows = pd.DataFrame({"time": pd.to_datetime(["2024-01-01"] * 3 + ["2024-01-02"] * 2),
+                         "station_id": [1, 2, 3, 1, 2], "temperature_c": [1.0, 2, 3, 4, 5]})
+    work = _prepare(rows, pd.DatetimeIndex(["2024-01-01", "2024-01-02"]), 0, 0,
+                    np.array([1, 2, 3]), "temperature_c")
+    assert work.valid.tolist() == [True, False] and work.n_stations.tolist() == [3, 2]
+
+
+def test_a_local_cluster_of_one_worker_is_made_and_closed_and_bad_counts_refused():
+    from kwxmap.stream.tasks import _executor
+
+    for bad in ("local:0", "local:two", "local:-1"):
+        with pytest.raises(InputError, match="the worker count must be a positive number"):
+            _executor(bad)
+    with pytest.raises(InputError, match="is not valid; use 'local'"):
+        _executor("threads")
+    one = _executor("local:1")
+    try:
+        assert one.workers == 1
+        assert one.submit(pow, 3, 4).result() == 81
+    finally:
+        one.close()
+    assert one.cluster.status.name == "closed"

@@ -221,8 +221,8 @@ class _Loo:
             asos = None if self.asos is None else self.asos[used]
             drift = ElevationModel(self.elevation).for_stations(n, self.crs, asos=asos).drift(
                 self.elev[used], xy, asos)
-        w = np.asarray(loo_weights(make_estimator(self.method, self.params), xy,
-                                   np.zeros(n), drift=drift))
+        w = loo_weights(make_estimator(self.method, self.params), xy, np.zeros(n), drift=drift)
+        w = w.toarray() if hasattr(w, "toarray") else np.asarray(w)  # IDW's are sparse
         self.cache[key] = w
         if len(self.cache) > max(4, _PATTERN_CACHE_BYTES // max(w.nbytes, 1)):
             self.cache.popitem(last=False)
