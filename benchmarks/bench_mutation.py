@@ -172,9 +172,14 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "stream": ("kwxmap.stream.batch", "kwxmap/stream/batch.py",
                ["tests/test_stream.py", "tests/test_network_offset.py"]),
     "stream.tasks": ("kwxmap.stream.tasks", "kwxmap/stream/tasks.py", ["tests/test_stream.py"]),
+    # the commands run in this process (main) in these files; the tests that run them in a
+    # child process cannot see a mutant
     "cli": ("kwxmap.cli", "kwxmap/cli/__init__.py",
-            ["tests/test_cli_map.py", "tests/test_cli_stations.py"]),
-    "cli.maps": ("kwxmap.cli.maps", "kwxmap/cli/maps.py", ["tests/test_cli_map.py"]),
+            ["tests/test_cli_map.py", "tests/test_cli_stations.py", "tests/test_io.py",
+             "tests/test_fetch.py"]),
+    "cli.maps": ("kwxmap.cli.maps", "kwxmap/cli/maps.py",
+                 ["tests/test_cli_map.py", "tests/test_point.py", "tests/test_stream.py",
+                  "tests/test_io.py", "tests/test_cf_time.py", "tests/test_pipeline.py"]),
 }
 
 # each module's own doctests run with its test files, as they do in the suite
