@@ -451,3 +451,35 @@ def test_map_outside_marks_or_leaves_out_stations_beyond_the_region(tmp_path, ca
         assert (stations["outside_region"].astype(bool).to_numpy() == ~near).all()
     else:
         assert near.all() and 3 <= len(stations) <= 10
+
+
+# --- the commands' own options by value ------------------------------------------------------
+
+
+def test_cv_json_is_the_reports_dictionary_in_korean_with_two_space_indents(capsys):
+    code, out, err = run(["cv", str(WIDGET), "--method", "idw", "--format", "json"], capsys)
+    assert code == 0, err
+    stations = kwxmap.join_readings(kwxmap.parse_readings(WIDGET.read_bytes()))
+    want = kwxmap.cross_validate(stations, method="idw").to_dict()
+    assert json.loads(out) == json.loads(json.dumps(want))
+    assert out == json.dumps(want, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_point_needs_a_place_and_works_in_5179_unless_told(capsys):
+    code, _, err = run(["point", str(WIDGET)], capsys)
+    assert code == 2 and "one of the arguments --at --at-file is required" in err
+    at = ["point", str(WIDGET), "--at", "36.6,127.5", "--method", "idw"]
+    code, default, _ = run(at, capsys)
+    assert code == 0
+    assert run([*at, "--crs", "5179"], capsys)[1] == default
+    assert run([*at, "--crs", "5186"], capsys)[1] != default  # another CRS: other distances
+
+
+def test_a_failed_map_leaves_no_layer_folder(tmp_path, capsys):
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("station_id,temperature_c\n400,1.0\n401,2.0\n402,3.0\n", encoding="utf-8")
+    layers = tmp_path / "layers"
+    code, _, err = run(["map", str(unknown), "-o", str(tmp_path / "m.html"), "--geojson-dir",
+                        str(layers), "--network", "asos", *FAST], capsys)
+    assert code == 1 and "no known station" in err
+    assert list(tmp_path.iterdir()) == [unknown]
