@@ -468,11 +468,12 @@ def test_cv_json_is_the_reports_dictionary_in_korean_with_two_space_indents(caps
 def test_point_needs_a_place_and_works_in_5179_unless_told(capsys):
     code, _, err = run(["point", str(WIDGET)], capsys)
     assert code == 2 and "one of the arguments --at --at-file is required" in err
-    at = ["point", str(WIDGET), "--at", "36.6,127.5", "--method", "idw"]
+    at = ["point", str(WIDGET), "--at", "36.6,127.5", "--method", "idw", "--format", "json"]
     code, default, _ = run(at, capsys)
     assert code == 0
     assert run([*at, "--crs", "5179"], capsys)[1] == default
-    assert run([*at, "--crs", "5186"], capsys)[1] != default  # another CRS: other distances
+    other = json.loads(run([*at, "--crs", "5186"], capsys)[1])  # other distances, 1e-5 °C
+    assert 0 < abs(other[0]["temperature_c"] - json.loads(default)[0]["temperature_c"]) < 1e-4
 
 
 def test_a_failed_map_leaves_no_layer_folder(tmp_path, capsys):
