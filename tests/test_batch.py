@@ -457,32 +457,6 @@ def test_edge_patterns_equal_interpolating_alone_and_too_few_stay_empty(stations
                                        err_msg=f"{method} row {i}")
 
 
-def test_the_network_column_follows_each_rows_count_of_aws_sites():
-    """ASOS and AWS sites together: a row with fewer than MIN_PER_NETWORK AWS sites drops the
-    network predictor, a row with more keeps it; each equals interpolate() of the row."""
-    from kwxmap.interpolate.elevation import MIN_PER_NETWORK
-
-    reg = kwxmap.load_stations().to_geodataframe()
-    reg = reg[reg["active"]]
-    asos = reg[reg["network"] == "ASOS"]
-    aws = reg[reg["network"] == "AWS"]
-    aws = aws[aws.to_crs(5179).distance(asos.to_crs(5179).union_all()) > 5000].iloc[:30]
-    both = pd.concat([asos, aws]).reset_index(drop=True)
-    rng = np.random.default_rng(5)
-    lat, elev = both.geometry.y.to_numpy(), both["elevation_m"].to_numpy()
-    row = 24.0 - 1.1 * (lat - 36.0) - 0.0065 * elev + rng.normal(0, 0.4, len(both))
-    rows = np.vstack([row, row + 0.5])
-    is_aws = (both["network"] == "AWS").to_numpy()
-    rows[0, np.flatnonzero(is_aws)[MIN_PER_NETWORK - 1:]] = np.nan  # 9 AWS sites left
-    kw = {"method": "kriging", "resolution": RES, "region": REGION,
-          "variogram_parameters": {"psill": 3.0, "range": 150_000.0, "nugget": 0.2}}
-    cube = interpolate_many(both, rows, times=pd.date_range("2024-01-01", periods=2, freq="h"),
-                            **kw).values
-    for i in (0, 1):
-        alone = interpolate(both.assign(temperature_c=rows[i]), **kw)
-        np.testing.assert_allclose(cube[i], alone.values, atol=1e-9, rtol=0, err_msg=str(i))
-
-
 def _mixed_networks():
     """ASOS sites and 30 AWS sites over 5 km from any, with a lapse-and-latitude field."""
     reg = kwxmap.load_stations().to_geodataframe()
@@ -497,6 +471,24 @@ def _mixed_networks():
     rows = np.vstack([row, row - 0.8 + rng.normal(0, 0.2, len(both))])
     rows[1, ::7] = np.nan
     return both, rows, pd.date_range("2024-01-01", periods=2, freq="h")
+
+
+def test_the_network_column_follows_each_rows_count_of_aws_sites():
+    """ASOS and AWS sites together: a row with fewer than MIN_PER_NETWORK AWS sites drops the
+    network predictor, a row with more keeps it; each equals interpolate() of the row."""
+    from kwxmap.interpolate.elevation import MIN_PER_NETWORK
+
+    both, rows, times = _mixed_networks()
+    is_aws = (both["network"] == "AWS").to_numpy()
+    rows[0, np.flatnonzero(is_aws)[MIN_PER_NETWORK - 1:]] = np.nan  # 9 AWS sites left
+    kw = {"method": "kriging", "resolution": RES, "region": REGION,
+          "variogram_parameters": {"psill": 3.0, "range": 150_000.0, "nugget": 0.2}}
+    cube = interpolate_many(both, rows, times=times, **kw).values
+    for i in (0, 1):
+        alone = interpolate(both.assign(temperature_c=rows[i]), **kw)
+        np.testing.assert_allclose(cube[i], alone.values, atol=1e-9, rtol=0, err_msg=str(i))
+
+
 
 
 def test_auto_over_two_networks_and_without_honouring_equals_each_row_alone():
