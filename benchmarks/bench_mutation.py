@@ -176,7 +176,7 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     # child process cannot see a mutant
     "cli": ("kwxmap.cli", "kwxmap/cli/__init__.py",
             ["tests/test_cli_map.py", "tests/test_cli_stations.py", "tests/test_io.py",
-             "tests/test_fetch.py"]),
+             "tests/test_fetch.py", "tests/test_fetch_hostile.py"]),
     "cli.maps": ("kwxmap.cli.maps", "kwxmap/cli/maps.py",
                  ["tests/test_cli_map.py", "tests/test_point.py", "tests/test_stream.py",
                   "tests/test_io.py", "tests/test_cf_time.py", "tests/test_pipeline.py"]),

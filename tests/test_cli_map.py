@@ -484,3 +484,35 @@ def test_a_failed_map_leaves_no_layer_folder(tmp_path, capsys):
                         str(layers), "--network", "asos", *FAST], capsys)
     assert code == 1 and "no known station" in err
     assert list(tmp_path.iterdir()) == [unknown]
+
+
+def test_a_command_is_required_and_sys_argv_is_read_without_the_program(capsys, monkeypatch):
+    code, _, err = run([], capsys)
+    assert code == 2 and "the following arguments are required: COMMAND" in err
+    monkeypatch.setattr(sys, "argv", ["kwxmap", "--version"])
+    assert main() == 0
+    assert capsys.readouterr().out == f"kwxmap {kwxmap.__version__}\n"
+
+
+@pytest.mark.parametrize(("argv", "glued"), [
+    (["--bbox", "-5,1,2,3", "x"], ["--bbox=-5,1,2,3", "x"]),
+    (["--levels", "-2:2:0.5", "--at", "-.5,1"], ["--levels=-2:2:0.5", "--at=-.5,1"]),
+    (["--bbox", "5,1,2,3"], ["--bbox", "5,1,2,3"]),  # not negative: left as it is
+    (["map", "--bbox"], ["map", "--bbox"]),  # no value to glue
+    (["--title", "-5 degrees"], ["--title", "-5 degrees"]),  # only the signed options
+])
+def test_negative_values_are_glued_to_their_option(argv, glued):
+    from kwxmap.cli import _join_signed
+
+    assert _join_signed(argv) == glued
+
+
+def test_an_interrupt_is_exit_130_in_one_line(capsys, monkeypatch):
+    from kwxmap.cli import maps
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(maps, "_run_cv", interrupted)
+    code, _, err = run(["cv", str(WIDGET)], capsys)
+    assert (code, err) == (130, "kwxmap: error: interrupted\n")
