@@ -648,6 +648,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "same data",
     ("stream.tasks", "return self.client.submit(fn, *args, pure=False)", "False -> True"): "pure "
     "lets dask reuse a task with the same arguments; no two chunks have the same",
+    ("labels", "idx = list(range(0, n, k))", "0 -> 1"): "edge 0 is labelled whatever the "
+    "candidates are: it is the legend's first end",
+    ("labels", "kept = np.empty((64, 2))  # kept label places (the first n rows), grown by "
+     "doubling", "64 -> 65"): "the starting capacity of a buffer that grows: the same places",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

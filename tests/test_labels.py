@@ -259,6 +259,10 @@ def test_label_arguments_are_checked():
     with pytest.raises(InputError, match="'level' column"):
         isotherm_label_points(lines.drop(columns="level"))
     assert isotherm_label_points(lines.iloc[:0]).empty
+    with_gaps = gpd.GeoDataFrame({"level": [20.0, 21.0, 22.0]},
+                                 geometry=[None, shapely.LineString(), lines.geometry[0]],
+                                 crs=5179)  # a missing and an empty isoline are passed over
+    assert isotherm_label_points(with_gaps)["level"].tolist() == [22.0] * 8
     assert isotherm_label_points(lines, tiers=8)["tier"].max() == 7  # 8 tiers: 0..7
     assert set(isotherm_label_points(lines, tiers=1)["tier"]) == {0}
     # a line of exactly 0.3 spacings is labelled once, at its middle; shorter is not

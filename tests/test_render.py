@@ -617,10 +617,11 @@ def test_a_station_without_an_id_is_one_station_in_every_frame():
     # the same place to the metre in both frames (lon/lat differing below 1e-5 degrees)
     frames = [
         ("1일", gpd.GeoDataFrame({"temperature_c": [20.0, 5.0]},
-                                geometry=[shapely.Point(127.000001, 37.0),
+                                geometry=[shapely.Point(127.000001, 37.000001),
                                           shapely.Point(128.0, 36.0)], crs=4326), None),
         ("2일", gpd.GeoDataFrame({"temperature_c": [21.0]},
-                                geometry=[shapely.Point(127.000003, 37.0)], crs=4326), None),
+                                geometry=[shapely.Point(127.000003, 37.000003)], crs=4326),
+         None),
     ]
     payload = page_payload(render_animation(frames, tiles=None).get_root().render())
     assert payload["stations"]["pos"] == [[37.0, 127.0], [36.0, 128.0]]
@@ -630,6 +631,7 @@ def test_a_station_without_an_id_is_one_station_in_every_frame():
 def test_the_far_islands_with_a_station_have_their_coast_on_the_page():
     from kwxmap.render import _context
 
+    _context.cache_clear()  # drawn here from kwxmap's data, not taken from an earlier test
     ctx = _context("ko")
     q = page_payload(render_map(gpd.GeoDataFrame(
         {"temperature_c": [20.0]}, geometry=[shapely.Point(127, 37)], crs=4326),
