@@ -652,6 +652,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "candidates are: it is the legend's first end",
     ("labels", "kept = np.empty((64, 2))  # kept label places (the first n rows), grown by "
      "doubling", "64 -> 65"): "the starting capacity of a buffer that grows: the same places",
+    ("dem", "pts = np.asarray(xy, dtype=float).reshape(-1, 2)", "1 -> 2"): "numpy reads any "
+    "negative size as 'the rest': reshape(-2, 2) is reshape(-1, 2)",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -261,7 +261,7 @@ class MapScene:
 
 
 def _checked_frame(
-    i: int, frame: Any, value: str
+    i: int, frame: Any, value: str, *, alone: bool = False
 ) -> tuple[Any, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
     try:
         time, stations, bands, *rest = frame
@@ -274,7 +274,7 @@ def _checked_frame(
             f"frame {i} has {3 + len(rest)} items; give (time, stations, bands[, lines])"
         )
     lines = rest[0] if rest else None
-    what = "stations" if i < 0 else f"stations of frame {i}"
+    what = "stations" if alone else f"stations of frame {i}"
     if stations is not None:
         stations = _to_lonlat(stations, what)
         if value not in stations.columns:
@@ -419,7 +419,10 @@ def map_scene(
     _check_choice("lang", lang, LANGS)
     _check_choice("labels", labels, LABELS)
     text = _TEXT[lang]
-    checked = [_checked_frame(i, f, value) for i, f in enumerate(frames)]
+    frames = list(frames)
+    # one map's layers are not "of frame 0": its messages name them alone
+    checked = [_checked_frame(i, f, value, alone=len(frames) == 1)
+               for i, f in enumerate(frames)]
     if not checked:
         raise InputError("a map needs at least one (time, stations, bands) frame")
     lowers, uppers = _legend_bands(checked, value)

@@ -645,3 +645,23 @@ def test_the_far_islands_with_a_station_have_their_coast_on_the_page():
     for lat, lon, name in ctx["cities"]:  # the coastal cities' coasts too
         if name in ("인천", "목포", "여수", "포항", "부산", "창원", "제주"):
             assert outlines.distance(shapely.Point(lon, lat)) < 0.02, name
+
+
+def test_frames_are_checked_by_their_number_and_items(seed_stations):
+    frame = ("1일", seed_stations, None, None, None)  # five items
+    with pytest.raises(InputError, match=r"^frame 0 has 5 items; give \(time, stations, "
+                                          r"bands\[, lines\]\)$"):
+        render_animation([frame], tiles=None)
+    bare = seed_stations.drop(columns="temperature_c")
+    with pytest.raises(InputError, match=r"^stations of frame 1 have no column 'temperature_c'"):
+        render_animation([("1일", seed_stations, None), ("2일", bare, None)], tiles=None)
+    with pytest.raises(InputError, match=r"^stations have no column 'temperature_c'"):
+        render_map(bare, tiles=None)
+
+
+def test_the_opening_view_is_clipped_to_the_mainland_and_jeju():
+    from kwxmap.scene import MAINLAND_VIEW, _opening_view
+
+    assert MAINLAND_VIEW == (126.1, 33.1, 129.6, 38.65)
+    assert _opening_view((124.0, 32.0, 132.0, 39.5)) == MAINLAND_VIEW  # beyond on every side
+    assert _opening_view((126.5, 35.0, 127.0, 39.0)) == (126.5, 35.0, 127.0, 38.65)
