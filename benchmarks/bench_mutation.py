@@ -197,6 +197,7 @@ _IN_FLIGHT = ("how many chunks are in flight at once: every chunk is computed an
               "the same (test_killed_cluster_batch_resumes_to_the_uninterrupted_output)")
 _CACHE_SIZE = ("how many leave-one-out weight matrices stay cached (and which goes first): "
                "a pattern not cached is computed again, the same")
+_MASKED = "the value under a null is masked in the layer: no reader ever sees it"
 _ONE_CACHED = "the size of a cache of one value: the same value either way"
 
 #: (module key, the mutated line's text (stripped), description) -> why the mutant is
@@ -654,6 +655,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "doubling", "64 -> 65"): "the starting capacity of a buffer that grows: the same places",
     ("dem", "pts = np.asarray(xy, dtype=float).reshape(-1, 2)", "1 -> 2"): "numpy reads any "
     "negative size as 'the rest': reshape(-2, 2) is reshape(-1, 2)",
+    ("io.vector", "values = col.fillna(False).to_numpy(dtype=bool)", "False -> True"): _MASKED,
+    ("io.vector", 'return col.fillna(0).to_numpy(dtype="int64"), mask', "0 -> 1"): _MASKED,
+    ("io.vector", "return len(present) > 0 and all(", "Gt -> GtE"): "a column with no value at "
+    "all: every cell is null, written as text or as a date, and read back null",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -512,6 +512,20 @@ def test_polygons_and_mixed_geometries_keep_their_layer_type(tmp_path):
     assert pyogrio.read_info(tmp_path / "m.gpkg")["geometry_type"] == "Unknown"
     back = pyogrio.read_dataframe(tmp_path / "m.gpkg")
     assert back.geometry.geom_type.tolist() == ["Point", "Polygon"]  # not promoted to multi
+    line = shapely.LineString([(127.0, 37.0), (127.1, 37.1)])
+    for parts, layer_type in (
+        ([line, shapely.MultiLineString([line.coords, [(128, 36), (128.1, 36)]])],
+         "MultiLineString"),
+        ([square, shapely.MultiPolygon([square, shapely.box(128, 36, 128.1, 36.1)])],
+         "MultiPolygon"),
+        ([shapely.GeometryCollection([line, square])] * 2, "GeometryCollection"),
+        ([line, line], "LineString"),
+    ):
+        gdf = gpd.GeoDataFrame({"v": range(len(parts))}, geometry=parts, crs=4326)
+        path = io.write_vector(gdf, tmp_path / f"{layer_type}.gpkg")
+        assert pyogrio.read_info(path)["geometry_type"] == layer_type
+        back = pyogrio.read_dataframe(path)
+        assert all(a.equals(b) for a, b in zip(back.geometry, gdf.geometry, strict=True))
 
 
 def test_shapefile_field_names_are_at_most_10_characters(tmp_path):

@@ -307,14 +307,16 @@ def _field(col: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray | None]:
                     dtype=object), None
 
 
+#: The geometry types a layer can have (a LinearRing has none of its own).
+_OGR_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+              "GeometryCollection")
+
+
 def _geometry_type(geoms: Any) -> tuple[str, bool]:
     import shapely
 
     present = geoms[~shapely.is_missing(geoms)]
-    kinds = {shapely.get_type_id(g) for g in present}
-    names = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
-             6: "MultiPolygon", 7: "GeometryCollection"}
-    found = {names.get(int(k), "Unknown") for k in kinds}
+    found = {g.geom_type if g.geom_type in _OGR_TYPES else "Unknown" for g in present}
     if len(found) == 1:
         return found.pop(), False
     for single in ("Point", "LineString", "Polygon"):
