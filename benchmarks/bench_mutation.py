@@ -659,6 +659,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("io.vector", 'return col.fillna(0).to_numpy(dtype="int64"), mask', "0 -> 1"): _MASKED,
     ("io.vector", "return len(present) > 0 and all(", "Gt -> GtE"): "a column with no value at "
     "all: every cell is null, written as text or as a date, and read back null",
+    ("station", "@dataclass(frozen=True)", "True -> False"): "nothing assigns to a station or "
+    "a period once made (replace() makes new ones): frozen only forbids it",
+    ("station", "history: tuple[SitePeriod, ...] = field(default=(), repr=False, compare=False)",
+     "False -> True"): "whether the history is printed or compared: no code compares two "
+    "stations or reads their repr",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -802,3 +802,49 @@ def test_written_start_and_end_dates_are_dates_with_the_registry_values(reg, tmp
         s = reg.get(int(sid))
         assert (start.date().isoformat() if start == start else None) == s.start_date
         assert (end.date().isoformat() if end == end else None) == (s.end_date or None)
+
+
+# --- a station's history worked by hand: nearest period, day boundaries, addresses ----------
+
+
+def _moved_station():
+    from kwxmap.station import SitePeriod, Station
+
+    history = (
+        SitePeriod("2001-01-01", "2005-01-01", "옛터", 127.0, 37.0, 10.0, "옛 주소"),
+        # a gap from 2005-01-01 to 2006-01-01 (nothing observed)
+        SitePeriod("2006-01-01", "2010-01-01", "새터", 127.5, 37.5, 20.0, None),
+        SitePeriod("2010-01-01", None, "새터", 127.5, 37.5, 25.0, "새 주소"),
+    )
+    return Station(station_id=900, name_ko="새터", name_en="Saeteo", lon=127.5, lat=37.5,
+                   elevation_m=25.0, network="AWS", active=True, start_date="2001-01-01",
+                   end_date=None, address="지금 주소", province=None, aliases=("옛터",),
+                   history=history)
+
+
+@pytest.mark.parametrize(("day", "want"), [
+    ("1990-06-01", (127.0, 10.0)),  # before it opened: its first site
+    ("2001-01-01", (127.0, 10.0)),  # the first day of a period is in it
+    ("2004-12-31", (127.0, 10.0)),
+    ("2005-01-01", (127.0, 10.0)),  # the end day is not in the period: a gap, the old site
+    ("2005-06-30", (127.0, 10.0)),  # 181 days after the old site's last day, 185 before
+    ("2005-07-02", (127.5, 20.0)),  # 183 either way: a tie goes to the later site
+    ("2005-07-03", (127.5, 20.0)),
+    ("2006-01-01", (127.5, 20.0)),
+    ("2009-12-31", (127.5, 20.0)),
+    ("2010-01-01", (127.5, 25.0)),
+    ("2030-01-01", (127.5, 25.0)),
+])
+def test_nearest_takes_the_period_closest_in_time(day, want):
+    got = _moved_station().nearest(day)
+    assert (got.lon, got.elevation_m) == want
+
+
+def test_at_is_none_in_a_gap_and_each_period_keeps_its_own_address():
+    st = _moved_station()
+    assert st.at("2005-01-01") is None and st.at("2005-12-31") is None
+    assert st.at("2000-12-31") is None
+    old = st.at("2003-03-03")
+    assert (old.name_ko, old.address, old.elevation_m) == ("옛터", "옛 주소", 10.0)
+    assert st.at("2012-01-01").address == "새 주소"  # the period's own address
+    assert st.at("2007-01-01").address == "지금 주소"  # a period without one: the station's
