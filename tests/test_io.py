@@ -721,3 +721,22 @@ def test_formula_cells_are_made_text_in_every_text_dtype(dtype):
     safe = io.formula_safe(frame)
     assert safe["name"].tolist()[:3] == ["'=1+1", "서울", "'@x"] and pd.isna(safe["name"][3])
     assert safe["t"].tolist() == [-1.5, 2.0, 3.0, 4.0]  # numbers stay numbers
+
+
+def test_a_zarr_store_is_format_2_with_consolidated_metadata(tmp_path):
+    """What GDAL (and so QGIS) and zarr 2 and 3 all read, whatever zarr writes by default."""
+    grid, _ = _known_grid(series=False)
+    store = io.write_zarr(grid, tmp_path / "t.zarr")
+    assert json.loads((store / ".zgroup").read_text())["zarr_format"] == 2
+    meta = json.loads((store / ".zmetadata").read_text())["metadata"]
+    assert meta["temperature_c/.zarray"]["zarr_format"] == 2
+    assert not (store / "zarr.json").exists()
+
+
+def test_a_variance_that_is_not_a_grid_is_not_written(tmp_path):
+    import xarray as xr
+
+    grid, _ = _known_grid(series=False)
+    grid.attrs["variance"] = 0.5  # a number: not a surface of variances
+    with xr.open_dataset(io.write_netcdf(grid, tmp_path / "t.nc")) as ds:
+        assert "temperature_c_variance" not in ds
