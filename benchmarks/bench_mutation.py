@@ -664,6 +664,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("station", "history: tuple[SitePeriod, ...] = field(default=(), repr=False, compare=False)",
      "False -> True"): "whether the history is printed or compared: no code compares two "
     "stations or reads their repr",
+    ("commit", "_AT_FDCWD = -100", "100 -> 101"): "every path given to renameat2 is "
+    "absolute, so the directory descriptor is never read",
+    ("regions", "@lru_cache(maxsize=1)", "1 -> 2"): _ONE_CACHED,
+    ("regions", 'for name_ko, code, geom in zip(table["name"], table["code"], table.geometry, '
+     "strict=True):", "True -> False"): _SAME_LENGTH,
+    ("regions", "if geom.is_empty or geom.area <= 0:", "0 -> 1"): "the region is in the "
+    "grid's metres by then: a region under 1 m² is smaller than any cell either way",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

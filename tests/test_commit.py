@@ -165,7 +165,8 @@ def test_a_journal_of_a_running_process_is_left_alone(tmp_path):
         journal.write_text(json.dumps({**data, "pid": sleeper.pid}), encoding="utf-8")
         remove_stale(outputs(tmp_path)[1])  # the pointer leads to a live journal
         assert versions(tmp_path) == {"old", "new"}
-        assert sleeper.poll() is None  # asked whether it runs, not signalled
+        with pytest.raises(subprocess.TimeoutExpired):  # asked whether it runs, not signalled:
+            sleeper.wait(timeout=0.5)  # still running half a second later
     finally:
         sleeper.kill()
         sleeper.wait()

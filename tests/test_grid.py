@@ -429,3 +429,13 @@ def test_a_region_narrower_than_a_cell_is_one_column_and_the_size_limit_is_inclu
     monkeypatch.setattr(grid_module, "MAX_CELLS", 99)
     with pytest.raises(RegionError, match=r"10 x 10 grid \(100 cells"):
         make_grid(square, resolution=1000, crs=5179)
+
+
+def test_the_province_table_names_each_province_in_both_languages_with_its_code():
+    provinces = load_provinces()
+    seoul = provinces[provinces["code"] == "11"].iloc[0]
+    assert (seoul["name_ko"], seoul["name_en"], seoul["short"]) == ("서울특별시", "Seoul", "서울")
+    jeju = provinces[provinces["short"] == "제주"].iloc[0]
+    assert jeju["name_ko"].startswith("제주") and jeju["name_en"].startswith("Jeju")
+    assert provinces["name_ko"].str.contains("[가-힣]").all()
+    assert provinces["code"].str.fullmatch(r"\d\d").all() and provinces["code"].is_unique
