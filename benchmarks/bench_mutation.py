@@ -375,6 +375,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "y = np.concatenate([[2 * y[0] - y[1]], y, [2 * y[-1] - y[-2]]])",
         "1 -> 2",
     ): _GHOST,
+    ("contours", "x = np.concatenate([[2 * x[0] - x[1]], x, [2 * x[-1] - x[-2]]])", "2 -> 3"):
+    _GHOST,
+    ("contours", "y = np.concatenate([[2 * y[0] - y[1]], y, [2 * y[-1] - y[-2]]])",
+     "Sub -> Add"): _GHOST,
+    ("contours", '"label": [band_label(lo, up) for lo, up in zip(lowers, uppers, strict=True)],',
+     "True -> False"): _SAME_LENGTH,
+    ("contours", "st = stations.to_crs(4326)", "4326 -> 4327"): "EPSG:4327 is WGS 84 in 3-D: "
+    "the same longitudes and latitudes",
     (
         "contours",
         "nested = shapely.get_type_id(parts) >= 4  # multi-part geometry or collection",

@@ -369,3 +369,28 @@ def test_missing_cells_inside_the_region_stay_uncovered(jeju):
         xx[r0 - 2 : r0 + 3, c0 - 2 : c0 + 3], yy[r0 - 2 : r0 + 3, c0 - 2 : c0 + 3]
     )
     assert not shapely.intersects(covered, centres).any()
+
+
+def test_a_band_label_spaces_its_dash_only_below_zero():
+    from kwxmap.contours import band_label
+
+    assert band_label(0.0, 1.0) == "0–1 °C"
+    assert band_label(-1.0, 0.0) == "\u22121 – 0 °C"
+    assert band_label(-0.5, 0.5) == "\u22120.5 – 0.5 °C"
+
+
+def test_parts_are_flattened_from_nested_collections_and_sorted_by_kind():
+    from kwxmap.contours import _lines, _polygonal
+
+    square, other = shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1)
+    line = shapely.LineString([(0, 0), (5, 5)])
+    point_line = shapely.LineString([(1, 1), (1, 1)])  # no length
+    nested = shapely.GeometryCollection([
+        shapely.MultiPolygon([square, other]),
+        shapely.GeometryCollection([line, point_line, shapely.Point(9, 9)]),
+        shapely.Polygon(),
+    ])
+    polys = _polygonal(nested)
+    assert polys.geom_type == "MultiPolygon" and polys.equals(shapely.MultiPolygon([square, other]))
+    lines = _lines(nested)
+    assert lines.geom_type == "MultiLineString" and list(lines.geoms) == [line]
