@@ -98,7 +98,7 @@ MODULES: dict[str, tuple[str, str, list[str]]] = {
     "join": (
         "kwxmap.join",
         "kwxmap/join.py",
-        ["tests/test_join.py", "tests/test_join_own_place.py"],
+        ["tests/test_join.py", "tests/test_join_own_place.py", "tests/test_join_cases.py"],
     ),
     "variogram": (
         "kwxmap.interpolate.variogram",
@@ -679,6 +679,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "strict=True):", "True -> False"): _SAME_LENGTH,
     ("regions", "if geom.is_empty or geom.area <= 0:", "0 -> 1"): "the region is in the "
     "grid's metres by then: a region under 1 m² is smaller than any cell either way",
+    ("join", "if km <= MOVED_KM:", "LtE -> Lt"): "a place exactly MOVED_KM (1.000... km) "
+    "from the site: haversine of float degrees never lands on 1.0 exactly",
+    ("join", "strict=True,", "True -> False"): _SAME_LENGTH,
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -8,6 +8,7 @@ typed in twice.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -16,7 +17,8 @@ import pandas as pd
 import pytest
 
 import kwxmap
-from kwxmap import load_stations
+from kwxmap import join_readings, load_stations, parse_readings
+from kwxmap.errors import KwxmapWarning
 from kwxmap.pipeline import load_joined
 
 
@@ -117,3 +119,25 @@ def test_cv_of_known_aws_ids_with_lon_lat_but_no_heights_uses_registry_heights(r
     want = kwxmap.cross_validate(gdf, "idw", elevation="lapse")
     assert json.loads(proc.stdout)["rmse"] == pytest.approx(want.rmse, abs=1e-9)
     assert "20 of 20 readings placed" in proc.stderr
+
+
+def test_a_reading_at_a_former_site_takes_that_sites_height():
+    # 대관령 (100) stood at 128.7587 E 37.6869 N, 842.52 m until 2006; now 772.43 m, 3.7 km off
+    heights = [
+        join_readings(parse_readings(f"station_id,lon,lat,temperature_c\n100,{place},-5.0\n")
+                      )["elevation_m"].iloc[0]
+        for place in ("128.7587,37.6869", "128.7183,37.6771", "128.90,37.80")]
+    assert heights[:2] == [842.52, 772.43]
+    assert math.isnan(heights[2])  # far from every site it had: no height claimed
+
+
+def test_implausible_readings_warn_twenty_times_at_the_callers_line():
+    rows = "".join(f"{sid},99.{k}\n" for k, sid in enumerate(
+        [90, 100, 101, 105, 108, 112, 114, 119, 127, 129, 130, 131, 133, 135, 136, 137, 138,
+         140, 143, 146, 152, 155]))  # 22 readings of 99 °C
+    with pytest.warns(KwxmapWarning) as caught:
+        joined = join_readings(parse_readings("station_id,temperature_c\n" + rows),
+                               on_implausible="nan")
+    said = [w for w in caught if "implausible temperature" in str(w.message)]
+    assert len(said) == 20 and all(w.filename == __file__ for w in said)
+    assert joined["temperature_c"].isna().all()
