@@ -311,9 +311,8 @@ def test_draw_shows_the_stations_the_surface_used_and_marks_those_beyond_a_regio
     table = ("station_id,temperature_c\n131,20.0\n133,21.0\n127,19.5\n135,18.0\n"
              "108,22.0\n143,23.0\n")  # 청주 대전 충주 추풍령 in 충북 or beside it; 서울 대구 beyond
     joined = kwxmap.join_readings(kwxmap.parse_readings(table))
-    joined.loc[joined["station_id"] == 135, "temperature_c"] = np.nan  # no reading
-    grid = kwxmap.interpolate(joined[joined["temperature_c"].notna()], "idw",
-                              region="충북", resolution=5000.0)
+    grid = kwxmap.interpolate(joined, "idw", region="충북", resolution=5000.0)
+    joined.loc[joined["station_id"] == 135, "temperature_c"] = np.nan  # used, but no value now
     shown, *_ = draw(grid, joined, levels=None, title=None, time=None, tiles=None,
                      render=False, region="충북")
     assert sorted(shown["station_id"]) == [108, 127, 131, 133, 143]  # not 135: no value
@@ -339,3 +338,15 @@ def test_a_snapshot_says_whether_its_readings_are_an_instant_or_a_day(table, tit
     snap = kwxmap.snapshot(table, method="idw", resolution=40000, tiles=None)
     page = snap.map.get_root().render()
     assert f"<title>{title}</title>" in page
+
+
+def test_blanked_implausible_readings_leave_a_map_while_three_remain():
+    rows = "station_id,temperature_c\n108,20\n133,21\n159,22\n143,99\n131,98\n"
+    with pytest.warns(kwxmap.KwxmapWarning, match="implausible"):
+        snap = kwxmap.snapshot(rows, method="idw", resolution=40000, tiles=None,
+                               on_implausible="nan")
+    assert snap.stations["temperature_c"].notna().sum() == 3
+    worse = "station_id,temperature_c\n108,20\n133,21\n159,99\n143,99\n131,98\n"
+    with pytest.raises(kwxmap.InputError, match=r"^3 of 5 temperatures are outside .* "
+                                                r"leaving 2; a map needs at least 3"):
+        kwxmap.snapshot(worse, method="idw", resolution=40000, tiles=None, on_implausible="nan")

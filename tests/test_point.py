@@ -173,3 +173,16 @@ def test_a_place_does_not_depend_on_the_other_places_asked(joined, method):
 def test_hallasan_answers(joined):
     got = kwxmap.interpolate(joined, target=pd.DataFrame({"lat": [33.36], "lon": [126.53]}))
     assert np.isfinite(got["temperature_c"]).all() and got["elevation_m"].iloc[0] > 300
+
+
+def test_point_values_keep_every_station_unless_asked_to_hold_out(joined):
+    """The API's default is the map's value (no holdout), as the command's is."""
+    from kwxmap.pipeline import point_values
+
+    first = joined.iloc[0]
+    place = pd.DataFrame({"lat": [first.geometry.y], "lon": [first.geometry.x]})
+    kept = point_values(WIDGET.read_text(encoding="utf-8"), place, method="idw")
+    held = point_values(WIDGET.read_text(encoding="utf-8"), place, method="idw", holdout=True)
+    alone = kwxmap.interpolate(joined, "idw", target=place)["temperature_c"].iloc[0]
+    assert kept["temperature_c"].iloc[0] == pytest.approx(alone, abs=1e-9)
+    assert abs(held["temperature_c"].iloc[0] - alone) > 1e-3
