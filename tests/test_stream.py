@@ -486,10 +486,11 @@ def test_the_chunk_size_comes_from_the_budget_or_the_memory_limit(tmp_path, stat
     csv = tmp_path / "t.csv"
     _table(stations, 3).to_csv(csv, index=False)
     kw = dict(resolution=20_000.0, region=REGION, method="idw", progress=False)
-    stream_batch(csv, tmp_path / "a.zarr", **kw)
-    cells = kwxmap.make_grid(REGION, resolution=20_000.0).mask.size
+    # the national 1 km grid: the default budget gives fewer hours than a month
+    stream_batch(csv, tmp_path / "a.zarr", resolution=1000.0, method="idw", progress=False)
+    cells = kwxmap.make_grid(resolution=1000.0).mask.size
     assert zarr.open_group(str(tmp_path / "a.zarr"), mode="r").attrs["chunk_hours"] == (
-        chunk_hours_for(cells))
+        chunk_hours_for(cells)) < 744
     monkeypatch.setattr(memory, "held_memory", lambda: 500 * 2**20)
     with pytest.raises(InputError, match=r"^the memory limit of 400 MiB \(--max-memory\) is "
                                           r"below what one hour of a 20000 m store needs "
@@ -508,6 +509,10 @@ def test_resuming_under_a_limit_too_small_for_the_stores_chunks_is_refused(
     res = stream_batch(csv, tmp_path / "s.zarr", chunk_hours=6, **kw)
     assert 0 <= res.driver_seconds <= res.seconds and 0 <= res.setup_seconds <= res.seconds
     group = zarr.open_group(str(tmp_path / "s.zarr"), mode="r+")
+    group["complete"][3:] = 0
+    with pytest.warns(KwxmapWarning, match="in its own chunks of 6 hours, not 4"):
+        smaller = stream_batch(csv, tmp_path / "s.zarr", resume=True, chunk_hours=4, **kw)
+    assert (smaller.computed, smaller.skipped) == (6, 0)  # the store's one chunk of 6, redone
     group["complete"][3:] = 0
     cells = kwxmap.make_grid(REGION, resolution=20_000.0).mask.size
     grid = kwxmap.make_grid(REGION, resolution=20_000.0)
