@@ -684,6 +684,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("join", "strict=True,", "True -> False"): _SAME_LENGTH,
     ("stream", "if max_memory is not None and not chunk_hours and kept > hours:", "Gt -> GtE"):
     "inside 'kept != hours': kept == hours never reaches it",
+    ("scene", "i: int, frame: Any, value: str, *, alone: bool = False", "False -> True"): "the "
+    "default is never used: map_scene always says whether a frame is alone",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -665,3 +665,31 @@ def test_the_opening_view_is_clipped_to_the_mainland_and_jeju():
     assert MAINLAND_VIEW == (126.1, 33.1, 129.6, 38.65)
     assert _opening_view((124.0, 32.0, 132.0, 39.5)) == MAINLAND_VIEW  # beyond on every side
     assert _opening_view((126.5, 35.0, 127.0, 39.0)) == (126.5, 35.0, 127.0, 38.65)
+
+
+def test_a_station_with_a_missing_id_is_matched_by_place_across_frames():
+    def frame(label, lon, lat, value):
+        return (label, gpd.GeoDataFrame(
+            {"station_id": pd.array([pd.NA, 108], dtype="Int64"), "temperature_c": [value, 5.0]},
+            geometry=[shapely.Point(lon, lat), shapely.Point(128.0, 36.0)], crs=4326), None)
+
+    payload = page_payload(render_animation(
+        [frame("1일", 127.000001, 37.000001, 20.0), frame("2일", 127.000003, 37.000003, 21.0)],
+        tiles=None).get_root().render())
+    assert payload["stations"]["pos"] == [[37.0, 127.0], [36.0, 128.0]]
+
+
+def test_a_frame_without_stations_or_bands_takes_the_legend_of_the_others():
+    st = gpd.GeoDataFrame({"temperature_c": [20.2, 24.8]},
+                          geometry=[shapely.Point(127, 37), shapely.Point(128, 36)], crs=4326)
+    alone = page_payload(render_map(st, tiles=None).get_root().render())["legend"]
+    both = page_payload(render_animation([("1일", None, None), ("2일", st, None)],
+                                         tiles=None).get_root().render())["legend"]
+    assert both == alone
+
+
+def test_a_view_that_only_touches_the_mainland_keeps_its_own_bounds():
+    from kwxmap.scene import _opening_view
+
+    assert _opening_view((129.6, 35.0, 130.0, 36.0)) == (129.6, 35.0, 130.0, 36.0)
+    assert _opening_view((127.0, 38.65, 128.0, 39.0)) == (127.0, 38.65, 128.0, 39.0)
