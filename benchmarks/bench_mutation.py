@@ -198,6 +198,8 @@ _IN_FLIGHT = ("how many chunks are in flight at once: every chunk is computed an
 _CACHE_SIZE = ("how many leave-one-out weight matrices stay cached (and which goes first): "
                "a pattern not cached is computed again, the same")
 _MASKED = "the value under a null is masked in the layer: no reader ever sees it"
+_HEAD_WINDOW = ("how much of the text the header is looked for in: a header line of 64 KiB "
+                "is not one either way")
 _ONE_CACHED = "the size of a cache of one value: the same value either way"
 
 #: (module key, the mutated line's text (stripped), description) -> why the mutant is
@@ -686,6 +688,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "inside 'kept != hours': kept == hours never reaches it",
     ("scene", "i: int, frame: Any, value: str, *, alone: bool = False", "False -> True"): "the "
     "default is never used: map_scene always says whether a frame is alone",
+    ("r.table", 'if {"x", "y"} <= set(frame.columns) and not {"lon", "lat"} <= '
+     "set(frame.columns):", "LtE -> Lt"): "a table always has more columns than x and y (or "
+    "lon and lat): a station and a temperature, so subset and proper subset agree",
+    ("r.table", "sniffed = _sniff(text[:65536])", "65536 -> 65537"): _HEAD_WINDOW,
+    ("r.table", "header = next(csv.reader([_first_line(text[:65536])], delimiter=sep))",
+     "65536 -> 65537"): _HEAD_WINDOW,
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

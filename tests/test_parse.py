@@ -834,3 +834,25 @@ def test_a_table_of_dates_alone_is_read_as_days(times, dates):
     rows = "".join(f"{t},{sid},20.5\n" for t, sid in zip(times, (108, 133), strict=True))
     frame = parse_readings(f"time,station_id,temperature_c\n{rows}")
     assert bool(frame.attrs.get("dates")) is dates
+
+
+@pytest.mark.parametrize(("sid", "want"), [
+    ("9" * 18, 10**18 - 1),  # the most digits a table id may have
+    ("0.0", 0), ("108.0", 108), ("12345.0", 12345), ("1e3", 1000),
+    ("9" * 19, "too large"), ("-1.0", "is not a number"), ("1.5", "is not a number"),
+])
+def test_table_station_ids_by_their_digits(sid, want):
+    text = f"station_id,temperature_c\n{sid},1.0\n108,2.0\n"
+    if isinstance(want, int):
+        assert parse_readings(text)["station_id"].tolist() == [want, 108]
+    else:
+        with pytest.raises(ParseError, match=want):
+            parse_readings(text)
+
+
+def test_a_table_without_times_is_not_a_table_of_days_and_a_missing_variable_is_named():
+    assert "dates" not in parse_readings("station_id,temperature_c\n108,1.0\n").attrs
+    with pytest.raises(InputError, match=r"^variable='tmin': the table has no tmin column "
+                                          r"\(one of tmin_c, tmin, temp_min_c\.\.\.\); its "
+                                          r"columns are \['station_id', 'temperature_c'\]$"):
+        parse_readings("station_id,temperature_c\n108,1.0\n", variable="tmin")
