@@ -694,6 +694,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("r.table", "sniffed = _sniff(text[:65536])", "65536 -> 65537"): _HEAD_WINDOW,
     ("r.table", "header = next(csv.reader([_first_line(text[:65536])], delimiter=sep))",
      "65536 -> 65537"): _HEAD_WINDOW,
+    ("io.vector", "text = [None if m else v.isoformat() for v, m in zip(col, missing, "
+     "strict=True)]", "True -> False"): _SAME_LENGTH,
+    ("io.vector", "for c, t in zip(list(frame.columns), types, strict=True):", "True -> False"):
+    _SAME_LENGTH,
+    ("io.vector", "if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):",
+     "NotEq -> Eq"): "a column of numbers checked for formulas: no number is a string that "
+    "starts like one, so nothing changes",
+    ("station", "if p.start is not None and iso < p.start:", "Lt -> LtE"): "on the start day "
+    "itself both branches give the start day",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

@@ -848,3 +848,15 @@ def test_at_is_none_in_a_gap_and_each_period_keeps_its_own_address():
     assert (old.name_ko, old.address, old.elevation_m) == ("옛터", "옛 주소", 10.0)
     assert st.at("2012-01-01").address == "새 주소"  # the period's own address
     assert st.at("2007-01-01").address == "지금 주소"  # a period without one: the station's
+
+
+def test_nearest_finds_a_site_that_stood_for_one_day():
+    from kwxmap.station import SitePeriod, Station
+
+    history = (SitePeriod("2001-01-01", "2001-01-02", "하루", 126.0, 36.0, 5.0, None),
+               SitePeriod("2002-01-01", None, "지금", 127.0, 37.0, 50.0, None))
+    st = Station(station_id=901, name_ko="지금", name_en="Jigeum", lon=127.0, lat=37.0,
+                 elevation_m=50.0, network="AWS", active=True, start_date="2001-01-01",
+                 end_date=None, address=None, province=None, history=history)
+    near = st.nearest("2001-03-01")  # 59 days after the one day, 306 before the next site
+    assert (near.name_ko, near.lon, near.elevation_m) == ("하루", 126.0, 5.0)
