@@ -703,6 +703,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     "starts like one, so nothing changes",
     ("station", "if p.start is not None and iso < p.start:", "Lt -> LtE"): "on the start day "
     "itself both branches give the start day",
+    ("cli.maps", "zarr=args.zarr or False,", "Or -> And"): "args.zarr is None or a path "
+    "here: None and False are both no store to render_batch",
     ("palette", "dh = np.where(c1p * c2p == 0, 0.0, dh)", "0.0 -> 1.0"): "where c1p * c2p "
     "is 0, dHp = 2 sqrt(c1p c2p) sin(dh / 2) is 0 whatever dh is",
     (

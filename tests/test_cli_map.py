@@ -516,3 +516,37 @@ def test_an_interrupt_is_exit_130_in_one_line(capsys, monkeypatch):
     monkeypatch.setattr(maps, "_run_cv", interrupted)
     code, _, err = run(["cv", str(WIDGET)], capsys)
     assert (code, err) == (130, "kwxmap: error: interrupted\n")
+
+
+def test_point_json_keeps_korean_names_as_written_one_space_indented(tmp_path, capsys):
+    places = tmp_path / "places.csv"
+    places.write_text("name,lat,lon\n서울역,37.5547,126.9706\n", encoding="utf-8")
+    code, out, err = run(["point", str(WIDGET), "--at-file", str(places), "--method", "idw",
+                          "--format", "json"], capsys)
+    assert code == 0, err
+    assert out.startswith('[\n {\n  "name":"서울역",\n  "lat":37.5547,')
+    assert json.loads(out)[0]["name"] == "서울역"
+
+
+def test_cv_written_to_a_file_is_what_it_prints(tmp_path, capsys):
+    code, printed, _ = run(["cv", str(WIDGET), "--method", "idw"], capsys)
+    assert code == 0
+    report = tmp_path / "cv.txt"
+    code, out, _ = run(["cv", str(WIDGET), "--method", "idw", "-o", str(report)], capsys)
+    assert code == 0 and out == ""
+    assert report.read_text(encoding="utf-8") == printed
+
+
+def test_a_zarr_batch_refuses_before_the_work_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    table = tmp_path / "t.csv"
+    table.write_text("time,station_id,temperature_c\n2024-01-01 01:00,108,1\n"
+                     "2024-01-01 00:00,108,2\n", encoding="utf-8")  # not sorted by time
+    argv = ["batch", str(table), "-o", str(tmp_path / "o"), "--zarr", str(tmp_path / "t.zarr"),
+            "--netcdf"]
+    code, _, err = run(argv, capsys)
+    assert code == 1 and "sort the table by time" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+    monkeypatch.setitem(sys.modules, "h5netcdf", None)
+    code, _, err = run(argv, capsys)
+    assert code == 1 and 'pip install "kwxmap[xarray]"' in err and "NetCDF copy" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
