@@ -550,3 +550,20 @@ def test_a_zarr_batch_refuses_before_the_work_and_writes_nothing(tmp_path, capsy
     code, _, err = run(argv, capsys)
     assert code == 1 and 'pip install "kwxmap[xarray]"' in err and "NetCDF copy" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+def test_a_parse_error_of_a_file_has_no_cache_hint_and_memory_is_one_line(tmp_path, capsys,
+                                                                           monkeypatch):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("nothing here to read\n", encoding="utf-8")
+    code, _, err = run(["map", str(bad), "-o", str(tmp_path / "m.html"), *FAST], capsys)
+    assert code == 1 and err.startswith("kwxmap: error: ") and "cache" not in err
+    from kwxmap.cli import maps
+
+    def out_of_memory(args):
+        raise MemoryError
+
+    monkeypatch.setattr(maps, "_run_cv", out_of_memory)
+    code, _, err = run(["cv", str(WIDGET)], capsys)
+    assert (code, err) == (1, "kwxmap: error: out of memory; use a coarser --resolution, a "
+                              "smaller --region or fewer timestamps\n")
