@@ -394,3 +394,17 @@ def test_parts_are_flattened_from_nested_collections_and_sorted_by_kind():
     assert polys.geom_type == "MultiPolygon" and polys.equals(shapely.MultiPolygon([square, other]))
     lines = _lines(nested)
     assert lines.geom_type == "MultiLineString" and list(lines.geoms) == [line]
+
+
+def test_filled_rings_keep_triangles_and_drop_what_has_no_area():
+    from kwxmap.contours import _polygons_from_filled
+
+    triangle = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 3.0], [0.0, 0.0]])
+    flat = np.array([[10.0, 0.0], [12.0, 0.0], [14.0, 0.0], [10.0, 0.0]])  # collinear
+    tiny = np.array([[20.0, 0.0], [21.0, 0.0], [20.0, 0.0]])  # three points: not a ring
+    points = np.vstack([triangle, flat, tiny])
+    offsets = np.array([0, 4, 8, 11])  # three rings
+    outer = np.array([0, 1, 2, 3])  # each its own polygon's outline
+    got = _polygons_from_filled(points, offsets, outer)
+    assert got.geom_type == "MultiPolygon" and len(got.geoms) == 1
+    assert got.geoms[0].equals(shapely.Polygon(triangle)) and got.area == 6.0
