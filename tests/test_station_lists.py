@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -238,3 +239,33 @@ def test_stn_inf_rows_without_a_name_or_a_place_are_parse_errors(row, match):
     text = "# STN LON LAT STN_SP HT HT_WD LAU STN STN_KO\n#  ID a b c m m ID AD -\n" + row + "\n"
     with pytest.raises(ParseError, match=match):
         read_stn_inf(text)
+
+
+def _stn_inf(*rows: str) -> str:
+    head = ("#START7777\n"
+            "# STN           LON           LAT STN_SP          HT     HT_WD  LAU STN STN_KO"
+            "  STN_EN\n"
+            "#  ID         degee        degree --------         m         m   ID  AD ------"
+            "  ------\n")
+    return head + "".join(f"  {r}\n" for r in rows) + "#7777END\n"
+
+
+def test_a_station_list_by_value_heights_positions_and_refusals():
+    from kwxmap.readers.station_lists import read_stn_inf
+
+    rows = read_stn_inf(_stn_inf(
+        "901  127.10000000   37.20000000 01111000     42.00     10.00 4109 119 가상  ----",
+        "902  180.00000000  -90.00000000 01111000    -99.00     10.00 4109 119 끝점  ----",
+        "903  127.20000000   37.30000000 01111000    -98.50     10.00 4109 119 낮은곳  ----",
+    )).to_dict("records")
+    assert [(r["station_id"], r["lon"], r["lat"]) for r in rows] == [
+        (901, 127.1, 37.2), (902, 180.0, -90.0), (903, 127.2, 37.3)]  # the bounds are lon/lat
+    assert rows[0]["elevation_m"] == 42.0 and rows[2]["elevation_m"] == -98.5
+    assert np.isnan(rows[1]["elevation_m"])  # -99: KMA's missing height
+    with pytest.raises(ParseError, match=r"line 4: position 180\.5, 37\.2 is not lon/lat"):
+        read_stn_inf(_stn_inf(
+            "904  180.50000000   37.20000000 01111000     42.00     10.00 4109 119 밖  ----"))
+    long_line = "905  " + "가" * 70  # two fields: the message quotes its first 60 characters
+    with pytest.raises(ParseError) as err:
+        read_stn_inf(_stn_inf(long_line))
+    assert f"in {long_line.strip()[:60]!r};" in str(err.value)
