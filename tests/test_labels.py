@@ -7,6 +7,7 @@ a line in metres), not against the module's own output.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import geopandas as gpd
@@ -139,7 +140,7 @@ def test_format_level(value, decimals, text):
         ("2021-01-03 00:00:30", "en", "3 Jan 2021 00:00"),  # not midnight: 30 s past
         (pd.Timestamp("2020-12-31 23:00", tz="Asia/Seoul"), "en", "31 Dec 2020 23:00 KST"),
         (pd.Timestamp("2020-02-29"), "ko", "2020년 2월 29일"),
-        (__import__("datetime").date(2020, 5, 1), "en", "1 May 2020"),
+        (datetime.date(2020, 5, 1), "en", "1 May 2020"),
         ("2020-08-14T15:00+09:00", "ko", "2020년 8월 14일 15:00 KST"),
         ("2020-08-14T06:00Z", "en", "14 Aug 2020 06:00 UTC"),
         ("2020-08-14T06:00+00:00 KST", "en", "14 Aug 2020 06:00 UTC"),  # the offset rules
